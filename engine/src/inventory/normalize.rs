@@ -1,0 +1,293 @@
+//! Derived fields: everything in the inventory that can be computed from the rest of it.
+//!
+//! Rules are evaluated one resource at a time; the facts they need from related records (a
+//! key's owner, a user's newest key, which attached policies grant admin) are joined here, once,
+//! so evaluation never reaches across collections.
+
+use super::{Inventory, KeyStatus, OwnerKind};
+use crate::policy::Document;
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+
+/// The AWS-managed policy that grants everything; counted as admin even when a snapshot does not
+/// carry its document.
+pub const ADMINISTRATOR_ACCESS_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+impl Inventory {
+    /// Sorts every collection by id and recomputes every derived field.
+    pub fn normalize(&mut self) {
+        self.users.sort_by(|a, b| a.name.cmp(&b.name));
+        self.access_keys.sort_by(|a, b| a.id.cmp(&b.id));
+        self.mfa_devices.sort_by(|a, b| a.id.cmp(&b.id));
+        self.login_profiles.sort_by(|a, b| a.id.cmp(&b.id));
+        self.groups.sort_by(|a, b| a.name.cmp(&b.name));
+        self.roles.sort_by(|a, b| a.name.cmp(&b.name));
+        self.managed_policies.sort_by(|a, b| a.id.cmp(&b.id));
+        self.inline_policies.sort_by(|a, b| a.id.cmp(&b.id));
+        if self.account.arn.is_empty() {
+            self.account.arn = format!("arn:aws:iam::{}:root", self.account.id);
+        }
+
+        let user_index: HashMap<String, usize> = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.name.clone(), i))
+            .collect();
+
+        // Login profiles and MFA devices make the user's flags true even if the user record lags.
+        for lp in &self.login_profiles {
+            if let Some(&i) = user_index.get(&lp.user) {
+                if let Some(u) = self.users.get_mut(i) {
+                    u.password_enabled = true;
+                }
+            }
+        }
+        for m in &self.mfa_devices {
+            if let Some(i) = m.user.as_ref().and_then(|n| user_index.get(n)) {
+                if let Some(u) = self.users.get_mut(*i) {
+                    u.mfa_enabled = true;
+                }
+            }
+        }
+
+        // Access keys <-> users.
+        for u in &mut self.users {
+            u.access_key_ids.clear();
+            u.active_access_key_count = 0;
+            u.last_activity_at = u.password_last_used_at;
+        }
+        let mut newest_active: HashMap<&str, (DateTime<Utc>, &str)> = HashMap::new();
+        for k in &self.access_keys {
+            if k.status == KeyStatus::Active {
+                let e = newest_active
+                    .entry(k.user.as_str())
+                    .or_insert((k.created_at, k.id.as_str()));
+                if (k.created_at, k.id.as_str()) > *e {
+                    *e = (k.created_at, k.id.as_str());
+                }
+            }
+        }
+        let newest: HashMap<String, String> = newest_active
+            .into_iter()
+            .map(|(u, (_, id))| (u.to_string(), id.to_string()))
+            .collect();
+        for k in &mut self.access_keys {
+            k.newest_active_key_of_user =
+                k.status == KeyStatus::Active && newest.get(&k.user) == Some(&k.id);
+            let Some(u) = user_index.get(&k.user).and_then(|&i| self.users.get_mut(i)) else {
+                continue;
+            };
+            u.access_key_ids.push(k.id.clone());
+            if k.status == KeyStatus::Active {
+                u.active_access_key_count += 1;
+            }
+            u.last_activity_at = latest(u.last_activity_at, k.last_used_at);
+            if k.user_arn.is_empty() {
+                k.user_arn = u.arn.clone();
+            }
+            k.user_created_at = Some(u.created_at);
+            k.seconds_after_user_created = Some((k.created_at - u.created_at).num_seconds());
+            k.user_password_enabled = u.password_enabled;
+            k.user_tags = u.tags.clone();
+        }
+        for k in &mut self.access_keys {
+            if let Some(u) = user_index.get(&k.user).and_then(|&i| self.users.get(i)) {
+                k.user_active_key_count = u.active_access_key_count;
+            }
+        }
+        for lp in &mut self.login_profiles {
+            if let Some(u) = user_index.get(&lp.user).and_then(|&i| self.users.get(i)) {
+                lp.password_last_used_at = u.password_last_used_at;
+                lp.user_mfa_enabled = u.mfa_enabled;
+                lp.user_tags = u.tags.clone();
+                if lp.user_arn.is_empty() {
+                    lp.user_arn = u.arn.clone();
+                }
+            }
+        }
+        for m in &mut self.mfa_devices {
+            if let Some(u) = m.user.as_ref().and_then(|n| user_index.get(n)) {
+                if let Some(u) = self.users.get(*u) {
+                    m.user_tags = u.tags.clone();
+                }
+            }
+        }
+
+        // Groups: members.
+        let group_index: HashMap<String, usize> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.clone(), i))
+            .collect();
+        for g in &mut self.groups {
+            g.members.clear();
+        }
+        for u in &self.users {
+            for gname in &u.groups {
+                if let Some(g) = group_index.get(gname).and_then(|&i| self.groups.get_mut(i)) {
+                    g.members.push(u.name.clone());
+                }
+            }
+        }
+
+        // Managed policies: default document, attachments, admin access.
+        let mut admin_policies: HashSet<String> = HashSet::new();
+        admin_policies.insert(ADMINISTRATOR_ACCESS_ARN.to_string());
+        let policy_index: HashMap<String, usize> = self
+            .managed_policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.arn.clone(), i))
+            .collect();
+        for p in &mut self.managed_policies {
+            if p.id.is_empty() {
+                p.id = p.arn.clone();
+            }
+            p.aws_managed = p.aws_managed || p.arn.starts_with("arn:aws:iam::aws:policy/");
+            for v in &mut p.versions {
+                v.is_default = v.version_id == p.default_version_id;
+            }
+            p.default_document = p
+                .versions
+                .iter()
+                .find(|v| v.is_default)
+                .map(|v| v.document.clone())
+                .unwrap_or_default();
+            p.admin_access = Document::parse(&p.default_document)
+                .map(|d| d.admin_access(false))
+                .unwrap_or(false);
+            if p.admin_access {
+                admin_policies.insert(p.arn.clone());
+            } else if p.arn != ADMINISTRATOR_ACCESS_ARN {
+                admin_policies.remove(&p.arn);
+            }
+            p.attached_users.clear();
+            p.attached_groups.clear();
+            p.attached_roles.clear();
+        }
+        let mut attach = |arn: &str, kind: OwnerKind, name: &str| {
+            if let Some(p) = policy_index
+                .get(arn)
+                .and_then(|&i| self.managed_policies.get_mut(i))
+            {
+                match kind {
+                    OwnerKind::User => p.attached_users.push(name.to_string()),
+                    OwnerKind::Group => p.attached_groups.push(name.to_string()),
+                    OwnerKind::Role => p.attached_roles.push(name.to_string()),
+                }
+            }
+        };
+        for u in &self.users {
+            for a in &u.attached_policies {
+                attach(a, OwnerKind::User, &u.name);
+            }
+        }
+        for g in &self.groups {
+            for a in &g.attached_policies {
+                attach(a, OwnerKind::Group, &g.name);
+            }
+        }
+        for r in &self.roles {
+            for a in &r.attached_policies {
+                attach(a, OwnerKind::Role, &r.name);
+            }
+        }
+        for p in &mut self.managed_policies {
+            p.attachment_count =
+                (p.attached_users.len() + p.attached_groups.len() + p.attached_roles.len()) as u32;
+        }
+
+        // Inline policies: owner facts and admin access.
+        let role_index: HashMap<String, usize> = self
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.clone(), i))
+            .collect();
+        let mut admin_inline: HashMap<(OwnerKind, String), Vec<String>> = HashMap::new();
+        for ip in &mut self.inline_policies {
+            ip.admin_access = Document::parse(&ip.document)
+                .map(|d| d.admin_access(false))
+                .unwrap_or(false);
+            let (arn, tags) = match ip.owner_kind {
+                OwnerKind::User => user_index
+                    .get(&ip.owner)
+                    .and_then(|&i| self.users.get(i))
+                    .map(|u| (u.arn.clone(), u.tags.clone())),
+                OwnerKind::Group => group_index
+                    .get(&ip.owner)
+                    .and_then(|&i| self.groups.get(i))
+                    .map(|g| (g.arn.clone(), Default::default())),
+                OwnerKind::Role => role_index
+                    .get(&ip.owner)
+                    .and_then(|&i| self.roles.get(i))
+                    .map(|r| (r.arn.clone(), r.tags.clone())),
+            }
+            .unwrap_or_default();
+            if ip.owner_arn.is_empty() {
+                ip.owner_arn = arn;
+            }
+            ip.owner_tags = tags;
+            if ip.id.is_empty() {
+                ip.id = format!("{}/{}/{}", ip.owner_kind.as_str(), ip.owner, ip.name);
+            }
+            if ip.admin_access {
+                admin_inline
+                    .entry((ip.owner_kind, ip.owner.clone()))
+                    .or_default()
+                    .push(ip.name.clone());
+            }
+        }
+        let admin_of = |attached: &[String]| -> Vec<String> {
+            attached
+                .iter()
+                .filter(|a| admin_policies.contains(*a))
+                .cloned()
+                .collect()
+        };
+        for g in &mut self.groups {
+            g.admin_attached_policies = admin_of(&g.attached_policies);
+            g.admin_inline_policies = admin_inline
+                .get(&(OwnerKind::Group, g.name.clone()))
+                .cloned()
+                .unwrap_or_default();
+        }
+        let admin_groups: HashSet<&str> = self
+            .groups
+            .iter()
+            .filter(|g| !g.admin_attached_policies.is_empty() || !g.admin_inline_policies.is_empty())
+            .map(|g| g.name.as_str())
+            .collect();
+        for u in &mut self.users {
+            u.admin_attached_policies = admin_of(&u.attached_policies);
+            u.admin_inline_policies = admin_inline
+                .get(&(OwnerKind::User, u.name.clone()))
+                .cloned()
+                .unwrap_or_default();
+            u.admin_via_groups = u
+                .groups
+                .iter()
+                .filter(|g| admin_groups.contains(g.as_str()))
+                .cloned()
+                .collect();
+        }
+        for r in &mut self.roles {
+            r.service_linked = r.path.starts_with("/aws-service-role/");
+            r.admin_attached_policies = admin_of(&r.attached_policies);
+            r.admin_inline_policies = admin_inline
+                .get(&(OwnerKind::Role, r.name.clone()))
+                .cloned()
+                .unwrap_or_default();
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Snapshot files: an inventory saved as JSON, read back with errors that say where.
+
+use super::{Inventory, INVENTORY_FORMAT_VERSION};
+use std::path::Path;
+
+/// Why a snapshot could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The file could not be read.
+    #[error("{path}: cannot read snapshot: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The JSON is malformed or does not match the inventory schema.
+    #[error("{path}:{line}:{column}: invalid inventory snapshot: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What serde said.
+        message: String,
+    },
+    /// The snapshot was written by a newer, incompatible iamwarden.
+    #[error("{path}: inventory format_version {found} is not supported (this build reads {INVENTORY_FORMAT_VERSION})")]
+    Version {
+        /// The file.
+        path: String,
+        /// The version found.
+        found: u32,
+    },
+}
+
+/// Parses a snapshot from bytes and normalizes it. `path` is only used in error messages.
+pub fn parse(bytes: &[u8], path: &str) -> Result<Inventory, SnapshotError> {
+    let mut inv: Inventory = serde_json::from_slice(bytes).map_err(|e| SnapshotError::Parse {
+        path: path.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: strip_location(&e.to_string()),
+    })?;
+    if inv.format_version != INVENTORY_FORMAT_VERSION {
+        return Err(SnapshotError::Version {
+            path: path.to_string(),
+            found: inv.format_version,
+        });
+    }
+    inv.normalize();
+    Ok(inv)
+}
+
+/// Reads, parses and normalizes a snapshot file.
+pub fn load(path: &Path) -> Result<Inventory, SnapshotError> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    parse(&bytes, &shown)
+}
+
+/// Serializes an inventory as pretty JSON (what `snapshot --out` writes).
+pub fn to_json(inv: &Inventory) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(inv)
+}
+
+fn strip_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg.get(..i).unwrap_or(msg).to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let text = "{\n  \"account\": {\"id\": \"1\"},\n  \"users\": [{\"id\": 5}]\n}";
+        match parse(text.as_bytes(), "snap.json") {
+            Err(e @ SnapshotError::Parse { .. }) => {
+                let s = e.to_string();
+                assert!(s.starts_with("snap.json:3:"), "{s}");
+                assert!(s.contains("invalid type"), "{s}");
+            }
+            other => unreachable!("expected a parse error, got {other:?}"),
+        }
+        match parse(b"{\"account\": {\"id\": \"1\"}, \"userz\": []}", "s.json") {
+            Err(e) => assert!(e.to_string().contains("unknown field `userz`"), "{e}"),
+            Ok(_) => unreachable!("unknown field accepted"),
+        }
+    }
+
+    #[test]
+    fn unsupported_version() {
+        let r = parse(b"{\"format_version\": 9, \"account\": {\"id\": \"1\"}}", "s.json");
+        assert!(matches!(r, Err(SnapshotError::Version { found: 9, .. })));
+    }
+}
