@@ -1,9 +1,18 @@
 //! iamwarden: keeps AWS IAM clean by policy-as-code.
 //!
-//! Data flows one way: rule packs ([`spec`]) are compiled ([`compile`]) into rules; an
-//! [`inventory`] is read from a snapshot (or, later, a live account); [`eval`] judges every
-//! selected resource purely, with an explicit clock; [`plan`] turns findings into ordered,
-//! deduplicated actions; [`render`] shows the plan as a diff.
+//! Data flows one way: rule packs ([`spec`], read by [`packs`]) are compiled ([`compile`])
+//! into rules; an [`inventory`] is read from a snapshot; [`eval`] judges every selected
+//! resource purely, with an explicit clock; [`plan`] turns findings into ordered, deduplicated
+//! actions; [`render`] shows the plan as a diff. [`pipeline`] runs the whole offline path.
 
+pub mod compile;
+pub mod diag;
+pub mod eval;
 pub mod inventory;
+pub mod packs;
+pub mod pipeline;
+pub mod plan;
 pub mod policy;
+pub mod render;
+pub mod schema;
+pub mod spec;

@@ -1,0 +1,208 @@
+//! Command-line interface: clap definitions, one function per command, and the exit-code
+//! contract (0 success / no changes, 1 error, 2 changes present with `--detailed-exitcode`).
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use iamwarden::diag::Diagnostics;
+use iamwarden::inventory::snapshot;
+use iamwarden::render::{self, Format};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The exit-code contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success; with `--detailed-exitcode`, no changes.
+    Success = 0,
+    /// An error.
+    Error = 1,
+    /// With `--detailed-exitcode`: the plan has changes.
+    Changes = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "iamwarden",
+    version,
+    about = "Keeps AWS IAM clean by policy-as-code: YAML rule packs, a plan, a diff, and (later) apply.",
+    after_help = "Rule packs: --rules takes files and directories and replaces the built-in packs; \
+                  --rules builtin names them, so `--rules builtin --rules ./team-rules` uses both."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check rule packs (default: the built-in packs) and report every problem.
+    Validate {
+        /// Pack files or directories, or `builtin`.
+        paths: Vec<String>,
+    },
+    /// Evaluate rules against an inventory and show the plan.
+    Plan(PlanArgs),
+    /// Print a JSON Schema: rule-pack, inventory or plan.
+    Schema {
+        /// Which schema.
+        #[arg(value_parser = ["rule-pack", "inventory", "plan"])]
+        name: String,
+    },
+    /// Work with rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// List the loaded rules.
+    List {
+        /// Pack files or directories, or `builtin` (default).
+        #[arg(long = "rules")]
+        rules: Vec<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    /// An inventory snapshot (JSON, as `iamwarden snapshot` writes it).
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    /// Rule pack files or directories, or `builtin` (repeatable; default: builtin).
+    #[arg(long = "rules")]
+    rules: Vec<String>,
+    /// The evaluation clock (RFC 3339); default: now. Recorded in the plan.
+    #[arg(long)]
+    now: Option<String>,
+    /// Write the plan (JSON) to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Never colour the output (colour is only used on a terminal, and never with NO_COLOR set).
+    #[arg(long)]
+    no_color: bool,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    match run(cli, &mut stdout) {
+        Ok(code) => code.into(),
+        Err(e) => {
+            let _ = stdout.flush();
+            if let Some(d) = e.downcast_ref::<Diagnostics>() {
+                eprintln!("{d}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            Exit::Error.into()
+        }
+    }
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
+    match cli.command {
+        Command::Validate { paths } => validate(&paths, out),
+        Command::Plan(args) => plan(args, out),
+        Command::Schema { name } => {
+            let text = iamwarden::schema::text(&name).context("unknown schema")?;
+            out.write_all(text.as_bytes())?;
+            Ok(Exit::Success)
+        }
+        Command::Rules {
+            command: RulesCommand::List { rules },
+        } => list_rules(&rules, out),
+    }
+}
+
+fn validate(paths: &[String], out: &mut dyn Write) -> Result<Exit> {
+    let set = iamwarden::packs::load_rule_set(paths)?;
+    for (i, p) in set.packs.iter().enumerate() {
+        let n = set.rules.iter().filter(|r| r.pack == i).count();
+        writeln!(out, "ok  {}@{}  {} rules  ({})", p.name, p.version, n, p.source)?;
+    }
+    writeln!(
+        out,
+        "{} packs, {} rules: valid",
+        set.packs.len(),
+        set.rules.len()
+    )?;
+    Ok(Exit::Success)
+}
+
+fn list_rules(sources: &[String], out: &mut dyn Write) -> Result<Exit> {
+    let set = iamwarden::packs::load_rule_set(sources)?;
+    writeln!(out, "{:<32} {:<9} {:<17} {:<22} REMEDIATION", "ID", "SEVERITY", "SELECTS", "PACK")?;
+    for r in &set.rules {
+        let pack = set.packs.get(r.pack).map(|p| p.name.as_str()).unwrap_or_default();
+        let steps: Vec<&str> = r.steps.iter().map(|s| s.name.as_str()).collect();
+        let steps = if steps.is_empty() {
+            "(report only)".to_string()
+        } else {
+            steps.join(", ")
+        };
+        writeln!(
+            out,
+            "{:<32} {:<9} {:<17} {:<22} {}",
+            r.id,
+            r.severity.as_str(),
+            r.kind.collection(),
+            pack,
+            steps
+        )?;
+    }
+    Ok(Exit::Success)
+}
+
+fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
+    match now {
+        None => Ok(Utc::now()),
+        Some(t) => DateTime::parse_from_rfc3339(t)
+            .map(|d| d.with_timezone(&Utc))
+            .with_context(|| format!("--now `{t}` is not an RFC 3339 timestamp (e.g. 2026-11-01T00:00:00Z)")),
+    }
+}
+
+fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
+    let now = parse_now(args.now.as_deref())?;
+    let rules = iamwarden::packs::load_rule_set(&args.rules)?;
+    let Some(path) = &args.snapshot else {
+        bail!("reading a live account is not available yet: pass --snapshot FILE");
+    };
+    let inv = snapshot::load(path)?;
+    let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, Utc::now())?;
+    if let Some(file) = &args.out {
+        let text = serde_json::to_string_pretty(&plan)?;
+        std::fs::write(file, text + "\n")
+            .with_context(|| format!("cannot write the plan to {}", file.display()))?;
+    }
+    let color = !args.no_color
+        && args.format == Format::Human
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    render::render(&plan, args.format, color, out)?;
+    if let Some(file) = &args.out {
+        eprintln!("Saved the plan to {}", file.display());
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}

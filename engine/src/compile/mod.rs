@@ -1,0 +1,786 @@
+//! Compiling rule packs: spec types in, evaluable rules out.
+//!
+//! Everything that can be parsed or checked once is done here, never per resource: selectors
+//! and condition paths are parsed as JSONPath, durations and regexes compiled, operands and
+//! titles rendered with the rule's parameters, remediation templates registered (in strict
+//! mode) and test-rendered against a sample of the selected resource so an unknown variable is
+//! a load error, not a surprise in production. Every problem in every pack is collected, each
+//! naming the file, rule id and field.
+
+pub mod duration;
+pub mod path;
+mod template;
+
+pub use path::CompiledPath;
+pub use template::{context as template_context, ParamValue};
+
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::inventory::ResourceKind;
+use crate::plan::steps::ParamKind;
+use crate::plan::PackRef;
+use crate::spec::load::LoadedPack;
+use crate::spec::{ConditionSpec, ExemptSpec, IfMissing, Severity, StepName};
+use chrono::Duration;
+use handlebars::Handlebars;
+use jsonpath_rust::parser::model::{JpQuery, Segment, Selector as JpSelector};
+use jsonpath_rust::parser::parse_json_path;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// All loaded rules, ready to evaluate.
+#[derive(Debug)]
+pub struct RuleSet {
+    /// The rules, in pack order.
+    pub rules: Vec<Rule>,
+    /// The packs, as plans record them.
+    pub packs: Vec<PackRef>,
+    /// The remediation templates.
+    pub templates: Handlebars<'static>,
+}
+
+/// Which resources of a collection a rule looks at.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// Every record.
+    All,
+    /// Records passing a JSONPath filter (evaluated over the collection as an array).
+    Filter(JpQuery),
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// Every child holds.
+    All(Vec<Condition>),
+    /// Some child holds.
+    Any(Vec<Condition>),
+    /// The child does not hold.
+    Not(Box<Condition>),
+    /// A comparison.
+    Leaf(Box<Leaf>),
+}
+
+/// A compiled comparison.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    /// Where the value is.
+    pub path: CompiledPath,
+    /// Where to look when `path` is missing.
+    pub fallback: Option<CompiledPath>,
+    /// Whether a missing value makes the leaf hold.
+    pub if_missing: bool,
+    /// The operator.
+    pub op: Op,
+    /// The operator's name as written.
+    pub op_name: &'static str,
+    /// The operand as shown in evidence (parameters filled in).
+    pub operand: Value,
+}
+
+/// A compiled operator.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Equal.
+    Eq(Value),
+    /// Not equal.
+    Ne(Value),
+    /// Less than.
+    Lt(Value),
+    /// Less or equal.
+    Le(Value),
+    /// Greater than.
+    Gt(Value),
+    /// Greater or equal.
+    Ge(Value),
+    /// One of.
+    In(Vec<Value>),
+    /// None of.
+    NotIn(Vec<Value>),
+    /// Substring, element or key.
+    Contains(Value),
+    /// Regular expression.
+    Regex(regex::Regex),
+    /// Glob.
+    Glob(String),
+    /// Presence (`exists: true` or `absent: false`).
+    Exists(bool),
+    /// Emptiness.
+    Empty(bool),
+    /// At least this old.
+    OlderThan(Duration),
+    /// Less than this old.
+    NewerThan(Duration),
+    /// Policy document grants admin access.
+    AdminAccess {
+        /// The expected answer.
+        want: bool,
+        /// Count conditioned statements.
+        include_conditioned: bool,
+    },
+    /// Policy document allows an action on a resource.
+    Allows {
+        /// The action.
+        action: String,
+        /// The resource ARN.
+        resource: String,
+        /// Count conditioned statements.
+        include_conditioned: bool,
+    },
+}
+
+/// Compiled exemptions.
+#[derive(Debug, Clone, Default)]
+pub struct Exempt {
+    /// (ARN globs, source) pairs.
+    pub arns: Vec<(String, String)>,
+    /// (name globs, source) pairs.
+    pub names: Vec<(String, String)>,
+    /// (tag key, tag value or `*`, source).
+    pub tags: Vec<(String, String, String)>,
+}
+
+/// A compiled remediation step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The step.
+    pub name: StepName,
+    /// Its parameters.
+    pub params: Vec<(String, ParamValue)>,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Index into [`RuleSet::packs`].
+    pub pack: usize,
+    /// The id.
+    pub id: String,
+    /// The title, parameters filled in.
+    pub title: String,
+    /// The severity.
+    pub severity: Severity,
+    /// The description.
+    pub description: String,
+    /// References.
+    pub references: Vec<String>,
+    /// Parameters with their effective values.
+    pub params: Map<String, Value>,
+    /// The collection selected.
+    pub kind: ResourceKind,
+    /// The selector as written.
+    pub select: String,
+    /// Which records of the collection.
+    pub selection: Selection,
+    /// The condition, if any.
+    pub when: Option<Condition>,
+    /// Exemptions (the pack's and the rule's).
+    pub exempt: Exempt,
+    /// Remediation steps that apply with these parameters.
+    pub steps: Vec<Step>,
+}
+
+/// The digest of a pack's source, as plans record it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn valid_semver(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn valid_rule_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+        && id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+}
+
+/// Field names of each kind of record, for checking paths and templates.
+fn record_fields(kind: ResourceKind) -> Vec<String> {
+    let defs = [
+        (ResourceKind::Account, "Account"),
+        (ResourceKind::User, "User"),
+        (ResourceKind::AccessKey, "AccessKey"),
+        (ResourceKind::MfaDevice, "MfaDevice"),
+        (ResourceKind::LoginProfile, "LoginProfile"),
+        (ResourceKind::Group, "Group"),
+        (ResourceKind::Role, "Role"),
+        (ResourceKind::ManagedPolicy, "ManagedPolicy"),
+        (ResourceKind::InlinePolicy, "InlinePolicy"),
+    ];
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let schema = SCHEMA.get_or_init(|| crate::schema::by_name("inventory").unwrap_or_default());
+    let name = defs
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, n)| *n)
+        .unwrap_or_default();
+    schema
+        .pointer(&format!("/$defs/{name}/properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+struct Ctx<'a> {
+    pack: &'a LoadedPack,
+    rule_index: usize,
+    rule_id: String,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    /// Records an error at `/rules/N/<rel>`, naming the field `field`.
+    fn err(&mut self, rel: &str, field: &str, msg: impl Into<String>, hint: Option<String>) {
+        let pointer = format!("/rules/{}/{}", self.rule_index, rel);
+        let d = self
+            .pack
+            .diag_at(pointer.trim_end_matches('/'), msg)
+            .rule(&self.rule_id)
+            .field(field)
+            .hint(hint);
+        self.diags.push(d);
+    }
+}
+
+/// Compiles loaded packs into a rule set, or returns every problem found.
+pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut templates = Handlebars::new();
+    templates.set_strict_mode(true);
+    templates.register_escape_fn(handlebars::no_escape);
+    let mut rules = Vec::new();
+    let mut pack_refs = Vec::new();
+    let mut seen_ids: HashMap<String, String> = HashMap::new();
+    let mut seen_packs: HashMap<String, String> = HashMap::new();
+
+    for (pi, pack) in packs.iter().enumerate() {
+        let meta = &pack.spec.pack;
+        if !valid_semver(&meta.version) {
+            diags.push(
+                pack.diag_at(
+                    "/pack/version",
+                    format!(
+                        "pack version `{}` is not a semantic version (MAJOR.MINOR.PATCH)",
+                        meta.version
+                    ),
+                )
+                .field("pack.version"),
+            );
+        }
+        if let Some(prev) = seen_packs.insert(meta.name.clone(), pack.file.clone()) {
+            diags.push(
+                pack.diag_at("/pack/name", format!("pack `{}` is also loaded from {prev}", meta.name))
+                    .field("pack.name"),
+            );
+        }
+        pack_refs.push(PackRef {
+            name: meta.name.clone(),
+            version: meta.version.clone(),
+            sha256: sha256_hex(pack.text.as_bytes()),
+            source: pack.file.clone(),
+        });
+        let pack_exempt = meta.exempt.clone().unwrap_or_default();
+
+        for (ri, spec) in pack.spec.rules.iter().enumerate() {
+            let mut cx = Ctx {
+                pack,
+                rule_index: ri,
+                rule_id: spec.id.clone(),
+                diags: &mut diags,
+            };
+            if !valid_rule_id(&spec.id) {
+                cx.err(
+                    "id",
+                    "id",
+                    format!("rule id `{}` must be lower-case letters, digits, `-`, `_` or `.`, starting with a letter", spec.id),
+                    None,
+                );
+            }
+            if let Some(prev) = seen_ids.insert(spec.id.clone(), pack.file.clone()) {
+                cx.err("id", "id", format!("rule id `{}` is already defined in {prev}", spec.id), None);
+            }
+            let params: Map<String, Value> =
+                spec.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let param_ctx = serde_json::json!({ "params": params });
+
+            let title = match render_once(&spec.title, &param_ctx) {
+                Ok(t) => t,
+                Err(e) => {
+                    cx.err("title", "title", e, None);
+                    spec.title.clone()
+                }
+            };
+
+            let Some((kind, selection)) = compile_selector(&spec.select, &mut cx) else {
+                continue;
+            };
+            let fields = record_fields(kind);
+            let when = spec
+                .when
+                .as_ref()
+                .and_then(|c| compile_condition(c, "when", "when", &param_ctx, &fields, kind, &mut cx));
+
+            let mut exempt = Exempt::default();
+            let source_pack = format!("pack {}", meta.name);
+            add_exempt(&mut exempt, &pack_exempt, &source_pack);
+            if let Some(e) = &spec.exempt {
+                add_exempt(&mut exempt, e, &format!("rule {}", spec.id));
+            }
+
+            let mut steps = Vec::new();
+            for (si, st) in spec.remediation.iter().enumerate() {
+                let rel = format!("remediation/{si}");
+                let field = format!("remediation[{si}]");
+                let mut enabled = true;
+                for (name, want) in &st.when_params {
+                    match params.get(name) {
+                        None => cx.err(
+                            &format!("{rel}/when_params/{name}"),
+                            &format!("{field}.when_params.{name}"),
+                            format!("`{name}` is not a parameter of this rule"),
+                            did_you_mean(name, params.keys().map(String::as_str)),
+                        ),
+                        Some(v) => enabled &= v == want,
+                    }
+                }
+                let info = st.step.info();
+                if !info.targets.contains(&kind) {
+                    let targets: Vec<&str> = info.targets.iter().map(|k| k.collection()).collect();
+                    let extra = if st.step == StepName::DeactivateAccessKey || st.step == StepName::DeleteAccessKey {
+                        " so that each key is judged on its own, never a user's other key"
+                    } else {
+                        ""
+                    };
+                    cx.err(
+                        &format!("{rel}/step"),
+                        &format!("{field}.step"),
+                        format!(
+                            "`{}` acts on {}, but this rule selects `$.{}`: select {}{extra}",
+                            st.step,
+                            targets.join(" or "),
+                            kind.collection(),
+                            targets.iter().map(|t| format!("`$.{t}`")).collect::<Vec<_>>().join(" or ")
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+                let mut compiled = Vec::new();
+                for pinfo in info.params {
+                    if pinfo.required && !st.params.contains_key(pinfo.name) {
+                        cx.err(
+                            &format!("{rel}/params"),
+                            &format!("{field}.params"),
+                            format!("`{}` needs the parameter `{}` ({})", st.step, pinfo.name, pinfo.kind.describe()),
+                            None,
+                        );
+                    }
+                }
+                for (name, value) in &st.params {
+                    let prel = format!("{rel}/params/{name}");
+                    let pfield = format!("{field}.params.{name}");
+                    let Some(pinfo) = info.params.iter().find(|p| p.name == name) else {
+                        let known: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+                        cx.err(
+                            &prel,
+                            &pfield,
+                            if known.is_empty() {
+                                format!("`{}` takes no parameters", st.step)
+                            } else {
+                                format!("`{}` has no parameter `{name}` (it takes: {})", st.step, known.join(", "))
+                            },
+                            did_you_mean(name, known.iter().copied()),
+                        );
+                        continue;
+                    };
+                    if let Err(e) = check_param_type(value, pinfo.kind) {
+                        cx.err(&prel, &pfield, e, None);
+                        continue;
+                    }
+                    let tname = format!("{}#{si}#{name}", spec.id);
+                    match template::compile_param(value, &tname, &mut templates) {
+                        Ok(pv) => {
+                            if let Err(e) = template::check_param(&pv, &templates, kind, &fields, &params) {
+                                cx.err(&prel, &pfield, e, None);
+                            }
+                            compiled.push((name.clone(), pv));
+                        }
+                        Err(e) => cx.err(&prel, &pfield, e, None),
+                    }
+                }
+                if enabled {
+                    steps.push(Step {
+                        name: st.step,
+                        params: compiled,
+                    });
+                }
+            }
+
+            rules.push(Rule {
+                pack: pi,
+                id: spec.id.clone(),
+                title,
+                severity: spec.severity,
+                description: spec.description.clone(),
+                references: spec.references.clone(),
+                params,
+                kind,
+                select: spec.select.clone(),
+                selection,
+                when,
+                exempt,
+                steps,
+            });
+        }
+    }
+    if diags.is_empty() {
+        Ok(RuleSet {
+            rules,
+            packs: pack_refs,
+            templates,
+        })
+    } else {
+        Err(diags)
+    }
+}
+
+fn add_exempt(out: &mut Exempt, spec: &ExemptSpec, source: &str) {
+    out.arns
+        .extend(spec.arns.iter().map(|a| (a.clone(), source.to_string())));
+    out.names
+        .extend(spec.names.iter().map(|a| (a.clone(), source.to_string())));
+    out.tags.extend(
+        spec.tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), source.to_string())),
+    );
+}
+
+fn check_param_type(v: &Value, kind: ParamKind) -> Result<(), String> {
+    let is_from = v.as_object().is_some_and(|o| o.contains_key("from"));
+    let ok = match kind {
+        ParamKind::Bool => v.is_boolean() || v.as_str().is_some_and(|s| s.contains("{{")),
+        ParamKind::String => v.is_string(),
+        ParamKind::StringList => is_from || v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+        ParamKind::StringMap => is_from || v.as_object().is_some_and(|o| o.values().all(Value::is_string)),
+        ParamKind::Object => v.is_object(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("must be {}", kind.describe()))
+    }
+}
+
+/// Renders a template once against `ctx` (strict): titles and operands with `{{params.X}}`.
+fn render_once(text: &str, ctx: &Value) -> Result<String, String> {
+    if !text.contains("{{") {
+        return Ok(text.to_string());
+    }
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(handlebars::no_escape);
+    hb.render_template(text, ctx)
+        .map_err(|e| format!("template `{text}`: {}", template::describe_error(&e)))
+}
+
+/// Fills `{{params.X}}` into an operand; a whole-template string that renders to a number or
+/// boolean becomes that number or boolean.
+fn render_operand(v: &Value, ctx: &Value) -> Result<Value, String> {
+    match v {
+        Value::String(s) if s.contains("{{") => {
+            let out = render_once(s, ctx)?;
+            match serde_json::from_str::<Value>(&out) {
+                Ok(n @ (Value::Number(_) | Value::Bool(_))) => Ok(n),
+                _ => Ok(Value::String(out)),
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|i| render_operand(i, ctx))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        other => Ok(other.clone()),
+    }
+}
+
+fn compile_selector(select: &str, cx: &mut Ctx<'_>) -> Option<(ResourceKind, Selection)> {
+    let shape_help = "a selector picks whole resources of one collection: `$.<collection>`, `$.<collection>[*]` or `$.<collection>[?(<filter>)]`";
+    let q = match parse_json_path(select.trim()) {
+        Ok(q) => q,
+        Err(e) => {
+            cx.err("select", "select", format!("invalid JSONPath `{select}`: {e}"), None);
+            return None;
+        }
+    };
+    let collections: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.collection()).collect();
+    let mut segs = q.segments.iter();
+    let name = match segs.next() {
+        Some(Segment::Selector(JpSelector::Name(n))) => n.clone(),
+        _ => {
+            cx.err("select", "select", format!("`{select}`: {shape_help}"), None);
+            return None;
+        }
+    };
+    let Some(kind) = ResourceKind::from_collection(&name) else {
+        cx.err(
+            "select",
+            "select",
+            format!("unknown collection `{name}` (collections: {})", collections.join(", ")),
+            did_you_mean(&name, collections.iter().copied()),
+        );
+        return None;
+    };
+    let rest: Vec<Segment> = segs.cloned().collect();
+    let selection = match rest.as_slice() {
+        [] => Selection::All,
+        [Segment::Selector(JpSelector::Wildcard)] if kind != ResourceKind::Account => Selection::All,
+        [Segment::Selector(JpSelector::Filter(_))] if kind != ResourceKind::Account => {
+            Selection::Filter(JpQuery::new(rest))
+        }
+        _ => {
+            let msg = if kind == ResourceKind::Account {
+                "`$.account` selects the account itself; put conditions in `when`".to_string()
+            } else {
+                format!("`{select}`: {shape_help}; put conditions on nested values in `when`")
+            };
+            cx.err("select", "select", msg, None);
+            return None;
+        }
+    };
+    Some((kind, selection))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_condition(
+    c: &ConditionSpec,
+    rel: &str,
+    field: &str,
+    params: &Value,
+    fields: &[String],
+    kind: ResourceKind,
+    cx: &mut Ctx<'_>,
+) -> Option<Condition> {
+    let forms = [c.all.is_some(), c.any.is_some(), c.not.is_some(), c.path.is_some()];
+    let nforms = forms.iter().filter(|b| **b).count();
+    let ops = operators(c);
+    if nforms != 1 {
+        let msg = if nforms == 0 && !ops.is_empty() {
+            format!("the operator `{}` needs a `path` to compare", ops.first().map(|o| o.0).unwrap_or_default())
+        } else if nforms == 0 {
+            "a condition needs one of `all`, `any`, `not`, or a `path` with an operator".to_string()
+        } else {
+            "a condition has exactly one of `all`, `any`, `not`, or `path`: split it with `all:`".to_string()
+        };
+        cx.err(rel, field, msg, None);
+        return None;
+    }
+    let children = |list: &Vec<ConditionSpec>, key: &str, cx: &mut Ctx<'_>| -> Option<Vec<Condition>> {
+        if list.is_empty() {
+            cx.err(&format!("{rel}/{key}"), &format!("{field}.{key}"), format!("`{key}` needs at least one condition"), None);
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, ch) in list.iter().enumerate() {
+            match compile_condition(ch, &format!("{rel}/{key}/{i}"), &format!("{field}.{key}[{i}]"), params, fields, kind, cx) {
+                Some(x) => out.push(x),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    };
+    if c.path.is_none() {
+        let stray: Vec<&str> = ops.iter().map(|o| o.0).chain(
+            [("fallback", c.fallback.is_some()), ("if_missing", c.if_missing.is_some()), ("include_conditioned", c.include_conditioned.is_some())]
+                .iter().filter(|x| x.1).map(|x| x.0)).collect();
+        if let Some(s) = stray.first() {
+            cx.err(&format!("{rel}/{s}"), &format!("{field}.{s}"), format!("`{s}` belongs in a leaf with a `path`, not beside `all`/`any`/`not`"), None);
+            return None;
+        }
+    }
+    if let Some(list) = &c.all {
+        return children(list, "all", cx).map(Condition::All);
+    }
+    if let Some(list) = &c.any {
+        return children(list, "any", cx).map(Condition::Any);
+    }
+    if let Some(inner) = &c.not {
+        return compile_condition(inner, &format!("{rel}/not"), &format!("{field}.not"), params, fields, kind, cx)
+            .map(|x| Condition::Not(Box::new(x)));
+    }
+    // A leaf.
+    let path_text = c.path.as_deref().unwrap_or_default();
+    let path = match CompiledPath::compile(path_text) {
+        Ok(p) => p,
+        Err(e) => {
+            cx.err(&format!("{rel}/path"), &format!("{field}.path"), e, None);
+            return None;
+        }
+    };
+    let check_field = |p: &CompiledPath, key: &str, cx: &mut Ctx<'_>| -> bool {
+        match p.first_field() {
+            Some(f) if !fields.iter().any(|x| x == f) => {
+                cx.err(
+                    &format!("{rel}/{key}"),
+                    &format!("{field}.{key}"),
+                    format!("`{}` has no field `{f}` (see `iamwarden schema inventory`)", kind.collection()),
+                    did_you_mean(f, fields.iter().map(String::as_str)),
+                );
+                false
+            }
+            _ => true,
+        }
+    };
+    if !check_field(&path, "path", cx) {
+        return None;
+    }
+    let fallback = match &c.fallback {
+        None => None,
+        Some(t) => match CompiledPath::compile(t) {
+            Ok(p) => {
+                if !check_field(&p, "fallback", cx) {
+                    return None;
+                }
+                Some(p)
+            }
+            Err(e) => {
+                cx.err(&format!("{rel}/fallback"), &format!("{field}.fallback"), e, None);
+                return None;
+            }
+        },
+    };
+    if ops.len() != 1 {
+        let msg = if ops.is_empty() {
+            format!("the leaf on `{path_text}` needs an operator (eq, ne, lt, le, gt, ge, in, not_in, contains, regex, glob, exists, absent, empty, older_than, newer_than, admin_access, allows)")
+        } else {
+            format!(
+                "a leaf has exactly one operator, found {}: use `all:` to combine them",
+                ops.iter().map(|o| format!("`{}`", o.0)).collect::<Vec<_>>().join(", ")
+            )
+        };
+        cx.err(rel, field, msg, None);
+        return None;
+    }
+    let (op_name, raw) = ops.into_iter().next()?;
+    let orel = format!("{rel}/{op_name}");
+    let ofield = format!("{field}.{op_name}");
+    let operand = match render_operand(&raw, params) {
+        Ok(v) => v,
+        Err(e) => {
+            cx.err(&orel, &ofield, e, did_you_mean_param(&raw, params));
+            return None;
+        }
+    };
+    let as_str = |v: &Value| v.as_str().map(str::to_string);
+    let as_bool = |v: &Value| v.as_bool();
+    let result: Result<Op, String> = match op_name {
+        "eq" => Ok(Op::Eq(operand.clone())),
+        "ne" => Ok(Op::Ne(operand.clone())),
+        "lt" => Ok(Op::Lt(operand.clone())),
+        "le" => Ok(Op::Le(operand.clone())),
+        "gt" => Ok(Op::Gt(operand.clone())),
+        "ge" => Ok(Op::Ge(operand.clone())),
+        "in" => Ok(Op::In(operand.as_array().cloned().unwrap_or_default())),
+        "not_in" => Ok(Op::NotIn(operand.as_array().cloned().unwrap_or_default())),
+        "contains" => Ok(Op::Contains(operand.clone())),
+        "regex" => as_str(&operand)
+            .ok_or_else(|| "must be a string".to_string())
+            .and_then(|s| regex::Regex::new(&s).map_err(|e| format!("invalid regex: {e}")))
+            .map(Op::Regex),
+        "glob" => as_str(&operand).ok_or_else(|| "must be a string".to_string()).map(Op::Glob),
+        "exists" => as_bool(&operand).ok_or_else(|| "must be true or false".to_string()).map(Op::Exists),
+        "absent" => as_bool(&operand).ok_or_else(|| "must be true or false".to_string()).map(|b| Op::Exists(!b)),
+        "empty" => as_bool(&operand).ok_or_else(|| "must be true or false".to_string()).map(Op::Empty),
+        "older_than" | "newer_than" => as_str(&operand)
+            .ok_or_else(|| "must be a duration such as `90d`".to_string())
+            .and_then(|s| duration::parse_duration(&s))
+            .map(|d| if op_name == "older_than" { Op::OlderThan(d) } else { Op::NewerThan(d) }),
+        "admin_access" => as_bool(&operand).ok_or_else(|| "must be true or false".to_string()).map(|want| Op::AdminAccess {
+            want,
+            include_conditioned: c.include_conditioned.unwrap_or(false),
+        }),
+        "allows" => match c.allows.as_ref() {
+            Some(a) => Ok(Op::Allows {
+                action: a.action.clone(),
+                resource: a.resource.clone(),
+                include_conditioned: c.include_conditioned.unwrap_or(false),
+            }),
+            None => Err("must give `action`".to_string()),
+        },
+        other => Err(format!("unknown operator `{other}`")),
+    };
+    if c.include_conditioned.is_some() && !matches!(op_name, "admin_access" | "allows") {
+        cx.err(&format!("{rel}/include_conditioned"), &format!("{field}.include_conditioned"), "`include_conditioned` only applies to `admin_access` and `allows`", None);
+        return None;
+    }
+    match result {
+        Ok(op) => Some(Condition::Leaf(Box::new(Leaf {
+            path,
+            fallback,
+            if_missing: c.if_missing == Some(IfMissing::Match),
+            op,
+            op_name,
+            operand,
+        }))),
+        Err(e) => {
+            cx.err(&orel, &ofield, e, None);
+            None
+        }
+    }
+}
+
+fn did_you_mean_param(raw: &Value, params: &Value) -> Option<String> {
+    let text = raw.as_str()?;
+    let start = text.find("params.")? + "params.".len();
+    let name: String = text.get(start..)?.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let names: Vec<String> = params.get("params")?.as_object()?.keys().cloned().collect();
+    did_you_mean(&name, names.iter().map(String::as_str))
+}
+
+/// The operators set on a condition, with their raw operands.
+fn operators(c: &ConditionSpec) -> Vec<(&'static str, Value)> {
+    let mut out: Vec<(&'static str, Value)> = Vec::new();
+    let mut add = |n: &'static str, v: Option<Value>| {
+        if let Some(v) = v {
+            out.push((n, v));
+        }
+    };
+    add("eq", c.eq.clone());
+    add("ne", c.ne.clone());
+    add("lt", c.lt.clone());
+    add("le", c.le.clone());
+    add("gt", c.gt.clone());
+    add("ge", c.ge.clone());
+    add("in", c.in_.clone().map(Value::Array));
+    add("not_in", c.not_in.clone().map(Value::Array));
+    add("contains", c.contains.clone());
+    add("regex", c.regex.clone().map(Value::String));
+    add("glob", c.glob.clone().map(Value::String));
+    add("exists", c.exists.map(Value::Bool));
+    add("absent", c.absent.map(Value::Bool));
+    add("empty", c.empty.map(Value::Bool));
+    add("older_than", c.older_than.clone().map(Value::String));
+    add("newer_than", c.newer_than.clone().map(Value::String));
+    add("admin_access", c.admin_access.map(Value::Bool));
+    add(
+        "allows",
+        c.allows
+            .as_ref()
+            .map(|a| serde_json::json!({"action": a.action, "resource": a.resource})),
+    );
+    out
+}
+
+/// Parameters of every rule, for listing.
+pub fn describe_params(rule: &Rule) -> BTreeMap<String, Value> {
+    rule.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}

@@ -1,0 +1,321 @@
+//! Evaluation, pure and deterministic: (compiled rules, inventory, clock) -> findings.
+//!
+//! Each collection is turned into JSON values a chunk at a time, once for all the rules that
+//! select it; each rule's filter and condition run over those values. Findings carry the value
+//! every condition leaf saw (evidence) and their remediation steps rendered for the resource.
+//! Nothing here reads a file, the network or the system clock.
+
+use crate::compile::{Condition, Exempt, Leaf, Op, Rule, RuleSet, Selection};
+use crate::inventory::{Inventory, ResourceKind, ResourceRef};
+use crate::plan::Evidence;
+use crate::policy::{wildcard_match, Document};
+use crate::spec::StepName;
+use chrono::{DateTime, Utc};
+use jsonpath_rust::query::js_path_process;
+use serde_json::Value;
+use std::cmp::Ordering;
+
+/// How many records are turned into JSON at a time.
+const CHUNK: usize = 2048;
+
+/// A rule matched a resource.
+#[derive(Debug, Clone)]
+pub struct Match {
+    /// Index of the rule in the rule set.
+    pub rule: usize,
+    /// The resource's kind.
+    pub kind: ResourceKind,
+    /// The resource's index in its collection.
+    pub index: usize,
+    /// How the plan names the resource.
+    pub resource: ResourceRef,
+    /// What each leaf saw.
+    pub evidence: Vec<Evidence>,
+    /// The rule's steps with parameters rendered for this resource.
+    pub steps: Vec<(StepName, Value)>,
+    /// `Some(reason)` when the resource is exempt.
+    pub exempt: Option<String>,
+}
+
+/// A failure while evaluating (a template that could not be rendered for some resource).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rule `{rule}`, resource {resource}: remediation step `{step}` parameter `{param}`: {message}")]
+pub struct EvalError {
+    /// The rule.
+    pub rule: String,
+    /// The resource id.
+    pub resource: String,
+    /// The step.
+    pub step: String,
+    /// The parameter.
+    pub param: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Evaluates every rule over the inventory at the instant `now`.
+pub fn evaluate(set: &RuleSet, inv: &Inventory, now: DateTime<Utc>) -> Result<Vec<Match>, EvalError> {
+    let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut out = Vec::new();
+    for kind in ResourceKind::ALL {
+        let rules: Vec<(usize, &Rule)> = set
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind == kind)
+            .collect();
+        if rules.is_empty() {
+            continue;
+        }
+        let len = inv.len_of(kind);
+        let mut start = 0;
+        while start < len {
+            let end = (start + CHUNK).min(len);
+            let chunk: Vec<Value> = (start..end)
+                .map(|i| inv.record_value(kind, i).unwrap_or(Value::Null))
+                .collect();
+            let array = Value::Array(chunk);
+            let items = array.as_array().map(Vec::as_slice).unwrap_or_default();
+            for &(ri, rule) in &rules {
+                let selected: Vec<usize> = match &rule.selection {
+                    Selection::All => (0..items.len()).collect(),
+                    Selection::Filter(q) => js_path_process(q, &array)
+                        .map(|refs| refs.iter().filter_map(|r| index_of(&r.path)).collect())
+                        .unwrap_or_default(),
+                };
+                for i in selected {
+                    let Some(record) = items.get(i) else { continue };
+                    if let Some(m) = judge(set, ri, rule, kind, start + i, record, inv, now, &now_text)? {
+                        out.push(m);
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+    Ok(out)
+}
+
+/// `$[12]` -> 12.
+fn index_of(path: &str) -> Option<usize> {
+    path.strip_prefix("$[")?.strip_suffix(']')?.parse().ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    set: &RuleSet,
+    ri: usize,
+    rule: &Rule,
+    kind: ResourceKind,
+    index: usize,
+    record: &Value,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    now_text: &str,
+) -> Result<Option<Match>, EvalError> {
+    let holds = match &rule.when {
+        None => true,
+        Some(c) => holds(c, record, now, &mut None, false),
+    };
+    if !holds {
+        return Ok(None);
+    }
+    let mut evidence = Vec::new();
+    if let Some(c) = &rule.when {
+        holds_with(c, record, now, &mut evidence);
+    }
+    let Some(resource) = inv.resource_ref(kind, index) else {
+        return Ok(None);
+    };
+    let exempt = exempt_reason(&rule.exempt, record);
+    let mut steps = Vec::new();
+    if exempt.is_none() && !rule.steps.is_empty() {
+        let ctx = crate::compile::template_context(
+            record,
+            &rule.params,
+            &rule.id,
+            &inv.account.id,
+            inv.account.alias.as_deref(),
+            now_text,
+        );
+        for st in &rule.steps {
+            let mut params = serde_json::Map::new();
+            for (name, pv) in &st.params {
+                let v = pv.render(&set.templates, &ctx, record).map_err(|message| EvalError {
+                    rule: rule.id.clone(),
+                    resource: resource.id.clone(),
+                    step: st.name.as_str().to_string(),
+                    param: name.clone(),
+                    message,
+                })?;
+                params.insert(name.clone(), v);
+            }
+            steps.push((st.name, Value::Object(params)));
+        }
+    }
+    Ok(Some(Match {
+        rule: ri,
+        kind,
+        index,
+        resource,
+        evidence,
+        steps,
+        exempt,
+    }))
+}
+
+fn holds_with(c: &Condition, record: &Value, now: DateTime<Utc>, ev: &mut Vec<Evidence>) -> bool {
+    let mut slot = Some(ev);
+    holds(c, record, now, &mut slot, false)
+}
+
+/// Whether `c` holds for `record`; records evidence of the leaves it evaluates when asked.
+fn holds(
+    c: &Condition,
+    record: &Value,
+    now: DateTime<Utc>,
+    ev: &mut Option<&mut Vec<Evidence>>,
+    negated: bool,
+) -> bool {
+    match c {
+        Condition::All(cs) => cs.iter().all(|x| holds(x, record, now, ev, negated)),
+        Condition::Any(cs) => cs.iter().any(|x| holds(x, record, now, ev, negated)),
+        Condition::Not(x) => !holds(x, record, now, ev, !negated),
+        Condition::Leaf(leaf) => {
+            let (held, path, actual) = leaf_holds(leaf, record, now);
+            if let Some(list) = ev.as_mut() {
+                list.push(Evidence {
+                    path: path.to_string(),
+                    op: leaf.op_name.to_string(),
+                    expected: leaf.operand.clone(),
+                    actual,
+                    held,
+                    negated,
+                });
+            }
+            held
+        }
+    }
+}
+
+/// Evaluates one leaf: whether it held, which path supplied the value, and the value seen.
+pub fn leaf_holds<'l>(leaf: &'l Leaf, record: &Value, now: DateTime<Utc>) -> (bool, &'l str, Value) {
+    let mut path = leaf.path.text();
+    let mut vals = leaf.path.values(record);
+    if vals.is_empty() {
+        if let Some(fb) = &leaf.fallback {
+            vals = fb.values(record);
+            path = fb.text();
+        }
+    }
+    let actual = match vals.as_slice() {
+        [] => Value::Null,
+        [one] => (*one).clone(),
+        many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
+    };
+    let held = match &leaf.op {
+        Op::Exists(want) => !vals.is_empty() == *want,
+        _ if vals.is_empty() => leaf.if_missing,
+        op => vals.iter().any(|v| op_holds(op, v, now)),
+    };
+    (held, path, actual)
+}
+
+fn as_time(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => match (as_time(a), as_time(b)) {
+            (Some(p), Some(q)) => Some(p.cmp(&q)),
+            _ => Some(x.cmp(y)),
+        },
+        _ => None,
+    }
+}
+
+fn op_holds(op: &Op, v: &Value, now: DateTime<Utc>) -> bool {
+    match op {
+        Op::Eq(x) => equal(v, x),
+        Op::Ne(x) => !equal(v, x),
+        Op::Lt(x) => compare(v, x) == Some(Ordering::Less),
+        Op::Le(x) => matches!(compare(v, x), Some(Ordering::Less | Ordering::Equal)),
+        Op::Gt(x) => compare(v, x) == Some(Ordering::Greater),
+        Op::Ge(x) => matches!(compare(v, x), Some(Ordering::Greater | Ordering::Equal)),
+        Op::In(xs) => xs.iter().any(|x| equal(v, x)),
+        Op::NotIn(xs) => !xs.iter().any(|x| equal(v, x)),
+        Op::Contains(x) => match v {
+            Value::String(s) => x.as_str().is_some_and(|n| s.contains(n)),
+            Value::Array(items) => items.iter().any(|i| equal(i, x)),
+            Value::Object(m) => x.as_str().is_some_and(|k| m.contains_key(k)),
+            _ => false,
+        },
+        Op::Regex(re) => v.as_str().is_some_and(|s| re.is_match(s)),
+        Op::Glob(g) => v.as_str().is_some_and(|s| wildcard_match(g, s, false)),
+        Op::Exists(want) => *want,
+        Op::Empty(want) => match v {
+            Value::String(s) => s.is_empty() == *want,
+            Value::Array(a) => a.is_empty() == *want,
+            Value::Object(m) => m.is_empty() == *want,
+            _ => false,
+        },
+        Op::OlderThan(d) => as_time(v).is_some_and(|t| now - t >= *d),
+        Op::NewerThan(d) => as_time(v).is_some_and(|t| now - t < *d),
+        Op::AdminAccess {
+            want,
+            include_conditioned,
+        } => Document::parse(v).is_ok_and(|d| d.admin_access(*include_conditioned) == *want),
+        Op::Allows {
+            action,
+            resource,
+            include_conditioned,
+        } => Document::parse(v).is_ok_and(|d| d.allows(action, resource, *include_conditioned)),
+    }
+}
+
+/// Why `record` is exempt, if it is: the first matching ARN glob, name glob or tag.
+pub fn exempt_reason(e: &Exempt, record: &Value) -> Option<String> {
+    let strings = |fields: &[&str]| -> Vec<String> {
+        fields
+            .iter()
+            .filter_map(|f| record.get(*f).and_then(Value::as_str).map(str::to_string))
+            .collect()
+    };
+    let arns = strings(&["arn", "user_arn", "owner_arn"]);
+    for (glob, src) in &e.arns {
+        if let Some(a) = arns.iter().find(|a| wildcard_match(glob, a, false)) {
+            return Some(format!("exempt: ARN {a} matches `{glob}` ({src})"));
+        }
+    }
+    let names = strings(&["id", "name", "user", "owner"]);
+    for (glob, src) in &e.names {
+        if let Some(n) = names.iter().find(|n| wildcard_match(glob, n, false)) {
+            return Some(format!("exempt: name {n} matches `{glob}` ({src})"));
+        }
+    }
+    for field in ["tags", "user_tags", "owner_tags"] {
+        let Some(tags) = record.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        for (k, want, src) in &e.tags {
+            if let Some(v) = tags.get(k).and_then(Value::as_str) {
+                if want == "*" || v == want {
+                    let whose = if field == "tags" { "" } else { "owner's " };
+                    return Some(format!("exempt: {whose}tag {k}={v} ({src})"));
+                }
+            }
+        }
+    }
+    None
+}

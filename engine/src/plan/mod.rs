@@ -1,0 +1,211 @@
+//! The plan: what iamwarden proposes to do, as a reviewable, reproducible file.
+//!
+//! A plan records the inputs it was made from (packs with their digests, the inventory's
+//! fingerprint, the evaluation clock), every finding with its evidence, and the ordered,
+//! deduplicated actions with the observed values each depends on (`precondition`), so that
+//! apply can refuse what has gone stale. [`build`] makes a plan from findings.
+
+pub mod build;
+pub mod steps;
+
+use crate::inventory::ResourceRef;
+use crate::spec::{Severity, StepName};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The plan format this build writes and reads.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A plan file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// The plan format version.
+    pub format_version: u32,
+    /// The iamwarden version that made the plan.
+    pub iamwarden_version: String,
+    /// When the plan was made (wall clock).
+    pub created_at: DateTime<Utc>,
+    /// The evaluation clock: every age in the plan is measured from this instant.
+    pub now: DateTime<Utc>,
+    /// The account the inventory was read from.
+    pub account_id: String,
+    /// The rule packs, with the digest of each pack's source.
+    pub packs: Vec<PackRef>,
+    /// `sha256:<hex>` of the normalized inventory the plan was made from.
+    pub inventory_fingerprint: String,
+    /// Every finding, exempt ones excluded (see `skipped`).
+    pub findings: Vec<Finding>,
+    /// The actions, in the order they must be applied.
+    pub actions: Vec<Action>,
+    /// Resources a rule matched but that are exempt, and steps that were not planned.
+    pub skipped: Vec<Skipped>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// A rule pack as the plan records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PackRef {
+    /// The pack's name.
+    pub name: String,
+    /// The pack's version.
+    pub version: String,
+    /// `sha256` of the pack's source text, hex.
+    pub sha256: String,
+    /// Where the pack was read from (a path, or `builtin:<file>`).
+    pub source: String,
+}
+
+/// One resource that one rule matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// The rule id.
+    pub rule: String,
+    /// The rule's severity.
+    pub severity: Severity,
+    /// The rule's title (parameters filled in).
+    pub title: String,
+    /// The resource.
+    pub resource: ResourceRef,
+    /// The value each condition leaf saw.
+    pub evidence: Vec<Evidence>,
+    /// Ids of the actions planned for this finding.
+    #[serde(default)]
+    pub actions: Vec<String>,
+}
+
+/// What one condition leaf saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The leaf's path (the fallback's, when the fallback supplied the value).
+    pub path: String,
+    /// The operator.
+    pub op: String,
+    /// The operand.
+    pub expected: Value,
+    /// The value found; `null` when missing.
+    pub actual: Value,
+    /// Whether the leaf held.
+    pub held: bool,
+    /// Under a `not`: the leaf's result was inverted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub negated: bool,
+}
+
+/// How risky an action is; apply runs destructive actions only when explicitly allowed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Safety {
+    /// Can be undone from the journal.
+    Reversible,
+    /// Cannot be fully undone (deleted keys, users, passwords, policies).
+    Destructive,
+}
+
+/// How the diff shows an action.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// `~`: the resource is modified.
+    Change,
+    /// `-`: the resource (or a part of it) is deleted.
+    Delete,
+    /// `+`: something is added to the resource.
+    Add,
+}
+
+/// One call-level change, planned for one resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// Stable id: the same inputs always give the same id.
+    pub id: String,
+    /// The rules that asked for this action.
+    pub rules: Vec<String>,
+    /// The remediation step.
+    pub action: StepName,
+    /// The resource acted on.
+    pub resource: ResourceRef,
+    /// The step's parameters, rendered for this resource.
+    pub params: Value,
+    /// Reversible or destructive.
+    pub safety: Safety,
+    /// How the diff shows it.
+    pub change: ChangeKind,
+    /// The observed values this action depends on; apply re-reads them and skips the action
+    /// as stale when they differ.
+    pub precondition: Value,
+    /// The relevant state before.
+    pub before: Value,
+    /// The relevant state after (`null`: deleted).
+    pub after: Value,
+    /// Actions that must run first (the prerequisites of a cascade).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// For a cascade's prerequisite step: the id of the action it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<String>,
+    /// Steps other rules asked for on this resource that this action makes moot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supersedes: Vec<Superseded>,
+}
+
+/// A planned step that a stronger action replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Superseded {
+    /// The step that is not planned.
+    pub action: StepName,
+    /// The rules that asked for it.
+    pub rules: Vec<String>,
+}
+
+/// Something a rule matched but iamwarden will not act on, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Skipped {
+    /// The rule.
+    pub rule: String,
+    /// The resource.
+    pub resource: ResourceRef,
+    /// The step that was not planned, when the reason is about one step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<StepName>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Plan counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// Findings (exempt ones excluded).
+    pub findings: usize,
+    /// Actions in all.
+    pub actions: usize,
+    /// Actions that modify or add.
+    pub to_change: usize,
+    /// Actions that delete.
+    pub to_delete: usize,
+    /// Destructive actions (apply needs `--allow-destructive`).
+    pub destructive: usize,
+    /// Skipped entries.
+    pub skipped: usize,
+}
+
+impl Plan {
+    /// Whether the plan would change anything.
+    pub fn has_changes(&self) -> bool {
+        !self.actions.is_empty()
+    }
+}

@@ -1,0 +1,192 @@
+//! The human diff: a block per resource, `~` change, `-` delete, `+` add, the reasons, and a
+//! summary line. Colour only when asked (the CLI asks on a TTY without `NO_COLOR`).
+
+use super::{attribute_diff, short, summary_line, verb};
+use crate::plan::{Action, Plan, Safety};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+struct Paint(bool);
+
+impl Paint {
+    fn sym(&self, c: char) -> String {
+        if !self.0 {
+            return c.to_string();
+        }
+        let code = match c {
+            '-' => "31",
+            '+' => "32",
+            _ => "33",
+        };
+        format!("\x1b[{code}m{c}\x1b[0m")
+    }
+    fn bold(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn dim(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[2m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn write_value(out: &mut dyn Write, indent: &str, v: &Value) -> io::Result<()> {
+    match v {
+        Value::Object(_) | Value::Array(_) if v.to_string().len() > 60 => {
+            let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
+            let mut lines = pretty.lines();
+            if let Some(first) = lines.next() {
+                write!(out, "{first}")?;
+            }
+            for l in lines {
+                write!(out, "\n{indent}{l}")?;
+            }
+            Ok(())
+        }
+        other => write!(out, "{}", short(other)),
+    }
+}
+
+/// Writes the human diff of `plan`.
+pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let paint = Paint(color);
+    writeln!(
+        out,
+        "iamwarden plan for account {} (evaluated at {})",
+        plan.account_id,
+        plan.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )?;
+    let packs: Vec<String> = plan
+        .packs
+        .iter()
+        .map(|p| format!("{}@{}", p.name, p.version))
+        .collect();
+    writeln!(out, "Rule packs: {}", packs.join(", "))?;
+    writeln!(
+        out,
+        "Findings: {} ({} skipped)\n",
+        plan.summary.findings, plan.summary.skipped
+    )?;
+    if !plan.actions.is_empty() {
+        writeln!(out, "iamwarden will perform the following actions:\n")?;
+    }
+    // Why: the evidence of the findings that asked for each action.
+    let mut why: HashMap<&str, Vec<String>> = HashMap::new();
+    for f in &plan.findings {
+        let ev: Vec<String> = f
+            .evidence
+            .iter()
+            .filter(|e| e.held != e.negated)
+            .map(|e| {
+                format!(
+                    "{} = {} ({}{} {})",
+                    e.path,
+                    short(&e.actual),
+                    if e.negated { "not " } else { "" },
+                    e.op,
+                    short(&e.expected)
+                )
+            })
+            .collect();
+        let line = if ev.is_empty() {
+            format!("{}: {}", f.rule, f.title)
+        } else {
+            format!("{}: {} [{}]", f.rule, f.title, ev.join("; "))
+        };
+        for a in &f.actions {
+            why.entry(a.as_str()).or_default().push(line.clone());
+        }
+    }
+    for a in &plan.actions {
+        write_action(out, &paint, a, why.get(a.id.as_str()))?;
+    }
+    if !plan.skipped.is_empty() {
+        writeln!(out, "{}", paint.bold("Skipped:"))?;
+        for s in &plan.skipped {
+            let step = s.action.map(|a| format!(" {a}")).unwrap_or_default();
+            writeln!(
+                out,
+                "  {} {} ({}){step}: {}: {}",
+                s.resource.kind, s.resource.name, s.resource.id, s.rule, s.reason
+            )?;
+        }
+        writeln!(out)?;
+    }
+    write!(out, "{}", paint.bold(&summary_line(plan)))?;
+    if plan.summary.destructive > 0 {
+        write!(
+            out,
+            " {} destructive (apply needs --allow-destructive).",
+            plan.summary.destructive
+        )?;
+    }
+    writeln!(out)
+}
+
+fn write_action(
+    out: &mut dyn Write,
+    paint: &Paint,
+    a: &Action,
+    why: Option<&Vec<String>>,
+) -> io::Result<()> {
+    let r = &a.resource;
+    let mut label = if r.name != r.id {
+        format!("{} {} ({})", r.kind, r.name, r.id)
+    } else {
+        format!("{} {}", r.kind, r.name)
+    };
+    if let Some(user) = a.params.get("user").and_then(serde_json::Value::as_str) {
+        if r.kind != crate::inventory::ResourceKind::User && r.kind != crate::inventory::ResourceKind::LoginProfile {
+            label.push_str(&format!(" of user {user}"));
+        }
+    }
+    writeln!(out, "  {}", paint.dim(&format!("# {label} {}", verb(a))))?;
+    let mut meta = format!("# {} · {}", a.action, a.id);
+    if a.safety == Safety::Destructive {
+        meta.push_str(" · DESTRUCTIVE");
+    }
+    if let Some(p) = &a.part_of {
+        meta.push_str(&format!(" · part of {p}"));
+    }
+    writeln!(out, "  {}", paint.dim(&meta))?;
+    writeln!(out, "  {} {} \"{}\" {{", paint.sym(super::symbol(a)), r.kind, r.name)?;
+    for (sym, key, old, new) in attribute_diff(a) {
+        write!(out, "      {} {key} = ", paint.sym(sym))?;
+        let indent = "        ";
+        match (old, new) {
+            (Some(o), Some(n)) => {
+                write_value(out, indent, &o)?;
+                write!(out, " -> ")?;
+                write_value(out, indent, &n)?;
+            }
+            (Some(o), None) => write_value(out, indent, &o)?,
+            (None, Some(n)) => write_value(out, indent, &n)?,
+            (None, None) => {}
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "    }}")?;
+    for s in &a.supersedes {
+        writeln!(
+            out,
+            "    {}",
+            paint.dim(&format!("supersedes {} (rules: {})", s.action, s.rules.join(", ")))
+        )?;
+    }
+    match why {
+        Some(lines) => {
+            for l in lines {
+                writeln!(out, "    because {l}")?;
+            }
+        }
+        None => writeln!(out, "    because {}", a.rules.join(", "))?,
+    }
+    writeln!(out)
+}

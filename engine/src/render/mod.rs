@@ -1,0 +1,129 @@
+//! Diff renderers: the plan shown to people (human, Terraform-like), to pull requests
+//! (markdown) and to programs (json). Each writes to an injected `io::Write`.
+
+mod human;
+mod markdown;
+
+pub use human::render_human;
+pub use markdown::render_markdown;
+
+use crate::plan::{Action, ChangeKind, Plan};
+use serde_json::Value;
+use std::io::{self, Write};
+
+/// The output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A Terraform-like diff.
+    Human,
+    /// The plan file itself.
+    Json,
+    /// A pull-request comment.
+    Markdown,
+}
+
+/// Renders `plan` in `format`.
+pub fn render(plan: &Plan, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Human => render_human(plan, color, out),
+        Format::Markdown => render_markdown(plan, out),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, plan)?;
+            writeln!(out)
+        }
+    }
+}
+
+/// The diff symbol of an action.
+pub fn symbol(a: &Action) -> char {
+    match a.change {
+        ChangeKind::Change => '~',
+        ChangeKind::Delete => '-',
+        ChangeKind::Add => '+',
+    }
+}
+
+/// What the action does, in words: "will be deactivated".
+pub fn verb(a: &Action) -> String {
+    use crate::spec::StepName as S;
+    let p = |k: &str| a.params.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+    match a.action {
+        S::DeactivateAccessKey => "will be deactivated".into(),
+        S::DeleteAccessKey => "will be deleted".into(),
+        S::RequirePasswordReset => "will require a password reset at next sign-in".into(),
+        S::DeleteLoginProfile => "will be deleted (console access removed)".into(),
+        S::DeactivateMfaDevice => {
+            if a.params.get("delete_virtual").and_then(Value::as_bool) == Some(true) {
+                "will be deactivated and deleted".into()
+            } else {
+                "will be deactivated".into()
+            }
+        }
+        S::DetachUserPolicy | S::DetachGroupPolicy | S::DetachRolePolicy => {
+            format!("will have {} detached", p("policy_arn"))
+        }
+        S::DeleteInlinePolicy => "will be deleted (document kept in the plan)".into(),
+        S::RemoveUserFromGroup => format!("will be removed from group {}", p("group")),
+        S::QuarantineUser => format!("will be quarantined (inline deny-all policy {})", p("policy_name")),
+        S::DeleteUser => "will be deleted".into(),
+        S::ReplacePolicyDocument => "will get a new default version".into(),
+        S::SetDefaultPolicyVersion => format!("will make {} the default version", p("version_id")),
+        S::DetachPolicyEverywhere => "will be detached from every user, group and role".into(),
+        S::DeletePolicy => "will be deleted".into(),
+        S::UpdatePasswordPolicy => "will get a stronger password policy".into(),
+        S::Tag => "will be tagged".into(),
+        S::Untag => "will be untagged".into(),
+    }
+}
+
+/// A value on one line, for diffs and tables.
+pub fn short(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".to_string(),
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// One attribute line of a diff: (symbol, key, old, new).
+pub type DiffLine = (char, String, Option<Value>, Option<Value>);
+
+/// The attribute-level diff of an action's `before` and `after`.
+pub fn attribute_diff(a: &Action) -> Vec<DiffLine> {
+    let mut out = Vec::new();
+    let empty = serde_json::Map::new();
+    let before = a.before.as_object().unwrap_or(&empty);
+    match a.after.as_object() {
+        None => {
+            for (k, v) in before {
+                out.push(('-', k.clone(), Some(v.clone()), None));
+            }
+        }
+        Some(after) => {
+            for (k, v) in before {
+                match after.get(k) {
+                    Some(n) if n == v => {}
+                    Some(n) => out.push(('~', k.clone(), Some(v.clone()), Some(n.clone()))),
+                    None => out.push(('-', k.clone(), Some(v.clone()), None)),
+                }
+            }
+            for (k, n) in after {
+                if !before.contains_key(k) {
+                    out.push(('+', k.clone(), None, Some(n.clone())));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The summary line: `Plan: N to change, M to delete.`
+pub fn summary_line(plan: &Plan) -> String {
+    if plan.actions.is_empty() {
+        return "No changes. The account matches every rule that has a remediation.".to_string();
+    }
+    format!(
+        "Plan: {} to change, {} to delete.",
+        plan.summary.to_change, plan.summary.to_delete
+    )
+}

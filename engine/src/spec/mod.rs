@@ -1,0 +1,309 @@
+//! Rule-pack types: what a platform team writes in YAML, exactly as it is written.
+//!
+//! These types are the rule-pack language's single source of truth: serde reads packs with
+//! them and schemars generates `schemas/rule-pack.schema.json` from them, so their doc comments
+//! are the help an editor shows on hover. Nothing here is interpreted; [`crate::compile`] turns
+//! a pack into rules that can be evaluated.
+
+pub mod load;
+pub mod locate;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A rule pack: metadata and rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "iamwarden rule pack")]
+pub struct PackSpec {
+    /// Who the pack is and which version of it this is.
+    pub pack: PackMeta,
+    /// The rules, evaluated in order.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+/// Pack metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PackMeta {
+    /// The pack's name, e.g. `acme/credentials`. Rule ids must be unique across loaded packs.
+    pub name: String,
+    /// The pack's semantic version (`MAJOR.MINOR.PATCH`), recorded in every plan.
+    pub version: String,
+    /// What the pack is for.
+    #[serde(default)]
+    pub description: String,
+    /// Exemptions that apply to every rule of the pack, in addition to each rule's own.
+    #[serde(default)]
+    pub exempt: Option<ExemptSpec>,
+}
+
+/// How bad a finding is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Fix when convenient.
+    Low,
+    /// Fix soon.
+    Medium,
+    /// Fix now.
+    High,
+    /// An open door.
+    Critical,
+}
+
+impl Severity {
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One rule: which resources it looks at, when they are in violation, what to do about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// A unique, stable id (lower-case words joined by `-`), e.g. `access-key-unused`.
+    pub id: String,
+    /// A one-line title; may use `{{params.NAME}}`.
+    pub title: String,
+    /// How bad a finding of this rule is.
+    pub severity: Severity,
+    /// Why the rule exists and what its remediation does.
+    #[serde(default)]
+    pub description: String,
+    /// Benchmarks and documents the rule implements, e.g. `CIS AWS Foundations 3.0 1.12`.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Tunable values with their defaults, e.g. `days: 90`. Use them as `{{params.days}}` in
+    /// condition operands, titles and remediation parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    /// A JSONPath over the inventory that selects whole resources of one collection:
+    /// `$.users`, `$.access_keys[*]` or `$.access_keys[?(@.status == 'Active')]`. `$.account`
+    /// selects the account itself.
+    pub select: String,
+    /// The condition a selected resource must meet to be a finding. Absent: every selected
+    /// resource is a finding.
+    #[serde(default)]
+    pub when: Option<ConditionSpec>,
+    /// Resources this rule never reports or touches (they are listed as skipped, with the reason).
+    #[serde(default)]
+    pub exempt: Option<ExemptSpec>,
+    /// The ordered remediation steps for each finding. Empty: the rule only reports.
+    #[serde(default)]
+    pub remediation: Vec<StepSpec>,
+}
+
+/// What a missing value means for a leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IfMissing {
+    /// The leaf holds when the value is missing.
+    Match,
+    /// The leaf does not hold when the value is missing (the default).
+    NoMatch,
+}
+
+/// A condition: exactly one of `all`, `any`, `not`, or a leaf (`path` with one operator).
+///
+/// A leaf compares the value found at `path` (a JSONPath relative to the selected resource,
+/// starting with `$` or `@`) with one operator. A value is *missing* when the path selects
+/// nothing or `null`; then `fallback` is tried, and if it is missing too, `if_missing` decides.
+/// When a path selects several values, the leaf holds if any of them satisfies the operator.
+/// Operands may use `{{params.NAME}}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    /// Holds when every sub-condition holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<Vec<ConditionSpec>>,
+    /// Holds when at least one sub-condition holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any: Option<Vec<ConditionSpec>>,
+    /// Holds when the sub-condition does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<Box<ConditionSpec>>,
+
+    /// Leaf: a JSONPath relative to the resource, e.g. `$.last_used_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Leaf: another path used when `path` is missing, e.g. `$.created_at` for
+    /// "last used, or created if never used".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// Leaf: what a missing value (after `fallback`) means: `no_match` (default) or `match`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_missing: Option<IfMissing>,
+
+    /// Operator: equal to this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eq: Option<Value>,
+    /// Operator: not equal to this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ne: Option<Value>,
+    /// Operator: less than (numbers numerically, timestamps in time, other strings by text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<Value>,
+    /// Operator: less than or equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub le: Option<Value>,
+    /// Operator: greater than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<Value>,
+    /// Operator: greater than or equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ge: Option<Value>,
+    /// Operator: equal to one of these values.
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub in_: Option<Vec<Value>>,
+    /// Operator: equal to none of these values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_in: Option<Vec<Value>>,
+    /// Operator: a string containing this text, a list containing this element, or an object
+    /// with this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<Value>,
+    /// Operator: a string matching this regular expression (Rust `regex` syntax, unanchored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// Operator: a string matching this glob (`*` any run, `?` one character, case-sensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glob: Option<String>,
+    /// Operator: `true` holds when the path has a non-null value, `false` when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exists: Option<bool>,
+    /// Operator: `true` holds when the path has no value (or null); the opposite of `exists`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// Operator: `true` holds for an empty string, list or object; `false` for a non-empty one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty: Option<bool>,
+    /// Operator: a timestamp at least this long before the evaluation clock, e.g. `90d`
+    /// (units `s`, `m`, `h`, `d`, `w`; combinable: `1d12h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub older_than: Option<String>,
+    /// Operator: a timestamp less than this long before the evaluation clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newer_than: Option<String>,
+    /// Operator: the path holds a policy document; `true` holds when it grants admin access
+    /// (an Allow of every action on every resource, not cancelled by a Deny). Statements with a
+    /// `Condition` do not count unless `include_conditioned: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_access: Option<bool>,
+    /// Operator: the path holds a policy document; holds when the document allows the given
+    /// action on the given resource (IAM wildcard semantics, Deny overriding Allow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allows: Option<AllowsSpec>,
+    /// With `admin_access` / `allows`: count statements that have a `Condition` (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_conditioned: Option<bool>,
+}
+
+/// The operand of `allows`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowsSpec {
+    /// The action, e.g. `iam:PassRole`.
+    pub action: String,
+    /// The resource ARN (default `*`).
+    #[serde(default = "star")]
+    pub resource: String,
+}
+
+fn star() -> String {
+    "*".to_string()
+}
+
+/// Resources a rule leaves alone. A resource is exempt when any entry matches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExemptSpec {
+    /// ARN globs (`*`, `?`), e.g. `arn:aws:iam::*:user/break-glass-*`. For keys, MFA devices,
+    /// login profiles and inline policies the owner's ARN is matched too.
+    #[serde(default)]
+    pub arns: Vec<String>,
+    /// Resource id or name globs.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Tags: a resource (or, for keys, MFA devices, login profiles and inline policies, its
+    /// owner) carrying any of these tags is exempt. A value of `*` matches any value.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The remediation steps iamwarden can plan. The names are part of the plan-file contract.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum StepName {
+    /// Set an access key `Inactive` (reversible).
+    DeactivateAccessKey,
+    /// Delete an access key (destructive: the secret is gone).
+    DeleteAccessKey,
+    /// Require a new console password at next sign-in, keeping the login profile (reversible).
+    RequirePasswordReset,
+    /// Delete the console password (destructive: the password cannot be restored).
+    DeleteLoginProfile,
+    /// Deactivate an MFA device; `delete_virtual: true` also deletes a virtual one (destructive).
+    DeactivateMfaDevice,
+    /// Detach managed policies from a user (param `policy_arns`, default all) (reversible).
+    DetachUserPolicy,
+    /// Detach managed policies from a group (param `policy_arns`, default all) (reversible).
+    DetachGroupPolicy,
+    /// Detach managed policies from a role (param `policy_arns`, default all) (reversible).
+    DetachRolePolicy,
+    /// Delete an inline policy; its document is kept in the plan and journal (reversible).
+    DeleteInlinePolicy,
+    /// Remove a user from groups (param `groups`, default all) (reversible).
+    RemoveUserFromGroup,
+    /// Attach an inline deny-all policy to a user (param `policy_name`) (reversible).
+    QuarantineUser,
+    /// Delete a user with everything AWS requires removed first (destructive).
+    DeleteUser,
+    /// Make a new default policy version from param `document` (reversible).
+    ReplacePolicyDocument,
+    /// Make another existing version the default (param `version_id`, default `previous`) (reversible).
+    SetDefaultPolicyVersion,
+    /// Detach a managed policy from every user, group and role (reversible).
+    DetachPolicyEverywhere,
+    /// Delete a customer-managed policy and its versions (destructive).
+    DeletePolicy,
+    /// Tighten the account password policy (param `settings`), merged over the current one (reversible).
+    UpdatePasswordPolicy,
+    /// Add or overwrite tags (param `tags`) (reversible).
+    Tag,
+    /// Remove tags (param `keys`) (reversible).
+    Untag,
+}
+
+/// One remediation step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// The step to plan for each finding.
+    pub step: StepName,
+    /// The step's parameters. Strings may be handlebars templates over `resource`, `params`,
+    /// `rule`, `account` and `now`, rendered per resource; `{from: "$.path"}` takes a value from
+    /// the resource.
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    /// Plan this step only when each named rule parameter has the given value, e.g.
+    /// `when_params: {action: delete}` lets a team opt in to a destructive step.
+    #[serde(default)]
+    pub when_params: BTreeMap<String, Value>,
+}
