@@ -132,7 +132,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest of `candidates` to `word`, if close enough to be a plausible typo.
-pub fn did_you_mean<'a, I: IntoIterator<Item = &'a str>>(word: &str, candidates: I) -> Option<String> {
+pub fn did_you_mean<'a, I: IntoIterator<Item = &'a str>>(
+    word: &str,
+    candidates: I,
+) -> Option<String> {
     let limit = (word.chars().count() / 3).max(2);
     let candidates: Vec<&str> = candidates.into_iter().collect();
     let close = candidates
@@ -145,7 +148,9 @@ pub fn did_you_mean<'a, I: IntoIterator<Item = &'a str>>(word: &str, candidates:
     let contains_words = || {
         candidates
             .iter()
-            .filter(|c| words.len() > 1 && words.iter().all(|w| c.split(['_', '-']).any(|t| t == *w)))
+            .filter(|c| {
+                words.len() > 1 && words.iter().all(|w| c.split(['_', '-']).any(|t| t == *w))
+            })
             .min_by_key(|c| c.len())
             .copied()
     };
@@ -177,7 +182,13 @@ mod tests {
             .rule("r1")
             .field("select");
         let s = d.to_string();
-        assert!(s.starts_with("p.yaml:2:11: error in rule `r1`, field `select`: bad"), "{s}");
-        assert!(s.ends_with("    |   select: $.x[\n    |           ^"), "{s}");
+        assert!(
+            s.starts_with("p.yaml:2:11: error in rule `r1`, field `select`: bad"),
+            "{s}"
+        );
+        assert!(
+            s.ends_with("    |   select: $.x[\n    |           ^"),
+            "{s}"
+        );
     }
 }

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// The built-in packs: (file name, source text).
 pub const BUILTIN: [(&str, &str); 4] = [
-    ("credentials.yaml", include_str!("../../rules/credentials.yaml")),
+    (
+        "credentials.yaml",
+        include_str!("../../rules/credentials.yaml"),
+    ),
     ("users.yaml", include_str!("../../rules/users.yaml")),
     ("policies.yaml", include_str!("../../rules/policies.yaml")),
     ("account.yaml", include_str!("../../rules/account.yaml")),
@@ -43,7 +46,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// the built-ins. Every problem in every pack is returned together.
 pub fn load_packs(sources: &[String]) -> Result<Vec<LoadedPack>, Diagnostics> {
     let default = [BUILTIN_NAME.to_string()];
-    let sources = if sources.is_empty() { &default[..] } else { sources };
+    let sources = if sources.is_empty() {
+        &default[..]
+    } else {
+        sources
+    };
     let mut texts: Vec<(String, String)> = Vec::new();
     let mut diags = Vec::new();
     for s in sources {
@@ -62,7 +69,10 @@ pub fn load_packs(sources: &[String]) -> Result<Vec<LoadedPack>, Diagnostics> {
                 diags.push(Diagnostic::new(s, format!("cannot read directory: {e}")));
             }
             if v.is_empty() {
-                diags.push(Diagnostic::new(s, "no rule packs (*.yaml, *.yml) in this directory"));
+                diags.push(Diagnostic::new(
+                    s,
+                    "no rule packs (*.yaml, *.yml) in this directory",
+                ));
             }
             v
         } else {
@@ -72,7 +82,10 @@ pub fn load_packs(sources: &[String]) -> Result<Vec<LoadedPack>, Diagnostics> {
             let shown = f.display().to_string();
             match std::fs::read_to_string(&f) {
                 Ok(t) => texts.push((shown, t)),
-                Err(e) => diags.push(Diagnostic::new(&shown, format!("cannot read rule pack: {e}"))),
+                Err(e) => diags.push(Diagnostic::new(
+                    &shown,
+                    format!("cannot read rule pack: {e}"),
+                )),
             }
         }
     }

@@ -29,7 +29,11 @@ fn strip_nullable(v: &mut Value) {
     match v {
         Value::Object(m) => {
             if let Some(Value::Array(types)) = m.get("type") {
-                let rest: Vec<Value> = types.iter().filter(|t| t.as_str() != Some("null")).cloned().collect();
+                let rest: Vec<Value> = types
+                    .iter()
+                    .filter(|t| t.as_str() != Some("null"))
+                    .cloned()
+                    .collect();
                 if rest.len() == 1 {
                     if let Some(t) = rest.into_iter().next() {
                         m.insert("type".to_string(), t);

@@ -135,7 +135,11 @@ fn validate(paths: &[String], out: &mut dyn Write) -> Result<Exit> {
     let set = iamwarden::packs::load_rule_set(paths)?;
     for (i, p) in set.packs.iter().enumerate() {
         let n = set.rules.iter().filter(|r| r.pack == i).count();
-        writeln!(out, "ok  {}@{}  {} rules  ({})", p.name, p.version, n, p.source)?;
+        writeln!(
+            out,
+            "ok  {}@{}  {} rules  ({})",
+            p.name, p.version, n, p.source
+        )?;
     }
     writeln!(
         out,
@@ -148,9 +152,17 @@ fn validate(paths: &[String], out: &mut dyn Write) -> Result<Exit> {
 
 fn list_rules(sources: &[String], out: &mut dyn Write) -> Result<Exit> {
     let set = iamwarden::packs::load_rule_set(sources)?;
-    writeln!(out, "{:<32} {:<9} {:<17} {:<22} REMEDIATION", "ID", "SEVERITY", "SELECTS", "PACK")?;
+    writeln!(
+        out,
+        "{:<32} {:<9} {:<17} {:<22} REMEDIATION",
+        "ID", "SEVERITY", "SELECTS", "PACK"
+    )?;
     for r in &set.rules {
-        let pack = set.packs.get(r.pack).map(|p| p.name.as_str()).unwrap_or_default();
+        let pack = set
+            .packs
+            .get(r.pack)
+            .map(|p| p.name.as_str())
+            .unwrap_or_default();
         let steps: Vec<&str> = r.steps.iter().map(|s| s.name.as_str()).collect();
         let steps = if steps.is_empty() {
             "(report only)".to_string()
@@ -175,7 +187,9 @@ fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
         None => Ok(Utc::now()),
         Some(t) => DateTime::parse_from_rfc3339(t)
             .map(|d| d.with_timezone(&Utc))
-            .with_context(|| format!("--now `{t}` is not an RFC 3339 timestamp (e.g. 2026-11-01T00:00:00Z)")),
+            .with_context(|| {
+                format!("--now `{t}` is not an RFC 3339 timestamp (e.g. 2026-11-01T00:00:00Z)")
+            }),
     }
 }
 

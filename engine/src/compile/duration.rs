@@ -62,7 +62,16 @@ mod tests {
         for (t, s) in ok {
             assert_eq!(parse_duration(t), Ok(Duration::seconds(s)), "{t}");
         }
-        for bad in ["", "90", "d", "90x", "9.5d", "-1d", "99999999999999999999d", "1000000d"] {
+        for bad in [
+            "",
+            "90",
+            "d",
+            "90x",
+            "9.5d",
+            "-1d",
+            "99999999999999999999d",
+            "1000000d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad} accepted");
         }
     }

@@ -198,7 +198,9 @@ fn valid_semver(v: &str) -> bool {
 fn valid_rule_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 100
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
         && id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
 }
 
@@ -277,8 +279,11 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
         }
         if let Some(prev) = seen_packs.insert(meta.name.clone(), pack.file.clone()) {
             diags.push(
-                pack.diag_at("/pack/name", format!("pack `{}` is also loaded from {prev}", meta.name))
-                    .field("pack.name"),
+                pack.diag_at(
+                    "/pack/name",
+                    format!("pack `{}` is also loaded from {prev}", meta.name),
+                )
+                .field("pack.name"),
             );
         }
         pack_refs.push(PackRef {
@@ -305,10 +310,18 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 );
             }
             if let Some(prev) = seen_ids.insert(spec.id.clone(), pack.file.clone()) {
-                cx.err("id", "id", format!("rule id `{}` is already defined in {prev}", spec.id), None);
+                cx.err(
+                    "id",
+                    "id",
+                    format!("rule id `{}` is already defined in {prev}", spec.id),
+                    None,
+                );
             }
-            let params: Map<String, Value> =
-                spec.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let params: Map<String, Value> = spec
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             let param_ctx = serde_json::json!({ "params": params });
 
             let title = match render_once(&spec.title, &param_ctx) {
@@ -323,10 +336,9 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 continue;
             };
             let fields = record_fields(kind);
-            let when = spec
-                .when
-                .as_ref()
-                .and_then(|c| compile_condition(c, "when", "when", &param_ctx, &fields, kind, &mut cx));
+            let when = spec.when.as_ref().and_then(|c| {
+                compile_condition(c, "when", "when", &param_ctx, &fields, kind, &mut cx)
+            });
 
             let mut exempt = Exempt::default();
             let source_pack = format!("pack {}", meta.name);
@@ -354,7 +366,9 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 let info = st.step.info();
                 if !info.targets.contains(&kind) {
                     let targets: Vec<&str> = info.targets.iter().map(|k| k.collection()).collect();
-                    let extra = if st.step == StepName::DeactivateAccessKey || st.step == StepName::DeleteAccessKey {
+                    let extra = if st.step == StepName::DeactivateAccessKey
+                        || st.step == StepName::DeleteAccessKey
+                    {
                         " so that each key is judged on its own, never a user's other key"
                     } else {
                         ""
@@ -367,7 +381,11 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                             st.step,
                             targets.join(" or "),
                             kind.collection(),
-                            targets.iter().map(|t| format!("`$.{t}`")).collect::<Vec<_>>().join(" or ")
+                            targets
+                                .iter()
+                                .map(|t| format!("`$.{t}`"))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
                         ),
                         None,
                     );
@@ -379,7 +397,12 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                         cx.err(
                             &format!("{rel}/params"),
                             &format!("{field}.params"),
-                            format!("`{}` needs the parameter `{}` ({})", st.step, pinfo.name, pinfo.kind.describe()),
+                            format!(
+                                "`{}` needs the parameter `{}` ({})",
+                                st.step,
+                                pinfo.name,
+                                pinfo.kind.describe()
+                            ),
                             None,
                         );
                     }
@@ -395,7 +418,11 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                             if known.is_empty() {
                                 format!("`{}` takes no parameters", st.step)
                             } else {
-                                format!("`{}` has no parameter `{name}` (it takes: {})", st.step, known.join(", "))
+                                format!(
+                                    "`{}` has no parameter `{name}` (it takes: {})",
+                                    st.step,
+                                    known.join(", ")
+                                )
                             },
                             did_you_mean(name, known.iter().copied()),
                         );
@@ -408,7 +435,9 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                     let tname = format!("{}#{si}#{name}", spec.id);
                     match template::compile_param(value, &tname, &mut templates) {
                         Ok(pv) => {
-                            if let Err(e) = template::check_param(&pv, &templates, kind, &fields, &params) {
+                            if let Err(e) =
+                                template::check_param(&pv, &templates, kind, &fields, &params)
+                            {
                                 cx.err(&prel, &pfield, e, None);
                             }
                             compiled.push((name.clone(), pv));
@@ -469,8 +498,14 @@ fn check_param_type(v: &Value, kind: ParamKind) -> Result<(), String> {
     let ok = match kind {
         ParamKind::Bool => v.is_boolean() || v.as_str().is_some_and(|s| s.contains("{{")),
         ParamKind::String => v.is_string(),
-        ParamKind::StringList => is_from || v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
-        ParamKind::StringMap => is_from || v.as_object().is_some_and(|o| o.values().all(Value::is_string)),
+        ParamKind::StringList => {
+            is_from || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+        }
+        ParamKind::StringMap => {
+            is_from
+                || v.as_object()
+                    .is_some_and(|o| o.values().all(Value::is_string))
+        }
         ParamKind::Object => v.is_object(),
     };
     if ok {
@@ -517,7 +552,12 @@ fn compile_selector(select: &str, cx: &mut Ctx<'_>) -> Option<(ResourceKind, Sel
     let q = match parse_json_path(select.trim()) {
         Ok(q) => q,
         Err(e) => {
-            cx.err("select", "select", format!("invalid JSONPath `{select}`: {e}"), None);
+            cx.err(
+                "select",
+                "select",
+                format!("invalid JSONPath `{select}`: {e}"),
+                None,
+            );
             return None;
         }
     };
@@ -526,7 +566,12 @@ fn compile_selector(select: &str, cx: &mut Ctx<'_>) -> Option<(ResourceKind, Sel
     let name = match segs.next() {
         Some(Segment::Selector(JpSelector::Name(n))) => n.clone(),
         _ => {
-            cx.err("select", "select", format!("`{select}`: {shape_help}"), None);
+            cx.err(
+                "select",
+                "select",
+                format!("`{select}`: {shape_help}"),
+                None,
+            );
             return None;
         }
     };
@@ -534,7 +579,10 @@ fn compile_selector(select: &str, cx: &mut Ctx<'_>) -> Option<(ResourceKind, Sel
         cx.err(
             "select",
             "select",
-            format!("unknown collection `{name}` (collections: {})", collections.join(", ")),
+            format!(
+                "unknown collection `{name}` (collections: {})",
+                collections.join(", ")
+            ),
             did_you_mean(&name, collections.iter().copied()),
         );
         return None;
@@ -542,7 +590,9 @@ fn compile_selector(select: &str, cx: &mut Ctx<'_>) -> Option<(ResourceKind, Sel
     let rest: Vec<Segment> = segs.cloned().collect();
     let selection = match rest.as_slice() {
         [] => Selection::All,
-        [Segment::Selector(JpSelector::Wildcard)] if kind != ResourceKind::Account => Selection::All,
+        [Segment::Selector(JpSelector::Wildcard)] if kind != ResourceKind::Account => {
+            Selection::All
+        }
         [Segment::Selector(JpSelector::Filter(_))] if kind != ResourceKind::Account => {
             Selection::Filter(JpQuery::new(rest))
         }
@@ -569,41 +619,80 @@ fn compile_condition(
     kind: ResourceKind,
     cx: &mut Ctx<'_>,
 ) -> Option<Condition> {
-    let forms = [c.all.is_some(), c.any.is_some(), c.not.is_some(), c.path.is_some()];
+    let forms = [
+        c.all.is_some(),
+        c.any.is_some(),
+        c.not.is_some(),
+        c.path.is_some(),
+    ];
     let nforms = forms.iter().filter(|b| **b).count();
     let ops = operators(c);
     if nforms != 1 {
         let msg = if nforms == 0 && !ops.is_empty() {
-            format!("the operator `{}` needs a `path` to compare", ops.first().map(|o| o.0).unwrap_or_default())
+            format!(
+                "the operator `{}` needs a `path` to compare",
+                ops.first().map(|o| o.0).unwrap_or_default()
+            )
         } else if nforms == 0 {
             "a condition needs one of `all`, `any`, `not`, or a `path` with an operator".to_string()
         } else {
-            "a condition has exactly one of `all`, `any`, `not`, or `path`: split it with `all:`".to_string()
+            "a condition has exactly one of `all`, `any`, `not`, or `path`: split it with `all:`"
+                .to_string()
         };
         cx.err(rel, field, msg, None);
         return None;
     }
-    let children = |list: &Vec<ConditionSpec>, key: &str, cx: &mut Ctx<'_>| -> Option<Vec<Condition>> {
-        if list.is_empty() {
-            cx.err(&format!("{rel}/{key}"), &format!("{field}.{key}"), format!("`{key}` needs at least one condition"), None);
-            return None;
-        }
-        let mut out = Vec::new();
-        let mut ok = true;
-        for (i, ch) in list.iter().enumerate() {
-            match compile_condition(ch, &format!("{rel}/{key}/{i}"), &format!("{field}.{key}[{i}]"), params, fields, kind, cx) {
-                Some(x) => out.push(x),
-                None => ok = false,
+    let children =
+        |list: &Vec<ConditionSpec>, key: &str, cx: &mut Ctx<'_>| -> Option<Vec<Condition>> {
+            if list.is_empty() {
+                cx.err(
+                    &format!("{rel}/{key}"),
+                    &format!("{field}.{key}"),
+                    format!("`{key}` needs at least one condition"),
+                    None,
+                );
+                return None;
             }
-        }
-        ok.then_some(out)
-    };
+            let mut out = Vec::new();
+            let mut ok = true;
+            for (i, ch) in list.iter().enumerate() {
+                match compile_condition(
+                    ch,
+                    &format!("{rel}/{key}/{i}"),
+                    &format!("{field}.{key}[{i}]"),
+                    params,
+                    fields,
+                    kind,
+                    cx,
+                ) {
+                    Some(x) => out.push(x),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(out)
+        };
     if c.path.is_none() {
-        let stray: Vec<&str> = ops.iter().map(|o| o.0).chain(
-            [("fallback", c.fallback.is_some()), ("if_missing", c.if_missing.is_some()), ("include_conditioned", c.include_conditioned.is_some())]
-                .iter().filter(|x| x.1).map(|x| x.0)).collect();
+        let stray: Vec<&str> = ops
+            .iter()
+            .map(|o| o.0)
+            .chain(
+                [
+                    ("fallback", c.fallback.is_some()),
+                    ("if_missing", c.if_missing.is_some()),
+                    ("include_conditioned", c.include_conditioned.is_some()),
+                ]
+                .iter()
+                .filter(|x| x.1)
+                .map(|x| x.0),
+            )
+            .collect();
         if let Some(s) = stray.first() {
-            cx.err(&format!("{rel}/{s}"), &format!("{field}.{s}"), format!("`{s}` belongs in a leaf with a `path`, not beside `all`/`any`/`not`"), None);
+            cx.err(
+                &format!("{rel}/{s}"),
+                &format!("{field}.{s}"),
+                format!("`{s}` belongs in a leaf with a `path`, not beside `all`/`any`/`not`"),
+                None,
+            );
             return None;
         }
     }
@@ -614,8 +703,16 @@ fn compile_condition(
         return children(list, "any", cx).map(Condition::Any);
     }
     if let Some(inner) = &c.not {
-        return compile_condition(inner, &format!("{rel}/not"), &format!("{field}.not"), params, fields, kind, cx)
-            .map(|x| Condition::Not(Box::new(x)));
+        return compile_condition(
+            inner,
+            &format!("{rel}/not"),
+            &format!("{field}.not"),
+            params,
+            fields,
+            kind,
+            cx,
+        )
+        .map(|x| Condition::Not(Box::new(x)));
     }
     // A leaf.
     let path_text = c.path.as_deref().unwrap_or_default();
@@ -632,7 +729,10 @@ fn compile_condition(
                 cx.err(
                     &format!("{rel}/{key}"),
                     &format!("{field}.{key}"),
-                    format!("`{}` has no field `{f}` (see `iamwarden schema inventory`)", kind.collection()),
+                    format!(
+                        "`{}` has no field `{f}` (see `iamwarden schema inventory`)",
+                        kind.collection()
+                    ),
                     did_you_mean(f, fields.iter().map(String::as_str)),
                 );
                 false
@@ -653,7 +753,12 @@ fn compile_condition(
                 Some(p)
             }
             Err(e) => {
-                cx.err(&format!("{rel}/fallback"), &format!("{field}.fallback"), e, None);
+                cx.err(
+                    &format!("{rel}/fallback"),
+                    &format!("{field}.fallback"),
+                    e,
+                    None,
+                );
                 return None;
             }
         },
@@ -664,7 +769,10 @@ fn compile_condition(
         } else {
             format!(
                 "a leaf has exactly one operator, found {}: use `all:` to combine them",
-                ops.iter().map(|o| format!("`{}`", o.0)).collect::<Vec<_>>().join(", ")
+                ops.iter()
+                    .map(|o| format!("`{}`", o.0))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
         cx.err(rel, field, msg, None);
@@ -696,18 +804,34 @@ fn compile_condition(
             .ok_or_else(|| "must be a string".to_string())
             .and_then(|s| regex::Regex::new(&s).map_err(|e| format!("invalid regex: {e}")))
             .map(Op::Regex),
-        "glob" => as_str(&operand).ok_or_else(|| "must be a string".to_string()).map(Op::Glob),
-        "exists" => as_bool(&operand).ok_or_else(|| "must be true or false".to_string()).map(Op::Exists),
-        "absent" => as_bool(&operand).ok_or_else(|| "must be true or false".to_string()).map(|b| Op::Exists(!b)),
-        "empty" => as_bool(&operand).ok_or_else(|| "must be true or false".to_string()).map(Op::Empty),
+        "glob" => as_str(&operand)
+            .ok_or_else(|| "must be a string".to_string())
+            .map(Op::Glob),
+        "exists" => as_bool(&operand)
+            .ok_or_else(|| "must be true or false".to_string())
+            .map(Op::Exists),
+        "absent" => as_bool(&operand)
+            .ok_or_else(|| "must be true or false".to_string())
+            .map(|b| Op::Exists(!b)),
+        "empty" => as_bool(&operand)
+            .ok_or_else(|| "must be true or false".to_string())
+            .map(Op::Empty),
         "older_than" | "newer_than" => as_str(&operand)
             .ok_or_else(|| "must be a duration such as `90d`".to_string())
             .and_then(|s| duration::parse_duration(&s))
-            .map(|d| if op_name == "older_than" { Op::OlderThan(d) } else { Op::NewerThan(d) }),
-        "admin_access" => as_bool(&operand).ok_or_else(|| "must be true or false".to_string()).map(|want| Op::AdminAccess {
-            want,
-            include_conditioned: c.include_conditioned.unwrap_or(false),
-        }),
+            .map(|d| {
+                if op_name == "older_than" {
+                    Op::OlderThan(d)
+                } else {
+                    Op::NewerThan(d)
+                }
+            }),
+        "admin_access" => as_bool(&operand)
+            .ok_or_else(|| "must be true or false".to_string())
+            .map(|want| Op::AdminAccess {
+                want,
+                include_conditioned: c.include_conditioned.unwrap_or(false),
+            }),
         "allows" => match c.allows.as_ref() {
             Some(a) => Ok(Op::Allows {
                 action: a.action.clone(),
@@ -719,7 +843,12 @@ fn compile_condition(
         other => Err(format!("unknown operator `{other}`")),
     };
     if c.include_conditioned.is_some() && !matches!(op_name, "admin_access" | "allows") {
-        cx.err(&format!("{rel}/include_conditioned"), &format!("{field}.include_conditioned"), "`include_conditioned` only applies to `admin_access` and `allows`", None);
+        cx.err(
+            &format!("{rel}/include_conditioned"),
+            &format!("{field}.include_conditioned"),
+            "`include_conditioned` only applies to `admin_access` and `allows`",
+            None,
+        );
         return None;
     }
     match result {
@@ -741,7 +870,11 @@ fn compile_condition(
 fn did_you_mean_param(raw: &Value, params: &Value) -> Option<String> {
     let text = raw.as_str()?;
     let start = text.find("params.")? + "params.".len();
-    let name: String = text.get(start..)?.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let name: String = text
+        .get(start..)?
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     let names: Vec<String> = params.get("params")?.as_object()?.keys().cloned().collect();
     did_you_mean(&name, names.iter().map(String::as_str))
 }
@@ -782,5 +915,8 @@ fn operators(c: &ConditionSpec) -> Vec<(&'static str, Value)> {
 
 /// Parameters of every rule, for listing.
 pub fn describe_params(rule: &Rule) -> BTreeMap<String, Value> {
-    rule.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    rule.params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }

@@ -38,8 +38,8 @@ impl CompiledPath {
                 ))
             }
         };
-        let q = parse_json_path(&normalized)
-            .map_err(|e| format!("invalid JSONPath `{text}`: {e}"))?;
+        let q =
+            parse_json_path(&normalized).map_err(|e| format!("invalid JSONPath `{text}`: {e}"))?;
         let mut steps = Vec::new();
         for seg in &q.segments {
             match seg {

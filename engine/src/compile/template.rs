@@ -22,7 +22,11 @@ pub enum ParamValue {
 }
 
 /// Compiles a parameter, registering its templates under names derived from `name`.
-pub fn compile_param(v: &Value, name: &str, hb: &mut Handlebars<'static>) -> Result<ParamValue, String> {
+pub fn compile_param(
+    v: &Value,
+    name: &str,
+    hb: &mut Handlebars<'static>,
+) -> Result<ParamValue, String> {
     match v {
         Value::String(s) if s.contains("{{") => {
             hb.register_template_string(name, s)
@@ -30,10 +34,9 @@ pub fn compile_param(v: &Value, name: &str, hb: &mut Handlebars<'static>) -> Res
             Ok(ParamValue::Template(name.to_string()))
         }
         Value::Object(m) if m.len() == 1 && m.contains_key("from") => {
-            let path = m
-                .get("from")
-                .and_then(Value::as_str)
-                .ok_or_else(|| "`from` must be a JSONPath string such as `$.admin_attached_policies`".to_string())?;
+            let path = m.get("from").and_then(Value::as_str).ok_or_else(|| {
+                "`from` must be a JSONPath string such as `$.admin_attached_policies`".to_string()
+            })?;
             CompiledPath::compile(path).map(ParamValue::From)
         }
         Value::Array(items) => items
@@ -72,10 +75,9 @@ pub fn check_param(
     match p {
         ParamValue::Literal(_) => Ok(()),
         ParamValue::From(path) => match path.first_field() {
-            Some(f) if !fields.iter().any(|x| x == f) => Err(format!(
-                "`{}` has no field `{f}`",
-                kind.collection()
-            )),
+            Some(f) if !fields.iter().any(|x| x == f) => {
+                Err(format!("`{}` has no field `{f}`", kind.collection()))
+            }
             _ => Ok(()),
         },
         ParamValue::List(items) => items
@@ -89,7 +91,14 @@ pub fn check_param(
                 .iter()
                 .map(|f| (f.clone(), Value::Object(Map::new())))
                 .collect();
-            let ctx = context(&Value::Object(resource), params, "rule", "123456789012", None, "1970-01-01T00:00:00Z");
+            let ctx = context(
+                &Value::Object(resource),
+                params,
+                "rule",
+                "123456789012",
+                None,
+                "1970-01-01T00:00:00Z",
+            );
             match hb.render(name, &ctx) {
                 Ok(_) => Ok(()),
                 Err(e) => match e.reason() {
@@ -138,7 +147,12 @@ pub fn context(
 
 impl ParamValue {
     /// Renders the parameter for one resource.
-    pub fn render(&self, hb: &Handlebars<'static>, ctx: &Value, record: &Value) -> Result<Value, String> {
+    pub fn render(
+        &self,
+        hb: &Handlebars<'static>,
+        ctx: &Value,
+        record: &Value,
+    ) -> Result<Value, String> {
         match self {
             ParamValue::Literal(v) => Ok(v.clone()),
             ParamValue::Template(name) => hb

@@ -39,7 +39,9 @@ pub struct Match {
 
 /// A failure while evaluating (a template that could not be rendered for some resource).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("rule `{rule}`, resource {resource}: remediation step `{step}` parameter `{param}`: {message}")]
+#[error(
+    "rule `{rule}`, resource {resource}: remediation step `{step}` parameter `{param}`: {message}"
+)]
 pub struct EvalError {
     /// The rule.
     pub rule: String,
@@ -54,7 +56,11 @@ pub struct EvalError {
 }
 
 /// Evaluates every rule over the inventory at the instant `now`.
-pub fn evaluate(set: &RuleSet, inv: &Inventory, now: DateTime<Utc>) -> Result<Vec<Match>, EvalError> {
+pub fn evaluate(
+    set: &RuleSet,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+) -> Result<Vec<Match>, EvalError> {
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut out = Vec::new();
     for kind in ResourceKind::ALL {
@@ -85,7 +91,9 @@ pub fn evaluate(set: &RuleSet, inv: &Inventory, now: DateTime<Utc>) -> Result<Ve
                 };
                 for i in selected {
                     let Some(record) = items.get(i) else { continue };
-                    if let Some(m) = judge(set, ri, rule, kind, start + i, record, inv, now, &now_text)? {
+                    if let Some(m) =
+                        judge(set, ri, rule, kind, start + i, record, inv, now, &now_text)?
+                    {
                         out.push(m);
                     }
                 }
@@ -141,13 +149,15 @@ fn judge(
         for st in &rule.steps {
             let mut params = serde_json::Map::new();
             for (name, pv) in &st.params {
-                let v = pv.render(&set.templates, &ctx, record).map_err(|message| EvalError {
-                    rule: rule.id.clone(),
-                    resource: resource.id.clone(),
-                    step: st.name.as_str().to_string(),
-                    param: name.clone(),
-                    message,
-                })?;
+                let v = pv
+                    .render(&set.templates, &ctx, record)
+                    .map_err(|message| EvalError {
+                        rule: rule.id.clone(),
+                        resource: resource.id.clone(),
+                        step: st.name.as_str().to_string(),
+                        param: name.clone(),
+                        message,
+                    })?;
                 params.insert(name.clone(), v);
             }
             steps.push((st.name, Value::Object(params)));
@@ -199,7 +209,11 @@ fn holds(
 }
 
 /// Evaluates one leaf: whether it held, which path supplied the value, and the value seen.
-pub fn leaf_holds<'l>(leaf: &'l Leaf, record: &Value, now: DateTime<Utc>) -> (bool, &'l str, Value) {
+pub fn leaf_holds<'l>(
+    leaf: &'l Leaf,
+    record: &Value,
+    now: DateTime<Utc>,
+) -> (bool, &'l str, Value) {
     let mut path = leaf.path.text();
     let mut vals = leaf.path.values(record);
     if vals.is_empty() {
@@ -214,7 +228,7 @@ pub fn leaf_holds<'l>(leaf: &'l Leaf, record: &Value, now: DateTime<Utc>) -> (bo
         many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
     };
     let held = match &leaf.op {
-        Op::Exists(want) => !vals.is_empty() == *want,
+        Op::Exists(want) => vals.is_empty() != *want,
         _ if vals.is_empty() => leaf.if_missing,
         op => vals.iter().any(|v| op_holds(op, v, now)),
     };

@@ -460,7 +460,18 @@ pub struct ManagedPolicy {
 
 /// What kind of identity owns an inline policy.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum OwnerKind {
@@ -567,7 +578,9 @@ impl ResourceKind {
 
     /// The kind whose collection is named `name`.
     pub fn from_collection(name: &str) -> Option<ResourceKind> {
-        ResourceKind::ALL.into_iter().find(|k| k.collection() == name)
+        ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.collection() == name)
     }
 
     /// The singular name used in plans and messages (`access_key`).
@@ -593,7 +606,9 @@ impl std::fmt::Display for ResourceKind {
 }
 
 /// How a plan names a resource: kind, id, and where AWS has them, ARN and name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRef {
     /// The resource kind.

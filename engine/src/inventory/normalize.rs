@@ -265,7 +265,9 @@ impl Inventory {
         let admin_groups: HashSet<&str> = self
             .groups
             .iter()
-            .filter(|g| !g.admin_attached_policies.is_empty() || !g.admin_inline_policies.is_empty())
+            .filter(|g| {
+                !g.admin_attached_policies.is_empty() || !g.admin_inline_policies.is_empty()
+            })
             .map(|g| g.name.as_str())
             .collect();
         for u in &mut self.users {

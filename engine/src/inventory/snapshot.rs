@@ -99,7 +99,10 @@ mod tests {
 
     #[test]
     fn unsupported_version() {
-        let r = parse(b"{\"format_version\": 9, \"account\": {\"id\": \"1\"}}", "s.json");
+        let r = parse(
+            b"{\"format_version\": 9, \"account\": {\"id\": \"1\"}}",
+            "s.json",
+        );
         assert!(matches!(r, Err(SnapshotError::Version { found: 9, .. })));
     }
 }

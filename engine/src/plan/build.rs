@@ -4,12 +4,12 @@
 //! way AWS requires it to be applied.
 
 use super::steps::QUARANTINE_POLICY_NAME;
-use super::{
-    Action, ChangeKind, Finding, Plan, Skipped, Summary, Superseded, PLAN_FORMAT_VERSION,
-};
+use super::{Action, ChangeKind, Finding, Plan, Skipped, Summary, Superseded, PLAN_FORMAT_VERSION};
 use crate::compile::RuleSet;
 use crate::eval::Match;
-use crate::inventory::{Inventory, KeyStatus, OwnerKind, PasswordPolicy, ResourceKind, ResourceRef};
+use crate::inventory::{
+    Inventory, KeyStatus, OwnerKind, PasswordPolicy, ResourceKind, ResourceRef,
+};
 use crate::policy::wildcard_match;
 use crate::spec::StepName;
 use chrono::{DateTime, Utc};
@@ -80,7 +80,11 @@ impl<'a> Index<'a> {
                 .enumerate()
                 .map(|(i, l)| (l.user.as_str(), i))
                 .collect(),
-            key_owner: inv.access_keys.iter().map(|k| (k.id.as_str(), k.user.as_str())).collect(),
+            key_owner: inv
+                .access_keys
+                .iter()
+                .map(|k| (k.id.as_str(), k.user.as_str()))
+                .collect(),
             mfa_owner: inv
                 .mfa_devices
                 .iter()
@@ -101,7 +105,10 @@ impl<'a> Index<'a> {
             ResourceKind::User => (1, r.name.clone()),
             ResourceKind::AccessKey => (
                 1,
-                self.key_owner.get(r.id.as_str()).map(|u| u.to_string()).unwrap_or_default(),
+                self.key_owner
+                    .get(r.id.as_str())
+                    .map(|u| u.to_string())
+                    .unwrap_or_default(),
             ),
             ResourceKind::LoginProfile => (1, r.id.clone()),
             ResourceKind::MfaDevice => (
@@ -128,7 +135,11 @@ fn globs(v: Option<&Value>) -> Vec<String> {
     match v {
         None | Some(Value::Null) => vec!["*".to_string()],
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         Some(_) => Vec::new(),
     }
 }
@@ -191,7 +202,13 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    fn skip(&mut self, rule: &str, resource: &ResourceRef, step: Option<StepName>, reason: impl Into<String>) {
+    fn skip(
+        &mut self,
+        rule: &str,
+        resource: &ResourceRef,
+        step: Option<StepName>,
+        reason: impl Into<String>,
+    ) {
         self.skipped.push(Skipped {
             rule: rule.to_string(),
             resource: resource.clone(),
@@ -237,7 +254,9 @@ impl Builder<'_> {
         let r = &m.resource;
         match step {
             StepName::DeactivateAccessKey | StepName::DeleteAccessKey => {
-                let Some(k) = inv.access_keys.get(m.index) else { return };
+                let Some(k) = inv.access_keys.get(m.index) else {
+                    return;
+                };
                 if step == StepName::DeactivateAccessKey && k.status == KeyStatus::Inactive {
                     self.skip(rule, r, Some(step), "already inactive");
                     return;
@@ -252,45 +271,110 @@ impl Builder<'_> {
                         Value::Null,
                     )
                 };
-                self.propose(step, r.clone(), "", json!({"user": k.user}), pre, before, after, rule, finding, None);
+                self.propose(
+                    step,
+                    r.clone(),
+                    "",
+                    json!({"user": k.user}),
+                    pre,
+                    before,
+                    after,
+                    rule,
+                    finding,
+                    None,
+                );
             }
             StepName::RequirePasswordReset | StepName::DeleteLoginProfile => {
                 let user = match r.kind {
                     ResourceKind::User => r.name.clone(),
-                    _ => inv.login_profiles.get(m.index).map(|l| l.user.clone()).unwrap_or_default(),
+                    _ => inv
+                        .login_profiles
+                        .get(m.index)
+                        .map(|l| l.user.clone())
+                        .unwrap_or_default(),
                 };
                 let Some(&li) = self.ix.login_profiles.get(user.as_str()) else {
                     self.skip(rule, r, Some(step), "the user has no console password");
                     return;
                 };
-                let Some(lp) = inv.login_profiles.get(li) else { return };
-                let Some(target) = inv.resource_ref(ResourceKind::LoginProfile, li) else { return };
+                let Some(lp) = inv.login_profiles.get(li) else {
+                    return;
+                };
+                let Some(target) = inv.resource_ref(ResourceKind::LoginProfile, li) else {
+                    return;
+                };
                 let pre = json!({"user": lp.user, "created_at": ts(Some(lp.created_at)), "password_reset_required": lp.password_reset_required});
                 if step == StepName::RequirePasswordReset {
                     if lp.password_reset_required {
-                        self.skip(rule, &target, Some(step), "a password reset is already required");
+                        self.skip(
+                            rule,
+                            &target,
+                            Some(step),
+                            "a password reset is already required",
+                        );
                         return;
                     }
-                    self.propose(step, target, "", json!({"user": lp.user}), pre,
-                        json!({"password_reset_required": false}), json!({"password_reset_required": true}), rule, finding, None);
+                    self.propose(
+                        step,
+                        target,
+                        "",
+                        json!({"user": lp.user}),
+                        pre,
+                        json!({"password_reset_required": false}),
+                        json!({"password_reset_required": true}),
+                        rule,
+                        finding,
+                        None,
+                    );
                 } else {
-                    self.propose(step, target, "", json!({"user": lp.user}), pre,
-                        json!({"login_profile": "present", "created_at": ts(Some(lp.created_at))}), Value::Null, rule, finding, None);
+                    self.propose(
+                        step,
+                        target,
+                        "",
+                        json!({"user": lp.user}),
+                        pre,
+                        json!({"login_profile": "present", "created_at": ts(Some(lp.created_at))}),
+                        Value::Null,
+                        rule,
+                        finding,
+                        None,
+                    );
                 }
             }
             StepName::DeactivateMfaDevice => {
-                let Some(d) = inv.mfa_devices.get(m.index) else { return };
+                let Some(d) = inv.mfa_devices.get(m.index) else {
+                    return;
+                };
                 let Some(user) = d.user.clone() else {
                     self.skip(rule, r, Some(step), "the device is not assigned to a user");
                     return;
                 };
-                let delete = params.get("delete_virtual").and_then(Value::as_bool).unwrap_or(false) && d.r#virtual;
-                let after = if delete { Value::Null } else { json!({"user": Value::Null, "enabled": false}) };
-                self.propose(step, r.clone(), "", json!({"user": user, "delete_virtual": delete}),
+                let delete = params
+                    .get("delete_virtual")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+                    && d.r#virtual;
+                let after = if delete {
+                    Value::Null
+                } else {
+                    json!({"user": Value::Null, "enabled": false})
+                };
+                self.propose(
+                    step,
+                    r.clone(),
+                    "",
+                    json!({"user": user, "delete_virtual": delete}),
                     json!({"user": user, "enabled_at": ts(d.enabled_at)}),
-                    json!({"user": user, "enabled": true}), after, rule, finding, None);
+                    json!({"user": user, "enabled": true}),
+                    after,
+                    rule,
+                    finding,
+                    None,
+                );
             }
-            StepName::DetachUserPolicy | StepName::DetachGroupPolicy | StepName::DetachRolePolicy => {
+            StepName::DetachUserPolicy
+            | StepName::DetachGroupPolicy
+            | StepName::DetachRolePolicy => {
                 let (attached, owner, service_linked): (&[String], &str, bool) = match r.kind {
                     ResourceKind::User => match inv.users.get(m.index) {
                         Some(u) => (&u.attached_policies, "user", false),
@@ -307,49 +391,121 @@ impl Builder<'_> {
                     _ => return,
                 };
                 if service_linked {
-                    self.skip(rule, r, Some(step), "IAM manages the policies of service-linked roles");
+                    self.skip(
+                        rule,
+                        r,
+                        Some(step),
+                        "IAM manages the policies of service-linked roles",
+                    );
                     return;
                 }
                 let wanted = globs(params.get("policy_arns"));
-                for arn in attached.iter().filter(|a| wanted.iter().any(|g| wildcard_match(g, a, false))) {
-                    self.propose(step, r.clone(), arn, json!({(owner.to_string() + "_name"): r.name, "policy_arn": arn}),
-                        json!({"attached": true}), json!({"attached_policy": arn}),
-                        json!({}), rule, finding, None);
+                for arn in attached
+                    .iter()
+                    .filter(|a| wanted.iter().any(|g| wildcard_match(g, a, false)))
+                {
+                    self.propose(
+                        step,
+                        r.clone(),
+                        arn,
+                        json!({(owner.to_string() + "_name"): r.name, "policy_arn": arn}),
+                        json!({"attached": true}),
+                        json!({"attached_policy": arn}),
+                        json!({}),
+                        rule,
+                        finding,
+                        None,
+                    );
                 }
             }
             StepName::DeleteInlinePolicy => {
-                let Some(p) = inv.inline_policies.get(m.index) else { return };
+                let Some(p) = inv.inline_policies.get(m.index) else {
+                    return;
+                };
                 let doc_hash = crate::compile::sha256_hex(p.document.to_string().as_bytes());
-                self.propose(step, r.clone(), "",
+                self.propose(
+                    step,
+                    r.clone(),
+                    "",
                     json!({"owner_kind": p.owner_kind, "owner": p.owner, "policy_name": p.name}),
                     json!({"document_sha256": doc_hash}),
-                    json!({"policy_name": p.name, "document": p.document}), Value::Null, rule, finding, None);
+                    json!({"policy_name": p.name, "document": p.document}),
+                    Value::Null,
+                    rule,
+                    finding,
+                    None,
+                );
             }
             StepName::RemoveUserFromGroup => {
-                let Some(u) = inv.users.get(m.index) else { return };
+                let Some(u) = inv.users.get(m.index) else {
+                    return;
+                };
                 let wanted = globs(params.get("groups"));
-                for g in u.groups.iter().filter(|g| wanted.iter().any(|w| wildcard_match(w, g, false))) {
-                    self.propose(step, r.clone(), g, json!({"user": u.name, "group": g}),
-                        json!({"member": true}), json!({"group_membership": g}), json!({}),
-                        rule, finding, None);
+                for g in u
+                    .groups
+                    .iter()
+                    .filter(|g| wanted.iter().any(|w| wildcard_match(w, g, false)))
+                {
+                    self.propose(
+                        step,
+                        r.clone(),
+                        g,
+                        json!({"user": u.name, "group": g}),
+                        json!({"member": true}),
+                        json!({"group_membership": g}),
+                        json!({}),
+                        rule,
+                        finding,
+                        None,
+                    );
                 }
             }
             StepName::QuarantineUser => {
-                let Some(u) = inv.users.get(m.index) else { return };
-                let name = params.get("policy_name").and_then(Value::as_str).unwrap_or(QUARANTINE_POLICY_NAME).to_string();
+                let Some(u) = inv.users.get(m.index) else {
+                    return;
+                };
+                let name = params
+                    .get("policy_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(QUARANTINE_POLICY_NAME)
+                    .to_string();
                 if u.inline_policies.contains(&name) {
-                    self.skip(rule, r, Some(step), format!("already quarantined (inline policy {name} exists)"));
+                    self.skip(
+                        rule,
+                        r,
+                        Some(step),
+                        format!("already quarantined (inline policy {name} exists)"),
+                    );
                     return;
                 }
-                self.propose(step, r.clone(), "", json!({"user": u.name, "policy_name": name, "document": quarantine_document()}),
-                    json!({"inline_policy_absent": name}), json!({}),
-                    json!({"inline_policy": name, "effect": "Deny *:* on *"}), rule, finding, None);
+                self.propose(
+                    step,
+                    r.clone(),
+                    "",
+                    json!({"user": u.name, "policy_name": name, "document": quarantine_document()}),
+                    json!({"inline_policy_absent": name}),
+                    json!({}),
+                    json!({"inline_policy": name, "effect": "Deny *:* on *"}),
+                    rule,
+                    finding,
+                    None,
+                );
             }
             StepName::DeleteUser => self.expand_delete_user(m, rule, finding),
-            StepName::ReplacePolicyDocument | StepName::SetDefaultPolicyVersion | StepName::DetachPolicyEverywhere | StepName::DeletePolicy => {
-                let Some(p) = inv.managed_policies.get(m.index) else { return };
+            StepName::ReplacePolicyDocument
+            | StepName::SetDefaultPolicyVersion
+            | StepName::DetachPolicyEverywhere
+            | StepName::DeletePolicy => {
+                let Some(p) = inv.managed_policies.get(m.index) else {
+                    return;
+                };
                 if p.aws_managed && step != StepName::DetachPolicyEverywhere {
-                    self.skip(rule, r, Some(step), "AWS-managed policies are never modified or deleted");
+                    self.skip(
+                        rule,
+                        r,
+                        Some(step),
+                        "AWS-managed policies are never modified or deleted",
+                    );
                     return;
                 }
                 let pre = json!({"default_version_id": p.default_version_id});
@@ -357,34 +513,77 @@ impl Builder<'_> {
                     StepName::ReplacePolicyDocument => {
                         let doc = params.get("document").cloned().unwrap_or(Value::Null);
                         if doc == p.default_document {
-                            self.skip(rule, r, Some(step), "the default version already has this document");
+                            self.skip(
+                                rule,
+                                r,
+                                Some(step),
+                                "the default version already has this document",
+                            );
                             return;
                         }
                         let drop = (p.versions.len() >= 5)
-                            .then(|| p.versions.iter().filter(|v| !v.is_default).min_by_key(|v| (v.created_at, v.version_id.clone())).map(|v| v.version_id.clone()))
+                            .then(|| {
+                                p.versions
+                                    .iter()
+                                    .filter(|v| !v.is_default)
+                                    .min_by_key(|v| (v.created_at, v.version_id.clone()))
+                                    .map(|v| v.version_id.clone())
+                            })
                             .flatten();
                         self.propose(step, r.clone(), "", json!({"policy_arn": p.arn, "document": doc, "delete_version_first": drop}), pre,
                             json!({"default_version_id": p.default_version_id, "document": p.default_document}),
                             json!({"default_version_id": "(new)", "document": doc}), rule, finding, None);
                     }
                     StepName::SetDefaultPolicyVersion => {
-                        let want = params.get("version_id").and_then(Value::as_str).unwrap_or("previous");
+                        let want = params
+                            .get("version_id")
+                            .and_then(Value::as_str)
+                            .unwrap_or("previous");
                         let target = if want == "previous" {
-                            let default_created = p.versions.iter().find(|v| v.is_default).and_then(|v| v.created_at);
-                            p.versions.iter().filter(|v| !v.is_default && (default_created.is_none() || v.created_at <= default_created))
-                                .max_by_key(|v| (v.created_at, version_number(&v.version_id))).map(|v| v.version_id.clone())
+                            let default_created = p
+                                .versions
+                                .iter()
+                                .find(|v| v.is_default)
+                                .and_then(|v| v.created_at);
+                            p.versions
+                                .iter()
+                                .filter(|v| {
+                                    !v.is_default
+                                        && (default_created.is_none()
+                                            || v.created_at <= default_created)
+                                })
+                                .max_by_key(|v| (v.created_at, version_number(&v.version_id)))
+                                .map(|v| v.version_id.clone())
                         } else {
-                            p.versions.iter().find(|v| v.version_id == want).map(|v| v.version_id.clone())
+                            p.versions
+                                .iter()
+                                .find(|v| v.version_id == want)
+                                .map(|v| v.version_id.clone())
                         };
                         let Some(target) = target else {
-                            self.skip(rule, r, Some(step), format!("no version `{want}` to make the default"));
+                            self.skip(
+                                rule,
+                                r,
+                                Some(step),
+                                format!("no version `{want}` to make the default"),
+                            );
                             return;
                         };
                         if target == p.default_version_id {
-                            self.skip(rule, r, Some(step), format!("{target} is already the default"));
+                            self.skip(
+                                rule,
+                                r,
+                                Some(step),
+                                format!("{target} is already the default"),
+                            );
                             return;
                         }
-                        let doc = p.versions.iter().find(|v| v.version_id == target).map(|v| v.document.clone()).unwrap_or_default();
+                        let doc = p
+                            .versions
+                            .iter()
+                            .find(|v| v.version_id == target)
+                            .map(|v| v.document.clone())
+                            .unwrap_or_default();
                         self.propose(step, r.clone(), "", json!({"policy_arn": p.arn, "version_id": target}), pre,
                             json!({"default_version_id": p.default_version_id, "document": p.default_document}),
                             json!({"default_version_id": target, "document": doc}), rule, finding, None);
@@ -395,12 +594,23 @@ impl Builder<'_> {
                             return;
                         }
                         let att = json!({"users": p.attached_users, "groups": p.attached_groups, "roles": p.attached_roles});
-                        self.propose(step, r.clone(), "", json!({"policy_arn": p.arn}), json!({"attachments": att}),
-                            json!({"attachments": att}), json!({"attachments": {"users": [], "groups": [], "roles": []}}), rule, finding, None);
+                        self.propose(
+                            step,
+                            r.clone(),
+                            "",
+                            json!({"policy_arn": p.arn}),
+                            json!({"attachments": att}),
+                            json!({"attachments": att}),
+                            json!({"attachments": {"users": [], "groups": [], "roles": []}}),
+                            rule,
+                            finding,
+                            None,
+                        );
                     }
                     _ => {
                         let att = json!({"users": p.attached_users, "groups": p.attached_groups, "roles": p.attached_roles});
-                        let versions: Vec<&str> = p.versions.iter().map(|v| v.version_id.as_str()).collect();
+                        let versions: Vec<&str> =
+                            p.versions.iter().map(|v| v.version_id.as_str()).collect();
                         self.propose(step, r.clone(), "", json!({"policy_arn": p.arn}), pre,
                             json!({"default_version_id": p.default_version_id, "versions": versions, "attachments": att}), Value::Null, rule, finding, None);
                     }
@@ -408,31 +618,63 @@ impl Builder<'_> {
             }
             StepName::UpdatePasswordPolicy => {
                 let wanted = params.get("settings").cloned().unwrap_or(Value::Null);
-                if let Some(bad) = wanted.as_object().and_then(|o| o.keys().find(|k| !PASSWORD_POLICY_SETTINGS.contains(&k.as_str()))) {
-                    self.skip(rule, r, Some(step), format!("unknown password-policy setting `{bad}`"));
+                if let Some(bad) = wanted.as_object().and_then(|o| {
+                    o.keys()
+                        .find(|k| !PASSWORD_POLICY_SETTINGS.contains(&k.as_str()))
+                }) {
+                    self.skip(
+                        rule,
+                        r,
+                        Some(step),
+                        format!("unknown password-policy setting `{bad}`"),
+                    );
                     return;
                 }
                 let current = inv.account.password_policy.as_ref();
                 let merged = merge_password_policy(current, &wanted);
                 if Some(&merged) == current {
-                    self.skip(rule, r, Some(step), "the password policy already meets these settings");
+                    self.skip(
+                        rule,
+                        r,
+                        Some(step),
+                        "the password policy already meets these settings",
+                    );
                     return;
                 }
                 let before = serde_json::to_value(current).unwrap_or(Value::Null);
                 let after = serde_json::to_value(&merged).unwrap_or(Value::Null);
-                self.propose(step, r.clone(), "", json!({"settings": after}), json!({"password_policy": before}), before, after, rule, finding, None);
+                self.propose(
+                    step,
+                    r.clone(),
+                    "",
+                    json!({"settings": after}),
+                    json!({"password_policy": before}),
+                    before,
+                    after,
+                    rule,
+                    finding,
+                    None,
+                );
             }
             StepName::Tag | StepName::Untag => {
                 let record = inv.record_value(r.kind, m.index).unwrap_or_default();
                 let tags = record.get("tags").cloned().unwrap_or(json!({}));
                 let mut after = tags.as_object().cloned().unwrap_or_default();
                 if step == StepName::Tag {
-                    let Some(want) = params.get("tags").and_then(Value::as_object) else { return };
+                    let Some(want) = params.get("tags").and_then(Value::as_object) else {
+                        return;
+                    };
                     for (k, v) in want {
                         after.insert(k.clone(), v.clone());
                     }
                 } else {
-                    for k in params.get("keys").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                    for k in params
+                        .get("keys")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
                         after.remove(k);
                     }
                 }
@@ -440,11 +682,32 @@ impl Builder<'_> {
                     self.skip(rule, r, Some(step), "the tags are already as wanted");
                     return;
                 }
-                if r.kind == ResourceKind::ManagedPolicy && inv.managed_policies.get(m.index).is_some_and(|p| p.aws_managed) {
-                    self.skip(rule, r, Some(step), "AWS-managed policies are never modified or deleted");
+                if r.kind == ResourceKind::ManagedPolicy
+                    && inv
+                        .managed_policies
+                        .get(m.index)
+                        .is_some_and(|p| p.aws_managed)
+                {
+                    self.skip(
+                        rule,
+                        r,
+                        Some(step),
+                        "AWS-managed policies are never modified or deleted",
+                    );
                     return;
                 }
-                self.propose(step, r.clone(), "", params.clone(), json!({"tags": tags}), json!({"tags": tags}), json!({"tags": after}), rule, finding, None);
+                self.propose(
+                    step,
+                    r.clone(),
+                    "",
+                    params.clone(),
+                    json!({"tags": tags}),
+                    json!({"tags": tags}),
+                    json!({"tags": after}),
+                    rule,
+                    finding,
+                    None,
+                );
             }
         }
     }
@@ -452,18 +715,45 @@ impl Builder<'_> {
     /// `delete_user`: everything AWS requires removed first, in AWS's order, then the user.
     fn expand_delete_user(&mut self, m: &Match, rule: &str, finding: usize) {
         let inv = self.ix.inv;
-        let Some(u) = inv.users.get(m.index) else { return };
+        let Some(u) = inv.users.get(m.index) else {
+            return;
+        };
         let r = m.resource.clone();
         let parent = action_id(StepName::DeleteUser, &r, "");
         let mut parts: Vec<(StepName, ResourceKind, usize, Value)> = Vec::new();
         if let Some(&li) = self.ix.login_profiles.get(u.name.as_str()) {
-            parts.push((StepName::DeleteLoginProfile, ResourceKind::LoginProfile, li, Value::Null));
+            parts.push((
+                StepName::DeleteLoginProfile,
+                ResourceKind::LoginProfile,
+                li,
+                Value::Null,
+            ));
         }
-        for (ki, _) in inv.access_keys.iter().enumerate().filter(|(_, k)| k.user == u.name) {
-            parts.push((StepName::DeleteAccessKey, ResourceKind::AccessKey, ki, Value::Null));
+        for (ki, _) in inv
+            .access_keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.user == u.name)
+        {
+            parts.push((
+                StepName::DeleteAccessKey,
+                ResourceKind::AccessKey,
+                ki,
+                Value::Null,
+            ));
         }
-        for (mi, _) in inv.mfa_devices.iter().enumerate().filter(|(_, d)| d.user.as_deref() == Some(u.name.as_str())) {
-            parts.push((StepName::DeactivateMfaDevice, ResourceKind::MfaDevice, mi, json!({"delete_virtual": true})));
+        for (mi, _) in inv
+            .mfa_devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.user.as_deref() == Some(u.name.as_str()))
+        {
+            parts.push((
+                StepName::DeactivateMfaDevice,
+                ResourceKind::MfaDevice,
+                mi,
+                json!({"delete_virtual": true}),
+            ));
         }
         let user_match = |idx: usize, kind: ResourceKind| Match {
             rule: m.rule,
@@ -478,10 +768,27 @@ impl Builder<'_> {
         for (step, kind, idx, params) in parts {
             self.expand(step, &params, &user_match(idx, kind), rule, finding);
         }
-        self.expand(StepName::RemoveUserFromGroup, &Value::Null, m, rule, finding);
+        self.expand(
+            StepName::RemoveUserFromGroup,
+            &Value::Null,
+            m,
+            rule,
+            finding,
+        );
         self.expand(StepName::DetachUserPolicy, &Value::Null, m, rule, finding);
-        for (pi, _) in inv.inline_policies.iter().enumerate().filter(|(_, p)| p.owner_kind == OwnerKind::User && p.owner == u.name) {
-            self.expand(StepName::DeleteInlinePolicy, &Value::Null, &user_match(pi, ResourceKind::InlinePolicy), rule, finding);
+        for (pi, _) in inv
+            .inline_policies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.owner_kind == OwnerKind::User && p.owner == u.name)
+        {
+            self.expand(
+                StepName::DeleteInlinePolicy,
+                &Value::Null,
+                &user_match(pi, ResourceKind::InlinePolicy),
+                rule,
+                finding,
+            );
         }
         for p in self.proposals.iter_mut().skip(start) {
             p.part_of = Some(parent.clone());
@@ -504,11 +811,15 @@ const SUPERSEDED_BY: [(StepName, StepName); 6] = [
     (StepName::DetachPolicyEverywhere, StepName::DeletePolicy),
     (StepName::ReplacePolicyDocument, StepName::DeletePolicy),
     (StepName::SetDefaultPolicyVersion, StepName::DeletePolicy),
-    (StepName::SetDefaultPolicyVersion, StepName::ReplacePolicyDocument),
+    (
+        StepName::SetDefaultPolicyVersion,
+        StepName::ReplacePolicyDocument,
+    ),
 ];
 
 /// Steps on a user that `delete_user` makes moot.
-const MOOT_WHEN_USER_DELETED: [StepName; 3] = [StepName::QuarantineUser, StepName::Tag, StepName::Untag];
+const MOOT_WHEN_USER_DELETED: [StepName; 3] =
+    [StepName::QuarantineUser, StepName::Tag, StepName::Untag];
 
 /// Builds the plan.
 pub fn build(
@@ -525,7 +836,9 @@ pub fn build(
     };
     let mut findings = Vec::new();
     for m in &matches {
-        let Some(rule) = set.rules.get(m.rule) else { continue };
+        let Some(rule) = set.rules.get(m.rule) else {
+            continue;
+        };
         if let Some(reason) = &m.exempt {
             b.skip(&rule.id, &m.resource, None, reason.clone());
             continue;
@@ -596,7 +909,11 @@ pub fn build(
             }
         }
         if MOOT_WHEN_USER_DELETED.contains(&p.step) && p.resource.kind == ResourceKind::User {
-            if let Some(&j) = targets.get(&(StepName::DeleteUser, ResourceKind::User, p.resource.id.clone())) {
+            if let Some(&j) = targets.get(&(
+                StepName::DeleteUser,
+                ResourceKind::User,
+                p.resource.id.clone(),
+            )) {
                 moves.push((i, j));
             }
         }
@@ -613,7 +930,10 @@ pub fn build(
             None => continue,
         };
         if let Some(s) = merged.get_mut(j) {
-            s.supersedes.push(Superseded { action: step, rules });
+            s.supersedes.push(Superseded {
+                action: step,
+                rules,
+            });
             s.findings.extend(fis);
         }
     }
@@ -624,18 +944,31 @@ pub fn build(
         .map(|(p, _)| p)
         .collect();
     kept.sort_by(|a, b| {
-        (&a.subject, a.step.info().rank, &a.resource.kind, &a.resource.id, &a.qualifier)
-            .cmp(&(&b.subject, b.step.info().rank, &b.resource.kind, &b.resource.id, &b.qualifier))
+        (
+            &a.subject,
+            a.step.info().rank,
+            &a.resource.kind,
+            &a.resource.id,
+            &a.qualifier,
+        )
+            .cmp(&(
+                &b.subject,
+                b.step.info().rank,
+                &b.resource.kind,
+                &b.resource.id,
+                &b.qualifier,
+            ))
     });
 
     let mut actions = Vec::with_capacity(kept.len());
     let mut children: HashMap<String, Vec<String>> = HashMap::new();
     for p in &kept {
         if let Some(parent) = &p.part_of {
-            children
-                .entry(parent.clone())
-                .or_default()
-                .push(action_id(p.step, &p.resource, &p.qualifier));
+            children.entry(parent.clone()).or_default().push(action_id(
+                p.step,
+                &p.resource,
+                &p.qualifier,
+            ));
         }
     }
     for p in kept {
@@ -668,8 +1001,14 @@ pub fn build(
     let summary = Summary {
         findings: findings.len(),
         actions: actions.len(),
-        to_change: actions.iter().filter(|a| a.change != ChangeKind::Delete).count(),
-        to_delete: actions.iter().filter(|a| a.change == ChangeKind::Delete).count(),
+        to_change: actions
+            .iter()
+            .filter(|a| a.change != ChangeKind::Delete)
+            .count(),
+        to_delete: actions
+            .iter()
+            .filter(|a| a.change == ChangeKind::Delete)
+            .count(),
         destructive: actions
             .iter()
             .filter(|a| a.safety == super::Safety::Destructive)
@@ -722,7 +1061,10 @@ pub fn fingerprint(inv: &Inventory) -> String {
         return String::new();
     }
     let d = w.0.finalize();
-    format!("sha256:{}", d.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "sha256:{}",
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
 }
 
 #[derive(serde::Serialize)]

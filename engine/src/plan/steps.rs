@@ -145,13 +145,9 @@ impl StepName {
             rank,
         };
         match self {
-            StepName::UpdatePasswordPolicy => s(
-                &[R::Account],
-                SETTINGS_PARAMS,
-                Reversible,
-                Change,
-                5,
-            ),
+            StepName::UpdatePasswordPolicy => {
+                s(&[R::Account], SETTINGS_PARAMS, Reversible, Change, 5)
+            }
             StepName::RequirePasswordReset => {
                 s(&[R::LoginProfile, R::User], &[], Reversible, Change, 10)
             }
@@ -167,42 +163,14 @@ impl StepName {
                 Change,
                 30,
             ),
-            StepName::RemoveUserFromGroup => s(
-                &[R::User],
-                GROUPS_PARAMS,
-                Reversible,
-                Change,
-                40,
-            ),
-            StepName::DetachUserPolicy => s(
-                &[R::User],
-                POLICY_ARNS_PARAMS,
-                Reversible,
-                Change,
-                50,
-            ),
-            StepName::DetachGroupPolicy => s(
-                &[R::Group],
-                POLICY_ARNS_PARAMS,
-                Reversible,
-                Change,
-                50,
-            ),
-            StepName::DetachRolePolicy => s(
-                &[R::Role],
-                POLICY_ARNS_PARAMS,
-                Reversible,
-                Change,
-                50,
-            ),
+            StepName::RemoveUserFromGroup => s(&[R::User], GROUPS_PARAMS, Reversible, Change, 40),
+            StepName::DetachUserPolicy => s(&[R::User], POLICY_ARNS_PARAMS, Reversible, Change, 50),
+            StepName::DetachGroupPolicy => {
+                s(&[R::Group], POLICY_ARNS_PARAMS, Reversible, Change, 50)
+            }
+            StepName::DetachRolePolicy => s(&[R::Role], POLICY_ARNS_PARAMS, Reversible, Change, 50),
             StepName::DeleteInlinePolicy => s(&[R::InlinePolicy], &[], Reversible, Delete, 60),
-            StepName::QuarantineUser => s(
-                &[R::User],
-                POLICY_NAME_PARAMS,
-                Reversible,
-                Add,
-                70,
-            ),
+            StepName::QuarantineUser => s(&[R::User], POLICY_NAME_PARAMS, Reversible, Add, 70),
             StepName::Tag => s(
                 &[R::User, R::Role, R::ManagedPolicy],
                 TAGS_PARAMS,

@@ -41,7 +41,10 @@ pub enum Patterns {
 impl Patterns {
     /// Whether `value` is covered, with IAM wildcard semantics.
     pub fn covers(&self, value: &str, case_insensitive: bool) -> bool {
-        let any = |ps: &[String]| ps.iter().any(|p| wildcard_match(p, value, case_insensitive));
+        let any = |ps: &[String]| {
+            ps.iter()
+                .any(|p| wildcard_match(p, value, case_insensitive))
+        };
         match self {
             Patterns::Only(ps) => any(ps),
             Patterns::AllBut(ps) => !any(ps),
@@ -165,7 +168,10 @@ impl Document {
         let obj = value
             .as_object()
             .ok_or_else(|| PolicyError::Shape("a policy document must be an object".into()))?;
-        let version = obj.get("Version").and_then(Value::as_str).map(str::to_string);
+        let version = obj
+            .get("Version")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let raw = match obj.get("Statement") {
             Some(Value::Array(items)) => items.iter().collect::<Vec<_>>(),
             Some(v @ Value::Object(_)) => vec![v],
@@ -196,9 +202,9 @@ impl Document {
                 effect,
                 actions: patterns(s, "Action", "NotAction", true)?,
                 resources: patterns(s, "Resource", "NotResource", false)?,
-                conditioned: s.get("Condition").is_some_and(|c| {
-                    c.as_object().map(|m| !m.is_empty()).unwrap_or(true)
-                }),
+                conditioned: s
+                    .get("Condition")
+                    .is_some_and(|c| c.as_object().map(|m| !m.is_empty()).unwrap_or(true)),
                 principal: s.get("Principal").cloned(),
             });
         }
@@ -216,9 +222,8 @@ impl Document {
     /// no Deny covers both. Deny statements count even when conditioned (conservative: a
     /// conditioned Deny may apply), unless `include_conditioned` is false for Allows only.
     pub fn allows(&self, action: &str, resource: &str, include_conditioned: bool) -> bool {
-        let covers = |s: &Statement| {
-            s.actions.covers(action, true) && s.resources.covers(resource, false)
-        };
+        let covers =
+            |s: &Statement| s.actions.covers(action, true) && s.resources.covers(resource, false);
         let allowed = self
             .statements
             .iter()
@@ -300,7 +305,8 @@ pub fn wildcard_match(pattern: &str, text: &str, case_insensitive: bool) -> bool
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
 #[cfg(test)]
@@ -322,7 +328,12 @@ mod tests {
             ("a*b*c", "aXXbYY", false, false),
             ("", "", false, true),
             ("", "x", false, false),
-            ("arn:aws:iam::*:user/break-glass-*", "arn:aws:iam::1:user/break-glass-1", false, true),
+            (
+                "arn:aws:iam::*:user/break-glass-*",
+                "arn:aws:iam::1:user/break-glass-1",
+                false,
+                true,
+            ),
         ];
         for (p, t, ci, want) in cases {
             assert_eq!(wildcard_match(p, t, ci), want, "{p} vs {t}");
@@ -339,20 +350,47 @@ mod tests {
     #[test]
     fn admin_shapes() {
         let cases = [
-            (json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}), true),
-            (json!({"Statement": [{"Effect": "Allow", "Action": ["*:*"], "Resource": ["*"]}]}), true),
-            (json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}), false),
-            (json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]}), false),
-            (json!({"Statement": [{"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}]}), true),
-            (json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}), false),
-            (json!({"Statement": [
+            (
+                json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}),
+                true,
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "Action": ["*:*"], "Resource": ["*"]}]}),
+                true,
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
+                false,
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}]}),
+                false,
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"}]}),
+                true,
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}),
+                false,
+            ),
+            (
+                json!({"Statement": [
                 {"Effect": "Allow", "Action": "*", "Resource": "*"},
-                {"Effect": "Deny", "Action": "*", "Resource": "*"}]}), false),
-            (json!({"Statement": [
+                {"Effect": "Deny", "Action": "*", "Resource": "*"}]}),
+                false,
+            ),
+            (
+                json!({"Statement": [
                 {"Effect": "Allow", "Action": "*", "Resource": "*"},
-                {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}), true),
-            (json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
-                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}), false),
+                {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}),
+                true,
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}),
+                false,
+            ),
         ];
         for (d, want) in cases {
             assert_eq!(doc(d.clone()).admin_access(false), want, "{d}");
@@ -374,9 +412,16 @@ mod tests {
 
     #[test]
     fn url_encoded_text() {
-        let v = parse_document_text("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D");
+        let v = parse_document_text(
+            "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D",
+        );
         assert_eq!(v, Ok(json!({"Version": "2012-10-17", "Statement": []})));
-        assert!(matches!(parse_document_text("%ZZ"), Err(PolicyError::NotJson(_))));
-        assert!(Document::parse(&json!({"Statement": {"Effect": "Maybe", "Action": "*"}})).is_err());
+        assert!(matches!(
+            parse_document_text("%ZZ"),
+            Err(PolicyError::NotJson(_))
+        ));
+        assert!(
+            Document::parse(&json!({"Statement": {"Effect": "Maybe", "Action": "*"}})).is_err()
+        );
     }
 }

@@ -143,7 +143,9 @@ fn write_action(
         format!("{} {}", r.kind, r.name)
     };
     if let Some(user) = a.params.get("user").and_then(serde_json::Value::as_str) {
-        if r.kind != crate::inventory::ResourceKind::User && r.kind != crate::inventory::ResourceKind::LoginProfile {
+        if r.kind != crate::inventory::ResourceKind::User
+            && r.kind != crate::inventory::ResourceKind::LoginProfile
+        {
             label.push_str(&format!(" of user {user}"));
         }
     }
@@ -156,7 +158,13 @@ fn write_action(
         meta.push_str(&format!(" · part of {p}"));
     }
     writeln!(out, "  {}", paint.dim(&meta))?;
-    writeln!(out, "  {} {} \"{}\" {{", paint.sym(super::symbol(a)), r.kind, r.name)?;
+    writeln!(
+        out,
+        "  {} {} \"{}\" {{",
+        paint.sym(super::symbol(a)),
+        r.kind,
+        r.name
+    )?;
     for (sym, key, old, new) in attribute_diff(a) {
         write!(out, "      {} {key} = ", paint.sym(sym))?;
         let indent = "        ";
@@ -177,7 +185,11 @@ fn write_action(
         writeln!(
             out,
             "    {}",
-            paint.dim(&format!("supersedes {} (rules: {})", s.action, s.rules.join(", ")))
+            paint.dim(&format!(
+                "supersedes {} (rules: {})",
+                s.action,
+                s.rules.join(", ")
+            ))
         )?;
     }
     match why {

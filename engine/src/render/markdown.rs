@@ -11,7 +11,11 @@ fn cell(s: &str) -> String {
 
 /// Writes the markdown rendering of `plan`.
 pub fn render_markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "### iamwarden plan for account `{}`\n", plan.account_id)?;
+    writeln!(
+        out,
+        "### iamwarden plan for account `{}`\n",
+        plan.account_id
+    )?;
     write!(out, "**{}**", summary_line(plan))?;
     if plan.summary.destructive > 0 {
         write!(out, " {} destructive.", plan.summary.destructive)?;
@@ -51,7 +55,14 @@ pub fn render_markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out, "\n<details><summary>Diff</summary>\n\n```diff")?;
         for a in &plan.actions {
-            writeln!(out, "{} {} \"{}\"  # {}", symbol(a), a.resource.kind, a.resource.name, a.action)?;
+            writeln!(
+                out,
+                "{} {} \"{}\"  # {}",
+                symbol(a),
+                a.resource.kind,
+                a.resource.name,
+                a.action
+            )?;
             for (sym, key, old, new) in attribute_diff(a) {
                 let text = match (old, new) {
                     (Some(o), Some(n)) => format!("{} -> {}", short(&o), short(&n)),
@@ -65,7 +76,11 @@ pub fn render_markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "```\n\n</details>\n")?;
     }
     if !plan.findings.is_empty() {
-        writeln!(out, "<details><summary>Findings ({})</summary>\n", plan.findings.len())?;
+        writeln!(
+            out,
+            "<details><summary>Findings ({})</summary>\n",
+            plan.findings.len()
+        )?;
         writeln!(out, "| Severity | Rule | Resource | Evidence |")?;
         writeln!(out, "|---|---|---|---|")?;
         for f in &plan.findings {
@@ -88,7 +103,11 @@ pub fn render_markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "\n</details>\n")?;
     }
     if !plan.skipped.is_empty() {
-        writeln!(out, "<details><summary>Skipped ({})</summary>\n", plan.skipped.len())?;
+        writeln!(
+            out,
+            "<details><summary>Skipped ({})</summary>\n",
+            plan.skipped.len()
+        )?;
         for s in &plan.skipped {
             writeln!(
                 out,

@@ -46,7 +46,13 @@ pub fn symbol(a: &Action) -> char {
 /// What the action does, in words: "will be deactivated".
 pub fn verb(a: &Action) -> String {
     use crate::spec::StepName as S;
-    let p = |k: &str| a.params.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+    let p = |k: &str| {
+        a.params
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
     match a.action {
         S::DeactivateAccessKey => "will be deactivated".into(),
         S::DeleteAccessKey => "will be deleted".into(),
@@ -64,7 +70,10 @@ pub fn verb(a: &Action) -> String {
         }
         S::DeleteInlinePolicy => "will be deleted (document kept in the plan)".into(),
         S::RemoveUserFromGroup => format!("will be removed from group {}", p("group")),
-        S::QuarantineUser => format!("will be quarantined (inline deny-all policy {})", p("policy_name")),
+        S::QuarantineUser => format!(
+            "will be quarantined (inline deny-all policy {})",
+            p("policy_name")
+        ),
         S::DeleteUser => "will be deleted".into(),
         S::ReplacePolicyDocument => "will get a new default version".into(),
         S::SetDefaultPolicyVersion => format!("will make {} the default version", p("version_id")),

@@ -103,7 +103,11 @@ fn allowed_values(schema: &Value, pointer: &str) -> Vec<String> {
     }
     // The path may end at the `oneOf`/`anyOf`/`enum` keyword itself.
     if let Value::Array(items) = cur.clone() {
-        let keyword = if pointer.ends_with("/enum") { "enum" } else { "oneOf" };
+        let keyword = if pointer.ends_with("/enum") {
+            "enum"
+        } else {
+            "oneOf"
+        };
         cur = serde_json::json!({ keyword: items });
     }
     let mut out = Vec::new();
@@ -234,8 +238,10 @@ fn schema_diagnostic(
         K::AdditionalProperties { unexpected } => {
             let name = unexpected.first().cloned().unwrap_or_default();
             let p = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
-            let d = Diagnostic::new(file, format!("unknown field `{name}`"))
-                .hint(did_you_mean(&name, info.vocabulary.iter().map(String::as_str)));
+            let d = Diagnostic::new(file, format!("unknown field `{name}`")).hint(did_you_mean(
+                &name,
+                info.vocabulary.iter().map(String::as_str),
+            ));
             with_rule(at(d, &p, true), &p)
         }
         K::Required { property } => {
@@ -252,7 +258,10 @@ fn schema_diagnostic(
             let msg = if options.is_empty() {
                 format!("`{got}` is not valid here")
             } else {
-                format!("unknown value `{got}`, expected one of: {}", options.join(", "))
+                format!(
+                    "unknown value `{got}`, expected one of: {}",
+                    options.join(", ")
+                )
             };
             let d = Diagnostic::new(file, msg)
                 .hint(did_you_mean(&got, options.iter().map(String::as_str)));
@@ -307,14 +316,29 @@ mod tests {
         );
         let e = errors(&text);
         assert_eq!(e.len(), 3, "{e:?}");
-        assert!(e[0].contains("p.yaml:7:15") && e[0].contains("unknown value `hihg`") && e[0].contains("did you mean `high`?"), "{}", e[0]);
-        assert!(e[1].contains("rule `r2`") && e[1].contains("missing field `title`"), "{}", e[1]);
-        assert!(e[2].contains("p.yaml:13:15") && e[2].contains("did you mean `deactivate_access_key`?"), "{}", e[2]);
+        assert!(
+            e[0].contains("p.yaml:7:15")
+                && e[0].contains("unknown value `hihg`")
+                && e[0].contains("did you mean `high`?"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[1].contains("rule `r2`") && e[1].contains("missing field `title`"),
+            "{}",
+            e[1]
+        );
+        assert!(
+            e[2].contains("p.yaml:13:15") && e[2].contains("did you mean `deactivate_access_key`?"),
+            "{}",
+            e[2]
+        );
     }
 
     #[test]
     fn valid_pack_parses() {
-        let text = format!("{HEAD}  - id: r1\n    title: t\n    severity: high\n    select: $.users\n");
+        let text =
+            format!("{HEAD}  - id: r1\n    title: t\n    severity: high\n    select: $.users\n");
         match parse_pack(&text, "p.yaml") {
             Ok(p) => assert_eq!(p.spec.rules.len(), 1),
             Err(e) => unreachable!("{e:?}"),

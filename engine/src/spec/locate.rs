@@ -41,7 +41,10 @@ impl Locations {
 
     /// Where the key of the entry at `pointer` is, falling back to its value.
     pub fn key(&self, pointer: &str) -> Option<Pos> {
-        self.keys.get(pointer).copied().or_else(|| self.value(pointer))
+        self.keys
+            .get(pointer)
+            .copied()
+            .or_else(|| self.value(pointer))
     }
 
     /// The closest located ancestor-or-self of `pointer` (value position).
@@ -150,9 +153,15 @@ mod tests {
         let l = Locations::index(text);
         assert_eq!(l.value("/pack/name"), Some(Pos { line: 2, col: 9 }));
         assert_eq!(l.key("/pack/name"), Some(Pos { line: 2, col: 3 }));
-        assert_eq!(l.value("/rules/0/when/path"), Some(Pos { line: 6, col: 13 }));
+        assert_eq!(
+            l.value("/rules/0/when/path"),
+            Some(Pos { line: 6, col: 13 })
+        );
         assert_eq!(l.value("/rules/1/select"), Some(Pos { line: 7, col: 21 }));
-        assert_eq!(l.nearest("/rules/1/when/any/3"), Some(Pos { line: 7, col: 5 }));
+        assert_eq!(
+            l.nearest("/rules/1/when/any/3"),
+            Some(Pos { line: 7, col: 5 })
+        );
         assert!(Locations::index("a: [").value("").is_none());
     }
 }

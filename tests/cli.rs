@@ -1,0 +1,302 @@
+//! The `iamwarden` binary end to end: golden diffs on the demo account, exit codes, and the
+//! error messages a user sees. Golden files: `UPDATE_GOLDEN=1 cargo test --test cli` rewrites them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const NOW: &str = "2026-11-01T00:00:00Z";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn demo() -> String {
+    root()
+        .join("examples/demo-account.json")
+        .display()
+        .to_string()
+}
+
+fn iamwarden(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from the golden file at line {}:\n  golden: {:?}\n  actual: {:?}\n(UPDATE_GOLDEN=1 cargo test --test cli rewrites it; review the diff before committing)",
+            first + 1,
+            expected.lines().nth(first),
+            actual.lines().nth(first)
+        );
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn human_diff_of_the_demo_account_is_golden() {
+    let o = iamwarden(&["plan", "--snapshot", &demo(), "--now", NOW]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        !out.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(out.contains("Plan: "), "{out}");
+    golden("demo-plan.txt", &out);
+}
+
+#[test]
+fn markdown_diff_of_the_demo_account_is_golden() {
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    golden("demo-plan.md", &stdout(&o));
+}
+
+#[test]
+fn json_plan_is_reproducible_and_equals_the_saved_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("plan.json");
+    let a = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--out",
+        &out_file.display().to_string(),
+    ]);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    let b = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
+    let mut pa: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let mut pb: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(pa, saved, "--out writes the plan that --format json prints");
+    assert_eq!(pa["now"], NOW);
+    assert_eq!(pa["account_id"], "123456789012");
+    assert!(pa["inventory_fingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert_eq!(pa["packs"].as_array().unwrap().len(), 4);
+    // Only the wall clock differs between two runs.
+    pa["created_at"] = serde_json::Value::Null;
+    pb["created_at"] = serde_json::Value::Null;
+    assert_eq!(pa, pb, "same inputs and clock, same plan");
+    // The plan validates against the committed schema.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&saved).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn detailed_exitcode_follows_terraform() {
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "changes present: {}", stderr(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(
+        dir.path(),
+        "quiet.yaml",
+        "pack: {name: t/quiet, version: 0.1.0}\nrules:\n  - id: nobody-named-this\n    title: t\n    severity: low\n    select: $.users[?(@.name == 'no-such-user')]\n    remediation: [{step: quarantine_user}]\n",
+    );
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--rules",
+        &pack,
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "no changes: {}", stderr(&o));
+    assert!(stdout(&o).contains("No changes."), "{}", stdout(&o));
+    let o = iamwarden(&["plan", "--snapshot", &demo(), "--now", NOW]);
+    assert_eq!(o.status.code(), Some(0), "without the flag, success is 0");
+}
+
+#[test]
+fn rules_builtin_plus_a_team_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(
+        dir.path(),
+        "team.yaml",
+        "pack: {name: acme/team, version: 1.2.0}\nrules:\n  - id: contractors-without-mfa\n    title: Contractor with console access and no MFA\n    severity: high\n    select: $.users\n    when:\n      all:\n        - {path: $.tags.team, eq: contractors}\n        - {path: $.password_enabled, eq: true}\n        - {path: $.mfa_enabled, eq: false}\n",
+    );
+    let o = iamwarden(&["rules", "list", "--rules", "builtin", "--rules", &pack]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("contractors-without-mfa") && out.contains("access-key-unused"),
+        "{out}"
+    );
+    let o = iamwarden(&["validate", "builtin", &pack]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("5 packs, 17 rules: valid"),
+        "{}",
+        stdout(&o)
+    );
+    // --rules replaces the built-ins.
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--rules",
+        &pack,
+        "--format",
+        "json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan["packs"].as_array().unwrap().len(), 1);
+    assert!(plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["rule"] == "contractors-without-mfa"));
+}
+
+#[test]
+fn broken_packs_report_every_error_with_file_line_col_and_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(
+        dir.path(),
+        "broken.yaml",
+        "pack:\n  name: t/broken\n  version: 1.0.0\nrules:\n  - id: first\n    title: t\n    severity: high\n    select: $.access_keys\n    when:\n      path: $.last_used_at\n      older_thn: 90d\n  - id: second\n    title: t\n    severity: high\n    select: $.userz\n",
+    );
+    let o = iamwarden(&["validate", &pack]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("broken.yaml:11:7: error in rule `first`, field `when.older_thn`: unknown field `older_thn` (did you mean `older_than`?)"), "{err}");
+    // The schema pass stops before semantic checks; fix the field and the next error shows.
+    let fixed = std::fs::read_to_string(&pack)
+        .unwrap()
+        .replace("older_thn", "older_than");
+    std::fs::write(&pack, fixed).unwrap();
+    let o = iamwarden(&["validate", &pack]);
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "broken.yaml:15:13: error in rule `second`, field `select`: unknown collection `userz`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `users`?"), "{err}");
+    assert!(!err.contains("panicked"));
+    // A plan with a broken pack yields no plan at all.
+    let out_file = dir.path().join("plan.json");
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--rules",
+        &pack,
+        "--out",
+        &out_file.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        !out_file.exists(),
+        "a broken pack never yields a partial plan"
+    );
+}
+
+#[test]
+fn bad_snapshot_and_bad_clock_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = write(
+        dir.path(),
+        "snap.json",
+        "{\n  \"account\": {\"id\": \"1\"},\n  \"users\": [ {\"name\": 3} ]\n}\n",
+    );
+    let o = iamwarden(&["plan", "--snapshot", &snap]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("snap.json:3:"), "{err}");
+    assert!(err.contains("invalid inventory snapshot"), "{err}");
+    let o = iamwarden(&["plan", "--snapshot", &demo(), "--now", "yesterday"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--now `yesterday` is not an RFC 3339 timestamp"),
+        "{}",
+        stderr(&o)
+    );
+    let o = iamwarden(&["plan", "--snapshot", "/nonexistent/snap.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("/nonexistent/snap.json: cannot read snapshot"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn schema_command_prints_the_committed_schemas() {
+    for name in ["rule-pack", "inventory", "plan"] {
+        let o = iamwarden(&["schema", name]);
+        assert_eq!(o.status.code(), Some(0));
+        let committed =
+            std::fs::read_to_string(root().join(format!("schemas/{name}.schema.json"))).unwrap();
+        assert_eq!(stdout(&o), committed, "{name}");
+    }
+}

@@ -1,0 +1,60 @@
+//! The committed JSON Schemas must match the ones generated from the Rust types.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn committed_schemas_match_the_types() {
+    for name in iamwarden::schema::NAMES {
+        let path = root().join("schemas").join(format!("{name}.schema.json"));
+        let generated = iamwarden::schema::text(name).unwrap();
+        if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "schemas/{name}.schema.json is out of date: run `UPDATE_SCHEMAS=1 cargo test --test schemas` \
+             (or `cargo run -- schema {name} > schemas/{name}.schema.json`) and commit it"
+        );
+    }
+}
+
+#[test]
+fn builtin_packs_carry_the_schema_modeline_and_validate() {
+    for (file, text) in iamwarden::packs::BUILTIN {
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../schemas/rule-pack.schema.json"),
+            "{file} must start with the yaml-language-server modeline"
+        );
+    }
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/rule-pack.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for (file, text) in iamwarden::packs::BUILTIN {
+        let doc: serde_json::Value = serde_yaml::from_str(text).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{file}: {errors:?}");
+    }
+}
+
+#[test]
+fn demo_snapshot_matches_the_inventory_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/inventory.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/demo-account.json")).unwrap(),
+    )
+    .unwrap();
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
