@@ -16,3 +16,4 @@ pub mod policy;
 pub mod render;
 pub mod schema;
 pub mod spec;
+pub mod synth;

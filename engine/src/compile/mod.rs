@@ -44,7 +44,10 @@ pub struct RuleSet {
 pub enum Selection {
     /// Every record.
     All,
-    /// Records passing a JSONPath filter (evaluated over the collection as an array).
+    /// Records passing a JSONPath filter that compiled to a native condition (the common
+    /// shapes: comparisons of `@.field` with literals, `&&`, `||`, `!`).
+    Native(Condition),
+    /// Records passing a JSONPath filter (evaluated by jsonpath-rust over the collection).
     Filter(JpQuery),
 }
 
@@ -593,8 +596,11 @@ fn compile_selector(select: &str, cx: &mut Ctx<'_>) -> Option<(ResourceKind, Sel
         [Segment::Selector(JpSelector::Wildcard)] if kind != ResourceKind::Account => {
             Selection::All
         }
-        [Segment::Selector(JpSelector::Filter(_))] if kind != ResourceKind::Account => {
-            Selection::Filter(JpQuery::new(rest))
+        [Segment::Selector(JpSelector::Filter(f))] if kind != ResourceKind::Account => {
+            match native_filter(f) {
+                Some(c) => Selection::Native(c),
+                None => Selection::Filter(JpQuery::new(rest)),
+            }
         }
         _ => {
             let msg = if kind == ResourceKind::Account {
@@ -919,4 +925,101 @@ pub fn describe_params(rule: &Rule) -> BTreeMap<String, Value> {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+/// Translates a JSONPath filter into a native condition when every comparison is between a
+/// field chain of the current node (`@.a.b`) and a literal, with RFC 9535 semantics for missing
+/// values (`!=` holds, every other comparison fails). Anything else stays with jsonpath-rust.
+fn native_filter(f: &jsonpath_rust::parser::model::Filter) -> Option<Condition> {
+    use jsonpath_rust::parser::model::{
+        Comparable, Comparison, Filter, FilterAtom, Literal, SingularQuery, SingularQuerySegment,
+    };
+    match f {
+        Filter::Or(items) => items
+            .iter()
+            .map(native_filter)
+            .collect::<Option<Vec<_>>>()
+            .map(Condition::Any),
+        Filter::And(items) => items
+            .iter()
+            .map(native_filter)
+            .collect::<Option<Vec<_>>>()
+            .map(Condition::All),
+        Filter::Atom(FilterAtom::Filter { expr, not }) => {
+            let c = native_filter(expr)?;
+            Some(if *not { Condition::Not(Box::new(c)) } else { c })
+        }
+        Filter::Atom(FilterAtom::Comparison(cmp)) => {
+            let (op, l, r) = match cmp.as_ref() {
+                Comparison::Eq(l, r) => ("eq", l, r),
+                Comparison::Ne(l, r) => ("ne", l, r),
+                Comparison::Gt(l, r) => ("gt", l, r),
+                Comparison::Gte(l, r) => ("ge", l, r),
+                Comparison::Lt(l, r) => ("lt", l, r),
+                Comparison::Lte(l, r) => ("le", l, r),
+            };
+            let flip = |op: &'static str| match op {
+                "gt" => "lt",
+                "ge" => "le",
+                "lt" => "gt",
+                "le" => "ge",
+                o => o,
+            };
+            let (segs, lit, op) = match (l, r) {
+                (Comparable::SingularQuery(SingularQuery::Current(s)), Comparable::Literal(x)) => {
+                    (s, x, op)
+                }
+                (Comparable::Literal(x), Comparable::SingularQuery(SingularQuery::Current(s))) => {
+                    (s, x, flip(op))
+                }
+                _ => return None,
+            };
+            let value = match lit {
+                Literal::Int(i) => Value::from(*i),
+                Literal::Float(x) => Value::from(*x),
+                Literal::String(s) => Value::String(s.clone()),
+                Literal::Bool(b) => Value::Bool(*b),
+                Literal::Null => return None,
+            };
+            let mut text = String::from("@");
+            let steps = segs
+                .iter()
+                .map(|s| match s {
+                    SingularQuerySegment::Name(n) => {
+                        text.push('.');
+                        text.push_str(n);
+                        path::Step::Name(n.clone())
+                    }
+                    SingularQuerySegment::Index(i) => {
+                        text.push_str(&format!("[{i}]"));
+                        path::Step::Index(*i)
+                    }
+                })
+                .collect();
+            let op_value = match op {
+                "eq" => Op::Eq(value.clone()),
+                "ne" => Op::Ne(value.clone()),
+                "gt" => Op::Gt(value.clone()),
+                "ge" => Op::Ge(value.clone()),
+                "lt" => Op::Lt(value.clone()),
+                _ => Op::Le(value.clone()),
+            };
+            Some(Condition::Leaf(Box::new(Leaf {
+                path: CompiledPath::from_steps(text, steps),
+                fallback: None,
+                if_missing: op == "ne",
+                op: op_value,
+                op_name: match op {
+                    "eq" => "eq",
+                    "ne" => "ne",
+                    "gt" => "gt",
+                    "ge" => "ge",
+                    "lt" => "lt",
+                    _ => "le",
+                },
+                operand: value,
+            })))
+        }
+        Filter::Atom(FilterAtom::Test { .. }) => None,
+    }
 }

@@ -6,9 +6,12 @@ use jsonpath_rust::parser::parse_json_path;
 use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
 
+/// One step of a plain field chain.
 #[derive(Debug, Clone)]
-enum Step {
+pub enum Step {
+    /// A field.
     Name(String),
+    /// An array index (negative counts from the end).
     Index(i64),
 }
 
@@ -57,6 +60,14 @@ impl CompiledPath {
             text: text.to_string(),
             kind: Kind::Fields(steps),
         })
+    }
+
+    /// A plain field chain (used for selector filters compiled natively).
+    pub fn from_steps(text: String, steps: Vec<Step>) -> CompiledPath {
+        CompiledPath {
+            text,
+            kind: Kind::Fields(steps),
+        }
     }
 
     /// The path as written.

@@ -146,6 +146,16 @@ pub fn context(
 }
 
 impl ParamValue {
+    /// Whether rendering needs the template context.
+    pub fn has_template(&self) -> bool {
+        match self {
+            ParamValue::Template(_) => true,
+            ParamValue::List(items) => items.iter().any(ParamValue::has_template),
+            ParamValue::Object(items) => items.iter().any(|(_, p)| p.has_template()),
+            ParamValue::Literal(_) | ParamValue::From(_) => false,
+        }
+    }
+
     /// Renders the parameter for one resource.
     pub fn render(
         &self,

@@ -85,6 +85,12 @@ pub fn evaluate(
             for &(ri, rule) in &rules {
                 let selected: Vec<usize> = match &rule.selection {
                     Selection::All => (0..items.len()).collect(),
+                    Selection::Native(c) => items
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| holds(c, v, now, &mut None, false))
+                        .map(|(i, _)| i)
+                        .collect(),
                     Selection::Filter(q) => js_path_process(q, &array)
                         .map(|refs| refs.iter().filter_map(|r| index_of(&r.path)).collect())
                         .unwrap_or_default(),
@@ -138,14 +144,24 @@ fn judge(
     let exempt = exempt_reason(&rule.exempt, record);
     let mut steps = Vec::new();
     if exempt.is_none() && !rule.steps.is_empty() {
-        let ctx = crate::compile::template_context(
-            record,
-            &rule.params,
-            &rule.id,
-            &inv.account.id,
-            inv.account.alias.as_deref(),
-            now_text,
-        );
+        // Templates see the resource through a context that copies it: build it only when a
+        // step has a template.
+        let ctx = if rule
+            .steps
+            .iter()
+            .any(|s| s.params.iter().any(|(_, p)| p.has_template()))
+        {
+            crate::compile::template_context(
+                record,
+                &rule.params,
+                &rule.id,
+                &inv.account.id,
+                inv.account.alias.as_deref(),
+                now_text,
+            )
+        } else {
+            Value::Null
+        };
         for st in &rule.steps {
             let mut params = serde_json::Map::new();
             for (name, pv) in &st.params {

@@ -835,7 +835,7 @@ pub fn build(
         skipped: Vec::new(),
     };
     let mut findings = Vec::new();
-    for m in &matches {
+    for mut m in matches {
         let Some(rule) = set.rules.get(m.rule) else {
             continue;
         };
@@ -849,11 +849,11 @@ pub fn build(
             severity: rule.severity,
             title: rule.title.clone(),
             resource: m.resource.clone(),
-            evidence: m.evidence.clone(),
+            evidence: std::mem::take(&mut m.evidence),
             actions: Vec::new(),
         });
         for (step, params) in &m.steps {
-            b.expand(*step, params, m, &rule.id, fi);
+            b.expand(*step, params, &m, &rule.id, fi);
         }
     }
 

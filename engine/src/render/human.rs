@@ -111,10 +111,15 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
         writeln!(out, "{}", paint.bold("Skipped:"))?;
         for s in &plan.skipped {
             let step = s.action.map(|a| format!(" {a}")).unwrap_or_default();
+            let id = if s.resource.id != s.resource.name {
+                format!(" ({})", s.resource.id)
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "  {} {} ({}){step}: {}: {}",
-                s.resource.kind, s.resource.name, s.resource.id, s.rule, s.reason
+                "  {} {}{id}{step}: {}: {}",
+                s.resource.kind, s.resource.name, s.rule, s.reason
             )?;
         }
         writeln!(out)?;

@@ -1,0 +1,130 @@
+//! End-to-end benchmark of the offline pipeline on synthetic accounts (run with `cargo bench`).
+//!
+//! For 10k and 100k users it writes a synthetic snapshot, then measures in a fresh child
+//! process (so peak memory is the pipeline's alone): reading the file, parsing it with plain
+//! serde_json into a `Value` (the baseline), parsing it into the inventory (with
+//! normalization), evaluating every built-in rule and building the plan, and the peak resident
+//! memory (VmHWM) of the whole `plan` path.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Instant;
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn child(path: &str) {
+    let t0 = Instant::now();
+    let bytes = std::fs::read(path).unwrap();
+    let read = t0.elapsed();
+
+    let t = Instant::now();
+    let baseline: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let value_parse = t.elapsed();
+    drop(baseline);
+    let hwm_after_baseline = vm_hwm_kib();
+
+    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    let t = Instant::now();
+    let inv = iamwarden::inventory::snapshot::parse(&bytes, path).unwrap();
+    let parse = t.elapsed();
+    let size = bytes.len();
+    drop(bytes);
+
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let t = Instant::now();
+    let matches = iamwarden::eval::evaluate(&rules, &inv, now).unwrap();
+    let eval = t.elapsed();
+    let n_matches = matches.len();
+    let t = Instant::now();
+    let plan = iamwarden::plan::build::build(&rules, &inv, matches, now, now);
+    let build = t.elapsed();
+    let t = Instant::now();
+    let mut sink = std::io::sink();
+    serde_json::to_writer(&mut sink, &plan).unwrap();
+    let write = t.elapsed();
+    println!(
+        "{{\"snapshot_bytes\": {size}, \"read_ms\": {:.1}, \"serde_value_parse_ms\": {:.1}, \"inventory_parse_ms\": {:.1}, \"evaluate_ms\": {:.1}, \"build_plan_ms\": {:.1}, \"serialize_plan_ms\": {:.1}, \"end_to_end_ms\": {:.1}, \"matches\": {n_matches}, \"findings\": {}, \"actions\": {}, \"peak_rss_kib\": {}, \"peak_rss_kib_baseline_phase\": {hwm_after_baseline}}}",
+        read.as_secs_f64() * 1e3,
+        value_parse.as_secs_f64() * 1e3,
+        parse.as_secs_f64() * 1e3,
+        eval.as_secs_f64() * 1e3,
+        build.as_secs_f64() * 1e3,
+        write.as_secs_f64() * 1e3,
+        (read + parse + eval + build + write).as_secs_f64() * 1e3,
+        plan.findings.len(),
+        plan.actions.len(),
+        vm_hwm_kib(),
+    );
+}
+
+/// Peak memory of the plan path without the baseline's Value: a second child that skips it.
+fn child_plan_only(path: &str) {
+    let bytes = std::fs::read(path).unwrap();
+    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    let inv = iamwarden::inventory::snapshot::parse(&bytes, path).unwrap();
+    drop(bytes);
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, now).unwrap();
+    let mut sink = std::io::sink();
+    serde_json::to_writer(&mut sink, &plan).unwrap();
+    println!("{}", vm_hwm_kib());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        return child(&args[i + 1]);
+    }
+    if let Some(i) = args.iter().position(|a| a == "--child-plan-only") {
+        return child_plan_only(&args[i + 1]);
+    }
+    let sizes: Vec<usize> = std::env::var("IAMWARDEN_BENCH_USERS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000]);
+    let exe = std::env::current_exe().unwrap();
+    let dir = std::env::temp_dir();
+    for n in sizes {
+        let path = dir.join(format!("iamwarden-bench-{n}.json"));
+        let t = Instant::now();
+        let inv = iamwarden::synth::generate(n, 42);
+        let file = std::fs::File::create(&path).unwrap();
+        serde_json::to_writer(std::io::BufWriter::new(file), &inv).unwrap();
+        drop(inv);
+        eprintln!("generated {n} users in {:.1}s", t.elapsed().as_secs_f64());
+        let out = std::process::Command::new(&exe)
+            .args(["--child", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let peak = std::process::Command::new(&exe)
+            .args(["--child-plan-only", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let peak = String::from_utf8_lossy(&peak.stdout).trim().to_string();
+        println!(
+            "users={n} {} plan_path_peak_rss_kib={peak}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+        if std::env::var_os("IAMWARDEN_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
