@@ -363,7 +363,10 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                             format!("`{name}` is not a parameter of this rule"),
                             did_you_mean(name, params.keys().map(String::as_str)),
                         ),
-                        Some(v) => enabled &= v == want,
+                        Some(v) => {
+                            enabled &= v == want
+                                || matches!((v.as_f64(), want.as_f64()), (Some(a), Some(b)) if a == b)
+                        }
                     }
                 }
                 let info = st.step.info();
@@ -435,6 +438,22 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                         cx.err(&prel, &pfield, e, None);
                         continue;
                     }
+                    if st.step == StepName::UpdatePasswordPolicy {
+                        let known = crate::plan::build::PASSWORD_POLICY_SETTINGS;
+                        for k in value.as_object().map(|o| o.keys()).into_iter().flatten() {
+                            if !known.contains(&k.as_str()) {
+                                cx.err(
+                                    &format!("{prel}/{k}"),
+                                    &format!("{pfield}.{k}"),
+                                    format!(
+                                        "unknown password-policy setting `{k}` (settings: {})",
+                                        known.join(", ")
+                                    ),
+                                    did_you_mean(k, known.iter().copied()),
+                                );
+                            }
+                        }
+                    }
                     let tname = format!("{}#{si}#{name}", spec.id);
                     match template::compile_param(value, &tname, &mut templates) {
                         Ok(pv) => {
@@ -499,7 +518,7 @@ fn add_exempt(out: &mut Exempt, spec: &ExemptSpec, source: &str) {
 fn check_param_type(v: &Value, kind: ParamKind) -> Result<(), String> {
     let is_from = v.as_object().is_some_and(|o| o.contains_key("from"));
     let ok = match kind {
-        ParamKind::Bool => v.is_boolean() || v.as_str().is_some_and(|s| s.contains("{{")),
+        ParamKind::Bool => v.is_boolean(),
         ParamKind::String => v.is_string(),
         ParamKind::StringList => {
             is_from || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
@@ -530,16 +549,23 @@ fn render_once(text: &str, ctx: &Value) -> Result<String, String> {
         .map_err(|e| format!("template `{text}`: {}", template::describe_error(&e)))
 }
 
-/// Fills `{{params.X}}` into an operand; a whole-template string that renders to a number or
-/// boolean becomes that number or boolean.
+/// Fills `{{params.X}}` into an operand. An operand that is exactly `{{params.X}}` takes the
+/// parameter's value with its type (`ge: "{{params.min}}"` compares numbers when `min` is a
+/// number); any other template renders to text (`"{{params.days}}d"`).
 fn render_operand(v: &Value, ctx: &Value) -> Result<Value, String> {
     match v {
         Value::String(s) if s.contains("{{") => {
-            let out = render_once(s, ctx)?;
-            match serde_json::from_str::<Value>(&out) {
-                Ok(n @ (Value::Number(_) | Value::Bool(_))) => Ok(n),
-                _ => Ok(Value::String(out)),
+            let inner = s
+                .trim()
+                .strip_prefix("{{")
+                .and_then(|x| x.strip_suffix("}}"))
+                .map(str::trim)
+                .and_then(|x| x.strip_prefix("params."))
+                .filter(|name| name.chars().all(|c| c.is_alphanumeric() || c == '_'));
+            if let Some(raw) = inner.and_then(|name| ctx.get("params").and_then(|p| p.get(name))) {
+                return Ok(raw.clone());
             }
+            render_once(s, ctx).map(Value::String)
         }
         Value::Array(items) => items
             .iter()
@@ -612,7 +638,35 @@ fn compile_selector(select: &str, cx: &mut Ctx<'_>) -> Option<(ResourceKind, Sel
             return None;
         }
     };
+    if let Selection::Native(c) = &selection {
+        let fields = record_fields(kind);
+        let mut unknown = Vec::new();
+        leaf_fields(c, &mut unknown);
+        unknown.retain(|f| !fields.iter().any(|x| x == f));
+        if let Some(f) = unknown.first() {
+            cx.err(
+                "select",
+                "select",
+                format!("the filter names `{f}`, which `{}` does not have (see `iamwarden schema inventory`)", kind.collection()),
+                did_you_mean(f, fields.iter().map(String::as_str)),
+            );
+            return None;
+        }
+    }
     Some((kind, selection))
+}
+
+/// The first field of every leaf path in a condition.
+fn leaf_fields(c: &Condition, out: &mut Vec<String>) {
+    match c {
+        Condition::All(cs) | Condition::Any(cs) => cs.iter().for_each(|x| leaf_fields(x, out)),
+        Condition::Not(x) => leaf_fields(x, out),
+        Condition::Leaf(l) => {
+            if let Some(f) = l.path.first_field() {
+                out.push(f.to_string());
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

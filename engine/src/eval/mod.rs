@@ -33,6 +33,8 @@ pub struct Match {
     pub evidence: Vec<Evidence>,
     /// The rule's steps with parameters rendered for this resource.
     pub steps: Vec<(StepName, Value)>,
+    /// Steps that could not be planned for this resource, and why.
+    pub step_errors: Vec<(StepName, String)>,
     /// `Some(reason)` when the resource is exempt.
     pub exempt: Option<String>,
 }
@@ -143,6 +145,7 @@ fn judge(
     };
     let exempt = exempt_reason(&rule.exempt, record);
     let mut steps = Vec::new();
+    let mut step_errors = Vec::new();
     if exempt.is_none() && !rule.steps.is_empty() {
         // Templates see the resource through a context that copies it: build it only when a
         // step has a template.
@@ -162,19 +165,23 @@ fn judge(
         } else {
             Value::Null
         };
-        for st in &rule.steps {
+        'steps: for st in &rule.steps {
             let mut params = serde_json::Map::new();
             for (name, pv) in &st.params {
-                let v = pv
-                    .render(&set.templates, &ctx, record)
-                    .map_err(|message| EvalError {
-                        rule: rule.id.clone(),
-                        resource: resource.id.clone(),
-                        step: st.name.as_str().to_string(),
-                        param: name.clone(),
-                        message,
-                    })?;
-                params.insert(name.clone(), v);
+                match pv.render(&set.templates, &ctx, record) {
+                    Ok(v) => {
+                        params.insert(name.clone(), v);
+                    }
+                    Err(message) => {
+                        // This resource lacks what the template needs (a tag, an optional
+                        // field): the step is not planned for it, and the plan says why.
+                        step_errors.push((
+                            st.name,
+                            format!("parameter `{name}` cannot be rendered for this resource: {message}"),
+                        ));
+                        continue 'steps;
+                    }
+                }
             }
             steps.push((st.name, Value::Object(params)));
         }
@@ -186,6 +193,7 @@ fn judge(
         resource,
         evidence,
         steps,
+        step_errors,
         exempt,
     }))
 }

@@ -274,6 +274,9 @@ pub struct MfaDevice {
     /// When the device was enabled for its user; absent if unassigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled_at: Option<DateTime<Utc>>,
+    /// Derived: the owning user's ARN (absent for an unassigned device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_arn: Option<String>,
     /// Derived: the owning user's tags.
     #[serde(default)]
     pub user_tags: Tags,

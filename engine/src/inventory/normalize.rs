@@ -22,7 +22,9 @@ fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime
 }
 
 impl Inventory {
-    /// Sorts every collection by id and recomputes every derived field.
+    /// Sorts every collection (users, groups and roles by name, the rest by id) and recomputes
+    /// every derived field. Login profiles and MFA devices are authoritative for a user's
+    /// `password_enabled` and `mfa_enabled`.
     pub fn normalize(&mut self) {
         self.users.sort_by(|a, b| a.name.cmp(&b.name));
         self.access_keys.sort_by(|a, b| a.id.cmp(&b.id));
@@ -43,7 +45,11 @@ impl Inventory {
             .map(|(i, u)| (u.name.clone(), i))
             .collect();
 
-        // Login profiles and MFA devices make the user's flags true even if the user record lags.
+        // Login profiles and MFA devices decide the user's flags.
+        for u in &mut self.users {
+            u.password_enabled = false;
+            u.mfa_enabled = false;
+        }
         for lp in &self.login_profiles {
             if let Some(&i) = user_index.get(&lp.user) {
                 if let Some(u) = self.users.get_mut(i) {
@@ -118,6 +124,7 @@ impl Inventory {
             if let Some(u) = m.user.as_ref().and_then(|n| user_index.get(n)) {
                 if let Some(u) = self.users.get(*u) {
                     m.user_tags = u.tags.clone();
+                    m.user_arn = Some(u.arn.clone());
                 }
             }
         }

@@ -131,9 +131,12 @@ impl<'a> Index<'a> {
     }
 }
 
+/// The globs of a `policy_arns`/`groups` parameter: absent means every one; a `{from: ...}`
+/// that found nothing (`null`) means none, never "all".
 fn globs(v: Option<&Value>) -> Vec<String> {
     match v {
-        None | Some(Value::Null) => vec!["*".to_string()],
+        None => vec!["*".to_string()],
+        Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(items)) => items
             .iter()
@@ -530,8 +533,13 @@ impl Builder<'_> {
                                     .map(|v| v.version_id.clone())
                             })
                             .flatten();
+                        // The version deleted to make room is kept, so undo can recreate it.
+                        let dropped = drop
+                            .as_ref()
+                            .and_then(|id| p.versions.iter().find(|v| &v.version_id == id))
+                            .map(|v| json!({"version_id": v.version_id, "document": v.document}));
                         self.propose(step, r.clone(), "", json!({"policy_arn": p.arn, "document": doc, "delete_version_first": drop}), pre,
-                            json!({"default_version_id": p.default_version_id, "document": p.default_document}),
+                            json!({"default_version_id": p.default_version_id, "document": p.default_document, "deleted_version": dropped}),
                             json!({"default_version_id": "(new)", "document": doc}), rule, finding, None);
                     }
                     StepName::SetDefaultPolicyVersion => {
@@ -762,6 +770,7 @@ impl Builder<'_> {
             resource: inv.resource_ref(kind, idx).unwrap_or_else(|| r.clone()),
             evidence: Vec::new(),
             steps: Vec::new(),
+            step_errors: Vec::new(),
             exempt: None,
         };
         let start = self.proposals.len();
@@ -805,7 +814,9 @@ fn version_number(v: &str) -> u64 {
 }
 
 /// Which proposals a stronger one makes moot: (weaker step, stronger step on the same target).
-const SUPERSEDED_BY: [(StepName, StepName); 6] = [
+const SUPERSEDED_BY: [(StepName, StepName); 8] = [
+    (StepName::Tag, StepName::DeletePolicy),
+    (StepName::Untag, StepName::DeletePolicy),
     (StepName::DeactivateAccessKey, StepName::DeleteAccessKey),
     (StepName::RequirePasswordReset, StepName::DeleteLoginProfile),
     (StepName::DetachPolicyEverywhere, StepName::DeletePolicy),
@@ -854,6 +865,9 @@ pub fn build(
         });
         for (step, params) in &m.steps {
             b.expand(*step, params, &m, &rule.id, fi);
+        }
+        for (step, reason) in std::mem::take(&mut m.step_errors) {
+            b.skip(&rule.id, &m.resource, Some(step), reason);
         }
     }
 
@@ -981,6 +995,13 @@ pub fn build(
             }
         }
         let info = p.step.info();
+        let change = if p.step == StepName::DeactivateMfaDevice
+            && p.params.get("delete_virtual").and_then(Value::as_bool) == Some(true)
+        {
+            ChangeKind::Delete
+        } else {
+            info.change
+        };
         actions.push(Action {
             depends_on: children.remove(&id).unwrap_or_default(),
             id,
@@ -989,7 +1010,7 @@ pub fn build(
             resource: p.resource,
             params: p.params,
             safety: info.safety,
-            change: info.change,
+            change,
             precondition: p.precondition,
             before: p.before,
             after: p.after,

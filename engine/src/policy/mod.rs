@@ -219,8 +219,9 @@ impl Document {
     }
 
     /// Whether the document allows `action` on `resource`: some counted Allow covers both and
-    /// no Deny covers both. Deny statements count even when conditioned (conservative: a
-    /// conditioned Deny may apply), unless `include_conditioned` is false for Allows only.
+    /// no unconditioned Deny covers both. `include_conditioned` decides whether Allows with a
+    /// Condition count. A Deny with a Condition never cancels (it may not apply to a request),
+    /// so a finding errs on the side of reporting.
     pub fn allows(&self, action: &str, resource: &str, include_conditioned: bool) -> bool {
         let covers =
             |s: &Statement| s.actions.covers(action, true) && s.resources.covers(resource, false);

@@ -190,7 +190,7 @@ pub fn parse_pack(text: &str, file: &str) -> Result<LoadedPack, Vec<Diagnostic>>
     let mut diags = Vec::new();
     if let Some(validator) = &info.validator {
         for err in validator.iter_errors(&doc) {
-            diags.push(schema_diagnostic(&err, &doc, text, file, &locations, info));
+            diags.extend(schema_diagnostics(&err, &doc, text, file, &locations, info));
         }
     }
     if !diags.is_empty() {
@@ -209,14 +209,14 @@ pub fn parse_pack(text: &str, file: &str) -> Result<LoadedPack, Vec<Diagnostic>>
     }
 }
 
-fn schema_diagnostic(
+fn schema_diagnostics(
     err: &jsonschema::ValidationError<'_>,
     doc: &Value,
     text: &str,
     file: &str,
     locations: &Locations,
     info: &SchemaInfo,
-) -> Diagnostic {
+) -> Vec<Diagnostic> {
     use jsonschema::error::ValidationErrorKind as K;
     let pointer = err.instance_path().as_str().to_string();
     let at = |d: Diagnostic, p: &str, key: bool| {
@@ -235,20 +235,21 @@ fn schema_diagnostic(
         None => d.field(pointer_to_field(p)),
     };
     match err.kind() {
-        K::AdditionalProperties { unexpected } => {
-            let name = unexpected.first().cloned().unwrap_or_default();
-            let p = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
-            let d = Diagnostic::new(file, format!("unknown field `{name}`")).hint(did_you_mean(
-                &name,
-                info.vocabulary.iter().map(String::as_str),
-            ));
-            with_rule(at(d, &p, true), &p)
-        }
+        K::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| {
+                let p = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
+                let d = Diagnostic::new(file, format!("unknown field `{name}`")).hint(
+                    did_you_mean(name, info.vocabulary.iter().map(String::as_str)),
+                );
+                with_rule(at(d, &p, true), &p)
+            })
+            .collect(),
         K::Required { property } => {
             let name = property.as_str().unwrap_or_default();
             let d = Diagnostic::new(file, format!("missing field `{name}`"));
             let p = format!("{pointer}/{name}");
-            with_rule(at(d, &pointer, false), &p)
+            vec![with_rule(at(d, &pointer, false), &p)]
         }
         K::Enum { .. } | K::OneOfNotValid { .. } | K::AnyOf { .. }
             if err.instance().is_string() =>
@@ -265,11 +266,11 @@ fn schema_diagnostic(
             };
             let d = Diagnostic::new(file, msg)
                 .hint(did_you_mean(&got, options.iter().map(String::as_str)));
-            with_rule(at(d, &pointer, false), &pointer)
+            vec![with_rule(at(d, &pointer, false), &pointer)]
         }
         _ => {
             let d = Diagnostic::new(file, err.to_string());
-            with_rule(at(d, &pointer, false), &pointer)
+            vec![with_rule(at(d, &pointer, false), &pointer)]
         }
     }
 }

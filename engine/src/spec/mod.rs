@@ -76,7 +76,8 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
-    /// A unique, stable id (lower-case words joined by `-`), e.g. `access-key-unused`.
+    /// A unique, stable id: lower-case letters, digits, `-`, `_` or `.`, starting with a letter,
+    /// e.g. `access-key-unused`.
     pub id: String,
     /// A one-line title; may use `{{params.NAME}}`.
     pub title: String,
