@@ -66,3 +66,23 @@ fn every_prefix_of_the_demo_snapshot_loads_or_fails_cleanly() {
         cut += step;
     }
 }
+
+#[test]
+fn parallel_evaluation_gives_the_same_plan_as_sequential() {
+    let inv = iamwarden::synth::generate(6_000, 7);
+    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let plan = |threads| {
+        let m = iamwarden::eval::evaluate_with_threads(&rules, &inv, now, threads).unwrap();
+        serde_json::to_value(iamwarden::plan::build::build(&rules, &inv, m, now, now)).unwrap()
+    };
+    let one = plan(1);
+    assert!(
+        one["actions"].as_array().unwrap().len() > 100,
+        "the synthetic account has work to do"
+    );
+    assert_eq!(one, plan(2));
+    assert_eq!(one, plan(5));
+}

@@ -9,6 +9,21 @@
 
 use std::time::Instant;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn vm_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn vm_hwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -73,13 +88,22 @@ fn child_plan_only(path: &str) {
     let bytes = std::fs::read(path).unwrap();
     let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
     let inv = iamwarden::inventory::snapshot::parse(&bytes, path).unwrap();
+    let hwm_parse = vm_hwm_kib();
     drop(bytes);
+    let rss_inventory = vm_rss_kib();
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, now).unwrap();
+    let matches = iamwarden::eval::evaluate(&rules, &inv, now).unwrap();
+    let rss_matches = vm_rss_kib();
+    let plan = iamwarden::plan::build::build(&rules, &inv, matches, now, now);
+    let rss_plan = vm_rss_kib();
     let mut sink = std::io::sink();
     serde_json::to_writer(&mut sink, &plan).unwrap();
+    let plan_json_bytes = serde_json::to_vec(&plan).map(|v| v.len()).unwrap_or(0);
+    eprintln!(
+        "memory: peak while parsing {hwm_parse} KiB, inventory {rss_inventory} KiB, +matches {rss_matches} KiB, +plan {rss_plan} KiB, plan JSON {plan_json_bytes} bytes"
+    );
     println!("{}", vm_hwm_kib());
 }
 

@@ -78,7 +78,7 @@ pub struct Leaf {
     /// The operator's name as written.
     pub op_name: &'static str,
     /// The operand as shown in evidence (parameters filled in).
-    pub operand: Value,
+    pub operand: std::sync::Arc<Value>,
 }
 
 /// A compiled operator.
@@ -159,8 +159,10 @@ pub struct Rule {
     pub pack: usize,
     /// The id.
     pub id: String,
-    /// The title, parameters filled in.
-    pub title: String,
+    /// The id, shared by the rule's findings.
+    pub shared_id: std::sync::Arc<str>,
+    /// The title, parameters filled in (shared by the rule's findings).
+    pub title: std::sync::Arc<str>,
     /// The severity.
     pub severity: Severity,
     /// The description.
@@ -478,7 +480,8 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
             rules.push(Rule {
                 pack: pi,
                 id: spec.id.clone(),
-                title,
+                shared_id: spec.id.as_str().into(),
+                title: title.into(),
                 severity: spec.severity,
                 description: spec.description.clone(),
                 references: spec.references.clone(),
@@ -918,7 +921,7 @@ fn compile_condition(
             if_missing: c.if_missing == Some(IfMissing::Match),
             op,
             op_name,
-            operand,
+            operand: std::sync::Arc::new(operand),
         }))),
         Err(e) => {
             cx.err(&orel, &ofield, e, None);
@@ -1071,7 +1074,7 @@ fn native_filter(f: &jsonpath_rust::parser::model::Filter) -> Option<Condition> 
                     "lt" => "lt",
                     _ => "le",
                 },
-                operand: value,
+                operand: std::sync::Arc::new(value),
             })))
         }
         Filter::Atom(FilterAtom::Test { .. }) => None,

@@ -24,7 +24,7 @@ enum Kind {
 /// A JSONPath relative to one resource.
 #[derive(Debug, Clone)]
 pub struct CompiledPath {
-    text: String,
+    text: std::sync::Arc<str>,
     kind: Kind,
 }
 
@@ -50,14 +50,14 @@ impl CompiledPath {
                 Segment::Selector(Selector::Index(i)) => steps.push(Step::Index(*i)),
                 _ => {
                     return Ok(CompiledPath {
-                        text: text.to_string(),
+                        text: text.into(),
                         kind: Kind::Query(q),
                     })
                 }
             }
         }
         Ok(CompiledPath {
-            text: text.to_string(),
+            text: text.into(),
             kind: Kind::Fields(steps),
         })
     }
@@ -65,7 +65,7 @@ impl CompiledPath {
     /// A plain field chain (used for selector filters compiled natively).
     pub fn from_steps(text: String, steps: Vec<Step>) -> CompiledPath {
         CompiledPath {
-            text,
+            text: text.into(),
             kind: Kind::Fields(steps),
         }
     }
@@ -73,6 +73,11 @@ impl CompiledPath {
     /// The path as written.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The path as written, shared (evidence refers to it without copying).
+    pub fn shared_text(&self) -> std::sync::Arc<str> {
+        self.text.clone()
     }
 
     /// The first field name, for checking it against the resource's fields.

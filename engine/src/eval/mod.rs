@@ -5,7 +5,7 @@
 //! every condition leaf saw (evidence) and their remediation steps rendered for the resource.
 //! Nothing here reads a file, the network or the system clock.
 
-use crate::compile::{Condition, Exempt, Leaf, Op, Rule, RuleSet, Selection};
+use crate::compile::{CompiledPath, Condition, Exempt, Leaf, Op, Rule, RuleSet, Selection};
 use crate::inventory::{Inventory, ResourceKind, ResourceRef};
 use crate::plan::Evidence;
 use crate::policy::{wildcard_match, Document};
@@ -57,14 +57,36 @@ pub struct EvalError {
     pub message: String,
 }
 
+/// A unit of work: the records `start..end` of one collection, and the rules that select it.
+type Unit<'a> = (ResourceKind, usize, usize, Vec<(usize, &'a Rule)>);
+
+/// What one unit produced, by unit index.
+type UnitResults = Vec<(usize, Result<Vec<Match>, EvalError>)>;
+
 /// Evaluates every rule over the inventory at the instant `now`.
+///
+/// The work is split into (collection, chunk) units shared by up to `available_parallelism`
+/// threads; results are put back in unit order, so the output does not depend on scheduling.
 pub fn evaluate(
     set: &RuleSet,
     inv: &Inventory,
     now: DateTime<Utc>,
 ) -> Result<Vec<Match>, EvalError> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    evaluate_with_threads(set, inv, now, threads)
+}
+
+/// [`evaluate`] with an explicit number of threads (1: all on the calling thread).
+pub fn evaluate_with_threads(
+    set: &RuleSet,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    threads: usize,
+) -> Result<Vec<Match>, EvalError> {
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut out = Vec::new();
+    let mut units: Vec<Unit<'_>> = Vec::new();
     for kind in ResourceKind::ALL {
         let rules: Vec<(usize, &Rule)> = set
             .rules
@@ -79,36 +101,94 @@ pub fn evaluate(
         let mut start = 0;
         while start < len {
             let end = (start + CHUNK).min(len);
-            let chunk: Vec<Value> = (start..end)
-                .map(|i| inv.record_value(kind, i).unwrap_or(Value::Null))
-                .collect();
-            let array = Value::Array(chunk);
-            let items = array.as_array().map(Vec::as_slice).unwrap_or_default();
-            for &(ri, rule) in &rules {
-                let selected: Vec<usize> = match &rule.selection {
-                    Selection::All => (0..items.len()).collect(),
-                    Selection::Native(c) => items
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, v)| holds(c, v, now, &mut None, false))
-                        .map(|(i, _)| i)
-                        .collect(),
-                    Selection::Filter(q) => js_path_process(q, &array)
-                        .map(|refs| refs.iter().filter_map(|r| index_of(&r.path)).collect())
-                        .unwrap_or_default(),
-                };
-                for i in selected {
-                    let Some(record) = items.get(i) else { continue };
-                    if let Some(m) =
-                        judge(set, ri, rule, kind, start + i, record, inv, now, &now_text)?
-                    {
-                        out.push(m);
-                    }
-                }
-            }
+            units.push((kind, start, end, rules.clone()));
             start = end;
         }
     }
+    let run = |unit: &Unit<'_>| {
+        let (kind, start, end, rules) = unit;
+        eval_chunk(set, inv, now, &now_text, *kind, *start, *end, rules)
+    };
+    let threads = threads.clamp(1, units.len().max(1));
+    let results: Vec<Result<Vec<Match>, EvalError>> = if threads == 1 {
+        units.iter().map(run).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut slots: Vec<Option<Result<Vec<Match>, EvalError>>> = Vec::new();
+        slots.resize_with(units.len(), || None);
+        let done: Vec<UnitResults> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(unit) = units.get(i) else { break };
+                            mine.push((i, run(unit)));
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        for (i, r) in done.into_iter().flatten() {
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+        slots
+            .into_iter()
+            .map(|s| s.unwrap_or_else(|| Ok(Vec::new())))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn eval_chunk(
+    set: &RuleSet,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    now_text: &str,
+    kind: ResourceKind,
+    start: usize,
+    end: usize,
+    rules: &[(usize, &Rule)],
+) -> Result<Vec<Match>, EvalError> {
+    let mut out = Vec::new();
+    let chunk: Vec<Value> = (start..end)
+        .map(|i| inv.record_value(kind, i).unwrap_or(Value::Null))
+        .collect();
+    let array = Value::Array(chunk);
+    let items = array.as_array().map(Vec::as_slice).unwrap_or_default();
+    for &(ri, rule) in rules {
+        let selected: Vec<usize> = match &rule.selection {
+            Selection::All => (0..items.len()).collect(),
+            Selection::Native(c) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| holds(c, v, now, &mut None, false))
+                .map(|(i, _)| i)
+                .collect(),
+            Selection::Filter(q) => js_path_process(q, &array)
+                .map(|refs| refs.iter().filter_map(|r| index_of(&r.path)).collect())
+                .unwrap_or_default(),
+        };
+        for i in selected {
+            let Some(record) = items.get(i) else { continue };
+            if let Some(m) = judge(set, ri, rule, kind, start + i, record, inv, now, now_text)? {
+                out.push(m);
+            }
+        }
+    }
+    // Within a chunk, keep resource order first, then rule order: the same order as
+    // evaluating resource by resource.
+    out.sort_by_key(|m| (m.index, m.rule));
     Ok(out)
 }
 
@@ -219,8 +299,8 @@ fn holds(
             let (held, path, actual) = leaf_holds(leaf, record, now);
             if let Some(list) = ev.as_mut() {
                 list.push(Evidence {
-                    path: path.to_string(),
-                    op: leaf.op_name.to_string(),
+                    path: path.shared_text(),
+                    op: std::borrow::Cow::Borrowed(leaf.op_name),
                     expected: leaf.operand.clone(),
                     actual,
                     held,
@@ -237,13 +317,13 @@ pub fn leaf_holds<'l>(
     leaf: &'l Leaf,
     record: &Value,
     now: DateTime<Utc>,
-) -> (bool, &'l str, Value) {
-    let mut path = leaf.path.text();
+) -> (bool, &'l CompiledPath, Value) {
+    let mut path = &leaf.path;
     let mut vals = leaf.path.values(record);
     if vals.is_empty() {
         if let Some(fb) = &leaf.fallback {
             vals = fb.values(record);
-            path = fb.text();
+            path = fb;
         }
     }
     let actual = match vals.as_slice() {

@@ -20,8 +20,36 @@ use std::collections::BTreeMap;
 /// The inventory format this build writes and reads.
 pub const INVENTORY_FORMAT_VERSION: u32 = 1;
 
-/// Tags as AWS stores them: key to value.
-pub type Tags = BTreeMap<String, String>;
+/// Tags as AWS stores them: key to value. Shared, because the derived owner tags of keys,
+/// devices, login profiles and inline policies are the owner's own map, not a copy of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Tags(std::sync::Arc<BTreeMap<String, String>>);
+
+impl Tags {
+    /// No tags.
+    pub fn new() -> Tags {
+        Tags::default()
+    }
+
+    /// Sets a tag.
+    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+        std::sync::Arc::make_mut(&mut self.0).insert(key, value)
+    }
+}
+
+impl std::ops::Deref for Tags {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl FromIterator<(String, String)> for Tags {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Tags {
+        Tags(std::sync::Arc::new(iter.into_iter().collect()))
+    }
+}
 
 /// One AWS account's IAM state, normalized.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -856,7 +856,7 @@ pub fn build(
         }
         let fi = findings.len();
         findings.push(Finding {
-            rule: rule.id.clone(),
+            rule: rule.shared_id.clone(),
             severity: rule.severity,
             title: rule.title.clone(),
             resource: m.resource.clone(),
@@ -907,17 +907,17 @@ pub fn build(
     }
 
     // Supersede weaker steps on the same target, and user-level steps on deleted users.
-    let targets: HashMap<(StepName, ResourceKind, String), usize> = merged
+    let targets: HashMap<(StepName, ResourceKind, &str), usize> = merged
         .iter()
         .enumerate()
-        .map(|(i, p)| ((p.step, p.resource.kind, p.resource.id.clone()), i))
+        .map(|(i, p)| ((p.step, p.resource.kind, p.resource.id.as_str()), i))
         .collect();
     let mut dropped = vec![false; merged.len()];
     let mut moves: Vec<(usize, usize)> = Vec::new();
     for (i, p) in merged.iter().enumerate() {
         for (weak, strong) in SUPERSEDED_BY {
             if p.step == weak {
-                if let Some(&j) = targets.get(&(strong, p.resource.kind, p.resource.id.clone())) {
+                if let Some(&j) = targets.get(&(strong, p.resource.kind, p.resource.id.as_str())) {
                     moves.push((i, j));
                 }
             }
@@ -926,7 +926,7 @@ pub fn build(
             if let Some(&j) = targets.get(&(
                 StepName::DeleteUser,
                 ResourceKind::User,
-                p.resource.id.clone(),
+                p.resource.id.as_str(),
             )) {
                 moves.push((i, j));
             }
@@ -975,18 +975,17 @@ pub fn build(
     });
 
     let mut actions = Vec::with_capacity(kept.len());
+    let ids: Vec<String> = kept
+        .iter()
+        .map(|p| action_id(p.step, &p.resource, &p.qualifier))
+        .collect();
     let mut children: HashMap<String, Vec<String>> = HashMap::new();
-    for p in &kept {
+    for (p, id) in kept.iter().zip(&ids) {
         if let Some(parent) = &p.part_of {
-            children.entry(parent.clone()).or_default().push(action_id(
-                p.step,
-                &p.resource,
-                &p.qualifier,
-            ));
+            children.entry(parent.clone()).or_default().push(id.clone());
         }
     }
-    for p in kept {
-        let id = action_id(p.step, &p.resource, &p.qualifier);
+    for (p, id) in kept.into_iter().zip(ids) {
         for fi in &p.findings {
             if let Some(f) = findings.get_mut(*fi) {
                 if !f.actions.contains(&id) {
@@ -1066,7 +1065,7 @@ impl Write for HashWriter {
 /// `sha256:<hex>` of the normalized inventory (without `generated_at`, so two reads of an
 /// unchanged account have the same fingerprint).
 pub fn fingerprint(inv: &Inventory) -> String {
-    let mut w = HashWriter(Sha256::new());
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
     let view = FingerprintView {
         account: &inv.account,
         users: &inv.users,
@@ -1081,6 +1080,9 @@ pub fn fingerprint(inv: &Inventory) -> String {
     if serde_json::to_writer(&mut w, &view).is_err() {
         return String::new();
     }
+    let Ok(w) = w.into_inner() else {
+        return String::new();
+    };
     let d = w.0.finalize();
     format!(
         "sha256:{}",

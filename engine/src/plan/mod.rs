@@ -65,11 +65,11 @@ pub struct PackRef {
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     /// The rule id.
-    pub rule: String,
+    pub rule: std::sync::Arc<str>,
     /// The rule's severity.
     pub severity: Severity,
     /// The rule's title (parameters filled in).
-    pub title: String,
+    pub title: std::sync::Arc<str>,
     /// The resource.
     pub resource: ResourceRef,
     /// The value each condition leaf saw.
@@ -84,11 +84,11 @@ pub struct Finding {
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// The leaf's path (the fallback's, when the fallback supplied the value).
-    pub path: String,
+    pub path: std::sync::Arc<str>,
     /// The operator.
-    pub op: String,
+    pub op: std::borrow::Cow<'static, str>,
     /// The operand.
-    pub expected: Value,
+    pub expected: std::sync::Arc<Value>,
     /// The value found; `null` when missing.
     pub actual: Value,
     /// Whether the leaf held.
