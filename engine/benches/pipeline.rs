@@ -115,10 +115,16 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--child-plan-only") {
         return child_plan_only(&args[i + 1]);
     }
+    // `cargo bench` passes `--bench`; without it (as a test) this is a quick smoke run.
+    let default_sizes = if args.iter().any(|a| a == "--bench") {
+        vec![10_000, 100_000]
+    } else {
+        vec![500]
+    };
     let sizes: Vec<usize> = std::env::var("IAMWARDEN_BENCH_USERS")
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![10_000, 100_000]);
+        .unwrap_or(default_sizes);
     let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir();
     for n in sizes {
