@@ -1,7 +1,7 @@
 //! Command-line interface: clap definitions, one function per command, and the exit-code
 //! contract (0 success / no changes, 1 error, 2 changes present with `--detailed-exitcode`).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use iamwarden::diag::Diagnostics;
@@ -50,6 +50,14 @@ enum Command {
     },
     /// Evaluate rules against an inventory and show the plan.
     Plan(PlanArgs),
+    /// Read a live account and save its inventory (what `plan --snapshot` reads).
+    Snapshot {
+        /// Where to write the inventory (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Print a JSON Schema: rule-pack, inventory or plan.
     Schema {
         /// Which schema.
@@ -73,11 +81,69 @@ enum RulesCommand {
     },
 }
 
+/// How to reach a live account (the standard AWS credential chain applies).
+#[derive(Debug, Clone, clap::Args)]
+struct AwsArgs {
+    /// A named profile from ~/.aws/config and ~/.aws/credentials.
+    #[arg(long)]
+    profile: Option<String>,
+    /// The region (IAM is global; default us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// An IAM endpoint URL (default: AWS's; also read from AWS_ENDPOINT_URL).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Per-user API calls in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Print the API calls made per operation and the wall time (stderr).
+    #[arg(long)]
+    stats: bool,
+}
+
+impl AwsArgs {
+    fn options(&self) -> iamwarden::inventory::live::LiveOptions {
+        iamwarden::inventory::live::LiveOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            concurrency: self.concurrency,
+        }
+    }
+}
+
+/// Reads a live account, printing `--stats` when asked.
+fn read_live(aws: &AwsArgs) -> Result<iamwarden::inventory::Inventory> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let opts = aws.options();
+    let (inv, stats) = rt.block_on(async {
+        let client = iamwarden::inventory::live::client(&opts).await;
+        iamwarden::inventory::live::read(&client, &opts).await
+    })?;
+    if aws.stats {
+        eprintln!(
+            "API calls ({} in {:.2} s):",
+            stats.total(),
+            stats.elapsed.as_secs_f64()
+        );
+        for (op, n) in &stats.calls {
+            eprintln!("  {op:<32} {n}");
+        }
+    }
+    Ok(inv)
+}
+
 #[derive(Debug, clap::Args)]
 struct PlanArgs {
-    /// An inventory snapshot (JSON, as `iamwarden snapshot` writes it).
+    /// An inventory snapshot (JSON, as `iamwarden snapshot` writes it); without it, the live
+    /// account is read.
     #[arg(long)]
     snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    aws: AwsArgs,
     /// Rule pack files or directories, or `builtin` (repeatable; default: builtin).
     #[arg(long = "rules")]
     rules: Vec<String>,
@@ -120,6 +186,23 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
     match cli.command {
         Command::Validate { paths } => validate(&paths, out),
         Command::Plan(args) => plan(args, out),
+        Command::Snapshot { out: file, aws } => {
+            let inv = read_live(&aws)?;
+            let text = iamwarden::inventory::snapshot::to_json(&inv)?;
+            std::fs::write(&file, text + "\n")
+                .with_context(|| format!("cannot write the snapshot to {}", file.display()))?;
+            writeln!(
+                out,
+                "Saved the inventory of account {} ({} users, {} access keys, {} roles, {} managed policies) to {}",
+                inv.account.id,
+                inv.users.len(),
+                inv.access_keys.len(),
+                inv.roles.len(),
+                inv.managed_policies.len(),
+                file.display()
+            )?;
+            Ok(Exit::Success)
+        }
         Command::Schema { name } => {
             let text = iamwarden::schema::text(&name).context("unknown schema")?;
             out.write_all(text.as_bytes())?;
@@ -196,10 +279,10 @@ fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let now = parse_now(args.now.as_deref())?;
     let rules = iamwarden::packs::load_rule_set(&args.rules)?;
-    let Some(path) = &args.snapshot else {
-        bail!("reading a live account is not available yet: pass --snapshot FILE");
+    let inv = match &args.snapshot {
+        Some(path) => snapshot::load(path)?,
+        None => read_live(&args.aws)?,
     };
-    let inv = snapshot::load(path)?;
     let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, Utc::now())?;
     if let Some(file) = &args.out {
         let text = serde_json::to_string_pretty(&plan)?;

@@ -8,6 +8,7 @@
 //! document (they are recomputed whenever an inventory is loaded, so a snapshot cannot disagree
 //! with itself). The JSON Schema in `schemas/inventory.schema.json` is generated from these types.
 
+pub mod live;
 mod normalize;
 pub mod snapshot;
 
