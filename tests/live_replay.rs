@@ -224,3 +224,35 @@ async fn access_denied_names_the_call_and_the_permission() {
     );
     assert!(!err.contains("not-a-secret"), "never print a secret: {err}");
 }
+
+#[test]
+fn read_only_policy_grants_exactly_what_the_reader_calls() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/iam-read-only-policy.json"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let parsed = iamwarden::policy::Document::parse(&doc).unwrap();
+    let mut granted: Vec<String> = doc["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().trim_start_matches("iam:").to_string())
+        .collect();
+    granted.sort();
+    let mut needed: Vec<String> = iamwarden::inventory::live::OPERATIONS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    needed.sort();
+    assert_eq!(
+        granted, needed,
+        "least privilege: exactly the operations the reader calls"
+    );
+    for op in iamwarden::inventory::live::OPERATIONS {
+        assert!(parsed.allows(&format!("iam:{op}"), "*", false), "{op}");
+    }
+    assert!(!parsed.allows("iam:CreateUser", "*", false), "read-only");
+    assert!(!parsed.admin_access(true));
+}

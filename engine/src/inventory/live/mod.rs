@@ -24,6 +24,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Every IAM operation the reader calls. `examples/iam-read-only-policy.json` grants exactly
+/// these (a test keeps the two equal).
+pub const OPERATIONS: [&str; 9] = [
+    "GetAccountAuthorizationDetails",
+    "GenerateCredentialReport",
+    "GetCredentialReport",
+    "ListVirtualMFADevices",
+    "GetAccountPasswordPolicy",
+    "GetAccountSummary",
+    "ListAccountAliases",
+    "ListAccessKeys",
+    "ListMFADevices",
+];
+
 /// How to reach the account.
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
