@@ -300,3 +300,71 @@ fn schema_command_prints_the_committed_schemas() {
         assert_eq!(stdout(&o), committed, "{name}");
     }
 }
+
+/// Runs iamwarden with no AWS credentials anywhere and instance metadata disabled, so the
+/// credential chain never leaves this machine.
+fn iamwarden_isolated(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
+    cmd.args(args)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/iamwarden-test/credentials",
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn live_read_without_credentials_says_how_to_provide_them() {
+    let o = iamwarden_isolated(
+        &[
+            "snapshot",
+            "--out",
+            "/nonexistent/x.json",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("GetAccountAuthorizationDetails failed: no usable AWS credentials"),
+        "{err}"
+    );
+    assert!(err.contains("--profile"), "{err}");
+}
+
+#[test]
+fn live_read_of_an_unreachable_endpoint_names_the_call() {
+    let o = iamwarden_isolated(
+        &["plan", "--endpoint-url", "http://127.0.0.1:1"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "do-not-print-me"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("GetAccountAuthorizationDetails failed: cannot reach the IAM endpoint"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("do-not-print-me"),
+        "a secret was printed: {err}"
+    );
+    assert!(stdout(&o).is_empty(), "no partial plan");
+}

@@ -309,3 +309,63 @@ async fn live_inventory_plan_and_snapshot_agree() {
         serde_json::to_value(&replan).unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_snapshot_and_live_plan_agree() {
+    let server = moto::MotoServer::start();
+    seed(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap.json");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "cli-secret-never-printed")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let endpoint = server.endpoint();
+    let o = run(&[
+        "snapshot",
+        "--out",
+        snap.to_str().unwrap(),
+        "--endpoint-url",
+        &endpoint,
+        "--stats",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .contains("Saved the inventory of account 123456789012 (3 users"));
+    assert!(
+        err.contains("GetAccountAuthorizationDetails") && err.contains("API calls ("),
+        "{err}"
+    );
+    assert!(!err.contains("cli-secret-never-printed"));
+    let now = "2026-11-01T00:00:00Z";
+    let live = run(&[
+        "plan",
+        "--endpoint-url",
+        &endpoint,
+        "--now",
+        now,
+        "--format",
+        "json",
+    ]);
+    let offline = run(&[
+        "plan",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--now",
+        now,
+        "--format",
+        "json",
+    ]);
+    let mut a: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap();
+    let mut b: serde_json::Value = serde_json::from_slice(&offline.stdout).unwrap();
+    a["created_at"] = serde_json::Value::Null;
+    b["created_at"] = serde_json::Value::Null;
+    assert_eq!(a, b, "a live plan and a plan on its snapshot are identical");
+}
