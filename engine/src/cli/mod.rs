@@ -103,7 +103,20 @@ struct AwsArgs {
 
 impl AwsArgs {
     fn options(&self) -> iamwarden::inventory::live::LiveOptions {
+        // A progress line on stderr, only when it is a terminal.
+        let progress = std::io::stderr().is_terminal().then(|| {
+            iamwarden::inventory::live::Progress(std::sync::Arc::new(
+                |step: &'static str, done: usize, total: usize| {
+                    if total > 0 {
+                        eprint!("\r\x1b[2Kreading the account: {step} {done}/{total}");
+                    } else {
+                        eprint!("\r\x1b[2Kreading the account: {step}");
+                    }
+                },
+            ))
+        });
         iamwarden::inventory::live::LiveOptions {
+            progress,
             profile: self.profile.clone(),
             region: self.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
@@ -119,10 +132,14 @@ fn read_live(aws: &AwsArgs) -> Result<iamwarden::inventory::Inventory> {
         .build()
         .context("cannot start the async runtime")?;
     let opts = aws.options();
-    let (inv, stats) = rt.block_on(async {
+    let result = rt.block_on(async {
         let client = iamwarden::inventory::live::client(&opts).await;
         iamwarden::inventory::live::read(&client, &opts).await
-    })?;
+    });
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+    let (inv, stats) = result?;
     if aws.stats {
         eprintln!(
             "API calls ({} in {:.2} s):",

@@ -38,9 +38,22 @@ pub const OPERATIONS: [&str; 9] = [
     "ListMFADevices",
 ];
 
+/// Called as the read advances: (step, done, total; total 0 when unknown). The CLI draws a
+/// progress line on a terminal with it.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(&'static str, usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
 /// How to reach the account.
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
+    /// Progress reports, if wanted.
+    pub progress: Option<Progress>,
     /// A named profile from the shared config files.
     pub profile: Option<String>,
     /// The region (IAM is global; this picks the endpoint partition and STS region).
@@ -197,7 +210,14 @@ pub async fn read(client: &Client, opts: &LiveOptions) -> Result<(Inventory, Sta
         ..Inventory::default()
     };
 
+    let tick = |step: &'static str, done: usize, total: usize| {
+        if let Some(p) = &opts.progress {
+            (p.0)(step, done, total);
+        }
+    };
+    tick("GetAccountAuthorizationDetails", 0, 0);
     read_authorization_details(client, &counter, &mut inv).await?;
+    tick("credential report", 0, 0);
     let rows = read_credential_report(client, &counter).await?;
     let virtual_mfa = read_virtual_mfa(client, &counter).await?;
 
@@ -591,6 +611,7 @@ async fn read_keys(
         });
     }
     let mut results = Vec::new();
+    let total = holders.len();
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok(r) => results.push(r?),
@@ -599,6 +620,9 @@ async fn read_keys(
                     "a ListAccessKeys task failed: {e}"
                 )))
             }
+        }
+        if let Some(p) = &opts.progress {
+            (p.0)("ListAccessKeys", results.len(), total);
         }
     }
     results.sort_by_key(|(i, _, _)| *i);
