@@ -232,7 +232,6 @@ impl Builder<'_> {
         after: Value,
         rule: &str,
         finding: usize,
-        part_of: Option<String>,
     ) {
         let subject = self.ix.subject(&resource);
         self.proposals.push(Proposal {
@@ -245,7 +244,7 @@ impl Builder<'_> {
             after,
             rules: vec![rule.to_string()],
             findings: vec![finding],
-            part_of,
+            part_of: None,
             supersedes: Vec::new(),
             subject,
         });
@@ -284,7 +283,6 @@ impl Builder<'_> {
                     after,
                     rule,
                     finding,
-                    None,
                 );
             }
             StepName::RequirePasswordReset | StepName::DeleteLoginProfile => {
@@ -327,7 +325,6 @@ impl Builder<'_> {
                         json!({"password_reset_required": true}),
                         rule,
                         finding,
-                        None,
                     );
                 } else {
                     self.propose(
@@ -340,7 +337,6 @@ impl Builder<'_> {
                         Value::Null,
                         rule,
                         finding,
-                        None,
                     );
                 }
             }
@@ -372,7 +368,6 @@ impl Builder<'_> {
                     after,
                     rule,
                     finding,
-                    None,
                 );
             }
             StepName::DetachUserPolicy
@@ -417,7 +412,6 @@ impl Builder<'_> {
                         json!({}),
                         rule,
                         finding,
-                        None,
                     );
                 }
             }
@@ -436,7 +430,6 @@ impl Builder<'_> {
                     Value::Null,
                     rule,
                     finding,
-                    None,
                 );
             }
             StepName::RemoveUserFromGroup => {
@@ -459,7 +452,6 @@ impl Builder<'_> {
                         json!({}),
                         rule,
                         finding,
-                        None,
                     );
                 }
             }
@@ -491,7 +483,6 @@ impl Builder<'_> {
                     json!({"inline_policy": name, "effect": "Deny *:* on *"}),
                     rule,
                     finding,
-                    None,
                 );
             }
             StepName::DeleteUser => self.expand_delete_user(m, rule, finding),
@@ -540,7 +531,7 @@ impl Builder<'_> {
                             .map(|v| json!({"version_id": v.version_id, "document": v.document}));
                         self.propose(step, r.clone(), "", json!({"policy_arn": p.arn, "document": doc, "delete_version_first": drop}), pre,
                             json!({"default_version_id": p.default_version_id, "document": p.default_document, "deleted_version": dropped}),
-                            json!({"default_version_id": "(new)", "document": doc}), rule, finding, None);
+                            json!({"default_version_id": "(new)", "document": doc}), rule, finding);
                     }
                     StepName::SetDefaultPolicyVersion => {
                         let want = params
@@ -594,7 +585,7 @@ impl Builder<'_> {
                             .unwrap_or_default();
                         self.propose(step, r.clone(), "", json!({"policy_arn": p.arn, "version_id": target}), pre,
                             json!({"default_version_id": p.default_version_id, "document": p.default_document}),
-                            json!({"default_version_id": target, "document": doc}), rule, finding, None);
+                            json!({"default_version_id": target, "document": doc}), rule, finding);
                     }
                     StepName::DetachPolicyEverywhere => {
                         if p.attachment_count == 0 {
@@ -612,7 +603,6 @@ impl Builder<'_> {
                             json!({"attachments": {"users": [], "groups": [], "roles": []}}),
                             rule,
                             finding,
-                            None,
                         );
                     }
                     _ => {
@@ -620,7 +610,7 @@ impl Builder<'_> {
                         let versions: Vec<&str> =
                             p.versions.iter().map(|v| v.version_id.as_str()).collect();
                         self.propose(step, r.clone(), "", json!({"policy_arn": p.arn}), pre,
-                            json!({"default_version_id": p.default_version_id, "versions": versions, "attachments": att}), Value::Null, rule, finding, None);
+                            json!({"default_version_id": p.default_version_id, "versions": versions, "attachments": att}), Value::Null, rule, finding);
                     }
                 }
             }
@@ -661,7 +651,6 @@ impl Builder<'_> {
                     after,
                     rule,
                     finding,
-                    None,
                 );
             }
             StepName::Tag | StepName::Untag => {
@@ -714,7 +703,6 @@ impl Builder<'_> {
                     json!({"tags": after}),
                     rule,
                     finding,
-                    None,
                 );
             }
         }
@@ -805,7 +793,7 @@ impl Builder<'_> {
         self.propose(StepName::DeleteUser, r, "", json!({"user": u.name, "permissions_boundary": u.permissions_boundary}),
             json!({"user_id": u.id, "created_at": ts(Some(u.created_at))}),
             json!({"user": u.name, "groups": u.groups, "access_keys": u.access_key_ids, "attached_policies": u.attached_policies, "inline_policies": u.inline_policies}),
-            Value::Null, rule, finding, None);
+            Value::Null, rule, finding);
     }
 }
 
