@@ -26,7 +26,7 @@ use jsonpath_rust::parser::model::{JpQuery, Segment, Selector as JpSelector};
 use jsonpath_rust::parser::parse_json_path;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// All loaded rules, ready to evaluate.
 #[derive(Debug)]
@@ -974,14 +974,6 @@ fn operators(c: &ConditionSpec) -> Vec<(&'static str, Value)> {
             .map(|a| serde_json::json!({"action": a.action, "resource": a.resource})),
     );
     out
-}
-
-/// Parameters of every rule, for listing.
-pub fn describe_params(rule: &Rule) -> BTreeMap<String, Value> {
-    rule.params
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 /// Translates a JSONPath filter into a native condition when every comparison is between a
