@@ -1,39 +1,80 @@
-//! Test support: a moto IAM server on 127.0.0.1, one per test binary or test, with a clock
-//! that can be moved (see `moto_clock_server.py`). Missing moto is a test failure that says how
-//! to install it, never a silent skip.
+//! Test support: a moto IAM server (pinned moto 5.2.5, installed by `./scripts/moto-venv`) on
+//! 127.0.0.1 with a clock that tests can move (see `moto_clock_server.py`). One server per
+//! test or per test binary, each on its own free port; dropped = stopped. Missing moto is a
+//! test failure that says how to install it, never a silent skip.
+//!
+//! Include it with `#[path = "support/moto.rs"] mod moto;`. Std only (plus `tempfile`).
 #![allow(dead_code)]
+#![allow(clippy::expect_used, clippy::panic)]
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether moto loads the AWS-managed policies (1,582 of them; slower first request).
+/// What to run when moto is missing.
+pub const INSTALL_HINT: &str =
+    "run ./scripts/moto-venv (installs moto[server]==5.2.5 into .venv-moto)";
+
+/// How long a server may take to answer after it was started.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Ports tried before giving up (another process may take a port between our probe and
+/// moto's bind).
+const PORT_ATTEMPTS: usize = 5;
+
+/// The access key id [`MotoServer::post_form`] signs with (no such key exists in moto).
+pub const TEST_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+
+/// An `Authorization` header moto accepts for IAM: it reads the key id from it (and so marks
+/// that access key used, at the server's clock) but checks no signature.
+pub fn authorization(access_key_id: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={access_key_id}/20260101/us-east-1/iam/aws4_request, \
+         SignedHeaders=host, Signature=0"
+    )
+}
+
+/// Whether moto loads the AWS-managed policies (1,582 of them; the first request is slower).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManagedPolicies {
     /// Only what the test creates.
     Skip,
-    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true`.
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true`: `arn:aws:iam::aws:policy/...` exist.
     Load,
 }
 
-/// A running moto server; stopped when dropped.
+/// A running moto server; stopped (killed and reaped) when dropped.
 pub struct MotoServer {
     child: Child,
     port: u16,
-    clock: tempfile::NamedTempFile,
+    /// Holds `clock` (the offset file the server reads on every call) and `server.log`.
+    dir: tempfile::TempDir,
 }
 
+/// The workspace root (the engine crate's parent).
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the engine crate lives in the workspace")
+        .to_path_buf()
 }
 
+/// A port that was free a moment ago (bind 127.0.0.1:0, read the port, release it).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("no free port on 127.0.0.1")
+}
+
+/// The last lines of the server's log, for failure messages.
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 impl MotoServer {
@@ -42,22 +83,35 @@ impl MotoServer {
         MotoServer::start_with(ManagedPolicies::Skip)
     }
 
-    /// Starts a server.
+    /// Starts a server and waits until it answers; panics (with [`INSTALL_HINT`]) when moto
+    /// is not installed or does not come up.
     pub fn start_with(managed: ManagedPolicies) -> MotoServer {
-        let python = root().join(".venv-moto/bin/python");
-        assert!(
-            python.exists(),
-            "moto is not installed: run ./scripts/moto-venv (installs moto[server]==5.2.5 into .venv-moto)"
-        );
-        let script = root().join("tests/support/moto_clock_server.py");
-        for _attempt in 0..5 {
+        let root = root();
+        let python = root.join(".venv-moto/bin/python");
+        let stamp = root.join(".venv-moto/.stamp");
+        if !python.exists() || !stamp.exists() {
+            panic!(
+                "moto is not installed ({} or {} is missing): {INSTALL_HINT}",
+                python.display(),
+                stamp.display()
+            );
+        }
+        let script = root.join("tests/support/moto_clock_server.py");
+        let mut collisions = Vec::new();
+        for _ in 0..PORT_ATTEMPTS {
             let port = free_port();
-            let clock = tempfile::NamedTempFile::new().expect("temp file for the moto clock");
+            let dir = tempfile::Builder::new()
+                .prefix("moto-")
+                .tempdir()
+                .expect("temp dir for the moto clock and log");
+            let log_path = dir.path().join("server.log");
+            let log = File::create(&log_path).expect("create the moto log");
             let child = Command::new(&python)
                 .arg(&script)
                 .args(["--host", "127.0.0.1", "--port", &port.to_string()])
                 .arg("--clock-file")
-                .arg(clock.path())
+                .arg(dir.path().join("clock"))
+                .arg("--exit-with-parent")
                 .env(
                     "MOTO_IAM_LOAD_MANAGED_POLICIES",
                     if managed == ManagedPolicies::Load {
@@ -66,23 +120,49 @@ impl MotoServer {
                         "false"
                     },
                 )
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .env_remove("MOTO_PORT")
+                .env("PYTHONUNBUFFERED", "1")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("clone the moto log handle"))
+                .stderr(log)
                 .spawn()
-                .expect("cannot start the moto server (run ./scripts/moto-venv)");
-            let mut server = MotoServer { child, port, clock };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = server.child.try_wait() {
-                    break; // exited: most likely the port was taken; try another
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}; {INSTALL_HINT}", python.display()));
+            let mut server = MotoServer { child, port, dir };
+            // Ours only once werkzeug logged its bind: until then a server another process
+            // started on the same port could be the one answering.
+            let bound = format!("Running on http://127.0.0.1:{port}");
+            let deadline = Instant::now() + START_TIMEOUT;
+            loop {
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    let tail = log_tail(&log_path);
+                    if tail.contains("Address already in use") {
+                        collisions.push(port);
+                        break; // dropping `server` cleans up; try another port
+                    }
+                    panic!(
+                        "the moto server exited ({status}) before answering; {INSTALL_HINT}\n\
+                         --- {} ---\n{tail}",
+                        log_path.display()
+                    );
                 }
-                if server.get("/moto-api/").is_some() {
+                if std::fs::read_to_string(&log_path).is_ok_and(|l| l.contains(&bound))
+                    && server.get("/moto-api/") == Some(200)
+                {
                     return server;
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                if Instant::now() >= deadline {
+                    panic!(
+                        "the moto server on 127.0.0.1:{port} did not answer within {}s\n\
+                         --- {} ---\n{}",
+                        START_TIMEOUT.as_secs(),
+                        log_path.display(),
+                        log_tail(&log_path)
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
         }
-        panic!("the moto server did not start on 127.0.0.1 (run ./scripts/moto-venv and retry)");
+        panic!("every port tried for moto was taken by another process: {collisions:?}");
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -90,79 +170,167 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Clears all state.
+    /// The port the server listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's stdout and stderr so far (one line per request), for diagnostics.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Clears all state (`POST /moto-api/reset`). The clock offset stays as it is.
     pub fn reset(&self) {
-        let (status, _) = self.request("POST", "/moto-api/reset", "", "");
-        assert_eq!(status, 200, "moto reset failed");
+        let (status, body) = self.request("POST", "/moto-api/reset", &[], "");
+        assert_eq!(status, 200, "moto reset failed: {body}");
     }
 
-    /// Moves the server's clock by `secs` from real time (negative: the past).
+    /// Moves the server's clock `secs` seconds from real time (negative: the past) for every
+    /// date it hands out from now on. Atomic: a request in flight sees the old or the new
+    /// offset, never an empty file.
     pub fn set_clock_offset(&self, secs: i64) {
-        std::fs::write(self.clock.path(), secs.to_string()).expect("write the moto clock file");
+        let tmp = self.dir.path().join("clock.tmp");
+        std::fs::write(&tmp, secs.to_string()).expect("write the moto clock file");
+        std::fs::rename(&tmp, self.dir.path().join("clock")).expect("move the moto clock file");
     }
 
-    /// A raw IAM query-API call (moto does not check signatures).
+    /// A raw IAM query-API call (`POST /`, form-encoded; `Version=2010-05-08` is added unless
+    /// given), signed as [`TEST_ACCESS_KEY_ID`]. Returns the status and the body (XML).
     pub fn post_form(&self, params: &[(&str, &str)]) -> (u16, String) {
-        let mut body: Vec<String> = params
+        self.post_form_as(TEST_ACCESS_KEY_ID, params)
+    }
+
+    /// [`MotoServer::post_form`] signed with `access_key_id`: moto records that key's last use
+    /// (at the server's clock, see [`MotoServer::set_clock_offset`]).
+    pub fn post_form_as(&self, access_key_id: &str, params: &[(&str, &str)]) -> (u16, String) {
+        let mut fields: Vec<String> = params
             .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
             .collect();
         if !params.iter().any(|(k, _)| *k == "Version") {
-            body.push("Version=2010-05-08".into());
+            fields.push("Version=2010-05-08".into());
         }
         self.request(
             "POST",
             "/",
-            &body.join("&"),
-            "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+            &[
+                ("Authorization", &authorization(access_key_id)),
+                (
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                ),
+            ],
+            &fields.join("&"),
         )
     }
 
     fn get(&self, path: &str) -> Option<u16> {
-        let (status, _) = self.try_request("GET", path, "", "")?;
-        Some(status)
+        self.try_request("GET", path, &[], "")
+            .map(|(status, _)| status)
     }
 
-    fn request(&self, method: &str, path: &str, body: &str, headers: &str) -> (u16, String) {
-        self.try_request(method, path, body, headers)
-            .unwrap_or_else(|| panic!("no answer from moto at {}", self.endpoint()))
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
+        self.try_request(method, path, headers, body)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no HTTP answer from moto at {} to {method} {path}\n--- server log ---\n{}",
+                    self.endpoint(),
+                    log_tail(&self.dir.path().join("server.log"))
+                )
+            })
     }
 
+    /// One HTTP/1.1 exchange on a fresh connection (`Connection: close`).
     fn try_request(
         &self,
         method: &str,
         path: &str,
+        headers: &[(&str, &str)],
         body: &str,
-        headers: &str,
     ) -> Option<(u16, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.port,
-            body.len()
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .ok()?;
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
+            self.port
         );
-        s.write_all(req.as_bytes()).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        let status = out.split_whitespace().nth(1)?.parse().ok()?;
-        let body = out
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        Some((status, body))
+        for (name, value) in headers {
+            req.push_str(&format!("{name}: {value}\r\n"));
+        }
+        req.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        stream.write_all(req.as_bytes()).ok()?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).ok()?;
+        parse_response(&raw)
     }
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
+/// Status and body of a whole HTTP/1.1 response (`Content-Length`, chunked or until close).
+fn parse_response(raw: &[u8]) -> Option<(u16, String)> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let mut rest = &raw[split + 4..];
+    let mut lines = head.lines();
+    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let mut length = None;
+    let mut chunked = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse::<usize>().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.to_ascii_lowercase().contains("chunked");
+        }
+    }
+    let body = if chunked {
+        let mut out = Vec::new();
+        loop {
+            let eol = rest.windows(2).position(|w| w == b"\r\n")?;
+            let size_text = String::from_utf8_lossy(&rest[..eol]);
+            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            rest = &rest[eol + 2..];
+            if size == 0 {
+                break;
             }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+            out.extend_from_slice(rest.get(..size)?);
+            rest = rest.get(size + 2..)?;
+        }
+        out
+    } else if let Some(n) = length {
+        rest.get(..n)?.to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// Percent-encoding of a form field (RFC 3986 unreserved characters kept).
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b));
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 impl Drop for MotoServer {
