@@ -157,9 +157,12 @@ fn ts(t: Option<DateTime<Utc>>) -> Value {
 pub fn merge_password_policy(current: Option<&PasswordPolicy>, wanted: &Value) -> PasswordPolicy {
     let mut p = current.cloned().unwrap_or_default();
     // Templated settings render as text ("14", "true"); accept both forms.
+    // Whole numbers only, however written: 14, 14.0, "14", "14.0".
+    let whole =
+        |f: f64| (f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f)).then_some(f as u32);
     let num = |k: &str| match wanted.get(k) {
-        Some(Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
-        Some(Value::String(s)) => s.trim().parse::<u32>().ok(),
+        Some(Value::Number(n)) => n.as_f64().and_then(whole),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok().and_then(whole),
         _ => None,
     };
     let flag = |k: &str| match wanted.get(k) {
@@ -539,17 +542,19 @@ impl Builder<'_> {
                             .and_then(Value::as_str)
                             .unwrap_or("previous");
                         let target = if want == "previous" {
-                            let default_created = p
-                                .versions
-                                .iter()
-                                .find(|v| v.is_default)
-                                .and_then(|v| v.created_at);
+                            // The newest version older than the default: by creation time
+                            // when both are known, by version number otherwise. Never a newer one.
+                            let default = p.versions.iter().find(|v| v.is_default);
+                            let default_created = default.and_then(|v| v.created_at);
+                            let default_number = version_number(&p.default_version_id);
                             p.versions
                                 .iter()
                                 .filter(|v| {
                                     !v.is_default
-                                        && (default_created.is_none()
-                                            || v.created_at <= default_created)
+                                        && match (v.created_at, default_created) {
+                                            (Some(c), Some(d)) => c <= d,
+                                            _ => version_number(&v.version_id) < default_number,
+                                        }
                                 })
                                 .max_by_key(|v| (v.created_at, version_number(&v.version_id)))
                                 .map(|v| v.version_id.clone())
