@@ -129,7 +129,12 @@ fn pack(select: &str, when: &Value, params: &Value) -> String {
 fn plan_of(select: &str, when: &Value, params: &Value) -> Result<Plan, String> {
     let path = temp_pack("case", &pack(select, when, params));
     let rules = load(&[path]).map_err(|d| d.to_string())?;
-    Ok(iamwarden::pipeline::make_plan(&rules, inventory(), now(), now()).unwrap())
+    Ok(iamwarden::pipeline::make_plan(
+        &rules,
+        inventory(),
+        now(),
+        now(),
+    ))
 }
 
 /// The names of the resources the rule flags, sorted.

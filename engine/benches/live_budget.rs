@@ -115,7 +115,7 @@ async fn main() {
         };
         let (inv, stats) = iamwarden::inventory::live::read(&c, &opts).await.unwrap();
         let now = chrono::Utc::now();
-        let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, now).unwrap();
+        let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, now);
         let wall = t.elapsed();
         let keys = inv.access_keys.len();
         let holders = inv

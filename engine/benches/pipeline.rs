@@ -58,7 +58,7 @@ fn child(path: &str) {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let t = Instant::now();
-    let matches = iamwarden::eval::evaluate(&rules, &inv, now).unwrap();
+    let matches = iamwarden::eval::evaluate(&rules, &inv, now);
     let eval = t.elapsed();
     let n_matches = matches.len();
     let t = Instant::now();
@@ -94,7 +94,7 @@ fn child_plan_only(path: &str) {
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let matches = iamwarden::eval::evaluate(&rules, &inv, now).unwrap();
+    let matches = iamwarden::eval::evaluate(&rules, &inv, now);
     let rss_matches = vm_rss_kib();
     let plan = iamwarden::plan::build::build(&rules, &inv, matches, now, now);
     let rss_plan = vm_rss_kib();

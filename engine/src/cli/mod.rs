@@ -300,7 +300,7 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
         Some(path) => snapshot::load(path)?,
         None => read_live(&args.aws)?,
     };
-    let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, Utc::now())?;
+    let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, Utc::now());
     if let Some(file) = &args.out {
         let text = serde_json::to_string_pretty(&plan)?;
         std::fs::write(file, text + "\n")

@@ -39,39 +39,16 @@ pub struct Match {
     pub exempt: Option<String>,
 }
 
-/// A failure while evaluating (a template that could not be rendered for some resource).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "rule `{rule}`, resource {resource}: remediation step `{step}` parameter `{param}`: {message}"
-)]
-pub struct EvalError {
-    /// The rule.
-    pub rule: String,
-    /// The resource id.
-    pub resource: String,
-    /// The step.
-    pub step: String,
-    /// The parameter.
-    pub param: String,
-    /// What went wrong.
-    pub message: String,
-}
-
 /// A unit of work: the records `start..end` of one collection, and the rules that select it.
 type Unit<'a> = (ResourceKind, usize, usize, Vec<(usize, &'a Rule)>);
-
-/// What one unit produced, by unit index.
-type UnitResults = Vec<(usize, Result<Vec<Match>, EvalError>)>;
 
 /// Evaluates every rule over the inventory at the instant `now`.
 ///
 /// The work is split into (collection, chunk) units shared by up to `available_parallelism`
 /// threads; results are put back in unit order, so the output does not depend on scheduling.
-pub fn evaluate(
-    set: &RuleSet,
-    inv: &Inventory,
-    now: DateTime<Utc>,
-) -> Result<Vec<Match>, EvalError> {
+/// Evaluation cannot fail: a step whose template cannot be rendered for a resource is reported
+/// in [`Match::step_errors`] and planned as skipped.
+pub fn evaluate(set: &RuleSet, inv: &Inventory, now: DateTime<Utc>) -> Vec<Match> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -84,7 +61,7 @@ pub fn evaluate_with_threads(
     inv: &Inventory,
     now: DateTime<Utc>,
     threads: usize,
-) -> Result<Vec<Match>, EvalError> {
+) -> Vec<Match> {
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut units: Vec<Unit<'_>> = Vec::new();
     for kind in ResourceKind::ALL {
@@ -110,43 +87,32 @@ pub fn evaluate_with_threads(
         eval_chunk(set, inv, now, &now_text, *kind, *start, *end, rules)
     };
     let threads = threads.clamp(1, units.len().max(1));
-    let results: Vec<Result<Vec<Match>, EvalError>> = if threads == 1 {
-        units.iter().map(run).collect()
-    } else {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut slots: Vec<Option<Result<Vec<Match>, EvalError>>> = Vec::new();
-        slots.resize_with(units.len(), || None);
-        let done: Vec<UnitResults> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(unit) = units.get(i) else { break };
-                            mine.push((i, run(unit)));
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
-        for (i, r) in done.into_iter().flatten() {
-            if let Some(slot) = slots.get_mut(i) {
-                *slot = Some(r);
-            }
-        }
-        slots
-            .into_iter()
-            .map(|s| s.unwrap_or_else(|| Ok(Vec::new())))
-            .collect()
-    };
-    let mut out = Vec::new();
-    for r in results {
-        out.extend(r?);
+    if threads == 1 {
+        return units.iter().flat_map(run).collect();
     }
-    Ok(out)
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Vec<Match>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(unit) = units.get(i) else { break };
+                        mine.push((i, run(unit)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        // A worker that panicked must not leave a silently partial result: re-raise it.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().flat_map(|(_, m)| m).collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -159,7 +125,7 @@ fn eval_chunk(
     start: usize,
     end: usize,
     rules: &[(usize, &Rule)],
-) -> Result<Vec<Match>, EvalError> {
+) -> Vec<Match> {
     let mut out = Vec::new();
     let chunk: Vec<Value> = (start..end)
         .map(|i| inv.record_value(kind, i).unwrap_or(Value::Null))
@@ -181,7 +147,7 @@ fn eval_chunk(
         };
         for i in selected {
             let Some(record) = items.get(i) else { continue };
-            if let Some(m) = judge(set, ri, rule, kind, start + i, record, inv, now, now_text)? {
+            if let Some(m) = judge(set, ri, rule, kind, start + i, record, inv, now, now_text) {
                 out.push(m);
             }
         }
@@ -189,7 +155,7 @@ fn eval_chunk(
     // Within a chunk, keep resource order first, then rule order: the same order as
     // evaluating resource by resource.
     out.sort_by_key(|m| (m.index, m.rule));
-    Ok(out)
+    out
 }
 
 /// `$[12]` -> 12.
@@ -208,21 +174,19 @@ fn judge(
     inv: &Inventory,
     now: DateTime<Utc>,
     now_text: &str,
-) -> Result<Option<Match>, EvalError> {
+) -> Option<Match> {
     let holds = match &rule.when {
         None => true,
         Some(c) => holds(c, record, now, &mut None, false),
     };
     if !holds {
-        return Ok(None);
+        return None;
     }
     let mut evidence = Vec::new();
     if let Some(c) = &rule.when {
         holds_with(c, record, now, &mut evidence);
     }
-    let Some(resource) = inv.resource_ref(kind, index) else {
-        return Ok(None);
-    };
+    let resource = inv.resource_ref(kind, index)?;
     let exempt = exempt_reason(&rule.exempt, record);
     let mut steps = Vec::new();
     let mut step_errors = Vec::new();
@@ -266,7 +230,7 @@ fn judge(
             steps.push((st.name, Value::Object(params)));
         }
     }
-    Ok(Some(Match {
+    Some(Match {
         rule: ri,
         kind,
         index,
@@ -275,7 +239,7 @@ fn judge(
         steps,
         step_errors,
         exempt,
-    }))
+    })
 }
 
 fn holds_with(c: &Condition, record: &Value, now: DateTime<Utc>, ev: &mut Vec<Evidence>) -> bool {
