@@ -94,6 +94,23 @@ fn events() -> Vec<ReplayEvent> {
     ]
 }
 
+/// An IAM client whose HTTP is the recorded `http` (static test credentials).
+fn replay_client(http: StaticReplayClient) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDTEST",
+            "not-a-secret",
+            None,
+            None,
+            "test",
+        ))
+        .http_client(http)
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
 fn action_of(r: &aws_smithy_runtime_api::http::Request) -> String {
     let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap_or_default();
     body.split('&')
@@ -105,19 +122,7 @@ fn action_of(r: &aws_smithy_runtime_api::http::Request) -> String {
 #[tokio::test]
 async fn pagination_polling_throttling_and_call_order() {
     let http = StaticReplayClient::new(events());
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDTEST",
-            "not-a-secret",
-            None,
-            None,
-            "test",
-        ))
-        .http_client(http.clone())
-        .build();
-    let client = aws_sdk_iam::Client::from_conf(conf);
+    let client = replay_client(http.clone());
     let opts = LiveOptions {
         concurrency: 1,
         ..LiveOptions::default()
@@ -197,19 +202,7 @@ async fn access_denied_names_the_call_and_the_permission() {
         req(),
         error(403, "AccessDenied", "User: arn:aws:iam::111122223333:user/ci is not authorized to perform: iam:GetAccountAuthorizationDetails"),
     )]);
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDTEST",
-            "not-a-secret",
-            None,
-            None,
-            "test",
-        ))
-        .http_client(http)
-        .build();
-    let client = aws_sdk_iam::Client::from_conf(conf);
+    let client = replay_client(http);
     let err = read(&client, &LiveOptions::default())
         .await
         .unwrap_err()

@@ -338,16 +338,8 @@ async fn read_authorization_details(
                 path: u.path().unwrap_or("/").to_string(),
                 created_at: chrono_of(u.create_date()).unwrap_or_default(),
                 groups: u.group_list().to_vec(),
-                attached_policies: u
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_string))
-                    .collect(),
-                inline_policies: u
-                    .user_policy_list()
-                    .iter()
-                    .filter_map(|p| p.policy_name().map(str::to_string))
-                    .collect(),
+                attached_policies: attached_arns(u.attached_managed_policies()),
+                inline_policies: inline_names(u.user_policy_list()),
                 permissions_boundary: u
                     .permissions_boundary()
                     .and_then(|b| b.permissions_boundary_arn().map(str::to_string)),
@@ -366,16 +358,8 @@ async fn read_authorization_details(
                 name,
                 path: g.path().unwrap_or("/").to_string(),
                 created_at: chrono_of(g.create_date()).unwrap_or_default(),
-                attached_policies: g
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_string))
-                    .collect(),
-                inline_policies: g
-                    .group_policy_list()
-                    .iter()
-                    .filter_map(|p| p.policy_name().map(str::to_string))
-                    .collect(),
+                attached_policies: attached_arns(g.attached_managed_policies()),
+                inline_policies: inline_names(g.group_policy_list()),
                 ..Group::default()
             });
         }
@@ -397,16 +381,8 @@ async fn read_authorization_details(
                 last_used_region: r
                     .role_last_used()
                     .and_then(|l| l.region().map(str::to_string)),
-                attached_policies: r
-                    .attached_managed_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_string))
-                    .collect(),
-                inline_policies: r
-                    .role_policy_list()
-                    .iter()
-                    .filter_map(|p| p.policy_name().map(str::to_string))
-                    .collect(),
+                attached_policies: attached_arns(r.attached_managed_policies()),
+                inline_policies: inline_names(r.role_policy_list()),
                 permissions_boundary: r
                     .permissions_boundary()
                     .and_then(|b| b.permissions_boundary_arn().map(str::to_string)),
@@ -450,6 +426,18 @@ async fn read_authorization_details(
             _ => return Ok(()),
         }
     }
+}
+
+fn attached_arns(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
+    list.iter()
+        .filter_map(|a| a.policy_arn().map(str::to_string))
+        .collect()
+}
+
+fn inline_names(list: &[aws_sdk_iam::types::PolicyDetail]) -> Vec<String> {
+    list.iter()
+        .filter_map(|p| p.policy_name().map(str::to_string))
+        .collect()
 }
 
 fn inline(kind: OwnerKind, owner: &str, p: &aws_sdk_iam::types::PolicyDetail) -> InlinePolicy {
