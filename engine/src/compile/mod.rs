@@ -183,6 +183,8 @@ pub struct Rule {
     pub exempt: Exempt,
     /// Remediation steps that apply with these parameters.
     pub steps: Vec<Step>,
+    /// The rule's cap on actions per plan.
+    pub max_actions: Option<u32>,
 }
 
 /// The digest of a pack's source, as plans record it.
@@ -492,6 +494,7 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 when,
                 exempt,
                 steps,
+                max_actions: spec.max_actions,
             });
         }
     }

@@ -267,7 +267,10 @@ impl Builder<'_> {
                     return;
                 }
                 let status = json!(k.status);
-                let pre = json!({"user": k.user, "status": status});
+                // The last use is part of the precondition: a key used since the plan was
+                // made is not the key the plan judged unused.
+                let pre =
+                    json!({"user": k.user, "status": status, "last_used_at": ts(k.last_used_at)});
                 let (before, after) = if step == StepName::DeactivateAccessKey {
                     (json!({"status": "Active"}), json!({"status": "Inactive"}))
                 } else {
@@ -1028,19 +1031,28 @@ pub fn build(
             .count(),
         skipped: b.skipped.len(),
     };
-    Plan {
+    let rule_caps = set
+        .rules
+        .iter()
+        .filter_map(|r| r.max_actions.map(|c| (r.id.clone(), c)))
+        .collect();
+    let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
+        content_sha256: String::new(),
         iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
         created_at,
         now,
         account_id: inv.account.id.clone(),
         packs: set.packs.clone(),
         inventory_fingerprint: fingerprint(inv),
+        rule_caps,
         findings,
         actions,
         skipped: b.skipped,
         summary,
-    }
+    };
+    plan.seal();
+    plan
 }
 
 struct HashWriter(Sha256);

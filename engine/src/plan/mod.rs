@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The plan format this build writes and reads.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// Version 2 added `content_sha256` and `rule_caps`.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// A plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -24,6 +25,9 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 pub struct Plan {
     /// The plan format version.
     pub format_version: u32,
+    /// `sha256:<hex>` of the plan's content (the plan serialized with this field empty).
+    /// `apply` refuses a plan whose content no longer matches: what was reviewed is what runs.
+    pub content_sha256: String,
     /// The iamwarden version that made the plan.
     pub iamwarden_version: String,
     /// When the plan was made (wall clock).
@@ -36,6 +40,10 @@ pub struct Plan {
     pub packs: Vec<PackRef>,
     /// `sha256:<hex>` of the normalized inventory the plan was made from.
     pub inventory_fingerprint: String,
+    /// Per-rule caps on the number of actions (`max_actions` in the packs); `apply` refuses the
+    /// whole plan when a rule has more actions than its cap.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub rule_caps: std::collections::BTreeMap<String, u32>,
     /// Every finding, exempt ones excluded (see `skipped`).
     pub findings: Vec<Finding>,
     /// The actions, in the order they must be applied.
@@ -207,5 +215,38 @@ impl Plan {
     /// Whether the plan would change anything.
     pub fn has_changes(&self) -> bool {
         !self.actions.is_empty()
+    }
+
+    /// `sha256:<hex>` of the plan serialized with `content_sha256` empty.
+    pub fn compute_content_hash(&self) -> String {
+        let mut copy = self.clone();
+        copy.content_sha256 = String::new();
+        let bytes = serde_json::to_vec(&copy).unwrap_or_default();
+        format!("sha256:{}", crate::compile::sha256_hex(&bytes))
+    }
+
+    /// Records the content hash (the last thing done to a plan before it is written).
+    pub fn seal(&mut self) {
+        self.content_sha256 = self.compute_content_hash();
+    }
+
+    /// Whether the recorded content hash matches the content.
+    pub fn hash_matches(&self) -> bool {
+        self.content_sha256 == self.compute_content_hash()
+    }
+
+    /// Actions per rule that exceed the rule's cap: (rule, actions, cap).
+    pub fn caps_exceeded(&self) -> Vec<(String, usize, u32)> {
+        self.rule_caps
+            .iter()
+            .filter_map(|(rule, &cap)| {
+                let n = self
+                    .actions
+                    .iter()
+                    .filter(|a| a.rules.iter().any(|r| r == rule))
+                    .count();
+                (n > cap as usize).then(|| (rule.clone(), n, cap))
+            })
+            .collect()
     }
 }

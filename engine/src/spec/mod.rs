@@ -107,6 +107,11 @@ pub struct RuleSpec {
     /// The ordered remediation steps for each finding. Empty: the rule only reports.
     #[serde(default)]
     pub remediation: Vec<StepSpec>,
+    /// The most actions this rule may put in one plan. `apply` refuses the whole plan when a
+    /// rule asks for more (a rule gone wrong, e.g. a typo in a selector, must not delete a
+    /// hundred users). Absent: no cap of the rule's own (`apply --max-actions` still applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_actions: Option<u32>,
 }
 
 /// What a missing value means for a leaf.
