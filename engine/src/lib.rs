@@ -5,6 +5,7 @@
 //! resource purely, with an explicit clock; [`plan`] turns findings into ordered, deduplicated
 //! actions; [`render`] shows the plan as a diff. [`pipeline`] runs the whole offline path.
 
+pub mod apply;
 pub mod compile;
 pub mod diag;
 pub mod eval;

@@ -1,5 +1,8 @@
 //! Command-line interface: clap definitions, one function per command, and the exit-code
-//! contract (0 success / no changes, 1 error, 2 changes present with `--detailed-exitcode`).
+//! contract (0 success / no changes, 1 error, 2 changes present with `--detailed-exitcode`,
+//! 3 apply skipped stale actions).
+
+mod apply;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -20,6 +23,9 @@ pub enum Exit {
     Error = 1,
     /// With `--detailed-exitcode`: the plan has changes.
     Changes = 2,
+    /// `apply`: some actions were skipped as stale (their targets changed since the plan was
+    /// made); nothing failed. Make a new plan.
+    Stale = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -32,7 +38,7 @@ impl From<Exit> for ExitCode {
 #[command(
     name = "iamwarden",
     version,
-    about = "Keeps AWS IAM clean by policy-as-code: YAML rule packs, a plan, a diff, and (later) apply.",
+    about = "Keeps AWS IAM clean by policy-as-code: YAML rule packs, a plan, a diff, apply and undo.",
     after_help = "Rule packs: --rules takes files and directories and replaces the built-in packs; \
                   --rules builtin names them, so `--rules builtin --rules ./team-rules` uses both."
 )]
@@ -58,6 +64,10 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
     },
+    /// Run a saved plan's actions against the account (see `plan --out`).
+    Apply(apply::ApplyArgs),
+    /// Reverse what an apply journal says was applied, newest first.
+    Undo(apply::UndoArgs),
     /// Print a JSON Schema: rule-pack, inventory or plan.
     Schema {
         /// Which schema.
@@ -203,6 +213,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
     match cli.command {
         Command::Validate { paths } => validate(&paths, out),
         Command::Plan(args) => plan(args, out),
+        Command::Apply(args) => apply::apply(args, out),
+        Command::Undo(args) => apply::undo(args, out),
         Command::Snapshot { out: file, aws } => {
             let inv = read_live(&aws)?;
             let text = iamwarden::inventory::snapshot::to_json(&inv)?;

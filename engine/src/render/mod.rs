@@ -3,6 +3,7 @@
 
 mod human;
 mod markdown;
+pub mod report;
 
 pub use human::render_human;
 pub use markdown::render_markdown;

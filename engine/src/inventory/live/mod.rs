@@ -141,7 +141,7 @@ where
 /// A one-line account of a failure that is not an AWS error response: no credentials, an
 /// unreachable endpoint, a timeout. Only `Display` texts are used (never `Debug`, which could
 /// carry request details).
-fn describe_transport_error(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn describe_transport_error(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -181,9 +181,38 @@ fn tags(list: &[aws_sdk_iam::types::Tag]) -> Tags {
         .collect()
 }
 
+/// The account password policy as the inventory has it (zero ages mean "none").
+pub(crate) fn password_policy_of(p: &aws_sdk_iam::types::PasswordPolicy) -> PasswordPolicy {
+    PasswordPolicy {
+        minimum_password_length: p
+            .minimum_password_length()
+            .and_then(|n| u32::try_from(n).ok()),
+        require_symbols: p.require_symbols(),
+        require_numbers: p.require_numbers(),
+        require_uppercase_characters: p.require_uppercase_characters(),
+        require_lowercase_characters: p.require_lowercase_characters(),
+        allow_users_to_change_password: p.allow_users_to_change_password(),
+        max_password_age: p
+            .max_password_age()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0),
+        password_reuse_prevention: p
+            .password_reuse_prevention()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0),
+        hard_expiry: p.hard_expiry().unwrap_or(false),
+    }
+}
+
 /// Builds the SDK client the way AWS users expect: the standard credential chain, a profile,
 /// a region, an endpoint; standard retries with backoff on throttling.
 pub async fn client(opts: &LiveOptions) -> Client {
+    Client::new(&sdk_config(opts).await)
+}
+
+/// The shared SDK configuration [`client`] builds its client from (apply also asks STS who
+/// the caller is with it).
+pub async fn sdk_config(opts: &LiveOptions) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(6));
     if let Some(p) = &opts.profile {
@@ -197,7 +226,7 @@ pub async fn client(opts: &LiveOptions) -> Client {
     if let Some(e) = &opts.endpoint_url {
         loader = loader.endpoint_url(e);
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }
 
 /// Reads the whole account.
@@ -223,25 +252,7 @@ pub async fn read(client: &Client, opts: &LiveOptions) -> Result<(Inventory, Sta
 
     counter.hit("GetAccountPasswordPolicy");
     inv.account.password_policy = match client.get_account_password_policy().send().await {
-        Ok(out) => out.password_policy().map(|p| PasswordPolicy {
-            minimum_password_length: p
-                .minimum_password_length()
-                .and_then(|n| u32::try_from(n).ok()),
-            require_symbols: p.require_symbols(),
-            require_numbers: p.require_numbers(),
-            require_uppercase_characters: p.require_uppercase_characters(),
-            require_lowercase_characters: p.require_lowercase_characters(),
-            allow_users_to_change_password: p.allow_users_to_change_password(),
-            max_password_age: p
-                .max_password_age()
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n > 0),
-            password_reuse_prevention: p
-                .password_reuse_prevention()
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n > 0),
-            hard_expiry: p.hard_expiry().unwrap_or(false),
-        }),
+        Ok(out) => out.password_policy().map(password_policy_of),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_entity_exception()) =>
