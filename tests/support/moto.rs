@@ -112,6 +112,8 @@ impl MotoServer {
                 .arg("--clock-file")
                 .arg(dir.path().join("clock"))
                 .arg("--exit-with-parent")
+                .arg("--request-log")
+                .arg(dir.path().join("requests.jsonl"))
                 .env(
                     "MOTO_IAM_LOAD_MANAGED_POLICIES",
                     if managed == ManagedPolicies::Load {
@@ -178,6 +180,21 @@ impl MotoServer {
     /// The server's stdout and stderr so far (one line per request), for diagnostics.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Every IAM/STS request the server answered so far, oldest first: `{"action": ...,
+    /// "UserName": ..., "status": 200}` (see `moto_clock_server.py`).
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Forgets the requests logged so far.
+    pub fn clear_requests(&self) {
+        let _ = std::fs::remove_file(self.dir.path().join("requests.jsonl"));
     }
 
     /// Clears all state (`POST /moto-api/reset`). The clock offset stays as it is.

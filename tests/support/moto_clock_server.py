@@ -12,7 +12,18 @@ file = 0, anything else that is not an integer fails the request loudly. With
 --exit-with-parent (tests/support/moto.rs passes it) the server stops when the process that
 started it is gone.
 
-    python moto_clock_server.py --host 127.0.0.1 --port 5000 --clock-file /tmp/clock
+    python moto_clock_server.py --host 127.0.0.1 --port 5000 --clock-file /tmp/clock \
+        [--request-log /tmp/requests.jsonl]
+
+Two more test-only changes, both where moto differs from AWS in ways apply's tests must not
+inherit (../shared/notes/moto.md):
+- `UpdateLoginProfile` without a password keeps the password (moto 5.2.5 sets it to None,
+  which deletes the login profile; AWS only changes PasswordResetRequired).
+- `ListServiceSpecificCredentials` exists (moto 5.2.5 does not implement it; a user created
+  here never has such credentials, so the answer is an empty list, as AWS gives).
+With --request-log, every IAM/STS request's action and identifying parameters are appended
+to a JSON Lines file, so tests can count the calls that reached the server independently of
+what iamwarden's journal says.
 
 Never part of the product.
 """
@@ -46,6 +57,7 @@ def main() -> None:
     parser.add_argument(
         "--exit-with-parent", action="store_true", help="stop when the starting process is gone"
     )
+    parser.add_argument("--request-log", help="append each request's action here (JSON Lines)")
     args = parser.parse_args()
     if args.exit_with_parent:
         exit_with_parent()
@@ -96,7 +108,65 @@ def main() -> None:
         flush=True,
     )
 
+    patch_iam(args.request_log)
     moto.server.main(["--host", args.host, "--port", str(args.port)])
+
+
+# The parameters that say which resource a request is about (never secrets: no passwords,
+# no key material).
+LOGGED_PARAMS = (
+    "UserName", "GroupName", "RoleName", "PolicyArn", "PolicyName", "AccessKeyId",
+    "SerialNumber", "VersionId", "Status", "PasswordResetRequired", "SetAsDefault",
+)
+
+
+def patch_iam(request_log) -> None:
+    import json
+
+    import moto.core.responses as core_responses
+    import moto.iam.models as iam_models
+    import moto.iam.responses as iam_responses
+    from moto.core.responses import ActionResult
+
+    original_update = iam_models.IAMBackend.update_login_profile
+
+    def update_login_profile(self, user_name, password, password_reset_required):
+        if password is None:
+            user = self.get_user(user_name)
+            if not user.password:
+                return original_update(self, user_name, password, password_reset_required)
+            password = user.password
+        return original_update(self, user_name, password, password_reset_required)
+
+    iam_models.IAMBackend.update_login_profile = update_login_profile
+
+    def list_service_specific_credentials(self):
+        self.backend.get_user(self._get_param("UserName"))  # NoSuchEntity as on AWS
+        return ActionResult({"ServiceSpecificCredentials": []})
+
+    iam_responses.IamResponse.list_service_specific_credentials = list_service_specific_credentials
+
+    if request_log:
+        lock = threading.Lock()
+        original_call = core_responses.BaseResponse.call_action
+
+        def call_action(self):
+            try:
+                entry = {"action": self._get_action()}
+                for name in LOGGED_PARAMS:
+                    value = self._get_param(name)
+                    if value is not None:
+                        entry[name] = value
+            except Exception as e:  # the log must never change a response
+                entry = {"action": "?", "error": str(e)}
+            result = original_call(self)
+            status = result[0] if isinstance(result, tuple) else 200
+            entry["status"] = status
+            with lock, open(request_log, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+            return result
+
+        core_responses.BaseResponse.call_action = call_action
 
 
 if __name__ == "__main__":

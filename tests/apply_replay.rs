@@ -1,0 +1,336 @@
+//! Apply against recorded IAM responses, for what a moto server cannot show: the exact call
+//! order of the `delete_user` cascade with every kind of dependent AWS knows (signing
+//! certificates, SSH keys, service-specific credentials and a permissions boundary included),
+//! AWS's DeleteConflict reported with the call that got it, and AccessDenied naming the
+//! permission. The journal is checked against the calls made.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+use iamwarden::apply::{self, aws::Aws, journal, Caller, Outcome};
+use iamwarden::inventory::{Inventory, ResourceKind, ResourceRef};
+use iamwarden::plan::{Action, ChangeKind, Plan, Safety};
+use iamwarden::spec::StepName;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+const T: &str = "2025-01-01T00:00:00Z";
+
+fn ok(action: &str, result: &str) -> http::Response<SdkBody> {
+    let body = format!(
+        "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
+    );
+    http::Response::builder()
+        .status(200)
+        .header("content-type", "text/xml")
+        .body(SdkBody::from(body))
+        .unwrap()
+}
+
+/// A response without a result element (the Delete*/Detach*/Remove* calls).
+fn done(action: &str) -> http::Response<SdkBody> {
+    let body = format!(
+        "<{action}Response xmlns=\"{NS}\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
+    );
+    http::Response::builder()
+        .status(200)
+        .header("content-type", "text/xml")
+        .body(SdkBody::from(body))
+        .unwrap()
+}
+
+fn error(status: u16, code: &str, message: &str) -> http::Response<SdkBody> {
+    let body = format!(
+        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+    );
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "text/xml")
+        .body(SdkBody::from(body))
+        .unwrap()
+}
+
+fn ev(resp: http::Response<SdkBody>) -> ReplayEvent {
+    ReplayEvent::new(
+        http::Request::builder()
+            .uri("https://iam.amazonaws.com/")
+            .body(SdkBody::empty())
+            .unwrap(),
+        resp,
+    )
+}
+
+fn replay_client(http: StaticReplayClient) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDTEST",
+            "not-a-secret",
+            None,
+            None,
+            "test",
+        ))
+        .http_client(http)
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+fn action_of(r: &aws_smithy_runtime_api::http::Request) -> String {
+    let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap_or_default();
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn plan_with(actions: Vec<Action>) -> Plan {
+    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    let mut inv = Inventory::default();
+    inv.account.id = "111122223333".into();
+    let now = chrono::Utc::now();
+    let mut p = iamwarden::pipeline::make_plan(&rules, &inv, now, now);
+    p.actions = actions;
+    p.seal();
+    p
+}
+
+fn delete_user_action() -> Action {
+    Action {
+        id: "act-deleteuser".into(),
+        rules: vec!["r".into()],
+        action: StepName::DeleteUser,
+        resource: ResourceRef {
+            kind: ResourceKind::User,
+            id: "AIDAX".into(),
+            arn: Some("arn:aws:iam::111122223333:user/x".into()),
+            name: "x".into(),
+        },
+        params: json!({"user": "x", "permissions_boundary": "arn:aws:iam::111122223333:policy/boundary"}),
+        safety: Safety::Destructive,
+        change: ChangeKind::Delete,
+        precondition: json!({"user_id": "AIDAX", "created_at": T}),
+        before: json!({"user": "x", "groups": ["g1"], "access_keys": ["AKIA1", "AKIA2"], "attached_policies": ["arn:aws:iam::111122223333:policy/p1"], "inline_policies": ["inline1"]}),
+        after: Value::Null,
+        depends_on: Vec::new(),
+        part_of: None,
+        supersedes: Vec::new(),
+    }
+}
+
+const KEYS: &str = "<AccessKeyMetadata><member><UserName>x</UserName><AccessKeyId>AKIA1</AccessKeyId><Status>Active</Status><CreateDate>2025-01-01T00:00:00Z</CreateDate></member><member><UserName>x</UserName><AccessKeyId>AKIA2</AccessKeyId><Status>Inactive</Status><CreateDate>2025-01-01T00:00:00Z</CreateDate></member></AccessKeyMetadata><IsTruncated>false</IsTruncated>";
+const GROUPS: &str = "<Groups><member><Path>/</Path><GroupName>g1</GroupName><GroupId>AGPA1</GroupId><Arn>arn:aws:iam::111122223333:group/g1</Arn><CreateDate>2025-01-01T00:00:00Z</CreateDate></member></Groups><IsTruncated>false</IsTruncated>";
+const ATTACHED: &str = "<AttachedPolicies><member><PolicyName>p1</PolicyName><PolicyArn>arn:aws:iam::111122223333:policy/p1</PolicyArn></member></AttachedPolicies><IsTruncated>false</IsTruncated>";
+const INLINE: &str =
+    "<PolicyNames><member>inline1</member></PolicyNames><IsTruncated>false</IsTruncated>";
+
+/// The account as AWS answers for user x: two keys, a password, a signing certificate, an SSH
+/// key, a CodeCommit credential, a virtual MFA device, a group, an attached and an inline
+/// policy, and a permissions boundary.
+fn cascade_events(last: http::Response<SdkBody>) -> Vec<ReplayEvent> {
+    vec![
+        // The precondition check.
+        ev(ok("GetUser", "<User><Path>/</Path><UserName>x</UserName><UserId>AIDAX</UserId><Arn>arn:aws:iam::111122223333:user/x</Arn><CreateDate>2025-01-01T00:00:00Z</CreateDate><PermissionsBoundary><PermissionsBoundaryType>Policy</PermissionsBoundaryType><PermissionsBoundaryArn>arn:aws:iam::111122223333:policy/boundary</PermissionsBoundaryArn></PermissionsBoundary></User>")),
+        ev(ok("ListAccessKeys", KEYS)),
+        ev(ok("ListGroupsForUser", GROUPS)),
+        ev(ok("ListAttachedUserPolicies", ATTACHED)),
+        ev(ok("ListUserPolicies", INLINE)),
+        // The cascade.
+        ev(ok("GetLoginProfile", "<LoginProfile><UserName>x</UserName><CreateDate>2025-01-01T00:00:00Z</CreateDate><PasswordResetRequired>false</PasswordResetRequired></LoginProfile>")),
+        ev(done("DeleteLoginProfile")),
+        ev(ok("ListAccessKeys", KEYS)),
+        ev(done("DeleteAccessKey")),
+        ev(done("DeleteAccessKey")),
+        ev(ok("ListSigningCertificates", "<Certificates><member><UserName>x</UserName><CertificateId>CERT1</CertificateId><CertificateBody>-----BEGIN CERTIFICATE-----</CertificateBody><Status>Active</Status></member></Certificates><IsTruncated>false</IsTruncated>")),
+        ev(done("DeleteSigningCertificate")),
+        ev(ok("ListSSHPublicKeys", "<SSHPublicKeys><member><UserName>x</UserName><SSHPublicKeyId>APKA1</SSHPublicKeyId><Status>Active</Status><UploadDate>2025-01-01T00:00:00Z</UploadDate></member></SSHPublicKeys><IsTruncated>false</IsTruncated>")),
+        ev(done("DeleteSSHPublicKey")),
+        ev(ok("ListServiceSpecificCredentials", "<ServiceSpecificCredentials><member><UserName>x</UserName><Status>Active</Status><ServiceUserName>x-at-1</ServiceUserName><CreateDate>2025-01-01T00:00:00Z</CreateDate><ServiceSpecificCredentialId>ACCA1</ServiceSpecificCredentialId><ServiceName>codecommit.amazonaws.com</ServiceName></member></ServiceSpecificCredentials>")),
+        ev(done("DeleteServiceSpecificCredential")),
+        ev(ok("ListMFADevices", "<MFADevices><member><UserName>x</UserName><SerialNumber>arn:aws:iam::111122223333:mfa/x</SerialNumber><EnableDate>2025-01-01T00:00:00Z</EnableDate></member></MFADevices><IsTruncated>false</IsTruncated>")),
+        ev(done("DeactivateMFADevice")),
+        ev(done("DeleteVirtualMFADevice")),
+        ev(ok("ListGroupsForUser", GROUPS)),
+        ev(done("RemoveUserFromGroup")),
+        ev(ok("ListAttachedUserPolicies", ATTACHED)),
+        ev(done("DetachUserPolicy")),
+        ev(ok("ListUserPolicies", INLINE)),
+        ev(done("DeleteUserPolicy")),
+        ev(done("DeleteUserPermissionsBoundary")),
+        ev(last),
+    ]
+}
+
+fn caller() -> Caller {
+    Caller {
+        arn: "arn:aws:iam::111122223333:user/ci".into(),
+        account_id: "111122223333".into(),
+        access_key_id: Some("AKIDTEST".into()),
+    }
+}
+
+fn options() -> apply::Options {
+    apply::Options {
+        allow_destructive: true,
+        max_actions: None,
+        max_plan_age: chrono::Duration::hours(1),
+        concurrency: 1,
+        plan_file: "plan.json".into(),
+    }
+}
+
+async fn run_plan(plan: &Plan, http: &StaticReplayClient) -> (apply::Report, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let j = Arc::new(journal::Journal::open(&path).unwrap());
+    let aws = Aws::new(replay_client(http.clone()), j, journal::Mode::Apply);
+    let report = apply::run(
+        plan,
+        &options(),
+        &aws,
+        &caller(),
+        &journal::History::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    let records = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (report, records)
+}
+
+#[tokio::test]
+async fn delete_user_removes_every_dependent_in_aws_order_then_the_user() {
+    let http = StaticReplayClient::new(cascade_events(done("DeleteUser")));
+    let plan = plan_with(vec![delete_user_action()]);
+    let (report, journal) = run_plan(&plan, &http).await;
+    assert_eq!(report.actions[0].outcome, Outcome::Applied, "{report:?}");
+    let order: Vec<String> = http.actual_requests().map(action_of).collect();
+    assert_eq!(
+        order,
+        [
+            "GetUser",
+            "ListAccessKeys",
+            "ListGroupsForUser",
+            "ListAttachedUserPolicies",
+            "ListUserPolicies",
+            "GetLoginProfile",
+            "DeleteLoginProfile",
+            "ListAccessKeys",
+            "DeleteAccessKey",
+            "DeleteAccessKey",
+            "ListSigningCertificates",
+            "DeleteSigningCertificate",
+            "ListSSHPublicKeys",
+            "DeleteSSHPublicKey",
+            "ListServiceSpecificCredentials",
+            "DeleteServiceSpecificCredential",
+            "ListMFADevices",
+            "DeactivateMFADevice",
+            "DeleteVirtualMFADevice",
+            "ListGroupsForUser",
+            "RemoveUserFromGroup",
+            "ListAttachedUserPolicies",
+            "DetachUserPolicy",
+            "ListUserPolicies",
+            "DeleteUserPolicy",
+            "DeleteUserPermissionsBoundary",
+            "DeleteUser",
+        ]
+    );
+    // Every mutating call was journaled before it was sent and after it returned, in order.
+    let intents: Vec<&str> = journal
+        .iter()
+        .filter(|r| r["record"] == "call")
+        .map(|r| r["call"].as_str().unwrap())
+        .collect();
+    let mutating: Vec<&str> = order
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("Get") && !a.starts_with("List"))
+        .collect();
+    assert_eq!(intents, mutating);
+    let results = journal.iter().filter(|r| r["record"] == "result").count();
+    assert_eq!(results, intents.len());
+    let text = serde_json::to_string(&journal).unwrap();
+    assert!(!text.contains("not-a-secret"), "the journal holds a secret");
+}
+
+#[tokio::test]
+async fn delete_conflict_is_reported_with_the_call_and_journaled() {
+    let http = StaticReplayClient::new(cascade_events(error(
+        409,
+        "DeleteConflict",
+        "Cannot delete entity, must delete login profile first.",
+    )));
+    let plan = plan_with(vec![delete_user_action()]);
+    let (report, journal) = run_plan(&plan, &http).await;
+    let a = &report.actions[0];
+    assert_eq!(a.outcome, Outcome::Failed);
+    assert!(
+        a.detail
+            .starts_with("DeleteUser failed: Cannot delete entity")
+            && a.detail.contains("AWS requires something removed first"),
+        "{}",
+        a.detail
+    );
+    assert_eq!(apply::exit_kind(&report.summary), apply::ExitKind::Failed);
+    let last = journal
+        .iter()
+        .rev()
+        .find(|r| r["record"] == "result")
+        .unwrap();
+    assert_eq!(last["call"], "DeleteUser");
+    assert_eq!(last["ok"], false);
+}
+
+#[tokio::test]
+async fn access_denied_names_the_permission_and_the_rest_goes_on() {
+    let key = |id: &str, user: &str| Action {
+        id: format!("act-{id}"),
+        rules: vec!["r".into()],
+        action: StepName::DeactivateAccessKey,
+        resource: ResourceRef {
+            kind: ResourceKind::AccessKey,
+            id: id.into(),
+            arn: None,
+            name: id.into(),
+        },
+        params: json!({"user": user}),
+        safety: Safety::Reversible,
+        change: ChangeKind::Change,
+        precondition: json!({"user": user, "status": "Active", "last_used_at": null}),
+        before: json!({"status": "Active"}),
+        after: json!({"status": "Inactive"}),
+        depends_on: Vec::new(),
+        part_of: None,
+        supersedes: Vec::new(),
+    };
+    let keys = |id: &str, user: &str| {
+        format!("<AccessKeyMetadata><member><UserName>{user}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><CreateDate>{T}</CreateDate></member></AccessKeyMetadata><IsTruncated>false</IsTruncated>")
+    };
+    let http = StaticReplayClient::new(vec![
+        ev(ok("ListAccessKeys", &keys("AKIAA", "a"))),
+        ev(ok("GetAccessKeyLastUsed", "<UserName>a</UserName><AccessKeyLastUsed><Region>N/A</Region><ServiceName>N/A</ServiceName></AccessKeyLastUsed>")),
+        ev(error(403, "AccessDenied", "User: arn:aws:iam::111122223333:user/ci is not authorized to perform: iam:UpdateAccessKey")),
+        ev(ok("ListAccessKeys", &keys("AKIAB", "b"))),
+        ev(ok("GetAccessKeyLastUsed", "<UserName>b</UserName><AccessKeyLastUsed><Region>N/A</Region><ServiceName>N/A</ServiceName></AccessKeyLastUsed>")),
+        ev(done("UpdateAccessKey")),
+    ]);
+    let plan = plan_with(vec![key("AKIAA", "a"), key("AKIAB", "b")]);
+    let (report, _) = run_plan(&plan, &http).await;
+    assert_eq!(report.actions[0].outcome, Outcome::Failed);
+    assert!(
+        report.actions[0]
+            .detail
+            .contains("(the caller needs the IAM permission iam:UpdateAccessKey)"),
+        "{}",
+        report.actions[0].detail
+    );
+    assert_eq!(report.actions[1].outcome, Outcome::Applied);
+}
