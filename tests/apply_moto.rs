@@ -8,7 +8,6 @@
 #[path = "support/moto.rs"]
 mod moto;
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_iam::types::{StatusType, Tag};
 use aws_sdk_iam::Client;
 use serde_json::{json, Value};
@@ -18,15 +17,7 @@ use std::process::{Command, Output};
 const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-fn client(endpoint: &str, key: &str, secret: &str) -> Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
-        .build();
-    Client::from_conf(conf)
-}
+use moto::iam_client as client;
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -5,86 +5,20 @@
 //! permission. The journal is checked against the calls made.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+#[path = "support/replay.rs"]
+mod replay;
+
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
 use iamwarden::apply::{self, aws::Aws, journal, Caller, Outcome};
 use iamwarden::inventory::{Inventory, ResourceKind, ResourceRef};
 use iamwarden::plan::{Action, ChangeKind, Plan, Safety};
 use iamwarden::spec::StepName;
+use replay::{action_of, done, error, ev, ok, replay_client};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 const T: &str = "2025-01-01T00:00:00Z";
-
-fn ok(action: &str, result: &str) -> http::Response<SdkBody> {
-    let body = format!(
-        "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
-    );
-    http::Response::builder()
-        .status(200)
-        .header("content-type", "text/xml")
-        .body(SdkBody::from(body))
-        .unwrap()
-}
-
-/// A response without a result element (the Delete*/Detach*/Remove* calls).
-fn done(action: &str) -> http::Response<SdkBody> {
-    let body = format!(
-        "<{action}Response xmlns=\"{NS}\"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
-    );
-    http::Response::builder()
-        .status(200)
-        .header("content-type", "text/xml")
-        .body(SdkBody::from(body))
-        .unwrap()
-}
-
-fn error(status: u16, code: &str, message: &str) -> http::Response<SdkBody> {
-    let body = format!(
-        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
-    );
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "text/xml")
-        .body(SdkBody::from(body))
-        .unwrap()
-}
-
-fn ev(resp: http::Response<SdkBody>) -> ReplayEvent {
-    ReplayEvent::new(
-        http::Request::builder()
-            .uri("https://iam.amazonaws.com/")
-            .body(SdkBody::empty())
-            .unwrap(),
-        resp,
-    )
-}
-
-fn replay_client(http: StaticReplayClient) -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDTEST",
-            "not-a-secret",
-            None,
-            None,
-            "test",
-        ))
-        .http_client(http)
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
-}
-
-fn action_of(r: &aws_smithy_runtime_api::http::Request) -> String {
-    let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap_or_default();
-    body.split('&')
-        .find_map(|kv| kv.strip_prefix("Action="))
-        .unwrap_or_default()
-        .to_string()
-}
 
 fn plan_with(actions: Vec<Action>) -> Plan {
     let rules = iamwarden::packs::load_rule_set(&[]).unwrap();

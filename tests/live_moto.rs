@@ -6,22 +6,12 @@
 #[path = "support/moto.rs"]
 mod moto;
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_iam::Client;
 use iamwarden::inventory::live::{read, LiveOptions};
 use iamwarden::inventory::KeyStatus;
 
 const DAY: i64 = 86_400;
 
-fn client(endpoint: &str, key: &str, secret: &str) -> Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
-        .build();
-    Client::from_conf(conf)
-}
+use moto::iam_client as client;
 
 const ADMIN: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;

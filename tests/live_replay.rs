@@ -4,41 +4,12 @@
 //! exact sequence of calls.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+#[path = "support/replay.rs"]
+mod replay;
+
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
-use aws_smithy_types::body::SdkBody;
 use iamwarden::inventory::live::{read, LiveOptions};
-
-const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-
-fn ok(action: &str, result: &str) -> http::Response<SdkBody> {
-    let body = format!(
-        "<{action}Response xmlns=\"{NS}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></{action}Response>"
-    );
-    http::Response::builder()
-        .status(200)
-        .header("content-type", "text/xml")
-        .body(SdkBody::from(body))
-        .unwrap()
-}
-
-fn error(status: u16, code: &str, message: &str) -> http::Response<SdkBody> {
-    let body = format!(
-        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
-    );
-    http::Response::builder()
-        .status(status)
-        .header("content-type", "text/xml")
-        .body(SdkBody::from(body))
-        .unwrap()
-}
-
-fn req() -> http::Request<SdkBody> {
-    http::Request::builder()
-        .uri("https://iam.amazonaws.com/")
-        .body(SdkBody::empty())
-        .unwrap()
-}
+use replay::{action_of, error, ok, replay_client, req};
 
 fn user(name: &str, id: &str) -> String {
     format!(
@@ -92,31 +63,6 @@ fn events() -> Vec<ReplayEvent> {
             ),
         ),
     ]
-}
-
-/// An IAM client whose HTTP is the recorded `http` (static test credentials).
-fn replay_client(http: StaticReplayClient) -> aws_sdk_iam::Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIDTEST",
-            "not-a-secret",
-            None,
-            None,
-            "test",
-        ))
-        .http_client(http)
-        .build();
-    aws_sdk_iam::Client::from_conf(conf)
-}
-
-fn action_of(r: &aws_smithy_runtime_api::http::Request) -> String {
-    let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap_or_default();
-    body.split('&')
-        .find_map(|kv| kv.strip_prefix("Action="))
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[tokio::test]

@@ -356,3 +356,17 @@ impl Drop for MotoServer {
         let _ = self.child.wait();
     }
 }
+
+/// An IAM client for `endpoint` signing with the given static key (tests seed and read back
+/// through it; moto does not check signatures, but it records which key signed).
+pub fn iam_client(endpoint: &str, key: &str, secret: &str) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            key, secret, None, None, "test",
+        ))
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}

@@ -373,9 +373,16 @@ fn exit_kinds() {
 
 /// Every IAM operation apply calls: the names in `sdk_err(...)` and `mutate(..)` in aws.rs.
 fn operations_in_source() -> std::collections::BTreeSet<String> {
-    let src = include_str!("aws.rs");
-    let re = regex::Regex::new(r#"(?:sdk_err|mutate)\(\s*(?:[a-z_]+,\s*)?"([A-Za-z]+)""#).unwrap();
-    re.captures_iter(src)
+    let src = [
+        include_str!("aws/mod.rs"),
+        include_str!("aws/check.rs"),
+        include_str!("aws/execute.rs"),
+    ]
+    .concat();
+    let re =
+        regex::Regex::new(r#"(?:sdk_err|all_items!|mutate)\(\s*(?:[a-z_]+,\s*)?"([A-Za-z]+)""#)
+            .unwrap();
+    re.captures_iter(&src)
         .map(|c| c[1].to_string())
         .filter(|op| op != "GetCallerIdentity") // STS; needs no permission
         .collect()

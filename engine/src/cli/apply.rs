@@ -85,6 +85,22 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The runtime, the SDK configuration and who the credentials belong to.
+fn connect(
+    aws: &AwsArgs,
+) -> Result<(
+    tokio::runtime::Runtime,
+    aws_config::SdkConfig,
+    apply::Caller,
+)> {
+    let rt = runtime()?;
+    let config = rt.block_on(iamwarden::inventory::live::sdk_config(&aws.options()));
+    let caller = rt
+        .block_on(apply::aws::caller(&config))
+        .context("cannot tell who is calling (sts:GetCallerIdentity)")?;
+    Ok((rt, config, caller))
+}
+
 fn progress() -> apply::OnAction {
     Arc::new(|r: &apply::ActionReport| eprintln!("{}", render::report::progress_line(r)))
 }
@@ -126,12 +142,7 @@ pub fn apply(args: ApplyArgs, out: &mut dyn Write) -> Result<Exit> {
     let records = journal::read(&journal_path)?;
     let history = journal::history(&journal_path, &records, Some(&plan.content_sha256))?;
 
-    let rt = runtime()?;
-    let live = args.aws.options();
-    let config = rt.block_on(iamwarden::inventory::live::sdk_config(&live));
-    let caller = rt
-        .block_on(apply::aws::caller(&config))
-        .context("cannot tell who is calling (sts:GetCallerIdentity)")?;
+    let (rt, config, caller) = connect(&args.aws)?;
     apply::check_account(&plan, &caller)?;
 
     if !args.auto_approve {
@@ -176,12 +187,7 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
         bail!("no journal at {}", args.journal.display());
     }
     let plan = apply::undo::plan_undo(&args.journal)?;
-    let rt = runtime()?;
-    let live = args.aws.options();
-    let config = rt.block_on(iamwarden::inventory::live::sdk_config(&live));
-    let caller = rt
-        .block_on(apply::aws::caller(&config))
-        .context("cannot tell who is calling (sts:GetCallerIdentity)")?;
+    let (rt, config, caller) = connect(&args.aws)?;
     if caller.account_id != plan.account_id {
         bail!(
             "the journal is of account {}, but the credentials belong to account {} ({}); refusing",

@@ -121,7 +121,10 @@ impl Counter {
     }
 }
 
-fn call_error<E, R>(operation: &'static str, err: aws_sdk_iam::error::SdkError<E, R>) -> LiveError
+/// The AWS error code and a one-line message of a failed SDK call (never credentials).
+pub(crate) fn code_and_message<E, R>(
+    err: &aws_sdk_iam::error::SdkError<E, R>,
+) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
@@ -129,8 +132,17 @@ where
     let code = err.code().map(str::to_string);
     let message = match err.as_service_error() {
         Some(se) => se.message().unwrap_or("no message").to_string(),
-        None => describe_transport_error(&err),
+        None => describe_transport_error(err),
     };
+    (code, message)
+}
+
+fn call_error<E, R>(operation: &'static str, err: aws_sdk_iam::error::SdkError<E, R>) -> LiveError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let (code, message) = code_and_message(&err);
     LiveError::Call {
         operation,
         code,
@@ -141,7 +153,7 @@ where
 /// A one-line account of a failure that is not an AWS error response: no credentials, an
 /// unreachable endpoint, a timeout. Only `Display` texts are used (never `Debug`, which could
 /// carry request details).
-pub(crate) fn describe_transport_error(err: &(dyn std::error::Error + 'static)) -> String {
+fn describe_transport_error(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
