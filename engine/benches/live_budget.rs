@@ -7,24 +7,11 @@
 #[path = "../../tests/support/moto.rs"]
 mod moto;
 
-use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_iam::Client;
 use std::time::Instant;
 
 fn client(endpoint: &str) -> Client {
-    let conf = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "bench",
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    Client::from_conf(conf)
+    moto::iam_client(endpoint, "AKIAIOSFODNN7EXAMPLE", "bench")
 }
 
 const DOC: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}]}"#;
