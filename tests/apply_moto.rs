@@ -1179,3 +1179,96 @@ fn a_200_action_apply_killed_with_sigkill_resumes_and_runs_every_action_exactly_
     });
     let _ = StatusType::Active;
 }
+
+#[test]
+fn replace_policy_document_makes_room_in_a_full_policy_and_undo_restores_it() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let c = client(&server.endpoint(), SEED_KEY, "seed-secret");
+    let arn = rt.block_on(async {
+        let arn = policy(&c, "full", S3_READ).await;
+        for doc in [S3_ALL, ADMIN, S3_READ, S3_ALL] {
+            c.create_policy_version()
+                .policy_arn(&arn)
+                .policy_document(doc)
+                .set_as_default(true)
+                .send()
+                .await
+                .unwrap();
+        }
+        arn
+    });
+    let versions = |c: &Client| {
+        let c = c.clone();
+        let arn = arn.clone();
+        rt.block_on(async move {
+            let mut v: Vec<(String, bool)> = c
+                .list_policy_versions()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .unwrap()
+                .versions()
+                .iter()
+                .map(|v| (v.version_id().unwrap().to_string(), v.is_default_version()))
+                .collect();
+            v.sort();
+            v
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let plan = make_plan(&server, &pack("replace-full.yaml"), &plan_path);
+    assert_eq!(plan["actions"][0]["params"]["delete_version_first"], "v1");
+    let (code, report, out) = apply_json(&server, &plan_path, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(report["summary"]["applied"], 1, "{out}");
+    let after = versions(&c);
+    assert_eq!(after.len(), 5, "{after:?}");
+    assert!(
+        !after.iter().any(|(v, _)| v == "v1"),
+        "v1 was not deleted: {after:?}"
+    );
+    assert_eq!(after.iter().find(|(_, d)| *d).unwrap().0, "v6");
+
+    let o = run(iamwarden(&server, SEED_KEY, "seed-secret")
+        .args(["undo", "--auto-approve"])
+        .arg(dir.path().join("plan.json.journal.jsonl")));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("v1 was deleted to make room"),
+        "{}",
+        text(&o)
+    );
+    let restored = versions(&c);
+    assert_eq!(
+        restored.iter().find(|(_, d)| *d).unwrap().0,
+        "v5",
+        "{restored:?}"
+    );
+    assert!(!restored.iter().any(|(v, _)| v == "v6"), "{restored:?}");
+    assert_eq!(
+        restored.len(),
+        5,
+        "v1's document is back under a new id: {restored:?}"
+    );
+    let v1_doc = rt.block_on(async {
+        let newest = restored
+            .iter()
+            .map(|(v, _)| v.clone())
+            .max_by_key(|v| v[1..].parse::<u32>().unwrap())
+            .unwrap();
+        c.get_policy_version()
+            .policy_arn(&arn)
+            .version_id(newest)
+            .send()
+            .await
+            .unwrap()
+            .policy_version()
+            .unwrap()
+            .document()
+            .unwrap()
+            .to_string()
+    });
+    assert!(v1_doc.contains("s3:ListBucket"), "{v1_doc}");
+}

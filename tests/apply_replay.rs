@@ -268,3 +268,46 @@ async fn access_denied_names_the_permission_and_the_rest_goes_on() {
     );
     assert_eq!(report.actions[1].outcome, Outcome::Applied);
 }
+
+#[tokio::test]
+async fn a_password_used_since_the_plan_makes_its_reset_stale() {
+    let action = Action {
+        id: "act-reset".into(),
+        rules: vec!["r".into()],
+        action: StepName::RequirePasswordReset,
+        resource: ResourceRef {
+            kind: ResourceKind::LoginProfile,
+            id: "lp-x".into(),
+            arn: None,
+            name: "x".into(),
+        },
+        params: json!({"user": "x"}),
+        safety: Safety::Reversible,
+        change: ChangeKind::Change,
+        precondition: json!({"user": "x", "created_at": T, "password_reset_required": false, "password_last_used_at": "2026-01-01T00:00:00Z"}),
+        before: json!({"password_reset_required": false}),
+        after: json!({"password_reset_required": true}),
+        depends_on: Vec::new(),
+        part_of: None,
+        supersedes: Vec::new(),
+    };
+    let http = StaticReplayClient::new(vec![ev(ok(
+        "GetUser",
+        "<User><Path>/</Path><UserName>x</UserName><UserId>AIDAX</UserId><Arn>arn:aws:iam::111122223333:user/x</Arn><CreateDate>2025-01-01T00:00:00Z</CreateDate><PasswordLastUsed>2026-11-27T09:30:00Z</PasswordLastUsed></User>",
+    ))]);
+    let plan = plan_with(vec![action]);
+    let (report, _) = run_plan(&plan, &http).await;
+    assert_eq!(report.actions[0].outcome, Outcome::Stale);
+    assert!(
+        report.actions[0]
+            .detail
+            .contains("the password was used at 2026-11-27T09:30:00Z since the plan saw its last use (2026-01-01T00:00:00Z)"),
+        "{}",
+        report.actions[0].detail
+    );
+    assert_eq!(
+        http.actual_requests().count(),
+        1,
+        "nothing after the stale check"
+    );
+}

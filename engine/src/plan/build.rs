@@ -310,7 +310,7 @@ impl Builder<'_> {
                 let Some(target) = inv.resource_ref(ResourceKind::LoginProfile, li) else {
                     return;
                 };
-                let pre = json!({"user": lp.user, "created_at": ts(Some(lp.created_at)), "password_reset_required": lp.password_reset_required});
+                let pre = json!({"user": lp.user, "created_at": ts(Some(lp.created_at)), "password_reset_required": lp.password_reset_required, "password_last_used_at": ts(lp.password_last_used_at)});
                 if step == StepName::RequirePasswordReset {
                     if lp.password_reset_required {
                         self.skip(

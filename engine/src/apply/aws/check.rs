@@ -14,6 +14,14 @@ pub enum Check {
     Stale(String),
 }
 
+/// A time for messages: RFC 3339, or `never`.
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "never".to_string(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
 impl Aws {
     // ---- checks ------------------------------------------------------------------------
 
@@ -57,14 +65,27 @@ impl Aws {
                 if pre.get("last_used_at").is_some() && used != planned_use && used > planned_use {
                     return Ok(Check::Stale(format!(
                         "the key was used at {} since the plan saw its last use ({})",
-                        ts_value(used),
-                        ts_value(planned_use).as_str().unwrap_or("never")
+                        when(used),
+                        when(planned_use)
                     )));
                 }
                 Check::Proceed(json!({"status": status, "last_used_at": ts_value(used)}))
             }
             S::RequirePasswordReset | S::DeleteLoginProfile => {
                 let user = param(a, "user")?;
+                // A console password used since the plan was made is not the unused one the
+                // plan judged.
+                if pre.get("password_last_used_at").is_some() {
+                    let planned = plan_ts(pre.get("password_last_used_at"));
+                    let used = self.user(user).await?.and_then(|u| u.password_last_used);
+                    if used > planned {
+                        return Ok(Check::Stale(format!(
+                            "the password was used at {} since the plan saw its last use ({})",
+                            when(used),
+                            when(planned)
+                        )));
+                    }
+                }
                 match self.login_profile(user).await? {
                     None if a.action == S::DeleteLoginProfile => {
                         Check::Already(json!({"login_profile": "absent"}))
@@ -92,8 +113,8 @@ impl Aws {
                         if planned.is_some() && enabled.is_some() && planned != *enabled {
                             return Ok(Check::Stale(format!(
                                 "the device was enabled again at {} (the plan saw {})",
-                                ts_value(*enabled),
-                                ts_value(planned)
+                                when(*enabled),
+                                when(planned)
                             )));
                         }
                         Check::Proceed(
@@ -166,7 +187,7 @@ impl Aws {
             }
             S::DeleteUser => {
                 let user = param(a, "user")?;
-                let Some((id, boundary)) = self.user(user).await? else {
+                let Some(UserInfo { id, boundary, .. }) = self.user(user).await? else {
                     return Ok(Check::Already(json!({"user": "absent"})));
                 };
                 let planned_id = pre

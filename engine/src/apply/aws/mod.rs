@@ -188,6 +188,14 @@ fn tag_target(a: &Action) -> Result<(&'static str, String), StepError> {
     }
 }
 
+/// What `GetUser` tells the checks.
+#[derive(Debug, Clone)]
+struct UserInfo {
+    id: String,
+    boundary: Option<String>,
+    password_last_used: Option<DateTime<Utc>>,
+}
+
 /// Attachments as the plan and the check compare them.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Attachments {
@@ -442,7 +450,9 @@ impl Aws {
     }
 
     /// (user id, permissions boundary ARN); `None` when the user does not exist.
-    async fn user(&self, name: &str) -> Result<Option<(String, Option<String>)>, StepError> {
+    /// (user id, permissions boundary ARN, last console sign-in); `None` when the user does
+    /// not exist.
+    async fn user(&self, name: &str) -> Result<Option<UserInfo>, StepError> {
         let r = self
             .client
             .get_user()
@@ -451,13 +461,13 @@ impl Aws {
             .await
             .map_err(|e| sdk_err("GetUser", e));
         Ok(found(r)?.and_then(|o| {
-            o.user().map(|u| {
-                (
-                    u.user_id().to_string(),
-                    u.permissions_boundary()
-                        .and_then(|b| b.permissions_boundary_arn())
-                        .map(str::to_string),
-                )
+            o.user().map(|u| UserInfo {
+                id: u.user_id().to_string(),
+                boundary: u
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
+                password_last_used: ts(u.password_last_used()),
             })
         }))
     }
