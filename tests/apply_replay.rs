@@ -51,6 +51,7 @@ fn delete_user_action() -> Action {
         depends_on: Vec::new(),
         part_of: None,
         supersedes: Vec::new(),
+        triggered_by: Vec::new(),
     }
 }
 
@@ -244,6 +245,7 @@ async fn access_denied_names_the_permission_and_the_rest_goes_on() {
         depends_on: Vec::new(),
         part_of: None,
         supersedes: Vec::new(),
+        triggered_by: Vec::new(),
     };
     let keys = |id: &str, user: &str| {
         format!("<AccessKeyMetadata><member><UserName>{user}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><CreateDate>{T}</CreateDate></member></AccessKeyMetadata><IsTruncated>false</IsTruncated>")
@@ -290,6 +292,7 @@ async fn a_password_used_since_the_plan_makes_its_reset_stale() {
         depends_on: Vec::new(),
         part_of: None,
         supersedes: Vec::new(),
+        triggered_by: Vec::new(),
     };
     let http = StaticReplayClient::new(vec![ev(ok(
         "GetUser",

@@ -1475,12 +1475,12 @@ fn error_cases() -> Vec<ErrCase> {
             message: &["has no parameter `policy_arn`", "did you mean `policy_arns`?"],
         },
         ErrCase {
-            what: "include_conditioned outside admin_access/allows",
+            what: "include_conditioned outside the policy operators",
             rules: "  - id: bad-include\n    title: t\n    severity: low\n    select: $.users\n    when: {path: $.name, eq: x, include_conditioned: true}\n",
             needle: "true}",
             rule: "bad-include",
             field: "when.include_conditioned",
-            message: &["only applies to `admin_access` and `allows`"],
+            message: &["only applies to the policy-document operators (admin_access, allows,"],
         },
         ErrCase {
             what: "two operators in one leaf",

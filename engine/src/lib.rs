@@ -9,6 +9,7 @@ pub mod apply;
 pub mod compile;
 pub mod diag;
 pub mod eval;
+pub mod event;
 pub mod inventory;
 pub mod packs;
 pub mod pipeline;

@@ -26,6 +26,7 @@ fn action(step: StepName, kind: ResourceKind, id: &str, name: &str, params: Valu
         depends_on: Vec::new(),
         part_of: None,
         supersedes: Vec::new(),
+        triggered_by: Vec::new(),
     }
 }
 

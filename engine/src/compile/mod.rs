@@ -121,6 +121,15 @@ pub enum Op {
         /// Count conditioned statements.
         include_conditioned: bool,
     },
+    /// A policy-document check with witnesses (see [`crate::policy::analysis`]).
+    Policy {
+        /// The check.
+        check: crate::policy::analysis::PolicyCheck,
+        /// Whether the check must find something (`true`) or nothing (`false`).
+        want: bool,
+        /// Count conditioned statements.
+        include_conditioned: bool,
+    },
     /// Policy document allows an action on a resource.
     Allows {
         /// The action.
@@ -185,6 +194,8 @@ pub struct Rule {
     pub steps: Vec<Step>,
     /// The rule's cap on actions per plan.
     pub max_actions: Option<u32>,
+    /// Event mode: the event names the rule reacts to.
+    pub on_events: Vec<String>,
 }
 
 /// The digest of a pack's source, as plans record it.
@@ -339,6 +350,20 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 }
             };
 
+            for (i, name) in spec.on_events.iter().enumerate() {
+                if !crate::event::SUPPORTED_EVENTS.contains(&name.as_str()) {
+                    let hint = did_you_mean(name, crate::event::SUPPORTED_EVENTS.iter().copied());
+                    cx.err(
+                        &format!("on_events/{i}"),
+                        &format!("on_events[{i}]"),
+                        format!(
+                            "`{name}` is not an event iamwarden reacts to (it reacts to: {})",
+                            crate::event::SUPPORTED_EVENTS.join(", ")
+                        ),
+                        hint,
+                    );
+                }
+            }
             let Some((kind, selection)) = compile_selector(&spec.select, &mut cx) else {
                 continue;
             };
@@ -438,6 +463,29 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                         );
                         continue;
                     };
+                    // A parameter that is exactly `{{params.X}}` takes the rule param's value
+                    // with its type (a whole policy document, a list of groups).
+                    let whole_param = value.as_str().is_some_and(|t| {
+                        let t = t.trim();
+                        t.starts_with("{{params.")
+                            && t.ends_with("}}")
+                            && t.matches("{{").count() == 1
+                    });
+                    let resolved;
+                    let value = if whole_param {
+                        match render_operand(value, &param_ctx) {
+                            Ok(v) => {
+                                resolved = v;
+                                &resolved
+                            }
+                            Err(e) => {
+                                cx.err(&prel, &pfield, e, did_you_mean_param(value, &param_ctx));
+                                continue;
+                            }
+                        }
+                    } else {
+                        value
+                    };
                     if let Err(e) = check_param_type(value, pinfo.kind) {
                         cx.err(&prel, &pfield, e, None);
                         continue;
@@ -495,6 +543,7 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 exempt,
                 steps,
                 max_actions: spec.max_actions,
+                on_events: spec.on_events.clone(),
             });
         }
     }
@@ -831,7 +880,7 @@ fn compile_condition(
     };
     if ops.len() != 1 {
         let msg = if ops.is_empty() {
-            format!("the leaf on `{path_text}` needs an operator (eq, ne, lt, le, gt, ge, in, not_in, contains, regex, glob, exists, absent, empty, older_than, newer_than, admin_access, allows)")
+            format!("the leaf on `{path_text}` needs an operator (eq, ne, lt, le, gt, ge, in, not_in, contains, regex, glob, exists, absent, empty, older_than, newer_than, admin_access, allows, service_wildcards, passrole_on_any_resource, not_action_allow, not_resource_allow, privilege_escalation, unknown_actions, invalid_arns, grants_access_level, any_principal)")
         } else {
             format!(
                 "a leaf has exactly one operator, found {}: use `all:` to combine them",
@@ -852,6 +901,33 @@ fn compile_condition(
         Err(e) => {
             cx.err(&orel, &ofield, e, did_you_mean_param(&raw, params));
             return None;
+        }
+    };
+    let include_conditioned = match &c.include_conditioned {
+        None => false,
+        Some(crate::spec::BoolOrTemplate::Bool(b)) => *b,
+        Some(crate::spec::BoolOrTemplate::Template(t)) => {
+            match render_operand(&Value::String(t.clone()), params) {
+                Ok(Value::Bool(b)) => b,
+                Ok(other) => {
+                    cx.err(
+                        &format!("{rel}/include_conditioned"),
+                        &format!("{field}.include_conditioned"),
+                        format!("must be true or false, got {other}"),
+                        None,
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    cx.err(
+                        &format!("{rel}/include_conditioned"),
+                        &format!("{field}.include_conditioned"),
+                        e,
+                        None,
+                    );
+                    return None;
+                }
+            }
         }
     };
     let as_str = |v: &Value| v.as_str().map(str::to_string);
@@ -896,23 +972,46 @@ fn compile_condition(
             .ok_or_else(|| "must be true or false".to_string())
             .map(|want| Op::AdminAccess {
                 want,
-                include_conditioned: c.include_conditioned.unwrap_or(false),
+                include_conditioned,
             }),
         "allows" => match c.allows.as_ref() {
             Some(a) => Ok(Op::Allows {
                 action: a.action.clone(),
                 resource: a.resource.clone(),
-                include_conditioned: c.include_conditioned.unwrap_or(false),
+                include_conditioned,
             }),
             None => Err("must give `action`".to_string()),
         },
+        "service_wildcards"
+        | "privilege_escalation"
+        | "grants_access_level"
+        | "passrole_on_any_resource"
+        | "not_action_allow"
+        | "not_resource_allow"
+        | "unknown_actions"
+        | "invalid_arns"
+        | "any_principal" => policy_op(op_name, &operand, include_conditioned),
         other => Err(format!("unknown operator `{other}`")),
     };
-    if c.include_conditioned.is_some() && !matches!(op_name, "admin_access" | "allows") {
+    const CONDITIONED_OPS: [&str; 9] = [
+        "admin_access",
+        "allows",
+        "service_wildcards",
+        "passrole_on_any_resource",
+        "not_action_allow",
+        "not_resource_allow",
+        "privilege_escalation",
+        "grants_access_level",
+        "any_principal",
+    ];
+    if c.include_conditioned.is_some() && !CONDITIONED_OPS.contains(&op_name) {
         cx.err(
             &format!("{rel}/include_conditioned"),
             &format!("{field}.include_conditioned"),
-            "`include_conditioned` only applies to `admin_access` and `allows`",
+            format!(
+                "`include_conditioned` only applies to the policy-document operators ({})",
+                CONDITIONED_OPS.join(", ")
+            ),
             None,
         );
         return None;
@@ -943,6 +1042,81 @@ fn did_you_mean_param(raw: &Value, params: &Value) -> Option<String> {
         .collect();
     let names: Vec<String> = params.get("params")?.as_object()?.keys().cloned().collect();
     did_you_mean(&name, names.iter().map(String::as_str))
+}
+
+/// A policy-document operator from its operand: `true`/`false`, or (for the list forms) the
+/// names to look for, each checked against what exists.
+fn policy_op(op_name: &str, operand: &Value, include_conditioned: bool) -> Result<Op, String> {
+    use crate::policy::analysis::{escalation_method_names, PolicyCheck};
+    use crate::policy::catalog::{catalog, AccessLevel};
+    let names = |v: &Value| -> Option<Vec<String>> {
+        match v {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => None,
+        }
+    };
+    let boolean = |v: &Value| {
+        v.as_bool()
+            .ok_or_else(|| "must be true or false".to_string())
+    };
+    let op = |check: PolicyCheck, want: bool| Op::Policy {
+        check,
+        want,
+        include_conditioned,
+    };
+    match op_name {
+        "service_wildcards" => match operand {
+            Value::Bool(b) => Ok(op(PolicyCheck::ServiceWildcards(None), *b)),
+            v => {
+                let list = names(v).ok_or("must be true, false or a list of service prefixes")?;
+                if let Some(bad) = list.iter().find(|s| !catalog().service_known(s)) {
+                    return Err(format!("unknown service prefix `{bad}`"));
+                }
+                Ok(op(PolicyCheck::ServiceWildcards(Some(list)), true))
+            }
+        },
+        "privilege_escalation" => match operand {
+            Value::Bool(b) => Ok(op(PolicyCheck::PrivilegeEscalation(None), *b)),
+            v => {
+                let list = names(v).ok_or("must be true, false or a list of method names")?;
+                if let Some(bad) = list
+                    .iter()
+                    .find(|m| !escalation_method_names().any(|k| k == m.as_str()))
+                {
+                    let hint = did_you_mean(bad, escalation_method_names())
+                        .map(|h| format!(" (did you mean {h}?)"))
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "unknown privilege-escalation method `{bad}`{hint}; known: {}",
+                        escalation_method_names().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                Ok(op(PolicyCheck::PrivilegeEscalation(Some(list)), true))
+            }
+        },
+        "grants_access_level" => {
+            let list = names(operand).ok_or("must be an access level or a list of them")?;
+            let levels = list
+                .iter()
+                .map(|l| {
+                    AccessLevel::parse(l).ok_or_else(|| {
+                        format!("unknown access level `{l}` (read, write, list, tagging, permissions_management)")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(op(PolicyCheck::AccessLevel(levels), true))
+        }
+        "passrole_on_any_resource" => Ok(op(PolicyCheck::PassroleOnAnyResource, boolean(operand)?)),
+        "not_action_allow" => Ok(op(PolicyCheck::NotActionAllow, boolean(operand)?)),
+        "not_resource_allow" => Ok(op(PolicyCheck::NotResourceAllow, boolean(operand)?)),
+        "unknown_actions" => Ok(op(PolicyCheck::UnknownActions, boolean(operand)?)),
+        "invalid_arns" => Ok(op(PolicyCheck::InvalidArns, boolean(operand)?)),
+        _ => Ok(op(PolicyCheck::AnyPrincipal, boolean(operand)?)),
+    }
 }
 
 /// The operators set on a condition, with their raw operands.
@@ -976,7 +1150,41 @@ fn operators(c: &ConditionSpec) -> Vec<(&'static str, Value)> {
             .as_ref()
             .map(|a| serde_json::json!({"action": a.action, "resource": a.resource})),
     );
+    let json = |v: &dyn erased_json::ToJson| v.to_json();
+    add(
+        "service_wildcards",
+        c.service_wildcards.as_ref().map(|v| json(v)),
+    );
+    add(
+        "passrole_on_any_resource",
+        c.passrole_on_any_resource.map(Value::Bool),
+    );
+    add("not_action_allow", c.not_action_allow.map(Value::Bool));
+    add("not_resource_allow", c.not_resource_allow.map(Value::Bool));
+    add(
+        "privilege_escalation",
+        c.privilege_escalation.as_ref().map(|v| json(v)),
+    );
+    add("unknown_actions", c.unknown_actions.map(Value::Bool));
+    add("invalid_arns", c.invalid_arns.map(Value::Bool));
+    add(
+        "grants_access_level",
+        c.grants_access_level.as_ref().map(|v| json(v)),
+    );
+    add("any_principal", c.any_principal.map(Value::Bool));
     out
+}
+
+mod erased_json {
+    //! Operands of the policy operators as JSON, whatever their spec type.
+    pub trait ToJson {
+        fn to_json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> ToJson for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
 }
 
 /// Translates a JSONPath filter into a native condition when every comparison is between a

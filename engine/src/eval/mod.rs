@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 /// How many records are turned into JSON at a time.
 const CHUNK: usize = 2048;
@@ -127,8 +128,17 @@ fn eval_chunk(
     rules: &[(usize, &Rule)],
 ) -> Vec<Match> {
     let mut out = Vec::new();
+    let effective = (kind == ResourceKind::User
+        && rules.iter().any(|(_, r)| reads_effective_policy(r)))
+    .then(|| EffectiveIndex::new(inv));
     let chunk: Vec<Value> = (start..end)
-        .map(|i| inv.record_value(kind, i).unwrap_or(Value::Null))
+        .map(|i| {
+            let mut v = inv.record_value(kind, i).unwrap_or(Value::Null);
+            if let (Some(ix), Some(u), Value::Object(m)) = (&effective, inv.users.get(i), &mut v) {
+                m.insert("effective_policy".into(), ix.document_of(u));
+            }
+            v
+        })
         .collect();
     let array = Value::Array(chunk);
     let items = array.as_array().map(Vec::as_slice).unwrap_or_default();
@@ -156,6 +166,93 @@ fn eval_chunk(
     // evaluating resource by resource.
     out.sort_by_key(|m| (m.index, m.rule));
     out
+}
+
+/// Whether a rule reads `effective_policy` (computed only then: it copies statements).
+fn reads_effective_policy(r: &Rule) -> bool {
+    fn walk(c: &Condition) -> bool {
+        match c {
+            Condition::All(cs) | Condition::Any(cs) => cs.iter().any(walk),
+            Condition::Not(c) => walk(c),
+            Condition::Leaf(l) => {
+                l.path.text().contains("effective_policy")
+                    || l.fallback
+                        .as_ref()
+                        .is_some_and(|f| f.text().contains("effective_policy"))
+            }
+        }
+    }
+    r.when.as_ref().is_some_and(walk)
+}
+
+/// What a user's effective policy is made of: managed default documents by ARN, groups by
+/// name, inline documents by owner.
+struct EffectiveIndex<'a> {
+    managed: HashMap<&'a str, &'a Value>,
+    groups: HashMap<&'a str, &'a crate::inventory::Group>,
+    inline: HashMap<(crate::inventory::OwnerKind, &'a str), Vec<&'a Value>>,
+}
+
+impl<'a> EffectiveIndex<'a> {
+    fn new(inv: &'a Inventory) -> EffectiveIndex<'a> {
+        let mut inline: HashMap<(crate::inventory::OwnerKind, &str), Vec<&Value>> = HashMap::new();
+        for p in &inv.inline_policies {
+            inline
+                .entry((p.owner_kind, p.owner.as_str()))
+                .or_default()
+                .push(&p.document);
+        }
+        EffectiveIndex {
+            managed: inv
+                .managed_policies
+                .iter()
+                .map(|p| (p.arn.as_str(), &p.default_document))
+                .collect(),
+            groups: inv.groups.iter().map(|g| (g.name.as_str(), g)).collect(),
+            inline,
+        }
+    }
+
+    /// One document with every statement of every policy that applies to `u`.
+    fn document_of(&self, u: &crate::inventory::User) -> Value {
+        use crate::inventory::OwnerKind;
+        let mut docs: Vec<&Value> = Vec::new();
+        docs.extend(
+            u.attached_policies
+                .iter()
+                .filter_map(|a| self.managed.get(a.as_str()).copied()),
+        );
+        docs.extend(
+            self.inline
+                .get(&(OwnerKind::User, u.name.as_str()))
+                .into_iter()
+                .flatten()
+                .copied(),
+        );
+        for g in u.groups.iter().filter_map(|g| self.groups.get(g.as_str())) {
+            docs.extend(
+                g.attached_policies
+                    .iter()
+                    .filter_map(|a| self.managed.get(a.as_str()).copied()),
+            );
+            docs.extend(
+                self.inline
+                    .get(&(OwnerKind::Group, g.name.as_str()))
+                    .into_iter()
+                    .flatten()
+                    .copied(),
+            );
+        }
+        let mut statements: Vec<Value> = Vec::new();
+        for d in docs {
+            match d.get("Statement") {
+                Some(Value::Array(items)) => statements.extend(items.iter().cloned()),
+                Some(one @ Value::Object(_)) => statements.push(one.clone()),
+                _ => {}
+            }
+        }
+        serde_json::json!({"Version": "2012-10-17", "Statement": statements})
+    }
 }
 
 /// `$[12]` -> 12.
@@ -290,10 +387,30 @@ pub fn leaf_holds<'l>(
             path = fb;
         }
     }
-    let actual = match vals.as_slice() {
-        [] => Value::Null,
-        [one] => (*one).clone(),
-        many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
+    let actual = match (&leaf.op, vals.as_slice()) {
+        // A policy check's evidence is what it found, not the whole document.
+        (
+            Op::Policy {
+                check,
+                include_conditioned,
+                ..
+            },
+            docs,
+        ) if !docs.is_empty() => {
+            let mut found: Vec<Value> = Vec::new();
+            for d in docs.iter().filter_map(|v| Document::parse(v).ok()) {
+                for w in d.check(check, *include_conditioned) {
+                    let w = Value::String(w);
+                    if !found.contains(&w) {
+                        found.push(w);
+                    }
+                }
+            }
+            Value::Array(found)
+        }
+        (_, []) => Value::Null,
+        (_, [one]) => (*one).clone(),
+        (_, many) => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
     };
     let held = match &leaf.op {
         Op::Exists(want) => vals.is_empty() != *want,
@@ -363,6 +480,12 @@ fn op_holds(op: &Op, v: &Value, now: DateTime<Utc>) -> bool {
             resource,
             include_conditioned,
         } => Document::parse(v).is_ok_and(|d| d.allows(action, resource, *include_conditioned)),
+        Op::Policy {
+            check,
+            want,
+            include_conditioned,
+        } => Document::parse(v)
+            .is_ok_and(|d| d.check(check, *include_conditioned).is_empty() != *want),
     }
 }
 

@@ -228,6 +228,13 @@ pub struct User {
     /// Derived: groups of the user that grant admin access through their policies.
     #[serde(default)]
     pub admin_via_groups: Vec<String>,
+    /// Derived at evaluation time, only when a rule reads it (never stored in snapshots): one
+    /// policy document holding every statement that applies to the user: the default versions
+    /// of the managed policies attached to the user and to its groups, and the inline policies
+    /// of the user and its groups. Policy operators on it judge the user's effective
+    /// permissions (a Deny in one policy cancels an Allow in another).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_policy: Option<Value>,
 }
 
 fn default_path() -> String {

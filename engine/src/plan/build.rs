@@ -1011,6 +1011,7 @@ pub fn build(
             after: p.after,
             part_of: p.part_of,
             supersedes: p.supersedes,
+            triggered_by: Vec::new(),
         });
     }
 

@@ -166,6 +166,9 @@ pub struct Action {
     /// Steps other rules asked for on this resource that this action makes moot.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supersedes: Vec<Superseded>,
+    /// Event mode: the CloudTrail `eventID`s of the events that led to this action.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggered_by: Vec<String>,
 }
 
 /// A planned step that a stronger action replaced.

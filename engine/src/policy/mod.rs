@@ -9,6 +9,9 @@
 
 use serde_json::Value;
 
+pub mod analysis;
+pub mod catalog;
+
 /// A parse failure of a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {

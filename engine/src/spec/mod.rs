@@ -112,6 +112,11 @@ pub struct RuleSpec {
     /// hundred users). Absent: no cap of the rule's own (`apply --max-actions` still applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_actions: Option<u32>,
+    /// Event mode (`iamwarden event`): the CloudTrail IAM event names this rule reacts to,
+    /// e.g. `[CreatePolicy, CreatePolicyVersion]`. The rule then judges the resources such an
+    /// event created or changed. Absent: the rule is not used in event mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_events: Vec<String>,
 }
 
 /// What a missing value means for a leaf.
@@ -214,9 +219,78 @@ pub struct ConditionSpec {
     /// action on the given resource (IAM wildcard semantics, Deny overriding Allow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allows: Option<AllowsSpec>,
-    /// With `admin_access` / `allows`: count statements that have a `Condition` (default false).
+    /// Operator: the path holds a policy document; holds when it allows `service:*` for some
+    /// service (`true`), for none (`false`), or for one of the listed services (`[iam, s3]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include_conditioned: Option<bool>,
+    pub service_wildcards: Option<BoolOrList>,
+    /// Operator: the document allows `iam:PassRole` with `Resource: "*"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passrole_on_any_resource: Option<bool>,
+    /// Operator: the document has an Allow with `NotAction`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_action_allow: Option<bool>,
+    /// Operator: the document has an Allow with `NotResource`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_resource_allow: Option<bool>,
+    /// Operator: the document enables a known privilege-escalation method (`true`), none
+    /// (`false`), or one of the listed methods (e.g. `[passrole-ec2, create-policy-version]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privilege_escalation: Option<BoolOrList>,
+    /// Operator: the document names actions the shipped IAM action catalog does not know (a
+    /// typo such as `s3:GetObjcet`; the evidence says what was probably meant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_actions: Option<bool>,
+    /// Operator: the document names resources that are neither `*` nor well-formed ARNs of a
+    /// known service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_arns: Option<bool>,
+    /// Operator: the document grants one of these access levels on every resource
+    /// (`Resource: "*"`): `read`, `write`, `list`, `tagging`, `permissions_management`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants_access_level: Option<StringOrList>,
+    /// Operator: the path holds a trust policy; holds when it lets any principal assume the
+    /// role (`Principal: "*"` or `{"AWS": "*"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_principal: Option<bool>,
+    /// With a policy-document operator (`admin_access`, `allows`, `service_wildcards`,
+    /// `passrole_on_any_resource`, `not_action_allow`, `not_resource_allow`,
+    /// `privilege_escalation`, `grants_access_level`, `any_principal`): count Allow statements
+    /// that have a `Condition` (default false: whether a condition holds depends on the
+    /// request, which a static check cannot know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_conditioned: Option<BoolOrTemplate>,
+}
+
+/// `true`/`false`, or a `{{params.NAME}}` template that renders to one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BoolOrTemplate {
+    /// A literal.
+    Bool(bool),
+    /// A template, e.g. `"{{params.count_conditioned}}"`.
+    Template(String),
+}
+
+/// `true`/`false`, or a list of names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BoolOrList {
+    /// Any (`true`) or none (`false`).
+    Bool(bool),
+    /// One of these.
+    List(Vec<String>),
+    /// A `{{params.NAME}}` template that renders to one of the above.
+    Template(String),
+}
+
+/// One name, or a list of names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StringOrList {
+    /// One.
+    One(String),
+    /// Any of these.
+    List(Vec<String>),
 }
 
 /// The operand of `allows`.
