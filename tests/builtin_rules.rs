@@ -127,6 +127,69 @@ const CASES: &[(&str, &str, bool)] = &[
         "role/lambda-exec/read-config-table",
         false,
     ),
+    (
+        "policy-not-action-allow",
+        "support-everything-but-iam",
+        true,
+    ),
+    (
+        "policy-not-action-allow",
+        "legacy-everything-but-billing",
+        false,
+    ),
+    ("policy-passrole-any-resource", "ml-notebook-runner", true),
+    (
+        "policy-passrole-any-resource",
+        "ci-deploy-permissions",
+        false,
+    ),
+    ("policy-passrole-any-resource", "acme-admin", false),
+    ("policy-privilege-escalation", "ml-notebook-runner", true),
+    ("policy-privilege-escalation", "developer-base", true),
+    (
+        "policy-privilege-escalation",
+        "support-everything-but-iam",
+        true,
+    ),
+    ("policy-privilege-escalation", "data-lake-full", false),
+    ("policy-privilege-escalation", "contractor-scoped", false),
+    ("policy-sensitive-service-wildcard", "kms-operators", true),
+    ("policy-sensitive-service-wildcard", "s3-full-access", false),
+    ("policy-sensitive-service-wildcard", "developer-base", false),
+    ("policy-unknown-actions", "report-reader", true),
+    ("policy-unknown-actions", "s3-read-helpers", false),
+    (
+        "inline-policy-risky",
+        "role/cfn-stack-exec/nested-stacks",
+        true,
+    ),
+    (
+        "inline-policy-risky",
+        "role/legacy-jenkins/jenkins-god-mode",
+        false,
+    ),
+    (
+        "inline-policy-risky",
+        "role/ecs-task-api/api-secrets-read",
+        false,
+    ),
+    (
+        "inline-policy-unknown-actions",
+        "role/ecs-task-api/queue-worker",
+        true,
+    ),
+    (
+        "inline-policy-unknown-actions",
+        "role/ecs-task-api/api-secrets-read",
+        false,
+    ),
+    ("role-trust-any-principal", "partner-data-exchange", true),
+    ("role-trust-any-principal", "vendor-audit", false),
+    (
+        "role-trust-any-principal",
+        "OrganizationAccountAccessRole",
+        false,
+    ),
     ("password-policy-weak", "123456789012", true),
     ("root-access-key", "123456789012", true),
     ("root-without-mfa", "123456789012", true),
@@ -152,6 +215,19 @@ fn every_builtin_rule_has_positive_and_negative_cases() {
             || matches!(r.kind, iamwarden::inventory::ResourceKind::Account);
         assert!(neg, "rule {} has no negative case", r.id);
     }
+}
+
+#[test]
+fn unknown_actions_say_what_was_meant() {
+    let f = demo_plan()
+        .findings
+        .iter()
+        .find(|f| &*f.rule == "policy-unknown-actions" && f.resource.name == "report-reader")
+        .unwrap();
+    assert_eq!(
+        f.evidence[0].actual,
+        serde_json::json!(["s3:GetObjcet (did you mean s3:GetObject?)"])
+    );
 }
 
 #[test]

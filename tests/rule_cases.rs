@@ -731,6 +731,119 @@ fn cases() -> Vec<Case> {
             "users": [user("jon", old, json!({"inline_policies": ["office"]}))],
             "inline_policies": [inline("user", "jon", "office", conditioned_admin_doc())]}),
         ),
+        // --- the policy-analysis rules (report only unless an action param says otherwise) ---
+        hit(
+            "NotAction that excludes IAM",
+            "policy-not-action-allow",
+            &customer_arn("AllButIam2"),
+            None,
+            json!({"managed_policies": [customer_policy("AllButIam2", doc(json!([{"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"}])))]}),
+        ),
+        miss(
+            "NotAction in a Deny",
+            "policy-not-action-allow",
+            &customer_arn("ForceMfa"),
+            json!({"managed_policies": [customer_policy("ForceMfa", doc(json!([{"Effect": "Deny", "NotAction": ["iam:*"], "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}])))]}),
+        ),
+        hit(
+            "PassRole on every role",
+            "policy-passrole-any-resource",
+            &customer_arn("PassAny"),
+            None,
+            json!({"managed_policies": [customer_policy("PassAny", doc(json!([{"Effect": "Allow", "Action": "IAM:PassRole", "Resource": "*"}])))]}),
+        ),
+        miss(
+            "PassRole on named roles",
+            "policy-passrole-any-resource",
+            &customer_arn("PassSome"),
+            json!({"managed_policies": [customer_policy("PassSome", doc(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/app-*"}])))]}),
+        ),
+        hit(
+            "PassRole with ec2:RunInstances",
+            "policy-privilege-escalation",
+            &customer_arn("Ec2Launcher"),
+            None,
+            json!({"managed_policies": [customer_policy("Ec2Launcher", doc(json!([{"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"}])))]}),
+        ),
+        miss(
+            "keys for oneself only",
+            "policy-privilege-escalation",
+            &customer_arn("SelfKeys"),
+            json!({"managed_policies": [customer_policy("SelfKeys", doc(json!([{"Effect": "Allow", "Action": ["iam:CreateAccessKey", "iam:UpdateLoginProfile"], "Resource": "arn:aws:iam::*:user/${aws:username}"}])))]}),
+        ),
+        hit(
+            "iam:* on *",
+            "policy-sensitive-service-wildcard",
+            &customer_arn("IamAll"),
+            None,
+            json!({"managed_policies": [customer_policy("IamAll", doc(json!([{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}])))]}),
+        ),
+        miss(
+            "s3:* is not in the sensitive list",
+            "policy-sensitive-service-wildcard",
+            &customer_arn("S3All"),
+            json!({"managed_policies": [customer_policy("S3All", s3_doc())]}),
+        ),
+        hit(
+            "a misspelt action",
+            "policy-unknown-actions",
+            &customer_arn("Typo"),
+            None,
+            json!({"managed_policies": [customer_policy("Typo", doc(json!([{"Effect": "Allow", "Action": ["ec2:DescribeInstance"], "Resource": "*"}])))]}),
+        ),
+        miss(
+            "real actions in odd case",
+            "policy-unknown-actions",
+            &customer_arn("OddCase"),
+            json!({"managed_policies": [customer_policy("OddCase", doc(json!([{"Effect": "Allow", "Action": ["EC2:describeinstances", "s3:Get*"], "Resource": "*"}])))]}),
+        ),
+        hit(
+            "an inline escalation method",
+            "inline-policy-risky",
+            "user/jon/attach",
+            None,
+            json!({
+            "users": [user("jon", old, json!({"inline_policies": ["attach"]}))],
+            "inline_policies": [inline("user", "jon", "attach", doc(json!([{"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*"}])))]}),
+        ),
+        miss(
+            "an inline s3 policy",
+            "inline-policy-risky",
+            "user/jon/s3",
+            json!({
+            "users": [user("jon", old, json!({"inline_policies": ["s3"]}))],
+            "inline_policies": [inline("user", "jon", "s3", s3_doc())]}),
+        ),
+        hit(
+            "an inline typo",
+            "inline-policy-unknown-actions",
+            "user/jon/typo",
+            None,
+            json!({
+            "users": [user("jon", old, json!({"inline_policies": ["typo"]}))],
+            "inline_policies": [inline("user", "jon", "typo", doc(json!([{"Effect": "Allow", "Action": "dynamodb:GetItems", "Resource": "*"}])))]}),
+        ),
+        miss(
+            "an inline policy with real actions",
+            "inline-policy-unknown-actions",
+            "user/jon/s3",
+            json!({
+            "users": [user("jon", old, json!({"inline_policies": ["s3"]}))],
+            "inline_policies": [inline("user", "jon", "s3", s3_doc())]}),
+        ),
+        hit(
+            "a trust policy open to everyone",
+            "role-trust-any-principal",
+            "AROAOPEN",
+            None,
+            json!({"roles": [with(role("open", "/", &[]), json!({"trust_policy": doc(json!([{"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": "sts:AssumeRole"}]))}))]}),
+        ),
+        miss(
+            "an open trust policy narrowed by the organization",
+            "role-trust-any-principal",
+            "AROAORG",
+            json!({"roles": [with(role("org", "/", &[]), json!({"trust_policy": doc(json!([{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}}]))}))]}),
+        ),
         // --- password-policy-weak ---
         hit(
             "no password policy at all",
@@ -844,7 +957,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-const BUILTIN_RULES: [&str; 16] = [
+const BUILTIN_RULES: [&str; 24] = [
     "access-key-unused",
     "access-key-not-rotated",
     "access-key-second-active",
@@ -858,13 +971,21 @@ const BUILTIN_RULES: [&str; 16] = [
     "role-admin-policy",
     "customer-policy-admin",
     "inline-policy-admin",
+    "policy-not-action-allow",
+    "policy-passrole-any-resource",
+    "policy-privilege-escalation",
+    "policy-sensitive-service-wildcard",
+    "policy-unknown-actions",
+    "inline-policy-risky",
+    "inline-policy-unknown-actions",
+    "role-trust-any-principal",
     "password-policy-weak",
     "root-access-key",
     "root-without-mfa",
 ];
 
 #[test]
-fn the_builtin_rule_set_is_the_sixteen_rules() {
+fn the_builtin_rule_set_is_exactly_these_rules() {
     let mut ids: Vec<&str> = builtin().rules.iter().map(|r| r.id.as_str()).collect();
     ids.sort();
     let mut want = BUILTIN_RULES.to_vec();
