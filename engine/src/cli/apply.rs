@@ -23,6 +23,18 @@ pub enum ReportFormat {
 pub struct ApplyArgs {
     /// The plan file (`iamwarden plan --out FILE`).
     plan: PathBuf,
+    #[command(flatten)]
+    flags: ApplyFlags,
+    /// The report on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    format: ReportFormat,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+/// The switches apply shares with `event --apply`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApplyFlags {
     /// Do not ask for confirmation.
     #[arg(long)]
     auto_approve: bool,
@@ -39,11 +51,6 @@ pub struct ApplyArgs {
     /// Refuse plans older than this (e.g. 24h, 30m, 2d).
     #[arg(long, default_value = "24h")]
     max_plan_age: String,
-    /// The report on stdout.
-    #[arg(long, value_enum, default_value = "human")]
-    format: ReportFormat,
-    #[command(flatten)]
-    aws: AwsArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -60,7 +67,7 @@ pub struct UndoArgs {
     aws: AwsArgs,
 }
 
-fn default_journal(plan: &Path) -> PathBuf {
+pub fn default_journal(plan: &Path) -> PathBuf {
     let mut name = plan.file_name().unwrap_or_default().to_os_string();
     name.push(".journal.jsonl");
     plan.with_file_name(name)
@@ -125,29 +132,51 @@ pub fn apply(args: ApplyArgs, out: &mut dyn Write) -> Result<Exit> {
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
     let plan = apply::load_plan(&text).with_context(|| format!("{}", args.plan.display()))?;
+    let journal = default_journal(&args.plan);
+    apply_plan(
+        &plan,
+        &args.plan.display().to_string(),
+        &journal,
+        &args.flags,
+        args.format,
+        &args.aws,
+        out,
+    )
+}
+
+/// Applies a loaded plan: every check, the confirmation, the run, the report.
+pub fn apply_plan(
+    plan: &iamwarden::plan::Plan,
+    plan_file: &str,
+    default_journal: &Path,
+    args: &ApplyFlags,
+    format: ReportFormat,
+    aws: &AwsArgs,
+    out: &mut dyn Write,
+) -> Result<Exit> {
     let max_plan_age = iamwarden::compile::duration::parse_duration(&args.max_plan_age)
         .map_err(|e| anyhow::anyhow!("--max-plan-age: {e}"))?;
     let opts = apply::Options {
         allow_destructive: args.allow_destructive,
         max_actions: args.max_actions,
         max_plan_age,
-        concurrency: args.aws.concurrency,
-        plan_file: args.plan.display().to_string(),
+        concurrency: aws.concurrency,
+        plan_file: plan_file.to_string(),
     };
-    apply::precheck(&plan, &opts, Utc::now())?;
+    apply::precheck(plan, &opts, Utc::now())?;
     let journal_path = args
         .journal
         .clone()
-        .unwrap_or_else(|| default_journal(&args.plan));
+        .unwrap_or_else(|| default_journal.to_path_buf());
     let records = journal::read(&journal_path)?;
     let history = journal::history(&journal_path, &records, Some(&plan.content_sha256))?;
 
-    let (rt, config, caller) = connect(&args.aws)?;
-    apply::check_account(&plan, &caller)?;
+    let (rt, config, caller) = connect(aws)?;
+    apply::check_account(plan, &caller)?;
 
     if !args.auto_approve {
         let mut diff = Vec::new();
-        render::render(&plan, Format::Human, false, &mut diff)?;
+        render::render(plan, Format::Human, false, &mut diff)?;
         std::io::stderr().write_all(&diff)?;
         let q = format!(
             "Apply {} action(s) to account {} as {}?",
@@ -171,14 +200,14 @@ pub fn apply(args: ApplyArgs, out: &mut dyn Write) -> Result<Exit> {
         journal::Mode::Apply,
     );
     let report = rt.block_on(apply::run(
-        &plan,
+        plan,
         &opts,
         &aws,
         &caller,
         &history,
         Some(progress()),
     ))?;
-    write_report(&report, args.format, out)?;
+    write_report(&report, format, out)?;
     Ok(exit_of(&report))
 }
 

@@ -3,6 +3,7 @@
 //! 3 apply skipped stale actions).
 
 mod apply;
+mod event;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -68,6 +69,8 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Reverse what an apply journal says was applied, newest first.
     Undo(apply::UndoArgs),
+    /// Turn CloudTrail IAM events into a plan (and apply it with --apply).
+    Event(Box<event::EventArgs>),
     /// Print a JSON Schema: rule-pack, inventory or plan.
     Schema {
         /// Which schema.
@@ -215,6 +218,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
         Command::Plan(args) => plan(args, out),
         Command::Apply(args) => apply::apply(args, out),
         Command::Undo(args) => apply::undo(args, out),
+        Command::Event(args) => event::event(*args, out),
         Command::Snapshot { out: file, aws } => {
             let inv = read_live(&aws)?;
             let text = iamwarden::inventory::snapshot::to_json(&inv)?;

@@ -122,11 +122,18 @@ pub fn fold(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
                             .unwrap_or(0);
                         format!("v{}", n + 1)
                     });
+                // A live read after the event already has the version: keep what AWS says.
+                let known_created = p
+                    .versions
+                    .iter()
+                    .find(|v| v.version_id == id)
+                    .and_then(|v| v.created_at);
                 p.versions.retain(|v| v.version_id != id);
                 p.versions.push(PolicyVersion {
                     version_id: id.clone(),
                     is_default: false,
-                    created_at: Some(response_time(e, &["policyVersion", "createDate"])),
+                    created_at: known_created
+                        .or_else(|| Some(response_time(e, &["policyVersion", "createDate"]))),
                     document: doc,
                 });
                 let set = e

@@ -140,3 +140,39 @@ fn an_event_on_something_the_inventory_lacks_says_so() {
     let e = fold(&mut inv, &ev).unwrap_err();
     assert!(e.contains("user ghost is not in the inventory"), "{e}");
 }
+
+#[test]
+fn a_version_the_live_read_already_has_keeps_its_dates() {
+    let mut inv: crate::inventory::Inventory = serde_json::from_value(json!({
+        "account": {"id": "123456789012"},
+        "managed_policies": [{
+            "id": "arn:aws:iam::123456789012:policy/p", "arn": "arn:aws:iam::123456789012:policy/p",
+            "name": "p", "default_version_id": "v2",
+            "versions": [
+                {"version_id": "v1", "created_at": "2026-11-01T00:00:00Z", "document": {"Statement": []}},
+                {"version_id": "v2", "is_default": true, "created_at": "2026-11-27T08:00:00Z", "document": {"Statement": []}}
+            ]}]
+    }))
+    .unwrap();
+    let rec = record(
+        "CreatePolicyVersion",
+        "e-3",
+        json!({"policyArn": "arn:aws:iam::123456789012:policy/p", "policyDocument": "{\"Statement\": []}", "setAsDefault": true}),
+        json!({"policyVersion": {"versionId": "v2", "createDate": "Nov 20, 2026 10:15:30 AM"}}),
+    );
+    let ev = read(rec.to_string().as_bytes(), "e")
+        .unwrap()
+        .events
+        .remove(0);
+    fold(&mut inv, &ev).unwrap();
+    let v2 = inv.managed_policies[0]
+        .versions
+        .iter()
+        .find(|v| v.version_id == "v2")
+        .unwrap();
+    assert_eq!(
+        v2.created_at.unwrap().to_rfc3339(),
+        "2026-11-27T08:00:00+00:00"
+    );
+    assert_eq!(inv.managed_policies[0].default_version_id, "v2");
+}

@@ -1,0 +1,129 @@
+//! `iamwarden event`: CloudTrail records in, a plan out (and, with `--apply`, applied with all
+//! of apply's guardrails).
+
+use super::apply::{apply_plan, ApplyFlags, ReportFormat};
+use super::{parse_now, read_live, AwsArgs, Exit};
+use anyhow::{Context, Result};
+use chrono::Utc;
+use iamwarden::inventory::snapshot;
+use iamwarden::render::{self, Format};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct EventArgs {
+    /// The events: a CloudTrail record, an EventBridge envelope, a CloudTrail log file
+    /// (`{"Records": [...]}`), gzip accepted; `-` or nothing reads stdin.
+    file: Option<String>,
+    /// Rule pack files or directories, or `builtin` (repeatable; default: builtin). Only rules
+    /// with `on_events` react.
+    #[arg(long = "rules")]
+    rules: Vec<String>,
+    /// The account as it was before the events (without it, the live account is read).
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// The evaluation clock (RFC 3339); default: now.
+    #[arg(long)]
+    now: Option<String>,
+    /// Write the plan (JSON) to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Output format of the plan on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Apply the plan right away (for automation that runs on each event), with every check
+    /// `iamwarden apply` makes.
+    #[arg(long)]
+    apply: bool,
+    #[command(flatten)]
+    apply_flags: ApplyFlags,
+}
+
+pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
+    let now = parse_now(args.now.as_deref())?;
+    let (bytes, name) = match args.file.as_deref() {
+        None | Some("-") => {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .context("cannot read the events from stdin")?;
+            (b, "stdin".to_string())
+        }
+        Some(path) => (
+            std::fs::read(path).with_context(|| format!("cannot read {path}"))?,
+            path.to_string(),
+        ),
+    };
+    let events = iamwarden::event::read(&bytes, &name)?;
+    let rules = iamwarden::packs::load_rule_set(&args.rules)?;
+    let inv = match &args.snapshot {
+        Some(path) => snapshot::load(path)?,
+        None => read_live(&args.aws)?,
+    };
+    let (plan, reports) =
+        iamwarden::pipeline::make_event_plan(&rules, inv, &events.events, now, Utc::now());
+    eprintln!(
+        "{}: {} IAM event(s), {} record(s) skipped",
+        name,
+        events.events.len(),
+        events.skipped.len()
+    );
+    for s in &events.skipped {
+        eprintln!("  skipped {} {}: {}", s.what, s.id, s.reason);
+    }
+    for r in &reports {
+        match &r.skipped {
+            Some(why) => eprintln!("  not applied {} {}: {why}", r.name, r.id),
+            None => eprintln!(
+                "  {} {}: {} resource(s) judged",
+                r.name,
+                r.id,
+                r.touched.len()
+            ),
+        }
+    }
+    if let Some(file) = &args.out {
+        let text = serde_json::to_string_pretty(&plan)?;
+        std::fs::write(file, text + "\n")
+            .with_context(|| format!("cannot write the plan to {}", file.display()))?;
+    }
+    if args.apply {
+        let journal = match &args.out {
+            Some(f) => super::apply::default_journal(f),
+            None => PathBuf::from(format!(
+                "iamwarden-event-{}.journal.jsonl",
+                plan.content_sha256
+                    .trim_start_matches("sha256:")
+                    .get(..12)
+                    .unwrap_or("plan")
+            )),
+        };
+        let plan_file = args
+            .out
+            .as_ref()
+            .map_or_else(|| format!("event:{name}"), |f| f.display().to_string());
+        return apply_plan(
+            &plan,
+            &plan_file,
+            &journal,
+            &args.apply_flags,
+            ReportFormat::Human,
+            &args.aws,
+            out,
+        );
+    }
+    let color = args.format == Format::Human
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    render::render(&plan, args.format, color, out)?;
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}
