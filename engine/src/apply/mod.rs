@@ -352,7 +352,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Refusal> {
             ))
         }
     }
-    let plan: Plan = serde_json::from_value(raw)
+    let mut plan: Plan = serde_json::from_value(raw)
         .map_err(|e| Refusal::Format(format!("not a valid plan: {e}")))?;
     let computed = plan.compute_content_hash();
     if computed != plan.content_sha256 {

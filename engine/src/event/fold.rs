@@ -260,12 +260,7 @@ pub fn fold(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
                 .or_else(|| e.request.get("userName").and_then(Value::as_str))
                 .ok_or("CreateAccessKey names no user")?
                 .to_string();
-            let u = inv
-                .users
-                .iter()
-                .find(|u| u.name == user)
-                .ok_or_else(|| not_found("user", &user))?;
-            let touched_user = (ResourceKind::User, u.id.clone());
+            let touched_user = (ResourceKind::User, user_id(inv, &user)?);
             let k: AccessKey = from_json(
                 json!({"id": id, "user": user, "status": "Active", "created_at": response_time(e, &["accessKey", "createDate"])}),
                 "access key",
@@ -276,12 +271,7 @@ pub fn fold(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
         }
         "CreateLoginProfile" => {
             let user = req(e, "userName")?.to_string();
-            let u = inv
-                .users
-                .iter()
-                .find(|u| u.name == user)
-                .ok_or_else(|| not_found("user", &user))?;
-            let touched_user = (ResourceKind::User, u.id.clone());
+            let touched_user = (ResourceKind::User, user_id(inv, &user)?);
             let lp: LoginProfile = from_json(
                 json!({
                     "id": user, "user": user,
@@ -335,12 +325,7 @@ pub fn fold(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
         "DeactivateMFADevice" => {
             let user = req(e, "userName")?.to_string();
             let serial = req(e, "serialNumber")?.to_string();
-            let u = inv
-                .users
-                .iter()
-                .find(|u| u.name == user)
-                .ok_or_else(|| not_found("user", &user))?;
-            let mut touched = vec![(ResourceKind::User, u.id.clone())];
+            let mut touched = vec![(ResourceKind::User, user_id(inv, &user)?)];
             for d in inv.mfa_devices.iter_mut().filter(|d| d.id == serial) {
                 d.user = None;
                 d.enabled_at = None;
@@ -353,6 +338,15 @@ pub fn fold(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
         }
         other => Err(format!("{other} is not an event iamwarden reacts to")),
     }
+}
+
+/// The inventory id of user `name`, or why the event cannot be applied.
+fn user_id(inv: &Inventory, name: &str) -> Result<String, String> {
+    inv.users
+        .iter()
+        .find(|u| u.name == name)
+        .map(|u| u.id.clone())
+        .ok_or_else(|| not_found("user", name))
 }
 
 fn push_unique(list: &mut Vec<String>, item: &str) {

@@ -1068,22 +1068,10 @@ impl Write for HashWriter {
     }
 }
 
-/// `sha256:<hex>` of the normalized inventory (without `generated_at`, so two reads of an
-/// unchanged account have the same fingerprint).
-pub fn fingerprint(inv: &Inventory) -> String {
+/// `sha256:<hex>` of `value`'s JSON, streamed into the hash.
+pub fn sha256_of_json<T: serde::Serialize>(value: &T) -> String {
     let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
-    let view = FingerprintView {
-        account: &inv.account,
-        users: &inv.users,
-        access_keys: &inv.access_keys,
-        mfa_devices: &inv.mfa_devices,
-        login_profiles: &inv.login_profiles,
-        groups: &inv.groups,
-        roles: &inv.roles,
-        managed_policies: &inv.managed_policies,
-        inline_policies: &inv.inline_policies,
-    };
-    if serde_json::to_writer(&mut w, &view).is_err() {
+    if serde_json::to_writer(&mut w, value).is_err() {
         return String::new();
     }
     let Ok(w) = w.into_inner() else {
@@ -1094,6 +1082,22 @@ pub fn fingerprint(inv: &Inventory) -> String {
         "sha256:{}",
         d.iter().map(|b| format!("{b:02x}")).collect::<String>()
     )
+}
+
+/// `sha256:<hex>` of the normalized inventory (without `generated_at`, so two reads of an
+/// unchanged account have the same fingerprint).
+pub fn fingerprint(inv: &Inventory) -> String {
+    sha256_of_json(&FingerprintView {
+        account: &inv.account,
+        users: &inv.users,
+        access_keys: &inv.access_keys,
+        mfa_devices: &inv.mfa_devices,
+        login_profiles: &inv.login_profiles,
+        groups: &inv.groups,
+        roles: &inv.roles,
+        managed_policies: &inv.managed_policies,
+        inline_policies: &inv.inline_policies,
+    })
 }
 
 #[derive(serde::Serialize)]

@@ -341,7 +341,7 @@ impl Document {
                     continue;
                 }
                 let known = if p.contains(['*', '?']) {
-                    !cat.expand(p).is_empty()
+                    cat.matches_any(p)
                 } else {
                     cat.action(p).is_some()
                 };

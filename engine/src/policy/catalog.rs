@@ -191,6 +191,28 @@ impl Catalog {
         out
     }
 
+    /// Whether an action pattern covers at least one catalog action (no list is built).
+    pub fn matches_any(&self, pattern: &str) -> bool {
+        let (svc_pat, name_pat) = match pattern.split_once(':') {
+            Some(parts) => parts,
+            None => return pattern == "*",
+        };
+        let name_pat = name_pat.to_ascii_lowercase();
+        let hit = |s: &Service| {
+            s.actions
+                .iter()
+                .any(|(_, lower, _)| super::wildcard_match(&name_pat, lower, false))
+        };
+        if svc_pat.contains(['*', '?']) {
+            self.services
+                .iter()
+                .filter(|s| super::wildcard_match(svc_pat, &s.prefix, true))
+                .any(hit)
+        } else {
+            self.service(svc_pat).is_some_and(hit)
+        }
+    }
+
     /// "Did you mean": the closest known action to an unknown `service:Name`, in the same
     /// service when the prefix is known, else the same name in the closest service.
     pub fn suggest(&self, action: &str) -> Option<String> {
@@ -318,6 +340,8 @@ mod tests {
         assert_eq!(c.expand("*:*").len(), c.action_count());
         assert_eq!(c.expand("*").len(), c.action_count());
         assert!(c.expand("s3:Zzz*").is_empty());
+        assert!(c.matches_any("s3:Get*") && c.matches_any("*:*") && c.matches_any("IAM:pass*"));
+        assert!(!c.matches_any("s3:Zzz*") && !c.matches_any("nosuch:*"));
     }
 
     #[test]
