@@ -248,7 +248,7 @@ impl Document {
                 .collect(),
             PolicyCheck::InvalidArns => self.invalid_arns(),
             PolicyCheck::AccessLevel(levels) => {
-                let granted = self.access_levels_on_any_resource(include_conditioned);
+                let granted = self.access_levels_on_any_resource(include_conditioned, levels);
                 levels
                     .iter()
                     .filter(|l| granted.contains(l))
@@ -315,8 +315,36 @@ impl Document {
 
     /// The escalation methods whose every action the document allows somewhere.
     pub fn privilege_escalation(&self, include_conditioned: bool) -> Vec<&'static str> {
+        // Services some counted Allow can grant at all; `None`: any (a wildcard service part
+        // or a NotAction). Methods needing another service are ruled out without matching.
+        let mut services: Option<BTreeSet<String>> = Some(BTreeSet::new());
+        for s in allow_statements(self, include_conditioned) {
+            match &s.actions {
+                Patterns::AllBut(_) => services = None,
+                Patterns::Only(ps) => {
+                    for p in ps {
+                        match p.split_once(':') {
+                            Some((svc, _)) if !svc.contains(['*', '?']) => {
+                                if let Some(set) = services.as_mut() {
+                                    set.insert(svc.to_ascii_lowercase());
+                                }
+                            }
+                            _ => services = None,
+                        }
+                    }
+                }
+            }
+        }
+        let possible = |a: &str| {
+            services.as_ref().is_none_or(|set| {
+                a.split(':')
+                    .next()
+                    .is_some_and(|svc| set.contains(&svc.to_ascii_lowercase()))
+            })
+        };
         ESCALATION_METHODS
             .iter()
+            .filter(|m| m.actions.iter().all(|a| possible(a)))
             .filter(|m| {
                 m.actions
                     .iter()
@@ -380,12 +408,14 @@ impl Document {
         out
     }
 
-    /// The access levels granted on every resource: the catalog actions that counted Allows
-    /// with `Resource: "*"` (or a NotResource) cover, less those an unconditioned Deny on `*`
-    /// takes away.
+    /// Which of `wanted` access levels the document grants on every resource: some catalog
+    /// action of that level is covered by a counted Allow with `Resource: "*"` (or a
+    /// NotResource) and not taken away by an unconditioned Deny on `*`. Stops as soon as every
+    /// wanted level is found.
     pub fn access_levels_on_any_resource(
         &self,
         include_conditioned: bool,
+        wanted: &[AccessLevel],
     ) -> BTreeSet<AccessLevel> {
         let cat = catalog();
         let mut levels = BTreeSet::new();
@@ -395,20 +425,23 @@ impl Document {
         };
         for s in allow_statements(self, include_conditioned).filter(|s| any_resource(&s.resources))
         {
-            let actions: Vec<(String, AccessLevel)> = match &s.actions {
-                Patterns::Only(ps) => ps.iter().flat_map(|p| cat.expand(p)).collect(),
-                Patterns::AllBut(_) => cat
-                    .expand("*")
-                    .into_iter()
-                    .filter(|(a, _)| s.actions.covers(a, true))
-                    .collect(),
+            let patterns: Vec<&str> = match &s.actions {
+                Patterns::Only(ps) => ps.iter().map(String::as_str).collect(),
+                Patterns::AllBut(_) => vec!["*"],
             };
-            for (a, level) in actions {
-                if levels.contains(&level) {
-                    continue;
-                }
-                if self.allows(&a, "*", include_conditioned) {
-                    levels.insert(level);
+            for p in patterns {
+                cat.for_each_match(p, |action, level| {
+                    if wanted.contains(&level)
+                        && !levels.contains(&level)
+                        && s.actions.covers(action, true)
+                        && self.allows(action, "*", include_conditioned)
+                    {
+                        levels.insert(level);
+                    }
+                    wanted.iter().any(|w| !levels.contains(w))
+                });
+                if wanted.iter().all(|w| levels.contains(w)) {
+                    return levels;
                 }
             }
         }

@@ -191,6 +191,40 @@ impl Catalog {
         out
     }
 
+    /// Calls `f(action, level)` for every action `pattern` covers, in catalog order, until `f`
+    /// returns `false`. No list is built; `action` is a reused buffer.
+    pub fn for_each_match(&self, pattern: &str, mut f: impl FnMut(&str, AccessLevel) -> bool) {
+        let (svc_pat, name_pat) = match pattern.split_once(':') {
+            Some(parts) => parts,
+            None if pattern == "*" => ("*", "*"),
+            None => return,
+        };
+        let name_pat = name_pat.to_ascii_lowercase();
+        let mut buf = String::new();
+        let services: Box<dyn Iterator<Item = &Service>> = if svc_pat.contains(['*', '?']) {
+            Box::new(
+                self.services
+                    .iter()
+                    .filter(move |s| super::wildcard_match(svc_pat, &s.prefix, true)),
+            )
+        } else {
+            Box::new(self.service(svc_pat).into_iter())
+        };
+        for s in services {
+            for (name, lower, level) in &s.actions {
+                if name_pat == "*" || super::wildcard_match(&name_pat, lower, false) {
+                    buf.clear();
+                    buf.push_str(&s.prefix);
+                    buf.push(':');
+                    buf.push_str(name);
+                    if !f(&buf, *level) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether an action pattern covers at least one catalog action (no list is built).
     pub fn matches_any(&self, pattern: &str) -> bool {
         let (svc_pat, name_pat) = match pattern.split_once(':') {
