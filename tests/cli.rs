@@ -90,6 +90,59 @@ fn markdown_diff_of_the_demo_account_is_golden() {
 }
 
 #[test]
+fn sarif_of_the_demo_account_is_golden_and_well_formed() {
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    golden("demo-plan.sarif.json", &out);
+    let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(
+        &iamwarden(&[
+            "plan",
+            "--snapshot",
+            &demo(),
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        results.len(),
+        plan["findings"].as_array().unwrap().len(),
+        "one result per finding"
+    );
+    for r in results {
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"], "ruleIndex points at the rule");
+        let loc = &r["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+        let line = loc["region"]["startLine"].as_u64().unwrap() as usize;
+        let text = std::fs::read_to_string(root().join(uri)).unwrap();
+        let at = text.lines().nth(line - 1).unwrap();
+        assert!(
+            at.contains(&format!("id: {}", r["ruleId"].as_str().unwrap())),
+            "{uri}:{line}: {at}"
+        );
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+    }
+}
+
+#[test]
 fn json_plan_is_reproducible_and_equals_the_saved_plan() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("plan.json");

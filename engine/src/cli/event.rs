@@ -6,7 +6,7 @@ use super::{parse_now, read_live, AwsArgs, Exit};
 use anyhow::{Context, Result};
 use chrono::Utc;
 use iamwarden::inventory::snapshot;
-use iamwarden::render::{self, Format};
+use iamwarden::render::Format;
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
@@ -120,7 +120,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
     let color = args.format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    render::render(&plan, args.format, color, out)?;
+    super::render_plan(&plan, &rules, args.format, color, out)?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
         Exit::Changes
     } else {

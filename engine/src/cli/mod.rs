@@ -183,7 +183,7 @@ struct PlanArgs {
     /// Write the plan (JSON) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Output format on stdout.
+    /// Output format on stdout (sarif: SARIF 2.1.0 for GitHub code scanning).
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
@@ -309,6 +309,39 @@ fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
     }
 }
 
+/// Renders a plan; SARIF also needs the rules (their metadata and where they are written).
+pub(crate) fn render_plan(
+    plan: &iamwarden::plan::Plan,
+    rules: &iamwarden::compile::RuleSet,
+    format: Format,
+    color: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if format != Format::Sarif {
+        render::render(plan, format, color, out)?;
+        return Ok(());
+    }
+    let locate = |source: &str, rule: &str| -> (String, u32) {
+        let (uri, text) = match source.strip_prefix("builtin:") {
+            Some(file) => (
+                format!("rules/{file}"),
+                iamwarden::packs::BUILTIN
+                    .iter()
+                    .find(|(f, _)| *f == file)
+                    .map(|(_, t)| t.to_string())
+                    .unwrap_or_default(),
+            ),
+            None => (
+                source.trim_start_matches("./").to_string(),
+                std::fs::read_to_string(source).unwrap_or_default(),
+            ),
+        };
+        (uri, render::sarif::rule_line(&text, rule))
+    };
+    render::sarif::render_sarif(plan, rules, &locate, out)?;
+    Ok(())
+}
+
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let now = parse_now(args.now.as_deref())?;
     let rules = iamwarden::packs::load_rule_set(&args.rules)?;
@@ -326,7 +359,7 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
         && args.format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    render::render(&plan, args.format, color, out)?;
+    render_plan(&plan, &rules, args.format, color, out)?;
     if let Some(file) = &args.out {
         eprintln!("Saved the plan to {}", file.display());
     }

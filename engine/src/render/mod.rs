@@ -4,6 +4,7 @@
 mod human;
 mod markdown;
 pub mod report;
+pub mod sarif;
 
 pub use human::render_human;
 pub use markdown::render_markdown;
@@ -21,6 +22,8 @@ pub enum Format {
     Json,
     /// A pull-request comment.
     Markdown,
+    /// SARIF 2.1.0 (GitHub code scanning): one result per finding.
+    Sarif,
 }
 
 /// Renders `plan` in `format`.
@@ -32,6 +35,10 @@ pub fn render(plan: &Plan, format: Format, color: bool, out: &mut dyn Write) -> 
             serde_json::to_writer_pretty(&mut *out, plan)?;
             writeln!(out)
         }
+        // The rule metadata SARIF carries comes from the packs, not the plan.
+        Format::Sarif => Err(io::Error::other(
+            "SARIF is rendered with the rule set: call render::sarif::render_sarif",
+        )),
     }
 }
 

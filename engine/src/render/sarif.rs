@@ -1,0 +1,168 @@
+//! SARIF 2.1.0 output, for GitHub code scanning and other CI viewers: one result per finding,
+//! rule metadata (title, description, references, severity) from the packs, and each result
+//! located at the rule's definition in its pack file (code scanning needs a file location; the
+//! IAM resource is the result's logical location).
+
+use crate::compile::RuleSet;
+use crate::plan::Plan;
+use crate::spec::Severity;
+use serde_json::{json, Value};
+use std::io::{self, Write};
+
+/// Where a rule is defined: (file URI relative to the repository, 1-based line).
+pub type Locate<'a> = &'a dyn Fn(&str, &str) -> (String, u32);
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub's `security-severity` (0-10) for a severity.
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    }
+}
+
+/// Renders the plan's findings as a SARIF 2.1.0 log. `locate(pack_source, rule_id)` says
+/// where each rule is written.
+pub fn render_sarif(
+    plan: &Plan,
+    rules: &RuleSet,
+    locate: Locate<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let pack_source = |i: usize| {
+        rules
+            .packs
+            .get(i)
+            .map(|p| p.source.as_str())
+            .unwrap_or_default()
+    };
+    let descriptors: Vec<Value> = rules
+        .rules
+        .iter()
+        .map(|r| {
+            let mut help = r.description.clone();
+            if !r.references.is_empty() {
+                help.push_str("\n\nReferences: ");
+                help.push_str(&r.references.join("; "));
+            }
+            let steps: Vec<&str> = r.steps.iter().map(|s| s.name.as_str()).collect();
+            json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": {"text": &*r.title},
+                "fullDescription": {"text": if r.description.is_empty() { r.title.to_string() } else { r.description.clone() }},
+                "help": {"text": help},
+                "defaultConfiguration": {"level": level(r.severity)},
+                "properties": {
+                    "tags": ["security", "iam", r.kind.collection()],
+                    "security-severity": security_severity(r.severity),
+                    "precision": "high",
+                    "pack": rules.packs.get(r.pack).map(|p| format!("{}@{}", p.name, p.version)),
+                    "remediation": steps,
+                },
+            })
+        })
+        .collect();
+    let index_of = |id: &str| rules.rules.iter().position(|r| r.id == id);
+    let results: Vec<Value> = plan
+        .findings
+        .iter()
+        .map(|f| {
+            let ri = index_of(&f.rule);
+            let (uri, line) = ri
+                .and_then(|i| rules.rules.get(i))
+                .map(|r| locate(pack_source(r.pack), &r.id))
+                .unwrap_or_else(|| (String::new(), 1));
+            let who = f.resource.arn.clone().unwrap_or_else(|| f.resource.id.clone());
+            let actions: Vec<String> = f
+                .actions
+                .iter()
+                .filter_map(|id| plan.actions.iter().find(|a| &a.id == id))
+                .map(|a| format!("{} {}", a.action, a.resource.name))
+                .collect();
+            let mut text = format!("{}: {} {}", f.title, f.resource.kind.collection(), f.resource.name);
+            if !actions.is_empty() {
+                text.push_str(&format!(". Planned: {}", actions.join(", ")));
+            }
+            json!({
+                "ruleId": &*f.rule,
+                "ruleIndex": ri,
+                "level": level(f.severity),
+                "message": {"text": text},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri},
+                        "region": {"startLine": line},
+                    },
+                    "logicalLocations": [{
+                        "name": f.resource.name,
+                        "fullyQualifiedName": who,
+                        "kind": "resource",
+                    }],
+                }],
+                "partialFingerprints": {
+                    "iamwarden/v1": crate::compile::sha256_hex(format!("{}|{}|{}", plan.account_id, f.rule, f.resource.id).as_bytes()),
+                },
+                "properties": {
+                    "account": plan.account_id,
+                    "resource_kind": f.resource.kind.collection(),
+                    "resource_id": f.resource.id,
+                    "evidence": f.evidence,
+                    "actions": f.actions,
+                },
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "iamwarden",
+                "version": plan.iamwarden_version,
+                "informationUri": "https://github.com/iamwarden/iamwarden",
+                "rules": descriptors,
+            }},
+            "automationDetails": {"id": format!("iamwarden/{}/", plan.account_id)},
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+/// Finds the line of `- id: RULE` (or `id: RULE`) in a pack's text; 1 when not found.
+pub fn rule_line(text: &str, rule_id: &str) -> u32 {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim();
+            t.strip_prefix("id:")
+                .map(str::trim)
+                .is_some_and(|v| v.trim_matches(['"', '\'']) == rule_id)
+        })
+        .and_then(|i| u32::try_from(i + 1).ok())
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_lines_are_found() {
+        let text = "pack: {name: a, version: 1.0.0}\nrules:\n  - id: first\n    title: x\n  - id: \"second\"\n";
+        assert_eq!(rule_line(text, "first"), 3);
+        assert_eq!(rule_line(text, "second"), 5);
+        assert_eq!(rule_line(text, "third"), 1);
+    }
+}
