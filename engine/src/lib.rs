@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod ruletest;
 pub mod schema;
 pub mod spec;
 pub mod synth;

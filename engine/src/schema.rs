@@ -5,18 +5,19 @@
 use serde_json::Value;
 
 /// The schemas by name.
-pub const NAMES: [&str; 3] = ["rule-pack", "inventory", "plan"];
+pub const NAMES: [&str; 4] = ["rule-pack", "rule-tests", "inventory", "plan"];
 
-/// The schema called `name` (`rule-pack`, `inventory` or `plan`).
+/// The schema called `name` (`rule-pack`, `rule-tests`, `inventory` or `plan`).
 pub fn by_name(name: &str) -> Option<Value> {
     let schema = match name {
         "rule-pack" => schemars::schema_for!(crate::spec::PackSpec),
+        "rule-tests" => schemars::schema_for!(crate::ruletest::TestFile),
         "inventory" => schemars::schema_for!(crate::inventory::Inventory),
         "plan" => schemars::schema_for!(crate::plan::Plan),
         _ => return None,
     };
     let mut value = schema.to_value();
-    if name == "rule-pack" {
+    if name == "rule-pack" || name == "rule-tests" {
         strip_nullable(&mut value);
     }
     Some(value)

@@ -71,10 +71,42 @@ enum Command {
     Undo(apply::UndoArgs),
     /// Turn CloudTrail IAM events into a plan (and apply it with --apply).
     Event(Box<event::EventArgs>),
-    /// Print a JSON Schema: rule-pack, inventory or plan.
+    /// Run rule tests: every `NAME.tests.yaml` (beside the pack `NAME.yaml`) under the paths.
+    Test {
+        /// Tests files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// `human` (a line per case and a count) or `junit` (XML for CI).
+        #[arg(long, value_parser = ["human", "junit"], default_value = "human")]
+        format: String,
+    },
+    /// Show why a rule does or does not match one resource: every condition leaf with its
+    /// path, the value found and whether it held, and the exemption that applies.
+    Explain {
+        /// The rule id.
+        #[arg(long)]
+        rule: String,
+        /// The resource: its id, name or ARN.
+        #[arg(long)]
+        resource: String,
+        /// An inventory snapshot (without it, the live account is read).
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// Rule pack files or directories, or `builtin` (repeatable; default: builtin).
+        #[arg(long = "rules")]
+        rules: Vec<String>,
+        /// The evaluation clock (RFC 3339); default: now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a JSON Schema: rule-pack, rule-tests, inventory or plan.
     Schema {
         /// Which schema.
-        #[arg(value_parser = ["rule-pack", "inventory", "plan"])]
+        #[arg(value_parser = ["rule-pack", "rule-tests", "inventory", "plan"])]
         name: String,
     },
     /// Work with rules.
@@ -236,6 +268,46 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             )?;
             Ok(Exit::Success)
         }
+        Command::Test { paths, format } => run_tests(&paths, &format, out),
+        Command::Explain {
+            rule,
+            resource,
+            snapshot: snap,
+            aws,
+            rules,
+            now,
+            json,
+        } => {
+            let now = parse_now(now.as_deref())?;
+            let set = iamwarden::packs::load_rule_set(&rules)?;
+            let Some(r) = set.rules.iter().find(|r| r.id == rule) else {
+                let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+                let hint = iamwarden::diag::did_you_mean(&rule, ids.iter().copied())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                anyhow::bail!("no rule `{rule}` in the loaded packs{hint}");
+            };
+            let inv = match &snap {
+                Some(path) => snapshot::load(path)?,
+                None => read_live(&aws)?,
+            };
+            let Some(index) = iamwarden::eval::find_record(&inv, r.kind, &resource) else {
+                anyhow::bail!(
+                    "no {} with id, name or ARN `{resource}` (rule {rule} selects {})",
+                    r.kind.collection(),
+                    r.kind.collection()
+                );
+            };
+            let e = iamwarden::eval::explain_record(r, &inv, index, now)
+                .context("the resource disappeared")?;
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &e)?;
+                writeln!(out)?;
+            } else {
+                out.write_all(iamwarden::eval::explain::render(&e, &resource).as_bytes())?;
+            }
+            Ok(Exit::Success)
+        }
         Command::Schema { name } => {
             let text = iamwarden::schema::text(&name).context("unknown schema")?;
             out.write_all(text.as_bytes())?;
@@ -245,6 +317,63 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             command: RulesCommand::List { rules },
         } => list_rules(&rules, out),
     }
+}
+
+fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exit> {
+    use iamwarden::ruletest;
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let files = ruletest::discover(&paths);
+    if files.is_empty() {
+        anyhow::bail!(
+            "no rule tests (*.tests.yaml) under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let mut results = Vec::new();
+    for f in &files {
+        let shown = f.display().to_string();
+        let Some(pack_path) = ruletest::pack_of(f) else {
+            anyhow::bail!(
+                "{shown}: no pack beside it (a tests file NAME.tests.yaml tests NAME.yaml)"
+            );
+        };
+        let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()])?;
+        let Some(pack) = packs.first() else { continue };
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {shown}"))?;
+        let r = ruletest::run_file(&shown, &text, pack).map_err(|d| Diagnostics(vec![*d]))?;
+        results.extend(r);
+    }
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    if format == "junit" {
+        out.write_all(ruletest::junit(&results).as_bytes())?;
+    } else {
+        for r in &results {
+            if r.passed() {
+                writeln!(out, "ok    {}: {}", r.file, r.name)?;
+            } else {
+                writeln!(out, "FAIL  {}: {}", r.file, r.name)?;
+                for f in &r.failures {
+                    for line in f.lines() {
+                        writeln!(out, "      {line}")?;
+                    }
+                }
+            }
+        }
+        writeln!(out, "{} passed, {failed} failed", results.len() - failed)?;
+    }
+    Ok(if failed > 0 {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
 }
 
 fn validate(paths: &[String], out: &mut dyn Write) -> Result<Exit> {

@@ -1088,7 +1088,7 @@ fn policy_op(op_name: &str, operand: &Value, include_conditioned: bool) -> Resul
                     .find(|m| !escalation_method_names().any(|k| k == m.as_str()))
                 {
                     let hint = did_you_mean(bad, escalation_method_names())
-                        .map(|h| format!(" (did you mean {h}?)"))
+                        .map(|h| format!(" ({h})"))
                         .unwrap_or_default();
                     return Err(format!(
                         "unknown privilege-escalation method `{bad}`{hint}; known: {}",

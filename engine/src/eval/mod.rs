@@ -5,6 +5,8 @@
 //! every condition leaf saw (evidence) and their remediation steps rendered for the resource.
 //! Nothing here reads a file, the network or the system clock.
 
+pub mod explain;
+
 use crate::compile::{CompiledPath, Condition, Exempt, Leaf, Op, Rule, RuleSet, Selection};
 use crate::inventory::{Inventory, ResourceKind, ResourceRef};
 use crate::plan::Evidence;
@@ -166,6 +168,49 @@ fn eval_chunk(
     // evaluating resource by resource.
     out.sort_by_key(|m| (m.index, m.rule));
     out
+}
+
+/// The index of the record of `kind` whose id, name or ARN is `key`.
+pub fn find_record(inv: &Inventory, kind: ResourceKind, key: &str) -> Option<usize> {
+    (0..inv.len_of(kind)).find(|&i| {
+        inv.resource_ref(kind, i)
+            .is_some_and(|r| r.id == key || r.name == key || r.arn.as_deref() == Some(key))
+    })
+}
+
+/// Explains rule `rule` on record `index` of the rule's collection (see [`explain`]).
+pub fn explain_record(
+    rule: &Rule,
+    inv: &Inventory,
+    index: usize,
+    now: DateTime<Utc>,
+) -> Option<explain::Explanation> {
+    let kind = rule.kind;
+    let with_effective = |i: usize, ix: &Option<EffectiveIndex<'_>>| {
+        let mut v = inv.record_value(kind, i).unwrap_or(Value::Null);
+        if let (Some(ix), Some(u), Value::Object(m)) = (ix, inv.users.get(i), &mut v) {
+            m.insert("effective_policy".into(), ix.document_of(u));
+        }
+        v
+    };
+    let ix = (kind == ResourceKind::User && reads_effective_policy(rule))
+        .then(|| EffectiveIndex::new(inv));
+    let record = (index < inv.len_of(kind)).then(|| with_effective(index, &ix))?;
+    let selected = match &rule.selection {
+        Selection::All => true,
+        Selection::Native(c) => holds(c, &record, now, &mut None, false),
+        Selection::Filter(q) => {
+            let all = Value::Array(
+                (0..inv.len_of(kind))
+                    .map(|i| with_effective(i, &ix))
+                    .collect(),
+            );
+            js_path_process(q, &all)
+                .map(|refs| refs.iter().any(|r| index_of(&r.path) == Some(index)))
+                .unwrap_or(false)
+        }
+    };
+    Some(explain::explain(rule, &record, selected, now))
 }
 
 /// Whether a rule reads `effective_policy` (computed only then: it copies statements).

@@ -1,0 +1,474 @@
+//! Rule tests: `NAME.tests.yaml` beside the pack `NAME.yaml`. Each case gives an inventory
+//! fragment (or a snapshot file), an optional clock and parameter overrides, and what each rule
+//! must match, must not match, and (optionally) exactly which actions it must plan. Running a
+//! case loads the pack, applies the overrides, evaluates, plans, and compares; a failure says
+//! what differed and, for a resource that did not behave as expected, the rule's explanation.
+//!
+//! Inventory fragments may leave out what a rule does not look at: ids, ARNs and dates are
+//! filled in from names (`users: [{name: alice}]` is enough).
+
+use crate::diag::Diagnostic;
+use crate::inventory::{Inventory, ResourceKind};
+use crate::spec::load::LoadedPack;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A `*.tests.yaml` file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestFile {
+    /// The cases.
+    pub tests: Vec<TestCase>,
+}
+
+/// One case.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    /// What the case shows, e.g. `a key unused for 100 days is flagged`.
+    pub name: String,
+    /// The evaluation clock (default `2026-01-01T00:00:00Z`, so cases are reproducible).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<DateTime<Utc>>,
+    /// Parameter overrides per rule id, e.g. `{access-key-unused: {days: 45}}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, BTreeMap<String, Value>>,
+    /// An inventory fragment: any of the inventory's collections (and `account`). Ids, ARNs and
+    /// creation dates may be left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<Value>,
+    /// A snapshot file instead (relative to the tests file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// Per rule id: what must happen.
+    pub expect: BTreeMap<String, Expectation>,
+}
+
+/// What one rule must do in a case.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// Resources (id, name or ARN) the rule must flag.
+    #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub must_match: Vec<String>,
+    /// Resources it must not flag (exempt resources count as not flagged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_match: Vec<String>,
+    /// Exactly the actions planned for this rule's findings, as `step resource-name`
+    /// (e.g. `deactivate_access_key AKIA...`), in any order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<String>>,
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseResult {
+    /// The tests file.
+    pub file: String,
+    /// The case's name.
+    pub name: String,
+    /// What differed (empty: passed).
+    pub failures: Vec<String>,
+}
+
+impl CaseResult {
+    /// Whether the case passed.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// The pack a tests file belongs to: `x.tests.yaml` -> `x.yaml` (or `x.yml`).
+pub fn pack_of(tests: &Path) -> Option<PathBuf> {
+    let name = tests.file_name()?.to_str()?;
+    let stem = name
+        .strip_suffix(".tests.yaml")
+        .or_else(|| name.strip_suffix(".tests.yml"))?;
+    ["yaml", "yml"]
+        .iter()
+        .map(|ext| tests.with_file_name(format!("{stem}.{ext}")))
+        .find(|p| p.exists())
+}
+
+/// Every tests file under `paths` (files as given, directories walked).
+pub fn discover(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".tests.yaml") || n.ends_with(".tests.yml"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+const DEFAULT_NOW: &str = "2026-01-01T00:00:00Z";
+const ACCOUNT: &str = "123456789012";
+
+/// Fills in what a fragment left out (ids, ARNs, creation dates) so it is a whole inventory.
+pub fn complete_inventory(fragment: &Value) -> Value {
+    let mut inv = fragment.as_object().cloned().unwrap_or_default();
+    let account = inv
+        .get("account")
+        .and_then(|a| a.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or(ACCOUNT)
+        .to_string();
+    let acct = inv.entry("account").or_insert_with(|| json!({}));
+    if let Some(a) = acct.as_object_mut() {
+        a.entry("id").or_insert_with(|| json!(account));
+    }
+    let old = json!("2020-01-01T00:00:00Z");
+    let fill = |list: &mut Value, f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        if let Some(items) = list.as_array_mut() {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                f(item);
+            }
+        }
+    };
+    let name_of = |m: &serde_json::Map<String, Value>| {
+        m.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("x")
+            .to_string()
+    };
+    let ident = |prefix: &str, name: &str| {
+        format!(
+            "{prefix}{}",
+            name.to_uppercase()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+        )
+    };
+    for (key, list) in inv.iter_mut() {
+        match key.as_str() {
+            "users" => fill(list, &|m| {
+                let n = name_of(m);
+                m.entry("id").or_insert_with(|| json!(ident("AIDA", &n)));
+                m.entry("arn")
+                    .or_insert_with(|| json!(format!("arn:aws:iam::{account}:user/{n}")));
+                m.entry("created_at").or_insert_with(|| old.clone());
+            }),
+            "groups" => fill(list, &|m| {
+                let n = name_of(m);
+                m.entry("id").or_insert_with(|| json!(ident("AGPA", &n)));
+                m.entry("arn")
+                    .or_insert_with(|| json!(format!("arn:aws:iam::{account}:group/{n}")));
+                m.entry("created_at").or_insert_with(|| old.clone());
+            }),
+            "roles" => fill(list, &|m| {
+                let n = name_of(m);
+                m.entry("id").or_insert_with(|| json!(ident("AROA", &n)));
+                m.entry("arn")
+                    .or_insert_with(|| json!(format!("arn:aws:iam::{account}:role/{n}")));
+                m.entry("created_at").or_insert_with(|| old.clone());
+                m.entry("trust_policy").or_insert_with(|| json!({}));
+            }),
+            "access_keys" => fill(list, &|m| {
+                m.entry("status").or_insert_with(|| json!("Active"));
+                m.entry("created_at").or_insert_with(|| old.clone());
+            }),
+            "login_profiles" => fill(list, &|m| {
+                let u = m
+                    .get("user")
+                    .and_then(Value::as_str)
+                    .unwrap_or("x")
+                    .to_string();
+                m.entry("id").or_insert_with(|| json!(u));
+                m.entry("created_at").or_insert_with(|| old.clone());
+            }),
+            "managed_policies" => fill(list, &|m| {
+                let n = name_of(m);
+                let arn = m
+                    .get("arn")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("arn:aws:iam::{account}:policy/{n}"));
+                m.entry("id").or_insert_with(|| json!(arn));
+                m.entry("arn").or_insert_with(|| json!(arn));
+                // `document:` is the single default version v1.
+                if let Some(doc) = m.remove("document") {
+                    m.entry("default_version_id").or_insert_with(|| json!("v1"));
+                    m.entry("versions").or_insert_with(
+                        || json!([{"version_id": "v1", "is_default": true, "created_at": "2020-01-01T00:00:00Z", "document": doc}]),
+                    );
+                }
+            }),
+            "inline_policies" => fill(list, &|m| {
+                let kind = m
+                    .get("owner_kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("user")
+                    .to_string();
+                let owner = m
+                    .get("owner")
+                    .and_then(Value::as_str)
+                    .unwrap_or("x")
+                    .to_string();
+                let n = name_of(m);
+                m.entry("owner_kind").or_insert_with(|| json!(kind));
+                m.entry("id")
+                    .or_insert_with(|| json!(format!("{kind}/{owner}/{n}")));
+            }),
+            _ => {}
+        }
+    }
+    Value::Object(inv)
+}
+
+fn fail(file: &str, name: &str, why: String) -> CaseResult {
+    CaseResult {
+        file: file.to_string(),
+        name: name.to_string(),
+        failures: vec![why],
+    }
+}
+
+/// Runs every case of a tests file against its pack (`pack`: the loaded pack it tests).
+pub fn run_file(
+    tests_file: &str,
+    text: &str,
+    pack: &LoadedPack,
+) -> Result<Vec<CaseResult>, Box<Diagnostic>> {
+    let file: TestFile = serde_yaml::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        let msg = match msg.rfind(" at line ") {
+            Some(i) => msg.get(..i).unwrap_or(&msg).to_string(),
+            None => msg,
+        };
+        let d = Diagnostic::new(tests_file, msg);
+        Box::new(match e.location() {
+            Some(l) => d.at(text, l.line(), l.column()),
+            None => d,
+        })
+    })?;
+    let dir = Path::new(tests_file).parent().unwrap_or(Path::new("."));
+    Ok(file
+        .tests
+        .iter()
+        .map(|case| run_case(tests_file, dir, case, pack))
+        .collect())
+}
+
+fn run_case(tests_file: &str, dir: &Path, case: &TestCase, pack: &LoadedPack) -> CaseResult {
+    let mut pack = pack.clone();
+    for (rule, params) in &case.params {
+        match pack.spec.rules.iter_mut().find(|r| &r.id == rule) {
+            Some(r) => r
+                .params
+                .extend(params.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            None => {
+                return fail(
+                    tests_file,
+                    &case.name,
+                    format!("params: the pack has no rule `{rule}`"),
+                )
+            }
+        }
+    }
+    for rule in case.expect.keys() {
+        if !pack.spec.rules.iter().any(|r| &r.id == rule) {
+            return fail(
+                tests_file,
+                &case.name,
+                format!("expect: the pack has no rule `{rule}`"),
+            );
+        }
+    }
+    let set = match crate::compile::compile(std::slice::from_ref(&pack)) {
+        Ok(s) => s,
+        Err(ds) => {
+            let msgs: Vec<String> = ds.iter().map(ToString::to_string).collect();
+            return fail(
+                tests_file,
+                &case.name,
+                format!(
+                    "the pack does not load with these params:\n{}",
+                    msgs.join("\n")
+                ),
+            );
+        }
+    };
+    let inv: Inventory = match (&case.inventory, &case.snapshot) {
+        (Some(fragment), None) => {
+            match serde_json::from_value::<Inventory>(complete_inventory(fragment)) {
+                Ok(mut inv) => {
+                    inv.normalize();
+                    inv
+                }
+                Err(e) => return fail(tests_file, &case.name, format!("inventory: {e}")),
+            }
+        }
+        (None, Some(path)) => match crate::inventory::snapshot::load(&dir.join(path)) {
+            Ok(inv) => inv,
+            Err(e) => return fail(tests_file, &case.name, format!("snapshot: {e}")),
+        },
+        _ => {
+            return fail(
+                tests_file,
+                &case.name,
+                "give exactly one of `inventory` and `snapshot`".into(),
+            )
+        }
+    };
+    let now = case.now.unwrap_or_else(|| {
+        DateTime::parse_from_rfc3339(DEFAULT_NOW)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    });
+    let plan = crate::pipeline::make_plan(&set, &inv, now, now);
+    let mut failures = Vec::new();
+    for (rule_id, want) in &case.expect {
+        let Some(rule) = set.rules.iter().find(|r| &r.id == rule_id) else {
+            continue;
+        };
+        let flagged: Vec<&crate::inventory::ResourceRef> = plan
+            .findings
+            .iter()
+            .filter(|f| &*f.rule == rule_id)
+            .map(|f| &f.resource)
+            .collect();
+        let names: Vec<&str> = flagged.iter().map(|r| r.name.as_str()).collect();
+        let is = |key: &str| {
+            flagged
+                .iter()
+                .any(|r| r.id == key || r.name == key || r.arn.as_deref() == Some(key))
+        };
+        let why = |key: &str| -> String {
+            match crate::eval::find_record(&inv, rule.kind, key) {
+                None => format!(
+                    "    (no {} named `{key}` in the inventory)",
+                    rule.kind.collection()
+                ),
+                Some(i) => crate::eval::explain_record(rule, &inv, i, now)
+                    .map(|e| {
+                        crate::eval::explain::render(&e, key)
+                            .lines()
+                            .map(|l| format!("    {l}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default(),
+            }
+        };
+        for key in &want.must_match {
+            if !is(key) {
+                failures.push(format!(
+                    "{rule_id} must match {key}, but did not (it matched: {names:?})\n{}",
+                    why(key)
+                ));
+            }
+        }
+        for key in &want.no_match {
+            if is(key) {
+                failures.push(format!(
+                    "{rule_id} must not match {key}, but did\n{}",
+                    why(key)
+                ));
+            }
+        }
+        if let Some(expected) = &want.actions {
+            let mut got: Vec<String> = plan
+                .actions
+                .iter()
+                .filter(|a| a.rules.iter().any(|r| r == rule_id))
+                .map(|a| format!("{} {}", a.action, a.resource.name))
+                .collect();
+            got.sort();
+            let mut exp = expected.clone();
+            exp.sort();
+            if got != exp {
+                let missing: Vec<&String> = exp.iter().filter(|e| !got.contains(e)).collect();
+                let extra: Vec<&String> = got.iter().filter(|g| !exp.contains(g)).collect();
+                failures.push(format!(
+                    "{rule_id} planned other actions: missing {missing:?}, unexpected {extra:?}"
+                ));
+            }
+        }
+    }
+    CaseResult {
+        file: tests_file.to_string(),
+        name: case.name.clone(),
+        failures,
+    }
+}
+
+/// Test results as JUnit XML (one testsuite per tests file).
+pub fn junit(results: &[CaseResult]) -> String {
+    fn esc(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+    let mut by_file: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
+    for r in results {
+        by_file.entry(r.file.as_str()).or_default().push(r);
+    }
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"iamwarden\" tests=\"{}\" failures=\"{failed}\">\n",
+        results.len()
+    );
+    for (file, cases) in by_file {
+        let f = cases.iter().filter(|c| !c.passed()).count();
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\">\n",
+            esc(file),
+            cases.len()
+        ));
+        for c in cases {
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                esc(file),
+                esc(&c.name)
+            ));
+            if c.passed() {
+                out.push_str("/>\n");
+            } else {
+                let text = c.failures.join("\n");
+                out.push_str(&format!(
+                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                    esc(c
+                        .failures
+                        .first()
+                        .and_then(|f| f.lines().next())
+                        .unwrap_or_default()),
+                    esc(&text)
+                ));
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// The kinds a fragment may hold (for messages).
+pub fn collections() -> Vec<&'static str> {
+    ResourceKind::ALL.iter().map(|k| k.collection()).collect()
+}

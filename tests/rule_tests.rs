@@ -1,0 +1,205 @@
+//! `iamwarden test` and `explain`: the built-in packs' own tests (rules/*.tests.yaml) pass and
+//! cover every built-in rule both ways; a failing case says what differed with the rule's
+//! explanation; JUnit output for CI; `explain` shows every leaf.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn iamwarden(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_builtin_rule_tests_pass_and_cover_every_rule_both_ways() {
+    let files = iamwarden::ruletest::discover(&[root().join("rules")]);
+    assert_eq!(files.len(), 4, "{files:?}");
+    let mut matched = std::collections::BTreeSet::new();
+    let mut missed = std::collections::BTreeSet::new();
+    let mut failures = Vec::new();
+    for f in &files {
+        let pack_path = iamwarden::ruletest::pack_of(f).unwrap();
+        let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()]).unwrap();
+        let text = std::fs::read_to_string(f).unwrap();
+        let results =
+            iamwarden::ruletest::run_file(&f.display().to_string(), &text, &packs[0]).unwrap();
+        for r in results.iter().filter(|r| !r.passed()) {
+            failures.push(format!("{}: {}\n{}", r.file, r.name, r.failures.join("\n")));
+        }
+        let file: iamwarden::ruletest::TestFile = serde_yaml::from_str(&text).unwrap();
+        for case in &file.tests {
+            for (rule, e) in &case.expect {
+                if !e.must_match.is_empty() {
+                    matched.insert(rule.clone());
+                }
+                if !e.no_match.is_empty() {
+                    missed.insert(rule.clone());
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    for r in &rules.rules {
+        assert!(
+            matched.contains(&r.id),
+            "no rules/*.tests.yaml case matches {}",
+            r.id
+        );
+        let account = matches!(r.kind, iamwarden::inventory::ResourceKind::Account);
+        assert!(
+            missed.contains(&r.id) || account,
+            "no rules/*.tests.yaml case has a near miss for {}",
+            r.id
+        );
+    }
+    // The same through the command line.
+    let o = iamwarden(&["test", "rules"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.trim_end().ends_with("19 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn a_failing_case_says_what_differed_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("team.yaml"),
+        "pack: {name: acme/team, version: 1.0.0}\nrules:\n  - id: contractors-without-mfa\n    title: Contractor console user without MFA\n    severity: high\n    select: $.users\n    when:\n      all:\n        - {path: $.tags.team, eq: contractors}\n        - {path: $.password_enabled, eq: true}\n        - {path: $.mfa_enabled, eq: false}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("team.tests.yaml"),
+        "tests:\n  - name: a contractor without MFA\n    inventory:\n      users: [{name: cat, tags: {team: contractors}}]\n      login_profiles: [{user: cat}]\n    expect:\n      contractors-without-mfa: {match: [cat]}\n  - name: wrongly expects an employee\n    inventory:\n      users: [{name: dan, tags: {team: platform}}]\n      login_profiles: [{user: dan}]\n    expect:\n      contractors-without-mfa: {match: [dan]}\n",
+    )
+    .unwrap();
+    let o = iamwarden(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("ok    ") && out.contains("a contractor without MFA"),
+        "{out}"
+    );
+    assert!(
+        out.contains("FAIL  ") && out.contains("wrongly expects an employee"),
+        "{out}"
+    );
+    assert!(
+        out.contains("contractors-without-mfa must match dan, but did not"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[not held] $.tags.team eq \"contractors\"   (found: \"platform\")"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("1 passed, 1 failed"), "{out}");
+
+    let o = iamwarden(&["test", "--format", "junit", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        xml.contains("<testsuites name=\"iamwarden\" tests=\"2\" failures=\"1\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"contractors-without-mfa must match dan, but did not"),
+        "{xml}"
+    );
+
+    // A broken tests file is an error with its position.
+    std::fs::write(
+        dir.path().join("team.tests.yaml"),
+        "tests:\n  - name: x\n    expekt: {}\n",
+    )
+    .unwrap();
+    let o = iamwarden(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("team.tests.yaml:3:") && err.contains("expekt"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_shows_every_leaf_and_the_exemption() {
+    let demo = root().join("examples/demo-account.json");
+    let demo = demo.to_str().unwrap();
+    let now = "2026-11-01T00:00:00Z";
+    let o = iamwarden(&[
+        "explain",
+        "--rule",
+        "access-key-unused",
+        "--resource",
+        "AKIAI4DKJLNXW7FZ5MWD",
+        "--snapshot",
+        demo,
+        "--now",
+        now,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("does not match"), "{out}");
+    assert!(
+        out.contains(
+            "[not held] $.last_used_at older_than \"90d\"   (found: \"2026-10-01T21:44:25Z\")"
+        ),
+        "{out}"
+    );
+    let o = iamwarden(&[
+        "explain",
+        "--rule",
+        "console-user-without-mfa",
+        "--resource",
+        "break-glass-admin",
+        "--snapshot",
+        demo,
+        "--now",
+        now,
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("exempt: tag iamwarden:exempt=true"), "{out}");
+    let o = iamwarden(&[
+        "explain",
+        "--rule",
+        "policy-unknown-actions",
+        "--resource",
+        "arn:aws:iam::123456789012:policy/report-reader",
+        "--snapshot",
+        demo,
+        "--now",
+        now,
+        "--json",
+    ]);
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["matched"], true);
+    assert_eq!(
+        e["condition"]["actual"],
+        serde_json::json!(["s3:GetObjcet (did you mean s3:GetObject?)"])
+    );
+    let o = iamwarden(&[
+        "explain",
+        "--rule",
+        "acces-key-unused",
+        "--resource",
+        "x",
+        "--snapshot",
+        demo,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `access-key-unused`?"));
+}
