@@ -4,6 +4,7 @@
 mod human;
 mod markdown;
 pub mod report;
+pub mod rules_doc;
 pub mod sarif;
 
 pub use human::render_human;
