@@ -203,3 +203,76 @@ fn explain_shows_every_leaf_and_the_exemption() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("did you mean `access-key-unused`?"));
 }
+
+#[test]
+fn packs_include_others_and_override_their_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let team = dir.path().join("team.yaml");
+    std::fs::write(
+        &team,
+        "pack: {name: acme/iam, version: 1.2.0, requires_iamwarden: 0.1.0}\ninclude: [builtin/credentials, builtin/account]\noverrides:\n  access-key-unused: {params: {days: 45}, severity: critical}\n  root-without-mfa: {disabled: true}\nrules: []\n",
+    )
+    .unwrap();
+    let set = iamwarden::packs::load_rule_set(&[team.display().to_string()]).unwrap();
+    let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+    assert!(ids.contains(&"access-key-unused") && ids.contains(&"root-access-key"));
+    assert!(!ids.contains(&"root-without-mfa"), "disabled");
+    assert!(
+        !ids.contains(&"user-inactive"),
+        "builtin/users was not included"
+    );
+    let r = set
+        .rules
+        .iter()
+        .find(|r| r.id == "access-key-unused")
+        .unwrap();
+    assert_eq!(&*r.title, "Active access key unused for 45 days");
+    assert_eq!(r.severity, iamwarden::spec::Severity::Critical);
+    // The plan records every pack with its digest.
+    let names: Vec<&str> = set.packs.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["builtin/credentials", "builtin/account", "acme/iam"]
+    );
+    assert!(set.packs.iter().all(|p| p.sha256.len() == 64));
+    // Loading the built-ins as well does not load them twice.
+    let both =
+        iamwarden::packs::load_rule_set(&["builtin".into(), team.display().to_string()]).unwrap();
+    assert_eq!(
+        both.rules
+            .iter()
+            .filter(|r| r.id == "access-key-unused")
+            .count(),
+        1
+    );
+
+    let check = |text: &str, needles: &[&str]| {
+        std::fs::write(&team, text).unwrap();
+        let err = iamwarden::packs::load_rule_set(&[team.display().to_string()])
+            .unwrap_err()
+            .to_string();
+        for n in needles {
+            assert!(err.contains(n), "no `{n}` in:\n{err}");
+        }
+    };
+    check(
+        "pack: {name: a/b, version: 1.0.0}\ninclude: [builtin/credential]\n",
+        &[
+            "team.yaml:2:",
+            "no built-in pack `builtin/credential`",
+            "builtin/credentials",
+        ],
+    );
+    check(
+        "pack: {name: a/b, version: 1.0.0}\ninclude: [builtin]\noverrides:\n  access-key-unused: {params: {dayz: 45}}\n",
+        &["team.yaml:4:", "has no parameter `dayz`", "did you mean `days`?"],
+    );
+    check(
+        "pack: {name: a/b, version: 1.0.0, requires_iamwarden: 99.0.0}\n",
+        &["team.yaml:1:", "requires iamwarden 99.0.0 or newer"],
+    );
+    check(
+        "pack: {name: a/b, version: 1.0.0}\ninclude: [team.yaml]\n",
+        &["include cycle"],
+    );
+}

@@ -20,9 +20,32 @@ use std::collections::BTreeMap;
 pub struct PackSpec {
     /// Who the pack is and which version of it this is.
     pub pack: PackMeta,
+    /// Packs whose rules this pack uses as they are (or with `overrides`): `builtin` (every
+    /// built-in pack), `builtin/credentials` (one of them), or a path relative to this file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Changes to included rules, by rule id: other parameter values (e.g. 45 days instead of
+    /// 90 for CIS 1.12), another severity, or `disabled: true`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, RuleOverride>,
     /// The rules, evaluated in order.
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
+}
+
+/// A change to an included rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOverride {
+    /// Parameter values that replace the rule's defaults (only parameters the rule has).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, Value>,
+    /// Another severity for the rule's findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Leave the rule out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// Pack metadata.
@@ -39,6 +62,10 @@ pub struct PackMeta {
     /// Exemptions that apply to every rule of the pack, in addition to each rule's own.
     #[serde(default)]
     pub exempt: Option<ExemptSpec>,
+    /// The oldest iamwarden version this pack works with (`MAJOR.MINOR.PATCH`); an older
+    /// iamwarden refuses to load it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_iamwarden: Option<String>,
 }
 
 /// How bad a finding is.
