@@ -31,7 +31,7 @@ fn the_builtin_rule_tests_pass_and_cover_every_rule_both_ways() {
         let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()]).unwrap();
         let text = std::fs::read_to_string(f).unwrap();
         let results =
-            iamwarden::ruletest::run_file(&f.display().to_string(), &text, &packs[0]).unwrap();
+            iamwarden::ruletest::run_file(&f.display().to_string(), &text, &packs).unwrap();
         for r in results.iter().filter(|r| !r.passed()) {
             failures.push(format!("{}: {}\n{}", r.file, r.name, r.failures.join("\n")));
         }
@@ -274,5 +274,104 @@ fn packs_include_others_and_override_their_rules() {
     check(
         "pack: {name: a/b, version: 1.0.0}\ninclude: [team.yaml]\n",
         &["include cycle"],
+    );
+}
+
+#[test]
+fn init_scaffolds_a_repository_whose_packs_validate_and_pass_their_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("iam");
+    let o = iamwarden(&["init", repo.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for f in [
+        "packs/acme.yaml",
+        "packs/acme.tests.yaml",
+        ".github/workflows/iamwarden.yml",
+        "README.md",
+        "schemas/rule-pack.schema.json",
+    ] {
+        assert!(repo.join(f).exists(), "{f}");
+    }
+    let run_in = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run_in(&["validate", "packs"]).status.code(), Some(0));
+    let t = run_in(&["test", "packs"]);
+    assert_eq!(
+        t.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&t.stdout)
+    );
+    // A second init writes nothing.
+    std::fs::write(repo.join("packs/acme.yaml"), "mine").unwrap();
+    let o = iamwarden(&["init", repo.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was written"));
+    assert_eq!(
+        std::fs::read_to_string(repo.join("packs/acme.yaml")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn the_policy_as_code_example_is_what_init_writes_and_its_plan_is_golden() {
+    let example = root().join("examples/policy-as-code");
+    for (path, text) in iamwarden::scaffold::files() {
+        let committed = std::fs::read_to_string(example.join(&path)).unwrap_or_default();
+        assert!(
+            committed == text,
+            "examples/policy-as-code/{path} differs from what `iamwarden init` writes: run `cargo run -- init --force examples/policy-as-code`"
+        );
+    }
+    let run_in = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+            .args(args)
+            .current_dir(&example)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run_in(&["validate", "packs"]).status.code(), Some(0));
+    assert_eq!(run_in(&["test", "packs"]).status.code(), Some(0));
+    let demo = root().join("examples/demo-account.json");
+    let o = run_in(&[
+        "plan",
+        "--rules",
+        "packs",
+        "--snapshot",
+        demo.to_str().unwrap(),
+        "--now",
+        "2026-11-01T00:00:00Z",
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let golden = root().join("tests/golden/policy-as-code-plan.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &out).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&golden).unwrap_or_default() == out,
+        "the example's plan differs from tests/golden/policy-as-code-plan.md (UPDATE_GOLDEN=1 cargo test --test rule_tests rewrites it)"
+    );
+    assert!(
+        out.contains("contractors-without-mfa"),
+        "the custom rule fires on the demo account"
+    );
+    // Used 60 days ago: not flagged by the built-in 90 days, flagged by the example's 45.
+    assert!(
+        out.contains("AKIA6QETAT4TFBVWPY6J"),
+        "the override is in effect"
     );
 }

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod ruletest;
+pub mod scaffold;
 pub mod schema;
 pub mod spec;
 pub mod synth;

@@ -248,11 +248,12 @@ fn fail(file: &str, name: &str, why: String) -> CaseResult {
     }
 }
 
-/// Runs every case of a tests file against its pack (`pack`: the loaded pack it tests).
+/// Runs every case of a tests file against its pack. `packs` is what loading the pack gave:
+/// the packs it includes, then the pack itself; cases may test any of their rules.
 pub fn run_file(
     tests_file: &str,
     text: &str,
-    pack: &LoadedPack,
+    packs: &[LoadedPack],
 ) -> Result<Vec<CaseResult>, Box<Diagnostic>> {
     let file: TestFile = serde_yaml::from_str(text).map_err(|e| {
         let msg = e.to_string();
@@ -270,14 +271,18 @@ pub fn run_file(
     Ok(file
         .tests
         .iter()
-        .map(|case| run_case(tests_file, dir, case, pack))
+        .map(|case| run_case(tests_file, dir, case, packs))
         .collect())
 }
 
-fn run_case(tests_file: &str, dir: &Path, case: &TestCase, pack: &LoadedPack) -> CaseResult {
-    let mut pack = pack.clone();
+fn run_case(tests_file: &str, dir: &Path, case: &TestCase, packs: &[LoadedPack]) -> CaseResult {
+    let mut packs = packs.to_vec();
     for (rule, params) in &case.params {
-        match pack.spec.rules.iter_mut().find(|r| &r.id == rule) {
+        let target = packs
+            .iter_mut()
+            .flat_map(|p| p.spec.rules.iter_mut())
+            .find(|r| &r.id == rule);
+        match target {
             Some(r) => r
                 .params
                 .extend(params.iter().map(|(k, v)| (k.clone(), v.clone()))),
@@ -291,7 +296,11 @@ fn run_case(tests_file: &str, dir: &Path, case: &TestCase, pack: &LoadedPack) ->
         }
     }
     for rule in case.expect.keys() {
-        if !pack.spec.rules.iter().any(|r| &r.id == rule) {
+        if !packs
+            .iter()
+            .flat_map(|p| p.spec.rules.iter())
+            .any(|r| &r.id == rule)
+        {
             return fail(
                 tests_file,
                 &case.name,
@@ -299,7 +308,7 @@ fn run_case(tests_file: &str, dir: &Path, case: &TestCase, pack: &LoadedPack) ->
             );
         }
     }
-    let set = match crate::compile::compile(std::slice::from_ref(&pack)) {
+    let set = match crate::compile::compile(&packs) {
         Ok(s) => s,
         Err(ds) => {
             let msgs: Vec<String> = ds.iter().map(ToString::to_string).collect();

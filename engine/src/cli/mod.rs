@@ -71,6 +71,15 @@ enum Command {
     Undo(apply::UndoArgs),
     /// Turn CloudTrail IAM events into a plan (and apply it with --apply).
     Event(Box<event::EventArgs>),
+    /// Start a policy-as-code repository in DIR: a pack that includes the built-ins with
+    /// overrides and a rule of its own, its tests, schemas, a CI workflow and a README.
+    Init {
+        /// The directory (created if needed).
+        dir: PathBuf,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Run rule tests: every `NAME.tests.yaml` (beside the pack `NAME.yaml`) under the paths.
     Test {
         /// Tests files or directories (default: the current directory).
@@ -269,6 +278,37 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Test { paths, format } => run_tests(&paths, &format, out),
+        Command::Init { dir, force } => {
+            let files = iamwarden::scaffold::files();
+            let existing: Vec<String> = files
+                .iter()
+                .filter(|(p, _)| dir.join(p).exists())
+                .map(|(p, _)| p.clone())
+                .collect();
+            if !existing.is_empty() && !force {
+                anyhow::bail!(
+                    "{} already has {}; nothing was written (--force overwrites)",
+                    dir.display(),
+                    existing.join(", ")
+                );
+            }
+            for (p, text) in &files {
+                let path = dir.join(p);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                writeln!(out, "created {}", path.display())?;
+            }
+            writeln!(
+                out,
+                "Next: cd {} && iamwarden validate packs && iamwarden test packs",
+                dir.display()
+            )?;
+            Ok(Exit::Success)
+        }
         Command::Explain {
             rule,
             resource,
@@ -346,9 +386,8 @@ fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exi
             );
         };
         let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()])?;
-        let Some(pack) = packs.first() else { continue };
         let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {shown}"))?;
-        let r = ruletest::run_file(&shown, &text, pack).map_err(|d| Diagnostics(vec![*d]))?;
+        let r = ruletest::run_file(&shown, &text, &packs).map_err(|d| Diagnostics(vec![*d]))?;
         results.extend(r);
     }
     let failed = results.iter().filter(|r| !r.passed()).count();

@@ -1,0 +1,175 @@
+//! `iamwarden init`: the files of a policy-as-code repository: a pack that includes the
+//! built-ins with overrides and adds a custom rule, that rule's tests, the JSON Schemas the
+//! packs' modelines point at, a CI workflow (validate, test, plan, post the markdown diff,
+//! upload SARIF), and a README. Pure: returns (path, contents); the CLI writes them.
+
+/// The pack.
+const PACK: &str = r#"# yaml-language-server: $schema=../schemas/rule-pack.schema.json
+# Our IAM rules: the built-ins, tuned, plus rules of our own. Reviewed in pull requests;
+# `iamwarden test packs` runs the tests beside this file.
+pack:
+  name: acme/iam
+  version: 1.0.0
+  description: The built-in rules with our thresholds, and our own rules.
+  requires_iamwarden: 0.1.0
+  exempt:
+    tags:
+      iamwarden:exempt: "true"
+
+include: [builtin]
+
+overrides:
+  # CIS AWS Foundations 1.12 asks for 45 days, the built-in default is 90.
+  access-key-unused:
+    params: {days: 45}
+  console-password-unused:
+    params: {days: 45}
+  # Contractors' consoles matter more to us than the default severity says.
+  console-user-without-mfa:
+    severity: critical
+
+rules:
+  - id: contractors-without-mfa
+    title: Contractor with console access and no MFA
+    severity: critical
+    description: >-
+      A user tagged team=contractors who can sign in to the console without MFA. Contractors
+      leave without telling IAM; a password without MFA is the door they leave open. Reported
+      only: ask the contractor to enable MFA, or remove the console password.
+    references:
+      - CIS AWS Foundations 3.0 1.10
+    select: $.users
+    when:
+      all:
+        - {path: $.tags.team, eq: contractors}
+        - {path: $.password_enabled, eq: true}
+        - {path: $.mfa_enabled, eq: false}
+"#;
+
+/// The pack's tests.
+const TESTS: &str = r#"# yaml-language-server: $schema=../schemas/rule-tests.schema.json
+# Tests of acme.yaml: `iamwarden test packs`.
+tests:
+  - name: a contractor with a console password and no MFA is flagged
+    inventory:
+      users: [{name: carol, tags: {team: contractors}}]
+      login_profiles: [{user: carol}]
+    expect:
+      contractors-without-mfa: {match: [carol]}
+  - name: a contractor with MFA, and an employee without, are not
+    inventory:
+      users:
+        - {name: dan, tags: {team: contractors}}
+        - {name: erin, tags: {team: platform}}
+      login_profiles: [{user: dan}, {user: erin}]
+      mfa_devices:
+        - {id: "arn:aws:iam::123456789012:mfa/dan", user: dan, virtual: true, enabled_at: "2025-01-01T00:00:00Z"}
+    expect:
+      contractors-without-mfa: {no_match: [dan, erin]}
+  - name: keys unused for 45 days are deactivated (our CIS threshold)
+    inventory:
+      users: [{name: fred}]
+      access_keys:
+        - {id: AKIAOLDKEY, user: fred, created_at: "2025-01-01T00:00:00Z", last_used_at: "2025-11-01T00:00:00Z"}
+    expect:
+      access-key-unused:
+        match: [AKIAOLDKEY]
+        actions: [deactivate_access_key AKIAOLDKEY]
+"#;
+
+/// The CI workflow.
+const WORKFLOW: &str = r#"# Runs on every pull request that changes the rules, and on main: validate the packs, run
+# their tests, read the account, and show the plan where reviewers look (a PR comment with the
+# markdown diff, code-scanning alerts from SARIF). Applying stays a deliberate, reviewed step:
+# download the plan artifact and run `iamwarden apply plan.json`.
+name: iamwarden
+on:
+  pull_request:
+  push:
+    branches: [main]
+permissions:
+  contents: read
+  id-token: write          # OIDC to assume the read-only role
+  pull-requests: write     # the plan comment
+  security-events: write   # SARIF upload
+jobs:
+  plan:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install iamwarden
+        run: cargo install --locked --git https://github.com/iamwarden/iamwarden iamwarden
+      - name: Validate the packs
+        run: iamwarden validate packs
+      - name: Run the rule tests
+        run: iamwarden test packs --format junit > rule-tests.xml
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          role-to-assume: ${{ vars.IAMWARDEN_READ_ROLE }}   # grants examples/iam-read-only-policy.json
+          aws-region: us-east-1
+      - name: Read the account
+        run: iamwarden snapshot --out snapshot.json
+      - name: Plan
+        run: |
+          iamwarden plan --snapshot snapshot.json --rules packs --out plan.json --format markdown > plan.md
+          iamwarden plan --snapshot snapshot.json --rules packs --format sarif > iamwarden.sarif
+      - uses: github/codeql-action/upload-sarif@v3
+        with:
+          sarif_file: iamwarden.sarif
+      - uses: marocchino/sticky-pull-request-comment@v2
+        if: github.event_name == 'pull_request'
+        with:
+          path: plan.md
+      - uses: actions/upload-artifact@v4
+        with:
+          name: iamwarden-plan
+          path: |
+            plan.json
+            snapshot.json
+            rule-tests.xml
+"#;
+
+/// The README.
+const README: &str = r#"# IAM policy as code
+
+Our AWS IAM rules, checked by [iamwarden](https://github.com/iamwarden/iamwarden).
+
+- `packs/acme.yaml`: the built-in rules with our thresholds (`overrides`), and our own rules.
+- `packs/acme.tests.yaml`: their tests.
+- `schemas/`: JSON Schemas for editor help (the packs' first lines point at them).
+- `.github/workflows/iamwarden.yml`: on every pull request, validate, test, plan, and post the
+  diff as a comment and the findings to code scanning.
+
+## Change a rule
+
+1. Edit `packs/acme.yaml` (a new rule, a parameter in `overrides`, `disabled: true`).
+2. Add a case to `packs/acme.tests.yaml`: what the rule must and must not match.
+3. Locally: `iamwarden validate packs && iamwarden test packs`.
+4. See why a rule matches or not: `iamwarden explain --rule ID --resource NAME --snapshot FILE`.
+5. Open a pull request; CI posts the plan.
+
+## Apply
+
+After review, with credentials that may change IAM:
+
+```sh
+iamwarden apply plan.json        # shows the diff, asks for yes; refuses a stale or edited plan
+iamwarden undo plan.json.journal.jsonl   # if needed
+```
+"#;
+
+/// The files of a new repository, relative to its root.
+pub fn files() -> Vec<(String, String)> {
+    let schema = |name: &str| crate::schema::text(name).unwrap_or_default();
+    vec![
+        ("packs/acme.yaml".into(), PACK.into()),
+        ("packs/acme.tests.yaml".into(), TESTS.into()),
+        ("schemas/rule-pack.schema.json".into(), schema("rule-pack")),
+        (
+            "schemas/rule-tests.schema.json".into(),
+            schema("rule-tests"),
+        ),
+        (".github/workflows/iamwarden.yml".into(), WORKFLOW.into()),
+        ("README.md".into(), README.into()),
+    ]
+}
