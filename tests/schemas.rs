@@ -58,3 +58,28 @@ fn demo_snapshot_matches_the_inventory_schema() {
     let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+#[test]
+fn rule_test_files_carry_the_modeline_and_validate() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/rule-tests.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let files = iamwarden::ruletest::discover(&[
+        root().join("rules"),
+        root().join("examples/policy-as-code"),
+    ]);
+    assert!(files.len() >= 5, "{files:?}");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../schemas/rule-tests.schema.json"),
+            "{} must start with the yaml-language-server modeline",
+            f.display()
+        );
+        let doc: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", f.display());
+    }
+}
