@@ -2,10 +2,9 @@
 //! of apply's guardrails).
 
 use super::apply::{apply_plan, ApplyFlags, ReportFormat};
-use super::{parse_now, read_live, AwsArgs, Exit};
+use super::{Exit, Inputs};
 use anyhow::{Context, Result};
 use chrono::Utc;
-use iamwarden::inventory::snapshot;
 use iamwarden::render::Format;
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -15,18 +14,10 @@ pub struct EventArgs {
     /// The events: a CloudTrail record, an EventBridge envelope, a CloudTrail log file
     /// (`{"Records": [...]}`), gzip accepted; `-` or nothing reads stdin.
     file: Option<String>,
-    /// Rule pack files or directories, or `builtin` (repeatable; default: builtin). Only rules
-    /// with `on_events` react.
-    #[arg(long = "rules")]
-    rules: Vec<String>,
-    /// The account as it was before the events (without it, the live account is read).
-    #[arg(long)]
-    snapshot: Option<PathBuf>,
+    /// The packs (only rules with `on_events` react), the account as it was before the events
+    /// (a snapshot, or live), the clock.
     #[command(flatten)]
-    aws: AwsArgs,
-    /// The evaluation clock (RFC 3339); default: now.
-    #[arg(long)]
-    now: Option<String>,
+    input: Inputs,
     /// Write the plan (JSON) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -45,7 +36,6 @@ pub struct EventArgs {
 }
 
 pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
-    let now = parse_now(args.now.as_deref())?;
     let (bytes, name) = match args.file.as_deref() {
         None | Some("-") => {
             let mut b = Vec::new();
@@ -60,11 +50,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
         ),
     };
     let events = iamwarden::event::read(&bytes, &name)?;
-    let rules = iamwarden::packs::load_rule_set(&args.rules)?;
-    let inv = match &args.snapshot {
-        Some(path) => snapshot::load(path)?,
-        None => read_live(&args.aws)?,
-    };
+    let (rules, inv, now) = args.input.load()?;
     let (plan, reports) =
         iamwarden::pipeline::make_event_plan(&rules, inv, &events.events, now, Utc::now());
     eprintln!(
@@ -113,7 +99,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             &journal,
             &args.apply_flags,
             ReportFormat::Human,
-            &args.aws,
+            &args.input.aws,
             out,
         );
     }

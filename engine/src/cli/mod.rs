@@ -97,17 +97,8 @@ enum Command {
         /// The resource: its id, name or ARN.
         #[arg(long)]
         resource: String,
-        /// An inventory snapshot (without it, the live account is read).
-        #[arg(long)]
-        snapshot: Option<PathBuf>,
         #[command(flatten)]
-        aws: AwsArgs,
-        /// Rule pack files or directories, or `builtin` (repeatable; default: builtin).
-        #[arg(long = "rules")]
-        rules: Vec<String>,
-        /// The evaluation clock (RFC 3339); default: now.
-        #[arg(long)]
-        now: Option<String>,
+        input: Inputs,
         /// Print the explanation as JSON.
         #[arg(long)]
         json: bool,
@@ -207,8 +198,9 @@ fn read_live(aws: &AwsArgs) -> Result<iamwarden::inventory::Inventory> {
     Ok(inv)
 }
 
+/// What every evaluating command reads: the packs, the account (a snapshot or live), the clock.
 #[derive(Debug, clap::Args)]
-struct PlanArgs {
+struct Inputs {
     /// An inventory snapshot (JSON, as `iamwarden snapshot` writes it); without it, the live
     /// account is read.
     #[arg(long)]
@@ -221,6 +213,32 @@ struct PlanArgs {
     /// The evaluation clock (RFC 3339); default: now. Recorded in the plan.
     #[arg(long)]
     now: Option<String>,
+}
+
+impl Inputs {
+    /// The rules, the inventory and the clock (the rules first: a broken pack fails fast,
+    /// before any AWS call).
+    fn load(
+        &self,
+    ) -> Result<(
+        iamwarden::compile::RuleSet,
+        iamwarden::inventory::Inventory,
+        DateTime<Utc>,
+    )> {
+        let now = parse_now(self.now.as_deref())?;
+        let rules = iamwarden::packs::load_rule_set(&self.rules)?;
+        let inv = match &self.snapshot {
+            Some(path) => snapshot::load(path)?,
+            None => read_live(&self.aws)?,
+        };
+        Ok((rules, inv, now))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    input: Inputs,
     /// Write the plan (JSON) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -312,24 +330,16 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
         Command::Explain {
             rule,
             resource,
-            snapshot: snap,
-            aws,
-            rules,
-            now,
+            input,
             json,
         } => {
-            let now = parse_now(now.as_deref())?;
-            let set = iamwarden::packs::load_rule_set(&rules)?;
+            let (set, inv, now) = input.load()?;
             let Some(r) = set.rules.iter().find(|r| r.id == rule) else {
                 let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
                 let hint = iamwarden::diag::did_you_mean(&rule, ids.iter().copied())
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
                 anyhow::bail!("no rule `{rule}` in the loaded packs{hint}");
-            };
-            let inv = match &snap {
-                Some(path) => snapshot::load(path)?,
-                None => read_live(&aws)?,
             };
             let Some(index) = iamwarden::eval::find_record(&inv, r.kind, &resource) else {
                 anyhow::bail!(
@@ -511,12 +521,7 @@ pub(crate) fn render_plan(
 }
 
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
-    let now = parse_now(args.now.as_deref())?;
-    let rules = iamwarden::packs::load_rule_set(&args.rules)?;
-    let inv = match &args.snapshot {
-        Some(path) => snapshot::load(path)?,
-        None => read_live(&args.aws)?,
-    };
+    let (rules, inv, now) = args.input.load()?;
     let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, Utc::now());
     if let Some(file) = &args.out {
         let text = serde_json::to_string_pretty(&plan)?;
