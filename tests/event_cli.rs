@@ -92,7 +92,10 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
         "attach-role-policy.json",
         &[("role-admin-policy", "lambda-exec")],
     ),
-    ("add-user-to-group.json", &[]),
+    (
+        "add-user-to-group.json",
+        &[("user-admin-via-group", "carlos.diaz")],
+    ),
     ("create-access-key.json", &[]),
     (
         "create-login-profile.json",

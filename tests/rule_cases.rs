@@ -731,6 +731,26 @@ fn cases() -> Vec<Case> {
             "users": [user("jon", old, json!({"inline_policies": ["office"]}))],
             "inline_policies": [inline("user", "jon", "office", conditioned_admin_doc())]}),
         ),
+        // --- user-admin-via-group (report only) ---
+        hit(
+            "a member of a group with an admin policy",
+            "user-admin-via-group",
+            "AIDAJON",
+            None,
+            json!({
+            "users": [user("jon", old, json!({"groups": ["ops"]}))],
+            "groups": [group("ops", &["arn:aws:iam::aws:policy/AdministratorAccess"])],
+            "managed_policies": [policy("arn:aws:iam::aws:policy/AdministratorAccess", "AdministratorAccess", "v1", &[("v1", "2020-01-01T00:00:00Z", admin_doc())])]}),
+        ),
+        miss(
+            "a member of a group with an s3 policy",
+            "user-admin-via-group",
+            "AIDAJON",
+            json!({
+            "users": [user("jon", old, json!({"groups": ["readers"]}))],
+            "groups": [group("readers", &[&customer_arn("S3")])],
+            "managed_policies": [customer_policy("S3", s3_doc())]}),
+        ),
         // --- the policy-analysis rules (report only unless an action param says otherwise) ---
         hit(
             "NotAction that excludes IAM",
@@ -957,7 +977,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-const BUILTIN_RULES: [&str; 24] = [
+const BUILTIN_RULES: [&str; 25] = [
     "access-key-unused",
     "access-key-not-rotated",
     "access-key-second-active",
@@ -967,6 +987,7 @@ const BUILTIN_RULES: [&str; 24] = [
     "user-inactive",
     "user-direct-policies",
     "user-admin-policy",
+    "user-admin-via-group",
     "group-admin-policy",
     "role-admin-policy",
     "customer-policy-admin",
