@@ -136,6 +136,38 @@ fn a_failing_case_says_what_differed_and_why() {
 }
 
 #[test]
+fn a_case_naming_a_resource_that_is_not_in_its_inventory_fails() {
+    // `no_match: [devz]` (a typo for `devs`) would otherwise pass while checking nothing.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("team.yaml"),
+        "pack: {name: acme/team, version: 1.0.0}\nrules:\n  - id: console-without-mfa\n    title: Console user without MFA\n    severity: high\n    select: $.users\n    when:\n      all:\n        - {path: $.password_enabled, eq: true}\n        - {path: $.mfa_enabled, eq: false}\n    remediation:\n      - step: delete_login_profile\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("team.tests.yaml"),
+        "tests:\n  - name: typos everywhere\n    inventory:\n      users: [{name: cat}, {name: devs}]\n      login_profiles: [{user: cat}]\n      mfa_devices: [{id: 'arn:aws:iam::123456789012:mfa/devs', user: devs}]\n    expect:\n      console-without-mfa:\n        match: [cat]\n        no_match: [devz]\n        actions: [delete_login_profile kat, delete_login_profile]\n  - name: the same case spelt right\n    inventory:\n      users: [{name: cat}, {name: devs}]\n      login_profiles: [{user: cat}]\n      mfa_devices: [{id: 'arn:aws:iam::123456789012:mfa/devs', user: devs}]\n    expect:\n      console-without-mfa:\n        match: [cat]\n        no_match: [devs]\n",
+    )
+    .unwrap();
+    let o = iamwarden(&["test", dir.path().to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("`devz` is not in this case's inventory (did you mean `devs`?)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("actions: `delete_login_profile kat` names `kat` is not in this case's inventory (did you mean `cat`?)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("actions: `delete_login_profile` is not `step resource-name`"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("1 passed, 1 failed"), "{out}");
+}
+
+#[test]
 fn explain_shows_every_leaf_and_the_exemption() {
     let demo = root().join("examples/demo-account.json");
     let demo = demo.to_str().unwrap();

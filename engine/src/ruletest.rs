@@ -384,8 +384,33 @@ fn run_case(tests_file: &str, dir: &Path, case: &TestCase, packs: &[LoadedPack])
                     .unwrap_or_default(),
             }
         };
+        // A key that names nothing in the case's inventory would make `no_match` pass while
+        // checking nothing (and `match` fail for the wrong reason): say so, with the closest name.
+        for key in want.must_match.iter().chain(&want.no_match) {
+            if crate::eval::find_record(&inv, rule.kind, key).is_none() {
+                failures.push(not_in_inventory(&inv, rule.kind, key));
+            }
+        }
+        for entry in want.actions.iter().flatten() {
+            let Some((_, key)) = entry.split_once(' ') else {
+                failures.push(format!(
+                    "actions: `{entry}` is not `step resource-name` (e.g. `deactivate_access_key AKIA...`)"
+                ));
+                continue;
+            };
+            let key = key.trim();
+            let known = ResourceKind::ALL
+                .iter()
+                .any(|&k| crate::eval::find_record(&inv, k, key).is_some());
+            if !known {
+                failures.push(format!(
+                    "actions: `{entry}` names {}",
+                    not_in_inventory(&inv, rule.kind, key)
+                ));
+            }
+        }
         for key in &want.must_match {
-            if !is(key) {
+            if !is(key) && crate::eval::find_record(&inv, rule.kind, key).is_some() {
                 failures.push(format!(
                     "{rule_id} must match {key}, but did not (it matched: {names:?})\n{}",
                     why(key)
@@ -424,6 +449,25 @@ fn run_case(tests_file: &str, dir: &Path, case: &TestCase, packs: &[LoadedPack])
         name: case.name.clone(),
         failures,
     }
+}
+
+/// "`devz` is not in this case's inventory (did you mean `devs`?)": the names of the rule's
+/// collection (ids, names and ARNs) are the candidates.
+fn not_in_inventory(inv: &Inventory, kind: ResourceKind, key: &str) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for i in 0..inv.len_of(kind) {
+        if let Some(r) = inv.resource_ref(kind, i) {
+            names.push(r.id.clone());
+            names.push(r.name.clone());
+            names.extend(r.arn.clone());
+        }
+    }
+    let hint = crate::diag::did_you_mean(key, names.iter().map(String::as_str))
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    format!(
+        "`{key}` is not in this case's inventory{hint}: a name that matches nothing checks nothing"
+    )
 }
 
 /// Test results as JUnit XML (one testsuite per tests file).
