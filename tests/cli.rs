@@ -336,7 +336,7 @@ fn bad_snapshot_and_bad_clock_are_clear_errors() {
     let o = iamwarden(&["plan", "--snapshot", &demo(), "--now", "yesterday"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("--now `yesterday` is not an RFC 3339 timestamp"),
+        stderr(&o).contains("--now `yesterday` is neither an RFC 3339 timestamp"),
         "{}",
         stderr(&o)
     );
@@ -426,4 +426,79 @@ fn live_read_of_an_unreachable_endpoint_names_the_call() {
         "a secret was printed: {err}"
     );
     assert!(stdout(&o).is_empty(), "no partial plan");
+}
+
+#[test]
+fn now_as_a_date_is_midnight_utc() {
+    let a = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        "2026-11-01",
+        "--format",
+        "json",
+    ]);
+    let b = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        "2026-11-01T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    let now = |o: &Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["now"].clone()
+    };
+    assert_eq!(now(&a), now(&b));
+    assert_eq!(now(&a), "2026-11-01T00:00:00Z");
+}
+
+#[test]
+fn explain_of_an_unknown_rule_points_at_the_packs_in_the_directory() {
+    // The guide's `explain` failed as written: only the built-ins load without --rules.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("packs")).unwrap();
+    write(
+        &dir.path().join("packs"),
+        "team.yaml",
+        "pack: {name: acme/team, version: 1.0.0}\nrules:\n  - id: contractors-without-mfa\n    title: t\n    severity: high\n    select: $.users\n    when: {path: $.mfa_enabled, eq: false}\n",
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let base = [
+        "explain",
+        "--rule",
+        "contractors-without-mfa",
+        "--resource",
+        "alice.nguyen",
+        "--snapshot",
+    ];
+    let mut args: Vec<&str> = base.to_vec();
+    let snap = demo();
+    args.push(&snap);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no rule `contractors-without-mfa` in the built-in packs")
+            && err.contains("try `--rules packs`"),
+        "{err}"
+    );
+    args.extend(["--rules", "packs"]);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("contractors-without-mfa"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -210,7 +210,8 @@ struct Inputs {
     /// Rule pack files or directories, or `builtin` (repeatable; default: builtin).
     #[arg(long = "rules")]
     rules: Vec<String>,
-    /// The evaluation clock (RFC 3339); default: now. Recorded in the plan.
+    /// The evaluation clock (RFC 3339, or a date for midnight UTC); default: now. Recorded in
+    /// the plan.
     #[arg(long)]
     now: Option<String>,
 }
@@ -339,7 +340,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
                 let hint = iamwarden::diag::did_you_mean(&rule, ids.iter().copied())
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
-                anyhow::bail!("no rule `{rule}` in the loaded packs{hint}");
+                match local_packs().filter(|_| input.rules.is_empty()) {
+                    None => anyhow::bail!("no rule `{rule}` in the loaded packs{hint}"),
+                    Some(dir) => anyhow::bail!(
+                        "no rule `{rule}` in the built-in packs{hint}: without --rules only the \
+                         built-ins are loaded, and `{dir}` has rule packs; try `--rules {dir}`"
+                    ),
+                }
             };
             let Some(index) = iamwarden::eval::find_record(&inv, r.kind, &resource) else {
                 anyhow::bail!(
@@ -476,13 +483,41 @@ fn list_rules(sources: &[String], out: &mut dyn Write) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// Where rule packs sit near the current directory (its `packs/` folder, the layout `init`
+/// writes, or the directory itself): YAML files with a top-level `pack:` key.
+fn local_packs() -> Option<&'static str> {
+    let has_pack = |dir: &str| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                let p = e.path();
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                (name.ends_with(".yaml") || name.ends_with(".yml"))
+                    && !name.contains(".tests.")
+                    && std::fs::read_to_string(&p)
+                        .is_ok_and(|t| t.lines().any(|l| l.starts_with("pack:")))
+            })
+        })
+    };
+    ["packs", "."].into_iter().find(|d| has_pack(d))
+}
+
+/// `--now`: an RFC 3339 timestamp, or a date (`2026-11-01`), which is midnight UTC.
 fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
     match now {
         None => Ok(Utc::now()),
         Some(t) => DateTime::parse_from_rfc3339(t)
             .map(|d| d.with_timezone(&Utc))
+            .or_else(|e| {
+                chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc())
+                    .ok_or(e)
+            })
             .with_context(|| {
-                format!("--now `{t}` is not an RFC 3339 timestamp (e.g. 2026-11-01T00:00:00Z)")
+                format!(
+                    "--now `{t}` is neither an RFC 3339 timestamp (2026-11-01T00:00:00Z) nor a date (2026-11-01)"
+                )
             }),
     }
 }
