@@ -502,3 +502,48 @@ fn explain_of_an_unknown_rule_points_at_the_packs_in_the_directory() {
         stdout(&o)
     );
 }
+
+#[test]
+fn a_file_of_the_wrong_kind_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = plan.display().to_string();
+    let snapshot = demo();
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["apply", &snapshot, "--auto-approve"],
+            "is an inventory snapshot (iamwarden snapshot --out), not what was asked for: apply takes a plan".into(),
+        ),
+        (
+            vec!["undo", &plan, "--auto-approve"],
+            format!("is a plan (iamwarden plan --out), not what was asked for: undo takes the journal apply wrote; its journal is {plan}.journal.jsonl"),
+        ),
+        (
+            vec!["plan", "--snapshot", &plan],
+            "is a plan (iamwarden plan --out), not what was asked for: --snapshot takes an inventory snapshot".into(),
+        ),
+    ];
+    for (args, want) in cases {
+        let o = iamwarden(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(&want), "{args:?}: {}", stderr(&o));
+    }
+    let empty = write(dir.path(), "empty.json", "[]\n");
+    let o = iamwarden(&["plan", "--snapshot", &empty]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("empty.json is a JSON array, not what was asked for: --snapshot takes an inventory snapshot"),
+        "{}",
+        stderr(&o)
+    );
+}

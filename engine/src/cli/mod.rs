@@ -4,6 +4,7 @@
 
 mod apply;
 mod event;
+mod sniff;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -229,7 +230,7 @@ impl Inputs {
         let now = parse_now(self.now.as_deref())?;
         let rules = iamwarden::packs::load_rule_set(&self.rules)?;
         let inv = match &self.snapshot {
-            Some(path) => snapshot::load(path)?,
+            Some(path) => load_snapshot(path)?,
             None => read_live(&self.aws)?,
         };
         Ok((rules, inv, now))
@@ -499,6 +500,14 @@ fn local_packs() -> Option<&'static str> {
         })
     };
     ["packs", "."].into_iter().find(|d| has_pack(d))
+}
+
+/// Reads a snapshot; a file of another kind (a plan, events, `[]`) is named as such.
+pub(crate) fn load_snapshot(path: &std::path::Path) -> Result<iamwarden::inventory::Inventory> {
+    snapshot::load(path).map_err(|e| match sniff::mismatch(path, sniff::FileKind::Snapshot) {
+        Some(hint) => anyhow::anyhow!("{hint}"),
+        None => e.into(),
+    })
 }
 
 /// `--now`: an RFC 3339 timestamp, or a date (`2026-11-01`), which is midnight UTC.
