@@ -343,10 +343,12 @@ fn bad_snapshot_and_bad_clock_are_clear_errors() {
     let o = iamwarden(&["plan", "--snapshot", "/nonexistent/snap.json"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("/nonexistent/snap.json: cannot read snapshot"),
+        stderr(&o).contains("/nonexistent/snap.json: cannot read snapshot: No such file"),
         "{}",
         stderr(&o)
     );
+    // The cause is printed once.
+    assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
 }
 
 #[test]
