@@ -348,7 +348,12 @@ fn bad_snapshot_and_bad_clock_are_clear_errors() {
         stderr(&o)
     );
     // The cause is printed once.
-    assert_eq!(stderr(&o).matches("No such file").count(), 1, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("No such file").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
