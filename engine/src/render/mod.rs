@@ -135,13 +135,14 @@ pub fn attribute_diff(a: &Action) -> Vec<DiffLine> {
     out
 }
 
-/// The summary line: `Plan: N to change, M to delete.`
+/// The summary line: `Plan: A to add, C to change, D to delete.`
 pub fn summary_line(plan: &Plan) -> String {
     if plan.actions.is_empty() {
         return "No changes. The account matches every rule that has a remediation.".to_string();
     }
+    // The counts follow the diff's signs: `+` add, `~` change, `-` delete.
     format!(
-        "Plan: {} to change, {} to delete.",
-        plan.summary.to_change, plan.summary.to_delete
+        "Plan: {} to add, {} to change, {} to delete.",
+        plan.summary.to_add, plan.summary.to_change, plan.summary.to_delete
     )
 }
