@@ -554,3 +554,62 @@ fn a_file_of_the_wrong_kind_is_named_as_such() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_markdown_plan_of_a_large_account_fits_a_pull_request_comment() {
+    // 1,000 users made a 627,651-character comment; GitHub refuses more than 65,536.
+    let dir = tempfile::tempdir().unwrap();
+    let inv = iamwarden::synth::generate(1_000, 7);
+    let snap = dir.path().join("snap.json");
+    std::fs::write(
+        &snap,
+        iamwarden::inventory::snapshot::to_json(&inv).unwrap(),
+    )
+    .unwrap();
+    let snap = snap.display().to_string();
+    for (max, args) in [(60_000, vec![]), (10_000, vec!["--max-chars", "10000"])] {
+        let mut all = vec![
+            "plan",
+            "--snapshot",
+            &snap,
+            "--now",
+            NOW,
+            "--format",
+            "markdown",
+        ];
+        all.extend(args);
+        let o = iamwarden(&all);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let md = stdout(&o);
+        assert!(md.chars().count() <= max, "{} > {max}", md.chars().count());
+        assert!(md.contains("| Severity | Findings | Actions |"), "{md}");
+        assert!(md.contains("more changes in the attached plan"), "{md}");
+        // The most severe change comes first.
+        let first_row = md
+            .lines()
+            .find(|l| l.starts_with("| `"))
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            first_row.contains("| critical |") || first_row.contains("| high |"),
+            "{first_row}"
+        );
+    }
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &snap,
+        "--now",
+        NOW,
+        "--format",
+        "markdown",
+        "--max-chars",
+        "100",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--max-chars 100 is too small"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -24,6 +24,9 @@ pub struct EventArgs {
     /// Output format of the plan on stdout.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// `--format markdown` stays within this many characters (see `plan --max-chars`).
+    #[arg(long, default_value_t = iamwarden::render::DEFAULT_MAX_CHARS)]
+    max_chars: usize,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
@@ -106,7 +109,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
     let color = args.format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    super::render_plan(&plan, &rules, args.format, color, out)?;
+    super::render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
         Exit::Changes
     } else {

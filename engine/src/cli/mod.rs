@@ -253,6 +253,10 @@ struct PlanArgs {
     /// Never colour the output (colour is only used on a terminal, and never with NO_COLOR set).
     #[arg(long)]
     no_color: bool,
+    /// `--format markdown` stays within this many characters (a pull-request comment; GitHub
+    /// refuses more than 65,536): counts first, then the most severe changes, then "N more".
+    #[arg(long, default_value_t = iamwarden::render::DEFAULT_MAX_CHARS)]
+    max_chars: usize,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -537,8 +541,19 @@ pub(crate) fn render_plan(
     rules: &iamwarden::compile::RuleSet,
     format: Format,
     color: bool,
+    max_chars: usize,
     out: &mut dyn Write,
 ) -> Result<()> {
+    if format == Format::Markdown {
+        if max_chars < render::MIN_MAX_CHARS {
+            anyhow::bail!(
+                "--max-chars {max_chars} is too small: the summary needs at least {}",
+                render::MIN_MAX_CHARS
+            );
+        }
+        render::render_markdown_bounded(plan, max_chars, out)?;
+        return Ok(());
+    }
     if format != Format::Sarif {
         render::render(plan, format, color, out)?;
         return Ok(());
@@ -576,7 +591,7 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
         && args.format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    render_plan(&plan, &rules, args.format, color, out)?;
+    render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     if let Some(file) = &args.out {
         eprintln!("Saved the plan to {}", file.display());
     }

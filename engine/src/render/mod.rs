@@ -8,7 +8,7 @@ pub mod rules_doc;
 pub mod sarif;
 
 pub use human::render_human;
-pub use markdown::render_markdown;
+pub use markdown::{render_markdown, render_markdown_bounded, DEFAULT_MAX_CHARS, MIN_MAX_CHARS};
 
 use crate::plan::{Action, ChangeKind, Plan};
 use serde_json::Value;
