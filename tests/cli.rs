@@ -613,3 +613,63 @@ fn the_markdown_plan_of_a_large_account_fits_a_pull_request_comment() {
         stderr(&o)
     );
 }
+
+#[test]
+fn fail_on_gates_ci_on_the_severity_of_any_finding() {
+    // The demo account has critical report-only findings (root without MFA) and no info ones.
+    let run = |extra: &[&str]| {
+        let mut args = vec!["plan", "--snapshot", demo_path(), "--now", NOW];
+        args.extend_from_slice(extra);
+        iamwarden(&args)
+    };
+    let o = run(&["--fail-on", "critical"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("finding(s) at or above severity critical (--fail-on): exit 4"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("root-without-mfa"),
+        "the plan is still shown"
+    );
+    // The gate wins over --detailed-exitcode's 2.
+    let o = run(&["--fail-on", "high", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(4));
+    let o = run(&["--fail-on", "sever"]);
+    assert_eq!(o.status.code(), Some(2), "a usage error from clap");
+    assert!(
+        stderr(&o).contains("`sever` is not a severity"),
+        "{}",
+        stderr(&o)
+    );
+    // No finding reaches the bar: the usual codes.
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(
+        dir.path(),
+        "low.yaml",
+        "pack: {name: t/low, version: 0.1.0}\nrules:\n  - id: every-user\n    title: t\n    severity: low\n    select: $.users\n",
+    );
+    let o = run(&["--rules", &pack, "--fail-on", "medium"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["--rules", &pack, "--fail-on", "low"]);
+    assert_eq!(o.status.code(), Some(4));
+    // event has the same gate.
+    let ev = root().join("examples/events/create-policy.json");
+    let o = iamwarden(&[
+        "event",
+        ev.to_str().unwrap(),
+        "--snapshot",
+        demo_path(),
+        "--now",
+        NOW,
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+}
+
+fn demo_path() -> &'static str {
+    static DEMO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DEMO.get_or_init(demo)
+}

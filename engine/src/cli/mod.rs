@@ -1,6 +1,6 @@
 //! Command-line interface: clap definitions, one function per command, and the exit-code
 //! contract (0 success / no changes, 1 error, 2 changes present with `--detailed-exitcode`,
-//! 3 apply skipped stale actions).
+//! 3 apply skipped stale actions, 4 a finding at or above `--fail-on`).
 
 mod apply;
 mod event;
@@ -28,6 +28,42 @@ pub enum Exit {
     /// `apply`: some actions were skipped as stale (their targets changed since the plan was
     /// made); nothing failed. Make a new plan.
     Stale = 3,
+    /// `plan`/`event --fail-on SEVERITY`: a finding at or above that severity exists
+    /// (report-only findings included). The plan was still written and shown.
+    Findings = 4,
+}
+
+/// `--fail-on`: a severity name (`info`, `low`, `medium`, `high`, `critical`).
+fn parse_severity(s: &str) -> std::result::Result<iamwarden::spec::Severity, String> {
+    use iamwarden::spec::Severity as S;
+    [S::Info, S::Low, S::Medium, S::High, S::Critical]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| format!("`{s}` is not a severity (info, low, medium, high, critical)"))
+}
+
+/// The exit status of a plan: `--fail-on` first (a gate), then `--detailed-exitcode`.
+pub(crate) fn plan_exit(
+    plan: &iamwarden::plan::Plan,
+    fail_on: Option<iamwarden::spec::Severity>,
+    detailed_exitcode: bool,
+) -> Exit {
+    let gated = fail_on.and_then(|min| {
+        let n = plan.findings.iter().filter(|f| f.severity >= min).count();
+        (n > 0).then_some((min, n))
+    });
+    if let Some((min, n)) = gated {
+        eprintln!(
+            "{n} finding(s) at or above severity {} (--fail-on): exit {}",
+            min.as_str(),
+            Exit::Findings as u8
+        );
+        Exit::Findings
+    } else if detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -250,6 +286,10 @@ struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Exit 4 when a finding at or above this severity exists (info, low, medium, high,
+    /// critical), report-only findings included: a CI gate, as Prowler and checkov have.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<iamwarden::spec::Severity>,
     /// Never colour the output (colour is only used on a terminal, and never with NO_COLOR set).
     #[arg(long)]
     no_color: bool,
@@ -595,9 +635,5 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     if let Some(file) = &args.out {
         eprintln!("Saved the plan to {}", file.display());
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
-        Exit::Changes
-    } else {
-        Exit::Success
-    })
+    Ok(plan_exit(&plan, args.fail_on, args.detailed_exitcode))
 }
