@@ -112,11 +112,41 @@ fn a_failing_case_says_what_differed_and_why() {
     assert_eq!(o.status.code(), Some(1));
     let xml = String::from_utf8_lossy(&o.stdout);
     assert!(
-        xml.contains("<testsuites name=\"iamwarden\" tests=\"2\" failures=\"1\">"),
+        xml.contains(
+            "<testsuites name=\"iamwarden\" tests=\"2\" skipped=\"0\" failures=\"1\" errors=\"0\">"
+        ),
         "{xml}"
     );
     assert!(
         xml.contains("<failure message=\"contractors-without-mfa must match dan, but did not"),
+        "{xml}"
+    );
+
+    // A case name with a control character and markup still makes well-formed XML.
+    std::fs::write(
+        dir.path().join("team.tests.yaml"),
+        "tests:\n  - name: \"ctrl \\x01 & <b>\"\n    inventory:\n      users: [{name: dan, tags: {team: platform}}]\n      login_profiles: [{user: dan}]\n    expect:\n      contractors-without-mfa: {match: [dan]}\n",
+    )
+    .unwrap();
+    let o = iamwarden(&["test", "--format", "junit", dir.path().to_str().unwrap()]);
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        xml.bytes()
+            .all(|b| b >= 0x20 || b == b'\n' || b == b'\t' || b == b'\r'),
+        "{xml:?}"
+    );
+    assert!(xml.contains("name=\"ctrl  &amp; &lt;b&gt;\""), "{xml}");
+
+    // A broken pack under --format junit is an <error> in the report, not an empty file.
+    let broken = tempfile::tempdir().unwrap();
+    std::fs::write(broken.path().join("bad.yaml"), "pack: {name: x\n").unwrap();
+    std::fs::write(broken.path().join("bad.tests.yaml"), "tests: []\n").unwrap();
+    let o = iamwarden(&["test", "--format", "junit", broken.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<error message=\"") && xml.contains("bad.yaml:2:1"),
         "{xml}"
     );
 

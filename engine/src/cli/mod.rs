@@ -439,22 +439,33 @@ fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exi
                 .join(", ")
         );
     }
+    let junit = format == "junit";
     let mut results = Vec::new();
+    // With JUnit, a tests file that cannot run is reported in the XML (CI shows it) instead of
+    // leaving an empty file; in human form it stops the run with its located error.
+    let mut errors: Vec<(String, String)> = Vec::new();
     for f in &files {
         let shown = f.display().to_string();
-        let Some(pack_path) = ruletest::pack_of(f) else {
-            anyhow::bail!(
-                "{shown}: no pack beside it (a tests file NAME.tests.yaml tests NAME.yaml)"
-            );
-        };
-        let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()])?;
-        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {shown}"))?;
-        let r = ruletest::run_file(&shown, &text, &packs).map_err(|d| Diagnostics(vec![*d]))?;
-        results.extend(r);
+        let loaded = (|| -> Result<Vec<ruletest::CaseResult>> {
+            let Some(pack_path) = ruletest::pack_of(f) else {
+                anyhow::bail!(
+                    "{shown}: no pack beside it (a tests file NAME.tests.yaml tests NAME.yaml)"
+                );
+            };
+            let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()])?;
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("cannot read {shown}"))?;
+            Ok(ruletest::run_file(&shown, &text, &packs).map_err(|d| Diagnostics(vec![*d]))?)
+        })();
+        match loaded {
+            Ok(r) => results.extend(r),
+            Err(e) if junit => errors.push((shown, format!("{e:#}"))),
+            Err(e) => return Err(e),
+        }
     }
-    let failed = results.iter().filter(|r| !r.passed()).count();
-    if format == "junit" {
-        out.write_all(ruletest::junit(&results).as_bytes())?;
+    let failed = results.iter().filter(|r| !r.passed()).count() + errors.len();
+    if junit {
+        out.write_all(ruletest::junit(&results, &errors).as_bytes())?;
     } else {
         for r in &results {
             if r.passed() {
