@@ -529,7 +529,7 @@ fn a_file_of_the_wrong_kind_is_named_as_such() {
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
             vec!["apply", &snapshot, "--auto-approve"],
-            "is an inventory snapshot (iamwarden snapshot --out), not what was asked for: apply takes a plan".into(),
+            "is an inventory snapshot (iamwarden snapshot --out), not what was asked for: apply and show take a plan".into(),
         ),
         (
             vec!["undo", &plan, "--auto-approve"],
@@ -672,4 +672,64 @@ fn fail_on_gates_ci_on_the_severity_of_any_finding() {
 fn demo_path() -> &'static str {
     static DEMO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DEMO.get_or_init(demo)
+}
+
+#[test]
+fn show_renders_a_saved_plan_as_plan_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let plan_s = plan.to_str().unwrap();
+    for format in ["human", "markdown", "json", "sarif"] {
+        let made = iamwarden(&[
+            "plan",
+            "--snapshot",
+            demo_path(),
+            "--now",
+            NOW,
+            "--format",
+            format,
+            "--out",
+            plan_s,
+        ]);
+        assert!(made.status.success(), "{}", stderr(&made));
+        let shown = iamwarden(&["show", plan_s, "--format", format]);
+        assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+        assert_eq!(stdout(&made), stdout(&shown), "{format}");
+        assert!(stderr(&shown).is_empty(), "{}", stderr(&shown));
+    }
+    // An edited plan is shown with a warning (apply is what refuses it).
+    let text = std::fs::read_to_string(&plan).unwrap();
+    std::fs::write(
+        &plan,
+        text.replacen(
+            "\"account_id\": \"123456789012\"",
+            "\"account_id\": \"999999999999\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let shown = iamwarden(&["show", plan_s]);
+    assert_eq!(shown.status.code(), Some(0));
+    assert!(
+        stderr(&shown).contains("was edited after it was made"),
+        "{}",
+        stderr(&shown)
+    );
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = iamwarden(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let script = stdout(&o);
+        for sub in ["plan", "apply", "undo", "show", "explain"] {
+            assert!(script.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    let o = iamwarden(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let man = stdout(&o);
+    assert!(man.contains(".TH iamwarden 1"), "{man}");
+    assert!(man.contains("show"), "{man}");
 }

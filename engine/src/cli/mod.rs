@@ -140,6 +140,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Render a saved plan again: human, markdown, sarif or json (apply refuses an edited plan;
+    /// show warns).
+    Show {
+        /// The plan file (`plan --out`).
+        plan: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Rule packs for SARIF's rule metadata (default: builtin).
+        #[arg(long = "rules")]
+        rules: Vec<String>,
+        /// `--format markdown` stays within this many characters.
+        #[arg(long, default_value_t = iamwarden::render::DEFAULT_MAX_CHARS)]
+        max_chars: usize,
+        /// Never colour the output.
+        #[arg(long)]
+        no_color: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from these definitions.
+    Man,
     /// Print a JSON Schema: rule-pack, rule-tests, inventory or plan.
     Schema {
         /// Which schema.
@@ -410,6 +435,26 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             }
             Ok(Exit::Success)
         }
+        Command::Show {
+            plan,
+            format,
+            rules,
+            max_chars,
+            no_color,
+        } => show(&plan, format, &rules, max_chars, no_color, out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            // Into a buffer: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "iamwarden", &mut script);
+            out.write_all(&script)?;
+            Ok(Exit::Success)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(out)?;
+            Ok(Exit::Success)
+        }
         Command::Schema { name } => {
             let text = iamwarden::schema::text(&name).context("unknown schema")?;
             out.write_all(text.as_bytes())?;
@@ -536,6 +581,51 @@ fn list_rules(sources: &[String], out: &mut dyn Write) -> Result<Exit> {
             steps
         )?;
     }
+    Ok(Exit::Success)
+}
+
+/// `iamwarden show PLAN`: a saved plan rendered again (a plan of another format version or one
+/// edited since it was sealed is still shown, with a warning: apply is what refuses them).
+fn show(
+    path: &std::path::Path,
+    format: Format,
+    rules: &[String],
+    max_chars: usize,
+    no_color: bool,
+    out: &mut dyn Write,
+) -> Result<Exit> {
+    if let Some(hint) = sniff::mismatch(path, sniff::FileKind::Plan) {
+        anyhow::bail!("{hint}");
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let mut plan: iamwarden::plan::Plan = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a plan this iamwarden can read (plan format {})",
+            path.display(),
+            iamwarden::plan::PLAN_FORMAT_VERSION
+        )
+    })?;
+    if plan.format_version != iamwarden::plan::PLAN_FORMAT_VERSION {
+        eprintln!(
+            "warning: {} is plan format {}; this iamwarden writes and applies format {}",
+            path.display(),
+            plan.format_version,
+            iamwarden::plan::PLAN_FORMAT_VERSION
+        );
+    }
+    if !plan.hash_matches() {
+        eprintln!(
+            "warning: {} was edited after it was made (its content hash does not match); apply will refuse it",
+            path.display()
+        );
+    }
+    let set = iamwarden::packs::load_rule_set(rules)?;
+    let color = !no_color
+        && format == Format::Human
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    render_plan(&plan, &set, format, color, max_chars, out)?;
     Ok(Exit::Success)
 }
 

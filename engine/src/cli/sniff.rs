@@ -97,7 +97,7 @@ pub fn mismatch(path: &Path, wanted: FileKind) -> Option<String> {
     }
     let shown = path.display();
     let what = match wanted {
-        FileKind::Plan => "apply takes a plan (iamwarden plan --out FILE)",
+        FileKind::Plan => "apply and show take a plan (iamwarden plan --out FILE)",
         FileKind::Journal => "undo takes the journal apply wrote",
         FileKind::Snapshot => {
             "--snapshot takes an inventory snapshot (iamwarden snapshot --out FILE)"
