@@ -1,7 +1,8 @@
 //! Reading rule packs: YAML text to [`PackSpec`], with every structural error reported at once,
 //! each at `file:line:col`, unknown names answered with "did you mean".
 //!
-//! Three passes: YAML syntax (serde_yaml, which stops at the first syntax error), the generated
+//! First the input limits ([`super::limits`], one linear pass over the text), then three
+//! passes: YAML syntax (serde_yaml, which stops at the first syntax error), the generated
 //! JSON Schema (jsonschema, which reports every violation), then typed deserialization.
 
 use super::locate::Locations;
@@ -168,8 +169,21 @@ fn field_in_rule(pointer: &str) -> String {
     }
 }
 
+/// A document over an input limit, as a diagnostic at its position.
+pub fn limit_diagnostic(text: &str, file: &str, e: &super::limits::LimitError) -> Diagnostic {
+    let d = Diagnostic::new(file, format!("input limit: {e}; refusing to parse it"));
+    match (e.line, e.col) {
+        (Some(l), Some(c)) => d.at(text, l, c),
+        _ => d,
+    }
+}
+
 /// Parses and checks one pack. `file` is used in messages only.
 pub fn parse_pack(text: &str, file: &str) -> Result<LoadedPack, Vec<Diagnostic>> {
+    // Limits first: nothing super-linear may run on a hostile document.
+    if let Err(e) = super::limits::check(text, &super::limits::PACK) {
+        return Err(vec![limit_diagnostic(text, file, &e)]);
+    }
     let doc: Value = match serde_yaml::from_str::<Value>(text) {
         Ok(v) => v,
         Err(e) => {
