@@ -84,12 +84,29 @@ impl fmt::Display for Diagnostic {
             write!(f, " ({h})")?;
         }
         if let (Some(src), Some(c)) = (&self.source_line, self.col) {
-            let pad: String = src
+            // A long line (a hostile one-line document) is shown as a window around the caret.
+            let len = src.chars().count();
+            let caret = c.saturating_sub(1).min(len);
+            let start = if caret > 100 { caret - 60 } else { 0 };
+            let end = len.min(caret.max(start) + 60).max(len.min(120));
+            let prefix = if start > 0 { "..." } else { "" };
+            let suffix = if end < len { "..." } else { "" };
+            let shown: String = src
                 .chars()
-                .take(c.saturating_sub(1))
-                .map(|ch| if ch == '\t' { '\t' } else { ' ' })
+                .skip(start)
+                .take(end.saturating_sub(start))
                 .collect();
-            write!(f, "\n    |\n    | {src}\n    | {pad}^")?;
+            let pad: String = prefix
+                .chars()
+                .map(|_| ' ')
+                .chain(
+                    src.chars()
+                        .skip(start)
+                        .take(caret.saturating_sub(start))
+                        .map(|ch| if ch == '\t' { '\t' } else { ' ' }),
+                )
+                .collect();
+            write!(f, "\n    |\n    | {prefix}{shown}{suffix}\n    | {pad}^")?;
         }
         Ok(())
     }
@@ -190,5 +207,24 @@ mod tests {
             s.ends_with("    |   select: $.x[\n    |           ^"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_caret() {
+        let line = format!("{}X{}", "a".repeat(5_000), "b".repeat(5_000));
+        let s = Diagnostic::new("p.yaml", "bad")
+            .at(&line, 1, 5_001)
+            .to_string();
+        assert!(s.starts_with("p.yaml:1:5001: error: bad"), "{s}");
+        assert!(s.len() < 400, "{} bytes", s.len());
+        let mut lines = s.lines().skip(2);
+        let (src, caret) = (lines.next().unwrap(), lines.next().unwrap());
+        assert_eq!(src.find('X'), caret.find('^'), "{s}");
+        assert!(src.contains("...") && src.ends_with("..."), "{s}");
+        // Past the end of the line: no panic, the caret after the text.
+        let s = Diagnostic::new("p.yaml", "bad")
+            .at("short", 1, 400)
+            .to_string();
+        assert!(s.contains("| short"), "{s}");
     }
 }

@@ -19,5 +19,6 @@ pub mod render;
 pub mod ruletest;
 pub mod scaffold;
 pub mod schema;
+pub mod sign;
 pub mod spec;
 pub mod synth;

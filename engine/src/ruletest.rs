@@ -255,6 +255,11 @@ pub fn run_file(
     text: &str,
     packs: &[LoadedPack],
 ) -> Result<Vec<CaseResult>, Box<Diagnostic>> {
+    if let Err(e) = crate::spec::limits::check(text, &crate::spec::limits::RULE_TESTS) {
+        return Err(Box::new(crate::spec::load::limit_diagnostic(
+            text, tests_file, &e,
+        )));
+    }
     let file: TestFile = serde_yaml::from_str(text).map_err(|e| {
         let msg = e.to_string();
         let msg = match msg.rfind(" at line ") {

@@ -5,15 +5,23 @@
 use serde_json::Value;
 
 /// The schemas by name.
-pub const NAMES: [&str; 4] = ["rule-pack", "rule-tests", "inventory", "plan"];
+pub const NAMES: [&str; 5] = [
+    "rule-pack",
+    "rule-tests",
+    "inventory",
+    "plan",
+    "plan-signature",
+];
 
-/// The schema called `name` (`rule-pack`, `rule-tests`, `inventory` or `plan`).
+/// The schema called `name` (`rule-pack`, `rule-tests`, `inventory`, `plan` or
+/// `plan-signature`).
 pub fn by_name(name: &str) -> Option<Value> {
     let schema = match name {
         "rule-pack" => schemars::schema_for!(crate::spec::PackSpec),
         "rule-tests" => schemars::schema_for!(crate::ruletest::TestFile),
         "inventory" => schemars::schema_for!(crate::inventory::Inventory),
         "plan" => schemars::schema_for!(crate::plan::Plan),
+        "plan-signature" => schemars::schema_for!(crate::sign::PlanSignature),
         _ => return None,
     };
     let mut value = schema.to_value();

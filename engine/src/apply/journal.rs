@@ -12,6 +12,13 @@
 //!
 //! A `call` without a `result` is a call that may or may not have reached AWS: the next run
 //! re-reads the target and decides from its state, never by repeating the call blindly.
+//!
+//! Every line ends with `"seq":N,"chain":"sha256:..."`: its 1-based record number and a hash
+//! chained over every record before it ([`chain_of`]), anchored on the plan's content hash. So
+//! an edited, removed, inserted or reordered record is found with its line, and apply and undo
+//! refuse such a journal. (The chain finds edits by hand and by tools that do not know it; it
+//! is not a signature: someone who can write the file and recompute the chain can forge it.)
+//! A last line cut short by a crash is ignored on read and cut off before the next append.
 
 use super::{Outcome, Summary, UndoOp};
 use chrono::{DateTime, Utc};
@@ -19,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -134,6 +141,10 @@ pub enum Record {
     },
 }
 
+/// The journal format this build writes: every line carries `seq` and `chain` (see
+/// [`chain_of`]). Journals without them (format 1, before chaining) are refused.
+pub const JOURNAL_FORMAT: &str = "iamwarden-journal/2";
+
 /// A journal file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -155,6 +166,39 @@ pub enum JournalError {
         /// What serde said.
         message: String,
     },
+    /// The hash chain does not hold: a record was edited, removed or inserted.
+    #[error(
+        "journal {path}:{line}: {message}. The journal was edited or cut after it was written; \
+         refusing to apply or undo from it (restore the original file, or start over with a new \
+         --journal after checking the account by hand)"
+    )]
+    Tampered {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the chain breaks.
+        line: usize,
+        /// What does not hold.
+        message: String,
+    },
+    /// A journal written before records were chained (format 1).
+    #[error(
+        "journal {path}:{line}: this record has no hash chain (`seq`, `chain`): the journal was \
+         written before journals were chained (format iamwarden-journal/1), and this iamwarden \
+         ({}) reads only {JOURNAL_FORMAT} journals. Finish or undo it with the build that wrote it",
+        env!("CARGO_PKG_VERSION")
+    )]
+    Unchained {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// The first record of a new journal must be a `run` (the chain is anchored on its plan hash).
+    #[error("journal {path}: the first record must be a `run` record (it anchors the hash chain)")]
+    NotAnchored {
+        /// The file.
+        path: PathBuf,
+    },
     /// The journal belongs to another plan.
     #[error(
         "journal {path} belongs to another plan ({found}; this plan is {expected}); \
@@ -170,19 +214,211 @@ pub enum JournalError {
     },
 }
 
+/// A torn last line that [`Journal::open`] cut off before appending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// Its 1-based line.
+    pub line: usize,
+    /// How many bytes were cut.
+    pub bytes: usize,
+}
+
+impl std::fmt::Display for TornTail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {} was a torn record ({} bytes, written when a run was stopped mid-write; the \
+             call it announced was never sent): cut it off before appending",
+            self.line, self.bytes
+        )
+    }
+}
+
+/// Where the chain stands: the next record's number and the previous record's chain value
+/// (`None` before the first record, whose anchor is its own plan hash).
+#[derive(Debug, Default)]
+struct Head {
+    seq: u64,
+    chain: Option<String>,
+}
+
 /// An open journal: appends are serialized, flushed and fsynced one record at a time.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
-    file: Mutex<File>,
+    file: Mutex<(File, Head)>,
+    torn: Option<TornTail>,
+}
+
+/// `sha256:<hex>` of `prev`, a newline and the record's bytes: the value line N stores in
+/// `chain`. `prev` is line N-1's `chain`, and for the first line the plan's content hash (so a
+/// journal cannot be moved under another plan, nor a record moved between journals).
+pub fn chain_of(prev: &str, record: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(record);
+    let digest = h.finalize();
+    let mut out = String::with_capacity(71);
+    out.push_str("sha256:");
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The suffix every line ends with: `,"seq":N,"chain":"sha256:..."}`.
+const SEQ_KEY: &[u8] = b",\"seq\":";
+
+/// One line's parts: the record's own bytes (as serialized, with its closing brace), its
+/// number and its chain value. `None` when the line has no chain suffix.
+fn split_line(line: &[u8]) -> Option<(Vec<u8>, u64, &str)> {
+    let at = line.windows(SEQ_KEY.len()).rposition(|w| w == SEQ_KEY)?;
+    let (body, tail) = line.split_at(at);
+    let tail = std::str::from_utf8(tail.get(SEQ_KEY.len()..)?).ok()?;
+    let (seq, rest) = tail.split_once(",\"chain\":\"")?;
+    let chain = rest.strip_suffix("\"}")?;
+    let seq = seq.parse().ok()?;
+    let mut record = body.to_vec();
+    record.push(b'}');
+    Some((record, seq, chain))
+}
+
+fn anchor_of(record: &Record) -> Option<&str> {
+    match record {
+        Record::Run { plan_sha256, .. } => Some(plan_sha256.as_str()),
+        _ => None,
+    }
+}
+
+/// A journal's lines, checked: the records, where the chain stands, and a torn tail if any.
+struct Scan {
+    records: Vec<Record>,
+    head: Head,
+    /// Byte length of the complete, checked records.
+    good_len: u64,
+    torn: Option<TornTail>,
+}
+
+/// Reads and checks every line. Only the last line may be torn (no newline, or not a record):
+/// it was never fsynced whole, so the call it announced was never sent.
+fn scan(path: &Path, bytes: &[u8]) -> Result<Scan, JournalError> {
+    let mut records = Vec::new();
+    let mut head = Head::default();
+    let mut offset = 0usize;
+    let mut line_no = 0usize;
+    let mut torn = None;
+    while offset < bytes.len() {
+        line_no += 1;
+        let rest = bytes.get(offset..).unwrap_or_default();
+        let (line, complete) = match rest.iter().position(|b| *b == b'\n') {
+            Some(n) => (rest.get(..n).unwrap_or_default(), true),
+            None => (rest, false),
+        };
+        let is_last = offset + line.len() + usize::from(complete) >= bytes.len();
+        let torn_here = TornTail {
+            line: line_no,
+            bytes: rest.len(),
+        };
+        // A line without its newline is always the last one, and always torn.
+        if !complete {
+            torn = Some(torn_here);
+            break;
+        }
+        let record = match serde_json::from_slice::<Record>(line) {
+            Ok(r) => r,
+            Err(_) if is_last => {
+                torn = Some(torn_here);
+                break;
+            }
+            Err(e) => {
+                return Err(JournalError::Parse {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    message: e.to_string(),
+                })
+            }
+        };
+        let tampered = |message: String| JournalError::Tampered {
+            path: path.to_path_buf(),
+            line: line_no,
+            message,
+        };
+        let Some((body, seq, chain)) = split_line(line) else {
+            return Err(JournalError::Unchained {
+                path: path.to_path_buf(),
+                line: line_no,
+            });
+        };
+        let expected_seq = head.seq + 1;
+        if seq != expected_seq {
+            return Err(tampered(if seq > expected_seq {
+                format!(
+                    "this is record {seq}, but record(s) {expected_seq}..{} before it are missing",
+                    seq - 1
+                )
+            } else {
+                format!("this is record {seq} again (expected record {expected_seq})")
+            }));
+        }
+        let prev = match &head.chain {
+            Some(c) => c.clone(),
+            None => anchor_of(&record)
+                .ok_or_else(|| tampered("the first record is not a `run` record".into()))?
+                .to_string(),
+        };
+        if chain_of(&prev, &body) != chain {
+            return Err(tampered(format!(
+                "record {seq} does not match its chain hash (it, or the record before it, was changed)"
+            )));
+        }
+        head = Head {
+            seq,
+            chain: Some(chain.to_string()),
+        };
+        records.push(record);
+        offset += line.len() + 1;
+    }
+    Ok(Scan {
+        records,
+        head,
+        good_len: offset as u64,
+        torn,
+    })
+}
+
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, JournalError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 impl Journal {
-    /// Opens (creating or appending to) a journal.
+    /// Opens (creating or appending to) a journal. An existing journal's chain is checked
+    /// (an edited or cut journal is refused), and a torn last line is cut off first, so the
+    /// next record starts on a line of its own ([`Journal::torn_tail`] says so).
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
+        };
+        let (head, torn) = match read_bytes(path)? {
+            Some(bytes) => {
+                let s = scan(path, &bytes)?;
+                if s.torn.is_some() {
+                    let f = OpenOptions::new().write(true).open(path).map_err(io)?;
+                    f.set_len(s.good_len).map_err(io)?;
+                    f.sync_all().map_err(io)?;
+                }
+                (s.head, s.torn)
+            }
+            None => (Head::default(), None),
         };
         let file = OpenOptions::new()
             .create(true)
@@ -197,7 +433,8 @@ impl Journal {
         }
         Ok(Journal {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file: Mutex::new((file, head)),
+            torn,
         })
     }
 
@@ -206,63 +443,63 @@ impl Journal {
         &self.path
     }
 
-    /// Appends one record and waits until it is on disk.
+    /// The torn last line [`Journal::open`] cut off, if there was one.
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn.as_ref()
+    }
+
+    /// Appends one record, chained to the previous one, and waits until it is on disk.
     pub fn append(&self, record: &Record) -> Result<(), JournalError> {
         let io = |source| JournalError::Io {
             path: self.path.clone(),
             source,
         };
-        let mut line = serde_json::to_vec(record).map_err(|e| io(std::io::Error::other(e)))?;
-        line.push(b'\n');
-        let mut f = self
+        let body = serde_json::to_vec(record).map_err(|e| io(std::io::Error::other(e)))?;
+        let mut guard = self
             .file
             .lock()
             .map_err(|_| io(std::io::Error::other("journal lock poisoned")))?;
+        let (f, head) = &mut *guard;
+        let prev = match &head.chain {
+            Some(c) => c.clone(),
+            None => anchor_of(record)
+                .ok_or_else(|| JournalError::NotAnchored {
+                    path: self.path.clone(),
+                })?
+                .to_string(),
+        };
+        let seq = head.seq + 1;
+        let chain = chain_of(&prev, &body);
+        let mut line = body;
+        line.pop(); // the record's closing brace; the suffix closes the line's object
+        line.extend_from_slice(format!(",\"seq\":{seq},\"chain\":\"{chain}\"}}\n").as_bytes());
         f.write_all(&line).map_err(io)?;
         f.flush().map_err(io)?;
-        f.sync_data().map_err(io)
+        f.sync_data().map_err(io)?;
+        *head = Head {
+            seq,
+            chain: Some(chain),
+        };
+        Ok(())
     }
 }
 
-/// Reads every record of a journal. A last line cut short by a crash is ignored (it was
+/// Reads every record of a journal, checking its hash chain: an edited, removed or inserted
+/// record is an error naming its line. A last line cut short by a crash is ignored (it was
 /// never fsynced as a whole record, so the call it announced was never sent).
 pub fn read(path: &Path) -> Result<Vec<Record>, JournalError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(JournalError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|source| JournalError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let last = lines.len();
-    let mut out = Vec::with_capacity(last);
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(line) {
-            Ok(r) => out.push(r),
-            Err(_) if i + 1 == last => break,
-            Err(e) => {
-                return Err(JournalError::Parse {
-                    path: path.to_path_buf(),
-                    line: i + 1,
-                    message: e.to_string(),
-                })
-            }
-        }
+    match read_bytes(path)? {
+        Some(bytes) => Ok(scan(path, &bytes)?.records),
+        None => Ok(Vec::new()),
     }
-    Ok(out)
+}
+
+/// The torn last line of a journal, if it has one (what [`Journal::open`] will cut off).
+pub fn torn_tail(path: &Path) -> Result<Option<TornTail>, JournalError> {
+    match read_bytes(path)? {
+        Some(bytes) => Ok(scan(path, &bytes)?.torn),
+        None => Ok(None),
+    }
 }
 
 /// What earlier runs recorded about each action.
@@ -400,37 +637,243 @@ mod tests {
         }
     }
 
-    #[test]
-    fn records_round_trip_and_a_torn_last_line_is_ignored() {
+    /// A journal of `n` done records after a run record, and its lines.
+    fn journal_of(n: usize) -> (tempfile::TempDir, PathBuf, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let j = Journal::open(&path).unwrap();
         j.append(&run("sha256:a")).unwrap();
-        j.append(&done("act-1", Outcome::Applied)).unwrap();
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(b"{\"record\":\"done\",\"act").unwrap();
+        for i in 0..n {
+            j.append(&done(&format!("act-{i}"), Outcome::Applied))
+                .unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines = text.lines().map(str::to_string).collect();
+        (dir, path, lines)
+    }
+
+    fn write_lines(path: &Path, lines: &[String]) {
+        std::fs::write(
+            path,
+            lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn records_round_trip_and_every_line_is_chained() {
+        let (_d, path, lines) = journal_of(2);
+        assert_eq!(lines.len(), 3);
+        for (i, l) in lines.iter().enumerate() {
+            assert!(
+                l.contains(&format!(",\"seq\":{},\"chain\":\"sha256:", i + 1)),
+                "{l}"
+            );
+            assert!(l.starts_with("{\"record\":"), "{l}");
+        }
         let records = read(&path).unwrap();
-        assert_eq!(records.len(), 2);
-        assert!(matches!(&records[1], Record::Done { action, .. } if action == "act-1"));
+        assert_eq!(records.len(), 3);
         let h = history(&path, &records, Some("sha256:a")).unwrap();
         assert_eq!(h.done["act-1"].outcome, Outcome::Applied);
+        // Re-opened, the chain continues where it stopped.
+        Journal::open(&path)
+            .unwrap()
+            .append(&done("act-9", Outcome::Applied))
+            .unwrap();
+        assert_eq!(read(&path).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn the_chain_is_anchored_on_the_plan_hash() {
+        let (_d, path, mut lines) = journal_of(1);
+        // The same records under another plan hash: the first line's chain no longer holds.
+        lines[0] = lines[0].replace("sha256:a", "sha256:b");
+        write_lines(&path, &lines);
+        let err = read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("j.jsonl:1:") && err.contains("edited or cut"),
+            "{err}"
+        );
+        // A new journal must start with a run record.
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("new.jsonl");
+        let err = Journal::open(&fresh)
+            .unwrap()
+            .append(&done("act-1", Outcome::Applied))
+            .unwrap_err();
+        assert!(matches!(err, JournalError::NotAnchored { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_on_read_and_cut_on_open() {
+        let (_d, path, _) = journal_of(1);
+        let whole = std::fs::read(&path).unwrap();
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"record\":\"done\",\"act").unwrap();
+        drop(f);
+        assert_eq!(read(&path).unwrap().len(), 2);
+        assert_eq!(
+            torn_tail(&path).unwrap(),
+            Some(TornTail { line: 3, bytes: 21 })
+        );
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.torn_tail().map(|t| t.line), Some(3));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            whole,
+            "cut back to the last record"
+        );
+        j.append(&done("act-2", Outcome::Applied)).unwrap();
+        let records = read(&path).unwrap();
+        assert_eq!(records.len(), 3);
+        assert!(matches!(&records[2], Record::Done { action, .. } if action == "act-2"));
+        assert!(torn_tail(&path).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_complete_record_without_its_newline_is_torn_too() {
+        let (_d, path, lines) = journal_of(2);
+        let text = format!("{}\n{}\n{}", lines[0], lines[1], lines[2]);
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(read(&path).unwrap().len(), 2);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.torn_tail().map(|t| t.line), Some(3));
+        j.append(&done("act-1", Outcome::Applied)).unwrap();
+        assert_eq!(read(&path).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn an_edited_record_is_found_at_its_line() {
+        let (_d, path, mut lines) = journal_of(3);
+        lines[2] = lines[2].replace("\"applied\"", "\"failed\"");
+        write_lines(&path, &lines);
+        let err = read(&path).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Tampered { line: 3, .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("j.jsonl:3:") && text.contains("refusing"),
+            "{text}"
+        );
+        // Opening for append refuses it too: nothing is chained onto an edited journal.
+        assert!(matches!(
+            Journal::open(&path).unwrap_err(),
+            JournalError::Tampered { line: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn an_edited_last_record_is_found() {
+        let (_d, path, mut lines) = journal_of(2);
+        let last = lines.len() - 1;
+        lines[last] = lines[last].replace("act-1", "act-7");
+        write_lines(&path, &lines);
+        let err = read(&path).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Tampered { line: 3, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_edited_undo_op_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let j = Journal::open(&path).unwrap();
+        j.append(&run("sha256:a")).unwrap();
+        j.append(&Record::Done {
+            action: "act-1".into(),
+            mode: Mode::Apply,
+            outcome: Outcome::Applied,
+            detail: "done".into(),
+            undo: vec![UndoOp::UpdateAccessKey {
+                user: "alice".into(),
+                access_key_id: "AKIAEXAMPLE".into(),
+                status: "Active".into(),
+            }],
+            irreversible: None,
+            part_of: None,
+            at: Utc::now(),
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("\"user\":\"alice\"", "\"user\":\"mallory\"");
+        std::fs::write(&path, text).unwrap();
+        let err = read(&path).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Tampered { line: 2, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_removed_record_is_found_at_the_line_after_it() {
+        let (_d, path, mut lines) = journal_of(3);
+        lines.remove(2);
+        write_lines(&path, &lines);
+        let err = read(&path).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Tampered { line: 3, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn a_cut_journal_missing_its_middle_is_found() {
+        let (_d, path, lines) = journal_of(5);
+        let cut: Vec<String> = [&lines[..2], &lines[4..]].concat();
+        write_lines(&path, &cut);
+        let err = read(&path).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Tampered { line: 3, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("record(s) 3..4"), "{err}");
+    }
+
+    #[test]
+    fn a_duplicated_or_reordered_record_is_found() {
+        let (_d, path, mut lines) = journal_of(3);
+        lines.swap(2, 3);
+        write_lines(&path, &lines);
+        assert!(matches!(
+            read(&path).unwrap_err(),
+            JournalError::Tampered { line: 3, .. }
+        ));
     }
 
     #[test]
     fn a_corrupt_line_in_the_middle_is_an_error_with_its_line() {
+        let (_d, path, mut lines) = journal_of(2);
+        lines.insert(1, "not json".into());
+        write_lines(&path, &lines);
+        let err = read(&path).unwrap_err().to_string();
+        assert!(err.contains("j.jsonl:2"), "{err}");
+    }
+
+    #[test]
+    fn an_unchained_journal_of_the_old_format_is_refused_with_the_version() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.jsonl");
+        let path = dir.path().join("old.jsonl");
         std::fs::write(
             &path,
             format!(
-                "{}\nnot json\n{}\n",
+                "{}\n{}\n",
                 serde_json::to_string(&run("sha256:a")).unwrap(),
                 serde_json::to_string(&done("act-1", Outcome::Applied)).unwrap()
             ),
         )
         .unwrap();
-        let err = read(&path).unwrap_err().to_string();
-        assert!(err.contains("j.jsonl:2"), "{err}");
+        let err = read(&path).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Unchained { line: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("iamwarden-journal/1"), "{err}");
     }
 
     #[test]

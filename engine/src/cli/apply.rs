@@ -23,6 +23,14 @@ pub enum ReportFormat {
 pub struct ApplyArgs {
     /// The plan file (`iamwarden plan --out FILE`).
     plan: PathBuf,
+    /// Refuse the plan unless it is signed by KEY (`plan --sign`), checked before any AWS call
+    /// that changes anything: a local Ed25519 public key file, or a KMS key (key id, ARN or
+    /// alias/NAME; checked with `kms:Verify`).
+    #[arg(long, value_name = "KEY", env = "IAMWARDEN_REQUIRE_SIGNATURE")]
+    require_signature: Option<String>,
+    /// The detached signature (default: PLAN.sig).
+    #[arg(long, value_name = "FILE", requires = "require_signature")]
+    signature: Option<PathBuf>,
     #[command(flatten)]
     flags: ApplyFlags,
     /// The report on stdout.
@@ -102,10 +110,20 @@ fn connect(
 )> {
     let rt = runtime()?;
     let config = rt.block_on(iamwarden::inventory::live::sdk_config(&aws.options()));
-    let caller = rt
-        .block_on(apply::aws::caller(&config))
-        .context("cannot tell who is calling (sts:GetCallerIdentity)")?;
+    let caller = rt.block_on(apply::aws::caller(&config)).with_context(|| {
+        format!(
+            "cannot tell who is calling (sts:GetCallerIdentity at {})",
+            aws.endpoint("sts")
+        )
+    })?;
     Ok((rt, config, caller))
+}
+
+/// Says on stderr that a torn last journal line was cut off before appending.
+fn say_torn_tail(j: &journal::Journal) {
+    if let Some(t) = j.torn_tail() {
+        eprintln!("journal {}: {t}", j.path().display());
+    }
 }
 
 fn progress() -> apply::OnAction {
@@ -135,6 +153,15 @@ pub fn apply(args: ApplyArgs, out: &mut dyn Write) -> Result<Exit> {
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
     let plan = apply::load_plan(&text).with_context(|| format!("{}", args.plan.display()))?;
+    if let Some(key) = &args.require_signature {
+        super::sign::require_signature(
+            &args.plan,
+            args.signature.as_deref(),
+            &plan.content_sha256,
+            key,
+            &args.aws,
+        )?;
+    }
     let journal = default_journal(&args.plan);
     apply_plan(
         &plan,
@@ -197,6 +224,7 @@ pub fn apply_plan(
         return Ok(Exit::Success);
     }
     let journal = Arc::new(journal::Journal::open(&journal_path)?);
+    say_torn_tail(&journal);
     let aws = Aws::new(
         aws_sdk_iam::Client::new(&config),
         journal,
@@ -271,6 +299,7 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
         }
     }
     let journal = Arc::new(journal::Journal::open(&args.journal)?);
+    say_torn_tail(&journal);
     let aws = Aws::new(
         aws_sdk_iam::Client::new(&config),
         journal,

@@ -5,6 +5,7 @@
 mod apply;
 mod event;
 mod sniff;
+mod sign;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -165,10 +166,19 @@ enum Command {
     },
     /// Print the manual page (roff), generated from these definitions.
     Man,
-    /// Print a JSON Schema: rule-pack, rule-tests, inventory or plan.
+    /// Make an Ed25519 key for signing plans without KMS: OUT (private, PKCS#8 PEM, mode
+    /// 0600) and OUT.pub (public, for `apply --require-signature`).
+    Keygen {
+        /// The private key file to write.
+        out: PathBuf,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a JSON Schema: rule-pack, rule-tests, inventory, plan or plan-signature.
     Schema {
         /// Which schema.
-        #[arg(value_parser = ["rule-pack", "rule-tests", "inventory", "plan"])]
+        #[arg(value_parser = ["rule-pack", "rule-tests", "inventory", "plan", "plan-signature"])]
         name: String,
     },
     /// Work with rules.
@@ -206,6 +216,32 @@ struct AwsArgs {
     /// Print the API calls made per operation and the wall time (stderr).
     #[arg(long)]
     stats: bool,
+    /// Time limit on connecting to an AWS endpoint (e.g. 3s, 500ms).
+    #[arg(long, env = "IAMWARDEN_CONNECT_TIMEOUT", default_value = "3s", value_parser = parse_timeout)]
+    connect_timeout: std::time::Duration,
+    /// Time limit on one attempt of an AWS call, request sent to answer read.
+    #[arg(long, env = "IAMWARDEN_ATTEMPT_TIMEOUT", default_value = "20s", value_parser = parse_timeout)]
+    attempt_timeout: std::time::Duration,
+    /// Time limit on a whole AWS call, its retries and their backoff included.
+    #[arg(long, env = "IAMWARDEN_CALL_TIMEOUT", default_value = "50s", value_parser = parse_timeout)]
+    call_timeout: std::time::Duration,
+}
+
+/// A timeout flag: `500ms`, or a duration as rules write them (`3s`, `1m`).
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let d = match text.trim().strip_suffix("ms") {
+        Some(ms) => ms
+            .parse::<u64>()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| format!("invalid timeout `{text}`: e.g. 500ms, 3s, 1m"))?,
+        None => iamwarden::compile::duration::parse_duration(text)?
+            .to_std()
+            .map_err(|_| format!("invalid timeout `{text}`: it must be positive"))?,
+    };
+    if d.is_zero() {
+        return Err(format!("invalid timeout `{text}`: it must be positive"));
+    }
+    Ok(d)
 }
 
 impl AwsArgs {
@@ -228,7 +264,17 @@ impl AwsArgs {
             region: self.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
             concurrency: self.concurrency,
+            timeouts: iamwarden::inventory::live::Timeouts {
+                connect: self.connect_timeout,
+                attempt: self.attempt_timeout,
+                call: self.call_timeout,
+            },
         }
+    }
+
+    /// The endpoint a service is called at, for messages.
+    fn endpoint(&self, service: &str) -> String {
+        iamwarden::inventory::live::endpoint_label(&self.options(), service)
     }
 }
 
@@ -246,7 +292,8 @@ fn read_live(aws: &AwsArgs) -> Result<iamwarden::inventory::Inventory> {
     if std::io::stderr().is_terminal() {
         eprint!("\r\x1b[2K");
     }
-    let (inv, stats) = result?;
+    let (inv, stats) =
+        result.with_context(|| format!("reading the account at {}", aws.endpoint("iam")))?;
     if aws.stats {
         eprintln!(
             "API calls ({} in {:.2} s):",
@@ -305,6 +352,11 @@ struct PlanArgs {
     /// Write the plan (JSON) to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Sign the plan's content hash (writes OUT.sig beside the plan): a local Ed25519 private
+    /// key file (`iamwarden keygen`), or an AWS KMS asymmetric signing key (key id, ARN or
+    /// alias/NAME; `kms:GetPublicKey` and `kms:Sign`).
+    #[arg(long, value_name = "KEY", requires = "out")]
+    sign: Option<String>,
     /// Output format on stdout (sarif: SARIF 2.1.0 for GitHub code scanning).
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -367,6 +419,10 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Test { paths, format } => run_tests(&paths, &format, out),
+        Command::Keygen { out: file, force } => {
+            sign::keygen(&file, force, out)?;
+            Ok(Exit::Success)
+        }
         Command::Init { dir, force } => {
             let files = iamwarden::scaffold::files();
             let existing: Vec<String> = files
@@ -735,6 +791,11 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     if let Some(file) = &args.out {
         eprintln!("Saved the plan to {}", file.display());
+        if let Some(key) = &args.sign {
+            let sig = sign::sign_plan(file, &plan.content_sha256, key, &args.input.aws)
+                .with_context(|| format!("cannot sign the plan {}", file.display()))?;
+            eprintln!("Signed it with {key}: {}", sig.display());
+        }
     }
     Ok(plan_exit(&plan, args.fail_on, args.detailed_exitcode))
 }

@@ -27,6 +27,8 @@ pub struct Plan {
     pub format_version: u32,
     /// `sha256:<hex>` of the plan's content (the plan serialized with this field empty).
     /// `apply` refuses a plan whose content no longer matches: what was reviewed is what runs.
+    /// `plan --sign` signs this hash in a detached `PLAN.sig` (schema `plan-signature`), which
+    /// `apply --require-signature` checks: the hash alone is no approval, anyone can recompute it.
     pub content_sha256: String,
     /// The iamwarden version that made the plan.
     pub iamwarden_version: String,

@@ -1,7 +1,8 @@
 //! Reading rule packs: YAML text to [`PackSpec`], with every structural error reported at once,
 //! each at `file:line:col`, unknown names answered with "did you mean".
 //!
-//! Three passes: YAML syntax (serde_yaml, which stops at the first syntax error), the generated
+//! First the input limits ([`super::limits`], one linear pass over the text), then three
+//! passes: YAML syntax (serde_yaml, which stops at the first syntax error), the generated
 //! JSON Schema (jsonschema, which reports every violation), then typed deserialization.
 
 use super::locate::Locations;
@@ -168,8 +169,24 @@ fn field_in_rule(pointer: &str) -> String {
     }
 }
 
+/// Schema errors reported for one pack at most.
+const MAX_SCHEMA_ERRORS: usize = 100;
+
+/// A document over an input limit, as a diagnostic at its position.
+pub fn limit_diagnostic(text: &str, file: &str, e: &super::limits::LimitError) -> Diagnostic {
+    let d = Diagnostic::new(file, format!("input limit: {e}; refusing to parse it"));
+    match (e.line, e.col) {
+        (Some(l), Some(c)) => d.at(text, l, c),
+        _ => d,
+    }
+}
+
 /// Parses and checks one pack. `file` is used in messages only.
 pub fn parse_pack(text: &str, file: &str) -> Result<LoadedPack, Vec<Diagnostic>> {
+    // Limits first: nothing super-linear may run on a hostile document.
+    if let Err(e) = super::limits::check(text, &super::limits::PACK) {
+        return Err(vec![limit_diagnostic(text, file, &e)]);
+    }
     let doc: Value = match serde_yaml::from_str::<Value>(text) {
         Ok(v) => v,
         Err(e) => {
@@ -188,14 +205,26 @@ pub fn parse_pack(text: &str, file: &str) -> Result<LoadedPack, Vec<Diagnostic>>
     let locations = Locations::index(text);
     let info = schema_info();
     let mut diags = Vec::new();
+    let mut more = false;
     if let Some(validator) = &info.validator {
-        for err in validator.iter_errors(&doc) {
+        // Enough to fix a pack by; a hostile one must not cost a diagnostic per node.
+        for (i, err) in validator.iter_errors(&doc).enumerate() {
+            if i == MAX_SCHEMA_ERRORS {
+                more = true;
+                break;
+            }
             diags.extend(schema_diagnostics(&err, &doc, text, file, &locations, info));
         }
     }
     if !diags.is_empty() {
         diags.sort_by_key(|d| (d.line, d.col));
         diags.dedup_by(|a, b| a.line == b.line && a.col == b.col && a.message == b.message);
+        if more {
+            diags.push(Diagnostic::new(
+                file,
+                format!("more schema errors after the first {MAX_SCHEMA_ERRORS}; fix these first"),
+            ));
+        }
         return Err(diags);
     }
     match serde_json::from_value::<PackSpec>(doc) {
@@ -344,5 +373,27 @@ mod tests {
             Ok(p) => assert_eq!(p.spec.rules.len(), 1),
             Err(e) => unreachable!("{e:?}"),
         }
+    }
+
+    #[test]
+    fn schema_errors_are_capped_and_hostile_nesting_is_refused_first() {
+        let text = format!("{HEAD}{}", "  - {a: 1}\n".repeat(500));
+        let e = errors(&text);
+        assert!(e.len() <= MAX_SCHEMA_ERRORS + 1, "{} diagnostics", e.len());
+        assert!(e.iter().any(|d| d.contains("more schema errors")), "{e:?}");
+        let nested = format!("{}1{}", "{a: ".repeat(100_000), "}".repeat(100_000));
+        let t = std::time::Instant::now();
+        let e = errors(&nested);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("p.yaml:1:253: error: input limit"),
+            "{}",
+            e[0]
+        );
     }
 }

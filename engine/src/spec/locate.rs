@@ -67,10 +67,16 @@ enum Frame {
     Seq { path: String, next: usize },
 }
 
+/// Bytes of paths the index may build: beyond it, later nodes go unindexed (their errors point
+/// at the nearest indexed ancestor), so indexing a hostile document stays linear.
+const PATH_BUDGET: usize = 32 << 20;
+
 #[derive(Default)]
 struct Receiver {
     stack: Vec<Frame>,
     locs: Locations,
+    /// Bytes of paths built so far.
+    spent: usize,
 }
 
 fn pos(m: Marker) -> Pos {
@@ -119,6 +125,13 @@ impl Receiver {
 
 impl MarkedEventReceiver for Receiver {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.spent > PATH_BUDGET {
+            return;
+        }
+        self.spent += match self.stack.last() {
+            Some(Frame::Map { path, .. } | Frame::Seq { path, .. }) => path.len() + 16,
+            None => 16,
+        };
         match ev {
             Event::Scalar(text, ..) => {
                 self.node(Some(&text), mark);

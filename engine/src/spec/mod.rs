@@ -5,6 +5,7 @@
 //! are the help an editor shows on hover. Nothing here is interpreted; [`crate::compile`] turns
 //! a pack into rules that can be evaluated.
 
+pub mod limits;
 pub mod load;
 pub mod locate;
 

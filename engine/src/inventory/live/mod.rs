@@ -62,6 +62,52 @@ pub struct LiveOptions {
     pub endpoint_url: Option<String>,
     /// Per-user calls in flight at once (default 8).
     pub concurrency: usize,
+    /// Time limits on every call.
+    pub timeouts: Timeouts,
+}
+
+/// Time limits on every AWS call (IAM, STS, KMS: every client built from [`sdk_config`]), so
+/// that a dead endpoint fails in seconds and a hung call in under a minute, never hangs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a TCP/TLS connection.
+    pub connect: Duration,
+    /// One attempt of a call, from sending the request to the last byte of the answer.
+    pub attempt: Duration,
+    /// A whole call, retries and their backoff included.
+    pub call: Duration,
+}
+
+impl Timeouts {
+    /// `--connect-timeout` default.
+    pub const CONNECT: Duration = Duration::from_secs(3);
+    /// `--attempt-timeout` default: generous for a large page of authorization details.
+    pub const ATTEMPT: Duration = Duration::from_secs(20);
+    /// `--call-timeout` default.
+    pub const CALL: Duration = Duration::from_secs(50);
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Timeouts::CONNECT,
+            attempt: Timeouts::ATTEMPT,
+            call: Timeouts::CALL,
+        }
+    }
+}
+
+/// The endpoint URL a service is called at: the one given, or AWS's default for the service
+/// (`iam`, `sts`, `kms`) and region. For messages only.
+pub fn endpoint_label(opts: &LiveOptions, service: &str) -> String {
+    if let Some(e) = &opts.endpoint_url {
+        return e.clone();
+    }
+    let region = opts.region.as_deref().unwrap_or("us-east-1");
+    match service {
+        "iam" => "https://iam.amazonaws.com".to_string(),
+        other => format!("https://{other}.{region}.amazonaws.com"),
+    }
 }
 
 /// A failed read: which call, why, and the permission it needs.
@@ -217,7 +263,8 @@ pub(crate) fn password_policy_of(p: &aws_sdk_iam::types::PasswordPolicy) -> Pass
 }
 
 /// Builds the SDK client the way AWS users expect: the standard credential chain, a profile,
-/// a region, an endpoint; standard retries with backoff on throttling.
+/// a region, an endpoint; standard retries with backoff on throttling (at most 5 s between
+/// attempts), and the [`Timeouts`] on every call.
 pub async fn client(opts: &LiveOptions) -> Client {
     Client::new(&sdk_config(opts).await)
 }
@@ -225,8 +272,20 @@ pub async fn client(opts: &LiveOptions) -> Client {
 /// The shared SDK configuration [`client`] builds its client from (apply also asks STS who
 /// the caller is with it).
 pub async fn sdk_config(opts: &LiveOptions) -> aws_config::SdkConfig {
+    let t = opts.timeouts;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(6));
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(6)
+                .with_max_backoff(Duration::from_secs(5)),
+        )
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(t.connect)
+                .operation_attempt_timeout(t.attempt)
+                .operation_timeout(t.call)
+                .build(),
+        );
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
