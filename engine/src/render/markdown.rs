@@ -72,6 +72,9 @@ pub fn render_markdown(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 };
                 writeln!(out, "{sym}     {key} = {text}")?;
             }
+            if let Some(used) = &a.allowed_in_use {
+                writeln!(out, "!     allowed while in use: {used}")?;
+            }
         }
         writeln!(out, "```\n\n</details>\n")?;
     }
