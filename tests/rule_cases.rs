@@ -1186,12 +1186,25 @@ fn the_most_recently_used_active_key_is_never_deactivated_for_being_second() {
         describe(&p)
     );
     // The oldest key was used yesterday: flagged, but the in-use guard keeps it working.
-    assert!(action(&p, "access-key-second-active", "deactivate_access_key", "AKIAAOLDEST").is_none());
-    assert!(action(&p, "access-key-second-active", "deactivate_access_key", "AKIAZNEWEST").is_some());
+    assert!(action(
+        &p,
+        "access-key-second-active",
+        "deactivate_access_key",
+        "AKIAAOLDEST"
+    )
+    .is_none());
+    assert!(action(
+        &p,
+        "access-key-second-active",
+        "deactivate_access_key",
+        "AKIAZNEWEST"
+    )
+    .is_some());
     assert!(!found(&p, "access-key-second-active", "AKIANEWERINACTIVE"));
     assert!(actions_on(&p, "AKIAMMIDDLE").is_empty(), "{}", describe(&p));
     assert!(p.skipped.iter().any(|s| s.resource.id == "AKIAAOLDEST"
-        && s.reason.starts_with("in use: last used 2026-10-31, 1 day ago")));
+        && s.reason
+            .starts_with("in use: last used 2026-10-31, 1 day ago")));
 }
 
 #[test]

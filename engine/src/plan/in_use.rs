@@ -84,7 +84,10 @@ impl<'a> CredentialIndex<'a> {
         let recent = |t: Option<DateTime<Utc>>| t.filter(|t| *t > since);
         match step.disables_credential()? {
             Disables::AccessKey => {
-                let k = inv.access_keys.get(index).filter(|_| kind == ResourceKind::AccessKey)?;
+                let k = inv
+                    .access_keys
+                    .get(index)
+                    .filter(|_| kind == ResourceKind::AccessKey)?;
                 // An inactive key signs nothing: deleting it stops nothing that works.
                 if k.status != KeyStatus::Active {
                     return None;
@@ -105,7 +108,10 @@ impl<'a> CredentialIndex<'a> {
                 self.password_use(inv, user, &recent)
             }
             Disables::User => {
-                let u = inv.users.get(index).filter(|_| kind == ResourceKind::User)?;
+                let u = inv
+                    .users
+                    .get(index)
+                    .filter(|_| kind == ResourceKind::User)?;
                 let keys = self
                     .keys_of
                     .get(u.name.as_str())
@@ -157,15 +163,15 @@ pub fn verdict(
         .steps
         .iter()
         .filter(|s| s.name.disables_credential().is_some())
-        .map(|s| {
-            match ix.recent_use(inv, s.name, rule.kind, index, since) {
+        .map(
+            |s| match ix.recent_use(inv, s.name, rule.kind, index, since) {
                 None => format!("{}: not in use", s.name),
                 Some(u) if rule.in_use.allow => {
                     format!("{}: allowed while in use: {}", s.name, u.describe(now))
                 }
                 Some(u) => format!("{}: not planned, in use: {}", s.name, u.describe(now)),
-            }
-        })
+            },
+        )
         .collect();
     (!lines.is_empty()).then(|| lines.join("; "))
 }
