@@ -123,7 +123,7 @@ pub fn render_sarif(
                     .collect();
                 text.push_str(&format!(". Not planned: {}", lines.join(", ")));
             }
-            json!({
+            let mut result = json!({
                 "ruleId": &*f.rule,
                 "ruleIndex": ri,
                 "level": level(f.severity),
@@ -148,9 +148,12 @@ pub fn render_sarif(
                     "resource_id": f.resource.id,
                     "evidence": f.evidence,
                     "actions": f.actions,
-                    "skipped": not_planned,
                 },
-            })
+            });
+            if !not_planned.is_empty() {
+                result["properties"]["skipped"] = json!(not_planned);
+            }
+            result
         })
         .collect();
     let log = json!({
