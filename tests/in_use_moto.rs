@@ -548,6 +548,10 @@ fn a_1000_user_account_gets_no_disabling_action_on_a_key_used_in_the_last_45_day
             });
         panic!("the live read saw {seen_in_use} keys in use, not 850: {missed:?}");
     }
+    // For comparing with another build (e.g. main's binary on `plan --snapshot`).
+    if let Some(path) = std::env::var_os("IN_USE_ACCEPTANCE_SNAPSHOT") {
+        std::fs::write(path, serde_json::to_vec(&inv).unwrap()).unwrap();
+    }
     let owner: HashMap<String, String> = inv
         .access_keys
         .iter()
@@ -555,6 +559,10 @@ fn a_1000_user_account_gets_no_disabling_action_on_a_key_used_in_the_last_45_day
         .collect();
 
     let now = chrono::Utc::now();
+    println!(
+        "evaluated at {}",
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
     let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
     let after = iamwarden::pipeline::make_plan(&rules, &inv, now, now);
     let dir = tempfile::tempdir().unwrap();
