@@ -336,14 +336,21 @@ fn bad_snapshot_and_bad_clock_are_clear_errors() {
     let o = iamwarden(&["plan", "--snapshot", &demo(), "--now", "yesterday"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("--now `yesterday` is not an RFC 3339 timestamp"),
+        stderr(&o).contains("--now `yesterday` is neither an RFC 3339 timestamp"),
         "{}",
         stderr(&o)
     );
     let o = iamwarden(&["plan", "--snapshot", "/nonexistent/snap.json"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("/nonexistent/snap.json: cannot read snapshot"),
+        stderr(&o).contains("/nonexistent/snap.json: cannot read snapshot: No such file"),
+        "{}",
+        stderr(&o)
+    );
+    // The cause is printed once.
+    assert_eq!(
+        stderr(&o).matches("No such file").count(),
+        1,
         "{}",
         stderr(&o)
     );
@@ -426,4 +433,243 @@ fn live_read_of_an_unreachable_endpoint_names_the_call() {
         "a secret was printed: {err}"
     );
     assert!(stdout(&o).is_empty(), "no partial plan");
+}
+
+#[test]
+fn now_as_a_date_is_midnight_utc() {
+    let a = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        "2026-11-01",
+        "--format",
+        "json",
+    ]);
+    let b = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        "2026-11-01T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    let now = |o: &Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["now"].clone()
+    };
+    assert_eq!(now(&a), now(&b));
+    assert_eq!(now(&a), "2026-11-01T00:00:00Z");
+}
+
+#[test]
+fn explain_of_an_unknown_rule_points_at_the_packs_in_the_directory() {
+    // The guide's `explain` failed as written: only the built-ins load without --rules.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("packs")).unwrap();
+    write(
+        &dir.path().join("packs"),
+        "team.yaml",
+        "pack: {name: acme/team, version: 1.0.0}\nrules:\n  - id: contractors-without-mfa\n    title: t\n    severity: high\n    select: $.users\n    when: {path: $.mfa_enabled, eq: false}\n",
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let base = [
+        "explain",
+        "--rule",
+        "contractors-without-mfa",
+        "--resource",
+        "alice.nguyen",
+        "--snapshot",
+    ];
+    let mut args: Vec<&str> = base.to_vec();
+    let snap = demo();
+    args.push(&snap);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no rule `contractors-without-mfa` in the built-in packs")
+            && err.contains("try `--rules packs`"),
+        "{err}"
+    );
+    args.extend(["--rules", "packs"]);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("contractors-without-mfa"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_file_of_the_wrong_kind_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = plan.display().to_string();
+    let snapshot = demo();
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["apply", &snapshot, "--auto-approve"],
+            "is an inventory snapshot (iamwarden snapshot --out), not what was asked for: apply takes a plan".into(),
+        ),
+        (
+            vec!["undo", &plan, "--auto-approve"],
+            format!("is a plan (iamwarden plan --out), not what was asked for: undo takes the journal apply wrote; its journal is {plan}.journal.jsonl"),
+        ),
+        (
+            vec!["plan", "--snapshot", &plan],
+            "is a plan (iamwarden plan --out), not what was asked for: --snapshot takes an inventory snapshot".into(),
+        ),
+    ];
+    for (args, want) in cases {
+        let o = iamwarden(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(&want), "{args:?}: {}", stderr(&o));
+    }
+    let empty = write(dir.path(), "empty.json", "[]\n");
+    let o = iamwarden(&["plan", "--snapshot", &empty]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("empty.json is a JSON array, not what was asked for: --snapshot takes an inventory snapshot"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_markdown_plan_of_a_large_account_fits_a_pull_request_comment() {
+    // 1,000 users made a 627,651-character comment; GitHub refuses more than 65,536.
+    let dir = tempfile::tempdir().unwrap();
+    let inv = iamwarden::synth::generate(1_000, 7);
+    let snap = dir.path().join("snap.json");
+    std::fs::write(
+        &snap,
+        iamwarden::inventory::snapshot::to_json(&inv).unwrap(),
+    )
+    .unwrap();
+    let snap = snap.display().to_string();
+    for (max, args) in [(60_000, vec![]), (10_000, vec!["--max-chars", "10000"])] {
+        let mut all = vec![
+            "plan",
+            "--snapshot",
+            &snap,
+            "--now",
+            NOW,
+            "--format",
+            "markdown",
+        ];
+        all.extend(args);
+        let o = iamwarden(&all);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let md = stdout(&o);
+        assert!(md.chars().count() <= max, "{} > {max}", md.chars().count());
+        assert!(md.contains("| Severity | Findings | Actions |"), "{md}");
+        assert!(md.contains("more changes in the attached plan"), "{md}");
+        // The most severe change comes first.
+        let first_row = md
+            .lines()
+            .find(|l| l.starts_with("| `"))
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            first_row.contains("| critical |") || first_row.contains("| high |"),
+            "{first_row}"
+        );
+    }
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &snap,
+        "--now",
+        NOW,
+        "--format",
+        "markdown",
+        "--max-chars",
+        "100",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--max-chars 100 is too small"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn fail_on_gates_ci_on_the_severity_of_any_finding() {
+    // The demo account has critical report-only findings (root without MFA) and no info ones.
+    let run = |extra: &[&str]| {
+        let mut args = vec!["plan", "--snapshot", demo_path(), "--now", NOW];
+        args.extend_from_slice(extra);
+        iamwarden(&args)
+    };
+    let o = run(&["--fail-on", "critical"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("finding(s) at or above severity critical (--fail-on): exit 4"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("root-without-mfa"),
+        "the plan is still shown"
+    );
+    // The gate wins over --detailed-exitcode's 2.
+    let o = run(&["--fail-on", "high", "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(4));
+    let o = run(&["--fail-on", "sever"]);
+    assert_eq!(o.status.code(), Some(2), "a usage error from clap");
+    assert!(
+        stderr(&o).contains("`sever` is not a severity"),
+        "{}",
+        stderr(&o)
+    );
+    // No finding reaches the bar: the usual codes.
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(
+        dir.path(),
+        "low.yaml",
+        "pack: {name: t/low, version: 0.1.0}\nrules:\n  - id: every-user\n    title: t\n    severity: low\n    select: $.users\n",
+    );
+    let o = run(&["--rules", &pack, "--fail-on", "medium"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["--rules", &pack, "--fail-on", "low"]);
+    assert_eq!(o.status.code(), Some(4));
+    // event has the same gate.
+    let ev = root().join("examples/events/create-policy.json");
+    let o = iamwarden(&[
+        "event",
+        ev.to_str().unwrap(),
+        "--snapshot",
+        demo_path(),
+        "--now",
+        NOW,
+        "--fail-on",
+        "info",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+}
+
+fn demo_path() -> &'static str {
+    static DEMO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DEMO.get_or_init(demo)
 }

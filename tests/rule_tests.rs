@@ -112,11 +112,41 @@ fn a_failing_case_says_what_differed_and_why() {
     assert_eq!(o.status.code(), Some(1));
     let xml = String::from_utf8_lossy(&o.stdout);
     assert!(
-        xml.contains("<testsuites name=\"iamwarden\" tests=\"2\" failures=\"1\">"),
+        xml.contains(
+            "<testsuites name=\"iamwarden\" tests=\"2\" skipped=\"0\" failures=\"1\" errors=\"0\">"
+        ),
         "{xml}"
     );
     assert!(
         xml.contains("<failure message=\"contractors-without-mfa must match dan, but did not"),
+        "{xml}"
+    );
+
+    // A case name with a control character and markup still makes well-formed XML.
+    std::fs::write(
+        dir.path().join("team.tests.yaml"),
+        "tests:\n  - name: \"ctrl \\x01 & <b>\"\n    inventory:\n      users: [{name: dan, tags: {team: platform}}]\n      login_profiles: [{user: dan}]\n    expect:\n      contractors-without-mfa: {match: [dan]}\n",
+    )
+    .unwrap();
+    let o = iamwarden(&["test", "--format", "junit", dir.path().to_str().unwrap()]);
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        xml.bytes()
+            .all(|b| b >= 0x20 || b == b'\n' || b == b'\t' || b == b'\r'),
+        "{xml:?}"
+    );
+    assert!(xml.contains("name=\"ctrl  &amp; &lt;b&gt;\""), "{xml}");
+
+    // A broken pack under --format junit is an <error> in the report, not an empty file.
+    let broken = tempfile::tempdir().unwrap();
+    std::fs::write(broken.path().join("bad.yaml"), "pack: {name: x\n").unwrap();
+    std::fs::write(broken.path().join("bad.tests.yaml"), "tests: []\n").unwrap();
+    let o = iamwarden(&["test", "--format", "junit", broken.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<error message=\"") && xml.contains("bad.yaml:2:1"),
         "{xml}"
     );
 
@@ -133,6 +163,38 @@ fn a_failing_case_says_what_differed_and_why() {
         err.contains("team.tests.yaml:3:") && err.contains("expekt"),
         "{err}"
     );
+}
+
+#[test]
+fn a_case_naming_a_resource_that_is_not_in_its_inventory_fails() {
+    // `no_match: [devz]` (a typo for `devs`) would otherwise pass while checking nothing.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("team.yaml"),
+        "pack: {name: acme/team, version: 1.0.0}\nrules:\n  - id: console-without-mfa\n    title: Console user without MFA\n    severity: high\n    select: $.users\n    when:\n      all:\n        - {path: $.password_enabled, eq: true}\n        - {path: $.mfa_enabled, eq: false}\n    remediation:\n      - step: delete_login_profile\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("team.tests.yaml"),
+        "tests:\n  - name: typos everywhere\n    inventory:\n      users: [{name: cat}, {name: devs}]\n      login_profiles: [{user: cat}]\n      mfa_devices: [{id: 'arn:aws:iam::123456789012:mfa/devs', user: devs}]\n    expect:\n      console-without-mfa:\n        match: [cat]\n        no_match: [devz]\n        actions: [delete_login_profile kat, delete_login_profile]\n  - name: the same case spelt right\n    inventory:\n      users: [{name: cat}, {name: devs}]\n      login_profiles: [{user: cat}]\n      mfa_devices: [{id: 'arn:aws:iam::123456789012:mfa/devs', user: devs}]\n    expect:\n      console-without-mfa:\n        match: [cat]\n        no_match: [devs]\n",
+    )
+    .unwrap();
+    let o = iamwarden(&["test", dir.path().to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("`devz` is not in this case's inventory (did you mean `devs`?)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("actions: `delete_login_profile kat` names `kat` is not in this case's inventory (did you mean `cat`?)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("actions: `delete_login_profile` is not `step resource-name`"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("1 passed, 1 failed"), "{out}");
 }
 
 #[test]

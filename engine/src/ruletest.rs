@@ -388,8 +388,33 @@ fn run_case(tests_file: &str, dir: &Path, case: &TestCase, packs: &[LoadedPack])
                     .unwrap_or_default(),
             }
         };
+        // A key that names nothing in the case's inventory would make `no_match` pass while
+        // checking nothing (and `match` fail for the wrong reason): say so, with the closest name.
+        for key in want.must_match.iter().chain(&want.no_match) {
+            if crate::eval::find_record(&inv, rule.kind, key).is_none() {
+                failures.push(not_in_inventory(&inv, rule.kind, key));
+            }
+        }
+        for entry in want.actions.iter().flatten() {
+            let Some((_, key)) = entry.split_once(' ') else {
+                failures.push(format!(
+                    "actions: `{entry}` is not `step resource-name` (e.g. `deactivate_access_key AKIA...`)"
+                ));
+                continue;
+            };
+            let key = key.trim();
+            let known = ResourceKind::ALL
+                .iter()
+                .any(|&k| crate::eval::find_record(&inv, k, key).is_some());
+            if !known {
+                failures.push(format!(
+                    "actions: `{entry}` names {}",
+                    not_in_inventory(&inv, rule.kind, key)
+                ));
+            }
+        }
         for key in &want.must_match {
-            if !is(key) {
+            if !is(key) && crate::eval::find_record(&inv, rule.kind, key).is_some() {
                 failures.push(format!(
                     "{rule_id} must match {key}, but did not (it matched: {names:?})\n{}",
                     why(key)
@@ -455,55 +480,68 @@ fn run_case(tests_file: &str, dir: &Path, case: &TestCase, packs: &[LoadedPack])
     }
 }
 
-/// Test results as JUnit XML (one testsuite per tests file).
-pub fn junit(results: &[CaseResult]) -> String {
-    fn esc(s: &str) -> String {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    }
-    let mut by_file: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
-    for r in results {
-        by_file.entry(r.file.as_str()).or_default().push(r);
-    }
-    let failed = results.iter().filter(|r| !r.passed()).count();
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"iamwarden\" tests=\"{}\" failures=\"{failed}\">\n",
-        results.len()
-    );
-    for (file, cases) in by_file {
-        let f = cases.iter().filter(|c| !c.passed()).count();
-        out.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\">\n",
-            esc(file),
-            cases.len()
-        ));
-        for c in cases {
-            out.push_str(&format!(
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                esc(file),
-                esc(&c.name)
-            ));
-            if c.passed() {
-                out.push_str("/>\n");
-            } else {
-                let text = c.failures.join("\n");
-                out.push_str(&format!(
-                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                    esc(c
-                        .failures
-                        .first()
-                        .and_then(|f| f.lines().next())
-                        .unwrap_or_default()),
-                    esc(&text)
-                ));
-            }
+/// "`devz` is not in this case's inventory (did you mean `devs`?)": the names of the rule's
+/// collection (ids, names and ARNs) are the candidates.
+fn not_in_inventory(inv: &Inventory, kind: ResourceKind, key: &str) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for i in 0..inv.len_of(kind) {
+        if let Some(r) = inv.resource_ref(kind, i) {
+            names.push(r.id.clone());
+            names.push(r.name.clone());
+            names.extend(r.arn.clone());
         }
-        out.push_str("  </testsuite>\n");
     }
-    out.push_str("</testsuites>\n");
-    out
+    let hint = crate::diag::did_you_mean(key, names.iter().map(String::as_str))
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    format!(
+        "`{key}` is not in this case's inventory{hint}: a name that matches nothing checks nothing"
+    )
+}
+
+/// Test results as JUnit XML (one testsuite per tests file), with `errors`: tests files that
+/// could not be run at all (a broken pack or tests file), each an `<error>` case of its file, so
+/// a CI report shows them instead of an empty file.
+pub fn junit(results: &[CaseResult], errors: &[(String, String)]) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut by_file: BTreeMap<&str, TestSuite> = BTreeMap::new();
+    for r in results {
+        let suite = by_file
+            .entry(r.file.as_str())
+            .or_insert_with(|| TestSuite::new(r.file.as_str()));
+        let status = if r.passed() {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(
+                r.failures
+                    .first()
+                    .and_then(|f| f.lines().next())
+                    .unwrap_or_default(),
+            );
+            s.set_description(r.failures.join("\n"));
+            s
+        };
+        let mut case = TestCase::new(r.name.as_str(), status);
+        case.set_classname(r.file.as_str());
+        suite.add_test_case(case);
+    }
+    for (file, message) in errors {
+        let suite = by_file
+            .entry(file.as_str())
+            .or_insert_with(|| TestSuite::new(file.as_str()));
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+        s.set_message(message.lines().next().unwrap_or_default());
+        s.set_description(message.as_str());
+        let mut case = TestCase::new("(the tests could not run)", s);
+        case.set_classname(file.as_str());
+        suite.add_test_case(case);
+    }
+    let mut report = Report::new("iamwarden");
+    report.add_test_suites(by_file.into_values());
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- JUnit serialization failed: {e} -->\n"))
 }
 
 /// The kinds a fragment may hold (for messages).

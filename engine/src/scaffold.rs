@@ -145,7 +145,7 @@ Our AWS IAM rules, checked by [iamwarden](https://github.com/iamwarden/iamwarden
 1. Edit `packs/acme.yaml` (a new rule, a parameter in `overrides`, `disabled: true`).
 2. Add a case to `packs/acme.tests.yaml`: what the rule must and must not match.
 3. Locally: `iamwarden validate packs && iamwarden test packs`.
-4. See why a rule matches or not: `iamwarden explain --rule ID --resource NAME --snapshot FILE`.
+4. See why a rule matches or not: `iamwarden explain --rules packs --rule ID --resource NAME --snapshot FILE`.
 5. Open a pull request; CI posts the plan.
 
 ## Apply

@@ -129,6 +129,9 @@ fn exit_of(report: &apply::Report) -> Exit {
 }
 
 pub fn apply(args: ApplyArgs, out: &mut dyn Write) -> Result<Exit> {
+    if let Some(hint) = super::sniff::mismatch(&args.plan, super::sniff::FileKind::Plan) {
+        bail!("{hint}");
+    }
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("cannot read the plan {}", args.plan.display()))?;
     let plan = apply::load_plan(&text).with_context(|| format!("{}", args.plan.display()))?;
@@ -214,6 +217,9 @@ pub fn apply_plan(
 pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
     if !args.journal.exists() {
         bail!("no journal at {}", args.journal.display());
+    }
+    if let Some(hint) = super::sniff::mismatch(&args.journal, super::sniff::FileKind::Journal) {
+        bail!("{hint}");
     }
     let plan = apply::undo::plan_undo(&args.journal)?;
     let (rt, config, caller) = connect(&args.aws)?;

@@ -24,9 +24,15 @@ pub struct EventArgs {
     /// Output format of the plan on stdout.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// `--format markdown` stays within this many characters (see `plan --max-chars`).
+    #[arg(long, default_value_t = iamwarden::render::DEFAULT_MAX_CHARS)]
+    max_chars: usize,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Exit 4 when a finding at or above this severity exists (see `plan --fail-on`).
+    #[arg(long, value_name = "SEVERITY", value_parser = super::parse_severity)]
+    fail_on: Option<iamwarden::spec::Severity>,
     /// Apply the plan right away (for automation that runs on each event), with every check
     /// `iamwarden apply` makes.
     #[arg(long)]
@@ -106,10 +112,10 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
     let color = args.format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    super::render_plan(&plan, &rules, args.format, color, out)?;
-    Ok(if args.detailed_exitcode && plan.has_changes() {
-        Exit::Changes
-    } else {
-        Exit::Success
-    })
+    super::render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
+    Ok(super::plan_exit(
+        &plan,
+        args.fail_on,
+        args.detailed_exitcode,
+    ))
 }

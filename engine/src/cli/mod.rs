@@ -1,9 +1,10 @@
 //! Command-line interface: clap definitions, one function per command, and the exit-code
 //! contract (0 success / no changes, 1 error, 2 changes present with `--detailed-exitcode`,
-//! 3 apply skipped stale actions).
+//! 3 apply skipped stale actions, 4 a finding at or above `--fail-on`).
 
 mod apply;
 mod event;
+mod sniff;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -27,6 +28,42 @@ pub enum Exit {
     /// `apply`: some actions were skipped as stale (their targets changed since the plan was
     /// made); nothing failed. Make a new plan.
     Stale = 3,
+    /// `plan`/`event --fail-on SEVERITY`: a finding at or above that severity exists
+    /// (report-only findings included). The plan was still written and shown.
+    Findings = 4,
+}
+
+/// `--fail-on`: a severity name (`info`, `low`, `medium`, `high`, `critical`).
+fn parse_severity(s: &str) -> std::result::Result<iamwarden::spec::Severity, String> {
+    use iamwarden::spec::Severity as S;
+    [S::Info, S::Low, S::Medium, S::High, S::Critical]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| format!("`{s}` is not a severity (info, low, medium, high, critical)"))
+}
+
+/// The exit status of a plan: `--fail-on` first (a gate), then `--detailed-exitcode`.
+pub(crate) fn plan_exit(
+    plan: &iamwarden::plan::Plan,
+    fail_on: Option<iamwarden::spec::Severity>,
+    detailed_exitcode: bool,
+) -> Exit {
+    let gated = fail_on.and_then(|min| {
+        let n = plan.findings.iter().filter(|f| f.severity >= min).count();
+        (n > 0).then_some((min, n))
+    });
+    if let Some((min, n)) = gated {
+        eprintln!(
+            "{n} finding(s) at or above severity {} (--fail-on): exit {}",
+            min.as_str(),
+            Exit::Findings as u8
+        );
+        Exit::Findings
+    } else if detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -210,7 +247,8 @@ struct Inputs {
     /// Rule pack files or directories, or `builtin` (repeatable; default: builtin).
     #[arg(long = "rules")]
     rules: Vec<String>,
-    /// The evaluation clock (RFC 3339); default: now. Recorded in the plan.
+    /// The evaluation clock (RFC 3339, or a date for midnight UTC); default: now. Recorded in
+    /// the plan.
     #[arg(long)]
     now: Option<String>,
 }
@@ -228,7 +266,7 @@ impl Inputs {
         let now = parse_now(self.now.as_deref())?;
         let rules = iamwarden::packs::load_rule_set(&self.rules)?;
         let inv = match &self.snapshot {
-            Some(path) => snapshot::load(path)?,
+            Some(path) => load_snapshot(path)?,
             None => read_live(&self.aws)?,
         };
         Ok((rules, inv, now))
@@ -248,9 +286,17 @@ struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     detailed_exitcode: bool,
+    /// Exit 4 when a finding at or above this severity exists (info, low, medium, high,
+    /// critical), report-only findings included: a CI gate, as Prowler and checkov have.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<iamwarden::spec::Severity>,
     /// Never colour the output (colour is only used on a terminal, and never with NO_COLOR set).
     #[arg(long)]
     no_color: bool,
+    /// `--format markdown` stays within this many characters (a pull-request comment; GitHub
+    /// refuses more than 65,536): counts first, then the most severe changes, then "N more".
+    #[arg(long, default_value_t = iamwarden::render::DEFAULT_MAX_CHARS)]
+    max_chars: usize,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -339,7 +385,13 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
                 let hint = iamwarden::diag::did_you_mean(&rule, ids.iter().copied())
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
-                anyhow::bail!("no rule `{rule}` in the loaded packs{hint}");
+                match local_packs().filter(|_| input.rules.is_empty()) {
+                    None => anyhow::bail!("no rule `{rule}` in the loaded packs{hint}"),
+                    Some(dir) => anyhow::bail!(
+                        "no rule `{rule}` in the built-in packs{hint}: without --rules only the \
+                         built-ins are loaded, and `{dir}` has rule packs; try `--rules {dir}`"
+                    ),
+                }
             };
             let Some(index) = iamwarden::eval::find_record(&inv, r.kind, &resource) else {
                 anyhow::bail!(
@@ -388,22 +440,33 @@ fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exi
                 .join(", ")
         );
     }
+    let junit = format == "junit";
     let mut results = Vec::new();
+    // With JUnit, a tests file that cannot run is reported in the XML (CI shows it) instead of
+    // leaving an empty file; in human form it stops the run with its located error.
+    let mut errors: Vec<(String, String)> = Vec::new();
     for f in &files {
         let shown = f.display().to_string();
-        let Some(pack_path) = ruletest::pack_of(f) else {
-            anyhow::bail!(
-                "{shown}: no pack beside it (a tests file NAME.tests.yaml tests NAME.yaml)"
-            );
-        };
-        let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()])?;
-        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {shown}"))?;
-        let r = ruletest::run_file(&shown, &text, &packs).map_err(|d| Diagnostics(vec![*d]))?;
-        results.extend(r);
+        let loaded = (|| -> Result<Vec<ruletest::CaseResult>> {
+            let Some(pack_path) = ruletest::pack_of(f) else {
+                anyhow::bail!(
+                    "{shown}: no pack beside it (a tests file NAME.tests.yaml tests NAME.yaml)"
+                );
+            };
+            let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()])?;
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("cannot read {shown}"))?;
+            Ok(ruletest::run_file(&shown, &text, &packs).map_err(|d| Diagnostics(vec![*d]))?)
+        })();
+        match loaded {
+            Ok(r) => results.extend(r),
+            Err(e) if junit => errors.push((shown, format!("{e:#}"))),
+            Err(e) => return Err(e),
+        }
     }
-    let failed = results.iter().filter(|r| !r.passed()).count();
-    if format == "junit" {
-        out.write_all(ruletest::junit(&results).as_bytes())?;
+    let failed = results.iter().filter(|r| !r.passed()).count() + errors.len();
+    if junit {
+        out.write_all(ruletest::junit(&results, &errors).as_bytes())?;
     } else {
         for r in &results {
             if r.passed() {
@@ -477,13 +540,49 @@ fn list_rules(sources: &[String], out: &mut dyn Write) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// Where rule packs sit near the current directory (its `packs/` folder, the layout `init`
+/// writes, or the directory itself): YAML files with a top-level `pack:` key.
+fn local_packs() -> Option<&'static str> {
+    let has_pack = |dir: &str| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                let p = e.path();
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                (name.ends_with(".yaml") || name.ends_with(".yml"))
+                    && !name.contains(".tests.")
+                    && std::fs::read_to_string(&p)
+                        .is_ok_and(|t| t.lines().any(|l| l.starts_with("pack:")))
+            })
+        })
+    };
+    ["packs", "."].into_iter().find(|d| has_pack(d))
+}
+
+/// Reads a snapshot; a file of another kind (a plan, events, `[]`) is named as such.
+pub(crate) fn load_snapshot(path: &std::path::Path) -> Result<iamwarden::inventory::Inventory> {
+    snapshot::load(path).map_err(|e| match sniff::mismatch(path, sniff::FileKind::Snapshot) {
+        Some(hint) => anyhow::anyhow!("{hint}"),
+        None => e.into(),
+    })
+}
+
+/// `--now`: an RFC 3339 timestamp, or a date (`2026-11-01`), which is midnight UTC.
 fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
     match now {
         None => Ok(Utc::now()),
         Some(t) => DateTime::parse_from_rfc3339(t)
             .map(|d| d.with_timezone(&Utc))
+            .or_else(|e| {
+                chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc())
+                    .ok_or(e)
+            })
             .with_context(|| {
-                format!("--now `{t}` is not an RFC 3339 timestamp (e.g. 2026-11-01T00:00:00Z)")
+                format!(
+                    "--now `{t}` is neither an RFC 3339 timestamp (2026-11-01T00:00:00Z) nor a date (2026-11-01)"
+                )
             }),
     }
 }
@@ -494,8 +593,19 @@ pub(crate) fn render_plan(
     rules: &iamwarden::compile::RuleSet,
     format: Format,
     color: bool,
+    max_chars: usize,
     out: &mut dyn Write,
 ) -> Result<()> {
+    if format == Format::Markdown {
+        if max_chars < render::MIN_MAX_CHARS {
+            anyhow::bail!(
+                "--max-chars {max_chars} is too small: the summary needs at least {}",
+                render::MIN_MAX_CHARS
+            );
+        }
+        render::render_markdown_bounded(plan, max_chars, out)?;
+        return Ok(());
+    }
     if format != Format::Sarif {
         render::render(plan, format, color, out)?;
         return Ok(());
@@ -533,13 +643,9 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
         && args.format == Format::Human
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal();
-    render_plan(&plan, &rules, args.format, color, out)?;
+    render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     if let Some(file) = &args.out {
         eprintln!("Saved the plan to {}", file.display());
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
-        Exit::Changes
-    } else {
-        Exit::Success
-    })
+    Ok(plan_exit(&plan, args.fail_on, args.detailed_exitcode))
 }

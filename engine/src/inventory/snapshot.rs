@@ -7,7 +7,7 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// The file could not be read.
-    #[error("{path}: cannot read snapshot: {source}")]
+    #[error("{path}: cannot read snapshot")]
     Io {
         /// The file.
         path: String,

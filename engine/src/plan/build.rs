@@ -1061,9 +1061,13 @@ pub fn build(
     let summary = Summary {
         findings: findings.len(),
         actions: actions.len(),
+        to_add: actions
+            .iter()
+            .filter(|a| a.change == ChangeKind::Add)
+            .count(),
         to_change: actions
             .iter()
-            .filter(|a| a.change != ChangeKind::Delete)
+            .filter(|a| a.change == ChangeKind::Change)
             .count(),
         to_delete: actions
             .iter()

@@ -210,7 +210,10 @@ pub struct Summary {
     pub findings: usize,
     /// Actions in all.
     pub actions: usize,
-    /// Actions that modify or add.
+    /// Actions that add something (`+`: a quarantine policy, a tag).
+    #[serde(default)]
+    pub to_add: usize,
+    /// Actions that modify (`~`).
     pub to_change: usize,
     /// Actions that delete.
     pub to_delete: usize,

@@ -2,7 +2,7 @@
 //! summary line. Colour only when asked (the CLI asks on a TTY without `NO_COLOR`).
 
 use super::{attribute_diff, short, summary_line, verb};
-use crate::plan::{Action, Plan, Safety};
+use crate::plan::{Action, Finding, Plan, Safety};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -80,26 +80,7 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
     // Why: the evidence of the findings that asked for each action.
     let mut why: HashMap<&str, Vec<String>> = HashMap::new();
     for f in &plan.findings {
-        let ev: Vec<String> = f
-            .evidence
-            .iter()
-            .filter(|e| e.held != e.negated)
-            .map(|e| {
-                format!(
-                    "{} = {} ({}{} {})",
-                    e.path,
-                    short(&e.actual),
-                    if e.negated { "not " } else { "" },
-                    e.op,
-                    short(&e.expected)
-                )
-            })
-            .collect();
-        let line = if ev.is_empty() {
-            format!("{}: {}", f.rule, f.title)
-        } else {
-            format!("{}: {} [{}]", f.rule, f.title, ev.join("; "))
-        };
+        let line = finding_line(f, None);
         for a in &f.actions {
             why.entry(a.as_str()).or_default().push(line.clone());
         }
@@ -107,6 +88,7 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
     for a in &plan.actions {
         write_action(out, &paint, a, why.get(a.id.as_str()))?;
     }
+    write_report_only(out, &paint, plan)?;
     if !plan.skipped.is_empty() {
         writeln!(out, "{}", paint.bold("Skipped:"))?;
         for s in &plan.skipped {
@@ -130,6 +112,108 @@ pub fn render_human(plan: &Plan, color: bool, out: &mut dyn Write) -> io::Result
             out,
             " {} destructive (apply needs --allow-destructive).",
             plan.summary.destructive
+        )?;
+    }
+    writeln!(out)
+}
+
+/// At most this many report-only findings are listed; the rest are counted (a large account
+/// has thousands, and the JSON, markdown and SARIF outputs list them all).
+const MAX_REPORT_ONLY: usize = 40;
+
+/// At most this many characters of a value are shown in a report-only finding's line (a policy
+/// document is thousands).
+const MAX_VALUE_CHARS: usize = 80;
+
+/// `rule: title [evidence]`: the leaves that decided, each with the value it saw; values are
+/// clipped to `clip` characters when given.
+fn finding_line(f: &Finding, clip: Option<usize>) -> String {
+    let shown = |v: &Value| {
+        let s = short(v);
+        match clip {
+            Some(n) if s.chars().count() > n => {
+                let head: String = s.chars().take(n).collect();
+                format!("{head}...")
+            }
+            _ => s,
+        }
+    };
+    let decided: Vec<&crate::plan::Evidence> =
+        f.evidence.iter().filter(|e| e.held != e.negated).collect();
+    // In a one-line finding a whole policy document says less than the witnesses the analysis
+    // leaves found in it: leave documents out when another leaf remains.
+    let brief: Vec<&crate::plan::Evidence> = if clip.is_some() {
+        decided
+            .iter()
+            .copied()
+            .filter(|e| !e.actual.is_object())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let leaves = if brief.is_empty() { decided } else { brief };
+    let ev: Vec<String> = leaves
+        .iter()
+        .map(|e| {
+            format!(
+                "{} = {} ({}{} {})",
+                e.path,
+                shown(&e.actual),
+                if e.negated { "not " } else { "" },
+                e.op,
+                shown(&e.expected)
+            )
+        })
+        .collect();
+    if ev.is_empty() {
+        format!("{}: {}", f.rule, f.title)
+    } else {
+        format!("{}: {} [{}]", f.rule, f.title, ev.join("; "))
+    }
+}
+
+/// The findings no action answers (report-only rules, root, rules whose `action` is `report`),
+/// most severe first, one line each, bounded.
+fn write_report_only(out: &mut dyn Write, paint: &Paint, plan: &Plan) -> io::Result<()> {
+    let mut report_only: Vec<&Finding> = plan
+        .findings
+        .iter()
+        .filter(|f| f.actions.is_empty())
+        .collect();
+    if report_only.is_empty() {
+        return Ok(());
+    }
+    // Stable: plan order within a severity.
+    report_only.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    writeln!(
+        out,
+        "{}",
+        paint.bold(&format!(
+            "Findings without actions ({}), most severe first:",
+            report_only.len()
+        ))
+    )?;
+    for f in report_only.iter().take(MAX_REPORT_ONLY) {
+        let r = &f.resource;
+        let id = if r.id != r.name && !r.id.starts_with("arn:") {
+            format!(" ({})", r.id)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  [{}] {} {}{id}: {}",
+            f.severity.as_str(),
+            r.kind,
+            r.name,
+            finding_line(f, Some(MAX_VALUE_CHARS))
+        )?;
+    }
+    if report_only.len() > MAX_REPORT_ONLY {
+        writeln!(
+            out,
+            "  ... and {} more (`--format json`, `markdown` or `sarif` list every finding)",
+            report_only.len() - MAX_REPORT_ONLY
         )?;
     }
     writeln!(out)

@@ -8,7 +8,7 @@ pub mod rules_doc;
 pub mod sarif;
 
 pub use human::render_human;
-pub use markdown::render_markdown;
+pub use markdown::{render_markdown, render_markdown_bounded, DEFAULT_MAX_CHARS, MIN_MAX_CHARS};
 
 use crate::plan::{Action, ChangeKind, Plan};
 use serde_json::Value;
@@ -135,13 +135,14 @@ pub fn attribute_diff(a: &Action) -> Vec<DiffLine> {
     out
 }
 
-/// The summary line: `Plan: N to change, M to delete.`
+/// The summary line: `Plan: A to add, C to change, D to delete.`
 pub fn summary_line(plan: &Plan) -> String {
     if plan.actions.is_empty() {
         return "No changes. The account matches every rule that has a remediation.".to_string();
     }
+    // The counts follow the diff's signs: `+` add, `~` change, `-` delete.
     format!(
-        "Plan: {} to change, {} to delete.",
-        plan.summary.to_change, plan.summary.to_delete
+        "Plan: {} to add, {} to change, {} to delete.",
+        plan.summary.to_add, plan.summary.to_change, plan.summary.to_delete
     )
 }
