@@ -52,6 +52,7 @@ fn delete_user_action() -> Action {
         part_of: None,
         supersedes: Vec::new(),
         triggered_by: Vec::new(),
+        allowed_in_use: None,
     }
 }
 
@@ -246,6 +247,7 @@ async fn access_denied_names_the_permission_and_the_rest_goes_on() {
         part_of: None,
         supersedes: Vec::new(),
         triggered_by: Vec::new(),
+        allowed_in_use: None,
     };
     let keys = |id: &str, user: &str| {
         format!("<AccessKeyMetadata><member><UserName>{user}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><CreateDate>{T}</CreateDate></member></AccessKeyMetadata><IsTruncated>false</IsTruncated>")
@@ -293,6 +295,7 @@ async fn a_password_used_since_the_plan_makes_its_reset_stale() {
         part_of: None,
         supersedes: Vec::new(),
         triggered_by: Vec::new(),
+        allowed_in_use: None,
     };
     let http = StaticReplayClient::new(vec![ev(ok(
         "GetUser",

@@ -96,7 +96,12 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
         "add-user-to-group.json",
         &[("user-admin-via-group", "carlos.diaz")],
     ),
-    ("create-access-key.json", &[]),
+    // carlos.diaz's two keys are in use; the new, never-used key is the least recently used
+    // of three (issue 10: the key to keep is the most recently used one).
+    (
+        "create-access-key.json",
+        &[("access-key-second-active", "AKIAEXAMPLENEWKEY001")],
+    ),
     (
         "create-login-profile.json",
         &[("console-user-without-mfa", "svc-report-export")],

@@ -360,15 +360,37 @@ fn cases() -> Vec<Case> {
         ),
         // --- access-key-second-active ---
         hit(
-            "older of two active keys",
+            "less recently used of two active keys, unused for 92 days",
             "access-key-second-active",
             "AKIATWO1",
             Some("deactivate_access_key"),
             json!({
             "users": [user("cat", old, json!({}))],
             "access_keys": [
-                key("AKIATWO1", "cat", "Active", "2026-06-01T00:00:00Z", Some("2026-10-31T00:00:00Z")),
+                key("AKIATWO1", "cat", "Active", "2026-06-01T00:00:00Z", Some("2026-08-01T00:00:00Z")),
                 key("AKIATWO2", "cat", "Active", "2026-09-01T00:00:00Z", Some("2026-10-31T00:00:00Z"))]}),
+        ),
+        hit(
+            "older-created key used yesterday is kept: the newer, never-used key is flagged",
+            "access-key-second-active",
+            "AKIATWO6",
+            Some("deactivate_access_key"),
+            json!({
+            "users": [user("cat", old, json!({}))],
+            "access_keys": [
+                key("AKIATWO5", "cat", "Active", "2026-01-01T00:00:00Z", Some("2026-10-31T00:00:00Z")),
+                key("AKIATWO6", "cat", "Active", "2026-10-27T00:00:00Z", None)]}),
+        ),
+        hit(
+            "both keys used within 45 days (a rotation): a finding, no action",
+            "access-key-second-active",
+            "AKIATWO7",
+            None,
+            json!({
+            "users": [user("cat", old, json!({}))],
+            "access_keys": [
+                key("AKIATWO7", "cat", "Active", "2026-06-01T00:00:00Z", Some("2026-10-20T00:00:00Z")),
+                key("AKIATWO8", "cat", "Active", "2026-09-01T00:00:00Z", Some("2026-10-31T00:00:00Z"))]}),
         ),
         miss(
             "newer of two active keys",
@@ -1145,9 +1167,10 @@ fn a_never_used_key_counts_from_its_creation() {
 }
 
 #[test]
-fn the_newest_active_key_is_never_deactivated_for_being_second() {
-    // Three active keys (a snapshot may hold anything): only the newest is spared, whatever the
-    // order they are listed in and whatever their last use.
+fn the_most_recently_used_active_key_is_never_deactivated_for_being_second() {
+    // Three active keys (a snapshot may hold anything): only the most recently used is spared
+    // (a tie goes to the newer), whatever the order they are listed in; a never-used key, even
+    // the newest, is the least recently used. Issue 10.
     let p = plan(json!({
         "users": [user("max", "2024-01-01T00:00:00Z", json!({}))],
         "access_keys": [
@@ -1156,28 +1179,32 @@ fn the_newest_active_key_is_never_deactivated_for_being_second() {
             key("AKIAMMIDDLE", "max", "Active", "2026-05-01T00:00:00Z", Some("2026-10-31T00:00:00Z")),
             key("AKIANEWERINACTIVE", "max", "Inactive", "2026-10-30T00:00:00Z", None)]}));
     assert!(found(&p, "access-key-second-active", "AKIAAOLDEST"));
-    assert!(found(&p, "access-key-second-active", "AKIAMMIDDLE"));
+    assert!(found(&p, "access-key-second-active", "AKIAZNEWEST"));
     assert!(
-        !found(&p, "access-key-second-active", "AKIAZNEWEST"),
+        !found(&p, "access-key-second-active", "AKIAMMIDDLE"),
         "{}",
         describe(&p)
     );
-    assert!(!found(&p, "access-key-second-active", "AKIANEWERINACTIVE"));
-    assert!(actions_on(&p, "AKIAZNEWEST").is_empty(), "{}", describe(&p));
+    // The oldest key was used yesterday: flagged, but the in-use guard keeps it working.
     assert!(action(
         &p,
         "access-key-second-active",
         "deactivate_access_key",
         "AKIAAOLDEST"
     )
-    .is_some());
+    .is_none());
     assert!(action(
         &p,
         "access-key-second-active",
         "deactivate_access_key",
-        "AKIAMMIDDLE"
+        "AKIAZNEWEST"
     )
     .is_some());
+    assert!(!found(&p, "access-key-second-active", "AKIANEWERINACTIVE"));
+    assert!(actions_on(&p, "AKIAMMIDDLE").is_empty(), "{}", describe(&p));
+    assert!(p.skipped.iter().any(|s| s.resource.id == "AKIAAOLDEST"
+        && s.reason
+            .starts_with("in use: last used 2026-10-31, 1 day ago")));
 }
 
 #[test]
@@ -1615,7 +1642,7 @@ fn delete_user_cascade_order_links_and_supersession() {
             user("val", "2024-01-01T00:00:00Z", json!({"groups": ["devs"]}))],
         "login_profiles": [login("uma", "2024-01-01T00:00:00Z")],
         "access_keys": [
-            key("AKIAUMA2", "uma", "Active", "2025-06-01T00:00:00Z", Some("2026-10-01T00:00:00Z")),
+            key("AKIAUMA2", "uma", "Active", "2025-06-01T00:00:00Z", Some("2026-08-01T00:00:00Z")),
             key("AKIAUMA1", "uma", "Inactive", "2024-06-01T00:00:00Z", None),
             key("AKIAVAL1", "val", "Active", "2024-06-01T00:00:00Z", None)],
         "mfa_devices": [mfa("uma")],

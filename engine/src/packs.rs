@@ -274,6 +274,15 @@ fn add_with_includes(
         if let Some(sev) = o.severity {
             rule.severity = sev;
         }
+        if let Some(w) = &o.in_use_window {
+            match crate::compile::duration::parse_duration(w) {
+                Ok(_) => rule.in_use_window = Some(w.clone()),
+                Err(e) => diags.push(pack.diag_at(&format!("{pointer}/in_use_window"), e)),
+            }
+        }
+        if let Some(allow) = o.allow_in_use {
+            rule.allow_in_use = allow;
+        }
     }
     if !diags.is_empty() {
         return Err(diags);

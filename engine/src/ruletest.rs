@@ -62,6 +62,10 @@ pub struct Expectation {
     /// (e.g. `deactivate_access_key AKIA...`), in any order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions: Option<Vec<String>>,
+    /// Exactly the steps this rule asked for but that were not planned, as `step resource-name`
+    /// (e.g. `deactivate_access_key AKIA...` for a key the in-use guard protects), in any order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Vec<String>>,
 }
 
 /// The result of one case.
@@ -445,6 +449,31 @@ fn run_case(tests_file: &str, dir: &Path, case: &TestCase, packs: &[LoadedPack])
                 let extra: Vec<&String> = got.iter().filter(|g| !exp.contains(g)).collect();
                 failures.push(format!(
                     "{rule_id} planned other actions: missing {missing:?}, unexpected {extra:?}"
+                ));
+            }
+        }
+        if let Some(expected) = &want.skipped {
+            let mut got: Vec<String> = plan
+                .skipped
+                .iter()
+                .filter(|s| s.rule == *rule_id)
+                .filter_map(|s| s.action.map(|a| format!("{a} {}", s.resource.name)))
+                .collect();
+            got.sort();
+            let mut exp = expected.clone();
+            exp.sort();
+            if got != exp {
+                let missing: Vec<&String> = exp.iter().filter(|e| !got.contains(e)).collect();
+                let extra: Vec<&String> = got.iter().filter(|g| !exp.contains(g)).collect();
+                let reasons: Vec<String> = plan
+                    .skipped
+                    .iter()
+                    .filter(|s| s.rule == *rule_id)
+                    .map(|s| format!("{}: {}", s.resource.name, s.reason))
+                    .collect();
+                failures.push(format!(
+                    "{rule_id} skipped other steps: missing {missing:?}, unexpected {extra:?} ({})",
+                    reasons.join("; ")
                 ));
             }
         }

@@ -27,6 +27,7 @@ fn action(step: StepName, kind: ResourceKind, id: &str, name: &str, params: Valu
         part_of: None,
         supersedes: Vec::new(),
         triggered_by: Vec::new(),
+        allowed_in_use: None,
     }
 }
 

@@ -481,8 +481,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
                     r.kind.collection()
                 );
             };
-            let e = iamwarden::eval::explain_record(r, &inv, index, now)
+            let mut e = iamwarden::eval::explain_record(r, &inv, index, now)
                 .context("the resource disappeared")?;
+            e.in_use = iamwarden::plan::in_use::verdict(r, &inv, index, now);
             if json {
                 serde_json::to_writer_pretty(&mut *out, &e)?;
                 writeln!(out)?;

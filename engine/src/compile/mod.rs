@@ -196,6 +196,49 @@ pub struct Rule {
     pub max_actions: Option<u32>,
     /// Event mode: the event names the rule reacts to.
     pub on_events: Vec<String>,
+    /// The in-use guard in force for the rule's steps.
+    pub in_use: InUseGuard,
+}
+
+/// The in-use guard's setting for one rule: steps that disable a credential used within
+/// `window` are not planned, unless `allow`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InUseGuard {
+    /// The window.
+    pub window: Duration,
+    /// The window as written (`45d`).
+    pub written: String,
+    /// Where the window comes from: `rule`, `pack` or `default`.
+    pub source: &'static str,
+    /// `allow_in_use: true`: the guard is off for this rule.
+    pub allow: bool,
+}
+
+/// The in-use window when neither the rule nor its pack sets one (CIS AWS Foundations 1.12).
+pub const DEFAULT_IN_USE_WINDOW: &str = "45d";
+
+impl InUseGuard {
+    /// The default guard: 45 days, not allowed in use.
+    pub fn default_guard() -> InUseGuard {
+        InUseGuard {
+            window: Duration::days(45),
+            written: DEFAULT_IN_USE_WINDOW.to_string(),
+            source: "default",
+            allow: false,
+        }
+    }
+
+    /// How `explain` and messages show the setting.
+    pub fn describe(&self) -> String {
+        if self.allow {
+            format!(
+                "off for this rule (allow_in_use: true); window {} ({})",
+                self.written, self.source
+            )
+        } else {
+            format!("{} ({})", self.written, self.source)
+        }
+    }
 }
 
 /// The digest of a pack's source, as plans record it.
@@ -311,6 +354,20 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
             source: pack.file.clone(),
         });
         let pack_exempt = meta.exempt.clone().unwrap_or_default();
+        let mut pack_guard = InUseGuard::default_guard();
+        if let Some(w) = &meta.in_use_window {
+            match duration::parse_duration(w) {
+                Ok(d) => {
+                    pack_guard.window = d;
+                    pack_guard.written = w.trim().to_string();
+                    pack_guard.source = "pack";
+                }
+                Err(e) => diags.push(
+                    pack.diag_at("/pack/in_use_window", e)
+                        .field("pack.in_use_window"),
+                ),
+            }
+        }
 
         for (ri, spec) in pack.spec.rules.iter().enumerate() {
             let mut cx = Ctx {
@@ -527,6 +584,21 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 }
             }
 
+            let mut in_use = InUseGuard {
+                allow: spec.allow_in_use,
+                ..pack_guard.clone()
+            };
+            if let Some(w) = &spec.in_use_window {
+                match duration::parse_duration(w) {
+                    Ok(d) => {
+                        in_use.window = d;
+                        in_use.written = w.trim().to_string();
+                        in_use.source = "rule";
+                    }
+                    Err(e) => cx.err("in_use_window", "in_use_window", e, None),
+                }
+            }
+
             rules.push(Rule {
                 pack: pi,
                 id: spec.id.clone(),
@@ -544,6 +616,7 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 steps,
                 max_actions: spec.max_actions,
                 on_events: spec.on_events.clone(),
+                in_use,
             });
         }
     }

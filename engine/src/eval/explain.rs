@@ -74,6 +74,14 @@ pub struct Explanation {
     pub matched: bool,
     /// Why the resource is exempt, if it is.
     pub exempt: Option<String>,
+    /// The in-use window in force, when one of the rule's steps disables a credential
+    /// (`45d (default)`, `90d (rule)`, or that the rule allows acting on credentials in use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_use_window: Option<String>,
+    /// What the in-use guard says about this resource's credentials (filled in by the caller
+    /// that has the inventory: see `plan::in_use::verdict`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_use: Option<String>,
 }
 
 /// Explains `rule` on `record` at `now`; `selected` is whether the selector picked it.
@@ -86,6 +94,12 @@ pub fn explain(rule: &Rule, record: &Value, selected: bool, now: DateTime<Utc>) 
         condition,
         matched,
         exempt: exempt_reason(&rule.exempt, record),
+        in_use_window: rule
+            .steps
+            .iter()
+            .any(|s| s.name.disables_credential().is_some())
+            .then(|| rule.in_use.describe()),
+        in_use: None,
     }
 }
 
@@ -201,6 +215,12 @@ pub fn render(e: &Explanation, resource: &str) -> String {
     }
     if let Some(why) = &e.exempt {
         let _ = writeln!(out, "  {why}");
+    }
+    if let Some(w) = &e.in_use_window {
+        let _ = writeln!(out, "  in-use window: {w}");
+    }
+    if let Some(v) = &e.in_use {
+        let _ = writeln!(out, "  in-use guard: {v}");
     }
     out
 }

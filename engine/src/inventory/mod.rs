@@ -290,6 +290,11 @@ pub struct AccessKey {
     /// Derived: true for the user's most recently created active key.
     #[serde(default)]
     pub newest_active_key_of_user: bool,
+    /// Derived: true for the user's most recently *used* active key, the one to keep when a
+    /// user has two: the latest `last_used_at` wins (a never-used key counts as least recent);
+    /// on a tie, the most recently created; then the greater key id.
+    #[serde(default)]
+    pub most_recently_used_active_key_of_user: bool,
     /// Derived: the owning user's tags (access keys cannot be tagged themselves).
     #[serde(default)]
     pub user_tags: Tags,

@@ -1,8 +1,8 @@
 //! Derived fields: everything in the inventory that can be computed from the rest of it.
 //!
 //! Rules are evaluated one resource at a time; the facts they need from related records (a
-//! key's owner, a user's newest key, which attached policies grant admin) are joined here, once,
-//! so evaluation never reaches across collections.
+//! key's owner, a user's newest key, the key to keep of two, which attached policies grant
+//! admin) are joined here, once, so evaluation never reaches across collections.
 
 use super::{Inventory, KeyStatus, OwnerKind};
 use crate::policy::Document;
@@ -82,6 +82,22 @@ impl Inventory {
                 }
             }
         }
+        // The key to keep: latest use (never used = least recent), then newest, then id.
+        type KeepRank<'k> = (Option<DateTime<Utc>>, DateTime<Utc>, &'k str);
+        let mut keep: HashMap<&str, KeepRank<'_>> = HashMap::new();
+        for k in &self.access_keys {
+            if k.status == KeyStatus::Active {
+                let rank = (k.last_used_at, k.created_at, k.id.as_str());
+                let e = keep.entry(k.user.as_str()).or_insert(rank);
+                if rank > *e {
+                    *e = rank;
+                }
+            }
+        }
+        let keep: HashMap<String, String> = keep
+            .into_iter()
+            .map(|(u, (_, _, id))| (u.to_string(), id.to_string()))
+            .collect();
         let newest: HashMap<String, String> = newest_active
             .into_iter()
             .map(|(u, (_, id))| (u.to_string(), id.to_string()))
@@ -89,6 +105,8 @@ impl Inventory {
         for k in &mut self.access_keys {
             k.newest_active_key_of_user =
                 k.status == KeyStatus::Active && newest.get(&k.user) == Some(&k.id);
+            k.most_recently_used_active_key_of_user =
+                k.status == KeyStatus::Active && keep.get(&k.user) == Some(&k.id);
             let Some(u) = user_index.get(&k.user).and_then(|&i| self.users.get_mut(i)) else {
                 continue;
             };

@@ -49,6 +49,8 @@ struct Proposal {
     supersedes: Vec<Superseded>,
     /// For ordering: (subject order, subject name).
     subject: (u8, String),
+    /// The credential use a rule with `allow_in_use: true` let this action ignore.
+    allowed_in_use: Option<String>,
 }
 
 fn key(step: StepName, r: &ResourceRef, q: &str) -> String {
@@ -250,6 +252,7 @@ impl Builder<'_> {
             part_of: None,
             supersedes: Vec::new(),
             subject,
+            allowed_in_use: None,
         });
     }
 
@@ -841,6 +844,7 @@ pub fn build(
         proposals: Vec::new(),
         skipped: Vec::new(),
     };
+    let creds = super::in_use::CredentialIndex::new(inv);
     let mut findings = Vec::new();
     for mut m in matches {
         let Some(rule) = set.rules.get(m.rule) else {
@@ -860,7 +864,42 @@ pub fn build(
             actions: Vec::new(),
         });
         for (step, params) in &m.steps {
+            // The in-use guard: a step that stops a credential used within the window is
+            // skipped, unless the rule allows it (then the action says what it ignores).
+            let since = super::in_use::window_start(now, rule.in_use.window);
+            let used = creds.recent_use(inv, *step, m.resource.kind, m.index, since);
+            if let (Some(u), false) = (&used, rule.in_use.allow) {
+                b.skip(
+                    &rule.id,
+                    &m.resource,
+                    Some(*step),
+                    format!(
+                        "in use: {} (within the {} in-use window; allow_in_use: true acts anyway)",
+                        u.describe(now),
+                        rule.in_use.written
+                    ),
+                );
+                continue;
+            }
+            let start = b.proposals.len();
             b.expand(*step, params, &m, &rule.id, fi);
+            for p in b.proposals.iter_mut().skip(start) {
+                if p.step != *step {
+                    continue;
+                }
+                match &used {
+                    Some(u) => p.allowed_in_use = Some(u.describe(now)),
+                    // Apply re-checks user-level steps against the same window start.
+                    None if step.disables_credential() == Some(super::steps::Disables::User)
+                        && !rule.in_use.allow =>
+                    {
+                        if let Value::Object(o) = &mut p.precondition {
+                            o.insert("in_use_since".into(), ts(Some(since)));
+                        }
+                    }
+                    None => {}
+                }
+            }
         }
         for (step, reason) in std::mem::take(&mut m.step_errors) {
             b.skip(&rule.id, &m.resource, Some(step), reason);
@@ -882,6 +921,9 @@ pub fn build(
                 existing.findings.extend(p.findings);
                 if existing.part_of.is_none() {
                     existing.part_of = p.part_of;
+                }
+                if existing.allowed_in_use.is_none() {
+                    existing.allowed_in_use = p.allowed_in_use;
                 }
                 if existing.params != p.params {
                     b.skipped.push(Skipped {
@@ -1012,6 +1054,7 @@ pub fn build(
             part_of: p.part_of,
             supersedes: p.supersedes,
             triggered_by: Vec::new(),
+            allowed_in_use: p.allowed_in_use,
         });
     }
 

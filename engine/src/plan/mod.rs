@@ -6,6 +6,7 @@
 //! apply can refuse what has gone stale. [`build`] makes a plan from findings.
 
 pub mod build;
+pub mod in_use;
 pub mod steps;
 
 use crate::inventory::ResourceRef;
@@ -171,6 +172,11 @@ pub struct Action {
     /// Event mode: the CloudTrail `eventID`s of the events that led to this action.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggered_by: Vec<String>,
+    /// Set when the action stops a credential that was used within the in-use window and a
+    /// rule asking for it says `allow_in_use: true`: the last use, e.g. `access key AKIA...
+    /// last used 2026-11-30, 1 day ago`. The diff shows it; apply does not re-check the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_in_use: Option<String>,
 }
 
 /// A planned step that a stronger action replaced.

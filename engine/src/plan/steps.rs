@@ -66,6 +66,37 @@ pub struct StepInfo {
     /// Position in apply order among the steps on one subject (AWS's required order for the
     /// `delete_user` cascade: login profile, keys, MFA, groups, policies, then the user).
     pub rank: u16,
+    /// Which credentials the step stops working, if any: the in-use guard does not plan such a
+    /// step while one of them was used within the rule's window (see [`crate::plan::in_use`]).
+    pub disables_credential: Option<Disables>,
+}
+
+/// The credentials a step stops working (the in-use guard's view of a step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disables {
+    /// The access key acted on.
+    AccessKey,
+    /// The user's console password (keys keep working).
+    Password,
+    /// Everything the user signs in or signs requests with: every active key and the password.
+    User,
+}
+
+impl StepName {
+    /// Every step that stops a credential working, with what it stops: the one list the
+    /// in-use guard, its docs and its table test are derived from.
+    ///
+    /// Not in the list, on purpose: `require_password_reset` (the password still signs in
+    /// once, to set a new one), `deactivate_mfa_device` (sign-in keeps working), and steps that
+    /// remove permissions rather than credentials (detach, remove from group).
+    pub fn disables_credential(self) -> Option<Disables> {
+        match self {
+            StepName::DeactivateAccessKey | StepName::DeleteAccessKey => Some(Disables::AccessKey),
+            StepName::DeleteLoginProfile => Some(Disables::Password),
+            StepName::QuarantineUser | StepName::DeleteUser => Some(Disables::User),
+            _ => None,
+        }
+    }
 }
 
 use ParamKind as K;
@@ -137,12 +168,14 @@ impl StepName {
     pub fn info(self) -> StepInfo {
         use ChangeKind::{Add, Change, Delete};
         use Safety::{Destructive, Reversible};
+        let disables_credential = self.disables_credential();
         let s = |targets, params, safety, change, rank| StepInfo {
             targets,
             params,
             safety,
             change,
             rank,
+            disables_credential,
         };
         match self {
             StepName::UpdatePasswordPolicy => {

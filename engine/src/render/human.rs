@@ -270,6 +270,15 @@ fn write_action(
         writeln!(out)?;
     }
     writeln!(out, "    }}")?;
+    if let Some(used) = &a.allowed_in_use {
+        writeln!(
+            out,
+            "    {}",
+            paint.bold(&format!(
+                "allowed while in use: {used} (the rule says allow_in_use: true)"
+            ))
+        )?;
+    }
     for s in &a.supersedes {
         writeln!(
             out,

@@ -319,6 +319,13 @@ fn write_diff(b: &mut Budget, actions: &[&Action]) {
                 clip(val).replace("```", "'''")
             );
         }
+        if let Some(used) = &a.allowed_in_use {
+            let _ = writeln!(
+                block,
+                "!     allowed while in use: {}",
+                clip(used.clone()).replace("```", "'''")
+            );
+        }
         if block.chars().count() + close.len() + RESERVE > b.left {
             break;
         }

@@ -79,9 +79,43 @@ pub fn render(packs: &[LoadedPack]) -> String {
                         crate::plan::Safety::Reversible => "reversible",
                         crate::plan::Safety::Destructive => "destructive",
                     };
-                    let _ = writeln!(out, "- `{}` ({safety}), when {when}", s.step);
+                    let guard = match s.step.disables_credential() {
+                        None => "",
+                        Some(crate::plan::steps::Disables::AccessKey) => "; in-use guard: the key",
+                        Some(crate::plan::steps::Disables::Password) => {
+                            "; in-use guard: the password"
+                        }
+                        Some(crate::plan::steps::Disables::User) => {
+                            "; in-use guard: the user's active keys and password"
+                        }
+                    };
+                    let _ = writeln!(out, "- `{}` ({safety}{guard}), when {when}", s.step);
                 }
                 let _ = writeln!(out);
+                if r.remediation
+                    .iter()
+                    .any(|s| s.step.disables_credential().is_some())
+                {
+                    let window = r
+                        .in_use_window
+                        .as_ref()
+                        .or(meta.in_use_window.as_ref())
+                        .cloned()
+                        .unwrap_or_else(|| crate::compile::DEFAULT_IN_USE_WINDOW.to_string());
+                    let _ = if r.allow_in_use {
+                        writeln!(
+                            out,
+                            "In-use guard: off (`allow_in_use: true`): acts on credentials in use.\n"
+                        )
+                    } else {
+                        writeln!(
+                            out,
+                            "In-use guard: a guarded step is not planned (and is listed as skipped) \
+                             while its credential was used within {window}; set `in_use_window` or \
+                             `allow_in_use: true` in `overrides` to change that.\n"
+                        )
+                    };
+                }
             }
             if !r.on_events.is_empty() {
                 let _ = writeln!(

@@ -94,7 +94,36 @@ pub fn render_sarif(
             if !actions.is_empty() {
                 text.push_str(&format!(". Planned: {}", actions.join(", ")));
             }
-            json!({
+            let allowed: Vec<String> = f
+                .actions
+                .iter()
+                .filter_map(|id| plan.actions.iter().find(|a| &a.id == id))
+                .filter_map(|a| {
+                    a.allowed_in_use
+                        .as_ref()
+                        .map(|u| format!("{} allowed while in use: {u}", a.action))
+                })
+                .collect();
+            if !allowed.is_empty() {
+                text.push_str(&format!(" ({})", allowed.join("; ")));
+            }
+            let not_planned: Vec<&crate::plan::Skipped> = plan
+                .skipped
+                .iter()
+                .filter(|s| s.rule == *f.rule && s.resource.id == f.resource.id)
+                .filter(|s| s.action.is_some())
+                .collect();
+            if !not_planned.is_empty() {
+                let lines: Vec<String> = not_planned
+                    .iter()
+                    .map(|s| {
+                        let step = s.action.map(|a| a.as_str()).unwrap_or_default();
+                        format!("{step} ({})", s.reason)
+                    })
+                    .collect();
+                text.push_str(&format!(". Not planned: {}", lines.join(", ")));
+            }
+            let mut result = json!({
                 "ruleId": &*f.rule,
                 "ruleIndex": ri,
                 "level": level(f.severity),
@@ -120,7 +149,11 @@ pub fn render_sarif(
                     "evidence": f.evidence,
                     "actions": f.actions,
                 },
-            })
+            });
+            if !not_planned.is_empty() {
+                result["properties"]["skipped"] = json!(not_planned);
+            }
+            result
         })
         .collect();
     let log = json!({

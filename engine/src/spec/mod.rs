@@ -47,6 +47,12 @@ pub struct RuleOverride {
     /// Leave the rule out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// Another in-use window for the rule (see the rule's `in_use_window`), e.g. `90d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_use_window: Option<String>,
+    /// Let the rule disable credentials that are in use (see the rule's `allow_in_use`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_in_use: Option<bool>,
 }
 
 /// Pack metadata.
@@ -67,6 +73,13 @@ pub struct PackMeta {
     /// iamwarden refuses to load it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requires_iamwarden: Option<String>,
+    /// The in-use guard's window for this pack's rules (a rule's own `in_use_window` wins), e.g.
+    /// `45d` (units `s`, `m`, `h`, `d`, `w`). A step that disables or removes a credential is not
+    /// planned when that credential was used within the window. Absent: 45 days (CIS's line
+    /// between a used and an unused credential). Rules brought in with `include` keep their own
+    /// pack's window; change theirs with `overrides`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_use_window: Option<String>,
 }
 
 /// How bad a finding is.
@@ -145,6 +158,20 @@ pub struct RuleSpec {
     /// event created or changed. Absent: the rule is not used in event mode.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub on_events: Vec<String>,
+    /// The in-use guard's window for this rule, e.g. `45d` (units `s`, `m`, `h`, `d`, `w`): a
+    /// remediation step that disables or removes a credential (`deactivate_access_key`,
+    /// `delete_access_key`, `delete_login_profile`, `quarantine_user`, `delete_user`) is not
+    /// planned when the credential was used within the window: for a key step that key, for
+    /// `delete_login_profile` the password, for `quarantine_user` and `delete_user` any of the
+    /// user's active keys or the password. The resource is listed as skipped with the last use.
+    /// Absent: the pack's `in_use_window`, else 45 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_use_window: Option<String>,
+    /// `true`: this rule's steps disable credentials even when they are in use (the in-use guard
+    /// is off for this rule). Each such action says so in the plan and the diff ("allowed while
+    /// in use: last used ..."). Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_in_use: bool,
 }
 
 /// What a missing value means for a leaf.

@@ -29,6 +29,9 @@ impl Aws {
     pub async fn check(&self, a: &Action) -> Result<Check, StepError> {
         use StepName as S;
         let pre = &a.precondition;
+        if let Some(why) = self.in_use_since_plan(a).await? {
+            return Ok(Check::Stale(why));
+        }
         Ok(match a.action {
             S::DeactivateAccessKey | S::DeleteAccessKey => {
                 let user = param(a, "user")?;

@@ -89,6 +89,7 @@ macro_rules! all_items {
 // After the macro, so the step modules can use it.
 mod check;
 mod execute;
+mod in_use;
 mod reverse;
 
 pub use check::Check;
