@@ -495,6 +495,10 @@ pub struct ManagedPolicy {
     /// Derived: whether the default version grants admin access (Action `*` on Resource `*`).
     #[serde(default)]
     pub admin_access: bool,
+    /// Derived: why the default version's document is not a policy document (not JSON, or
+    /// not a valid shape), when it is not; the `policy-document-invalid` rule reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_error: Option<String>,
 }
 
 /// What kind of identity owns an inline policy.
@@ -558,6 +562,10 @@ pub struct InlinePolicy {
     /// Derived: whether the document grants admin access (Action `*` on Resource `*`).
     #[serde(default)]
     pub admin_access: bool,
+    /// Derived: why the document is not a policy document (not JSON, or not a valid shape),
+    /// when it is not; the `inline-policy-document-invalid` rule reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_error: Option<String>,
 }
 
 /// The kinds of resource a rule can select, one per inventory collection.

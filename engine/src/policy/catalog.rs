@@ -359,6 +359,11 @@ impl Catalog {
             .chain(one)
     }
 
+    /// Every service's canonical action prefix, sorted.
+    pub fn service_prefixes(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(|s| s.prefix.as_str())
+    }
+
     /// Whether a service has this action prefix (`s3`, `IAM`; case-insensitive).
     pub fn service_known(&self, prefix: &str) -> bool {
         self.service(prefix).is_some()
