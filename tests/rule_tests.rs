@@ -71,7 +71,7 @@ fn the_builtin_rule_tests_pass_and_cover_every_rule_both_ways() {
         String::from_utf8_lossy(&o.stdout)
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.trim_end().ends_with("20 passed, 0 failed"), "{out}");
+    assert!(out.trim_end().ends_with("29 passed, 0 failed"), "{out}");
 }
 
 #[test]
