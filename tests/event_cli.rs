@@ -176,7 +176,9 @@ fn a_version_of_a_policy_the_snapshot_lacks_is_judged_and_the_unknown_state_name
     let p = plan(&o);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("CreatePolicyVersion 8f6a5d2e-0023-4c1a-9b1e-5a0c1e2f3a23: 1 resource(s) judged"),
+        stderr.contains(
+            "CreatePolicyVersion 8f6a5d2e-0023-4c1a-9b1e-5a0c1e2f3a23: 1 resource(s) judged"
+        ),
         "{stderr}"
     );
     assert!(!stderr.contains("not applied"), "{stderr}");

@@ -16,12 +16,32 @@ fn root() -> PathBuf {
 /// Short verdict name -> (managed-policy rule, inline-policy rule).
 const VERDICTS: [(&str, &str, &str); 7] = [
     ("admin", "customer-policy-admin", "inline-policy-admin"),
-    ("notaction", "policy-not-action-allow", "inline-policy-risky"),
-    ("passrole", "policy-passrole-any-resource", "inline-policy-risky"),
-    ("escalation", "policy-privilege-escalation", "inline-policy-risky"),
+    (
+        "notaction",
+        "policy-not-action-allow",
+        "inline-policy-risky",
+    ),
+    (
+        "passrole",
+        "policy-passrole-any-resource",
+        "inline-policy-risky",
+    ),
+    (
+        "escalation",
+        "policy-privilege-escalation",
+        "inline-policy-risky",
+    ),
     ("wildcard", "policy-sensitive-service-wildcard", ""),
-    ("unknown", "policy-unknown-actions", "inline-policy-unknown-actions"),
-    ("invalid", "policy-document-invalid", "inline-policy-document-invalid"),
+    (
+        "unknown",
+        "policy-unknown-actions",
+        "inline-policy-unknown-actions",
+    ),
+    (
+        "invalid",
+        "policy-document-invalid",
+        "inline-policy-document-invalid",
+    ),
 ];
 
 #[derive(serde::Deserialize)]
@@ -45,7 +65,11 @@ fn every_policy_rule_reaches_the_corpus_verdict_on_every_document() {
     for e in &corpus.documents {
         assert!(names.insert(e.name.clone()), "{} twice", e.name);
         for f in &e.fires {
-            assert!(VERDICTS.iter().any(|(v, _, _)| v == f), "{}: unknown verdict {f}", e.name);
+            assert!(
+                VERDICTS.iter().any(|(v, _, _)| v == f),
+                "{}: unknown verdict {f}",
+                e.name
+            );
         }
     }
     let pack = root().join("rules/policies.yaml");
@@ -107,8 +131,14 @@ fn every_policy_rule_reaches_the_corpus_verdict_on_every_document() {
     )
     .unwrap();
     let failures: Vec<&String> = results.iter().flat_map(|r| r.failures.iter()).collect();
-    let fp: Vec<&&String> = failures.iter().filter(|f| f.contains(" must not match ")).collect();
-    let fneg: Vec<&&String> = failures.iter().filter(|f| f.contains(" must match ")).collect();
+    let fp: Vec<&&String> = failures
+        .iter()
+        .filter(|f| f.contains(" must not match "))
+        .collect();
+    let fneg: Vec<&&String> = failures
+        .iter()
+        .filter(|f| f.contains(" must match "))
+        .collect();
     let other: Vec<&&String> = failures
         .iter()
         .filter(|f| !f.contains(" must not match ") && !f.contains(" must match "))

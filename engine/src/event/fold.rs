@@ -101,12 +101,16 @@ pub fn fold(inv: &mut Inventory, e: &IamEvent) -> Result<Folded, String> {
             return policy_from_version_event(inv, e);
         }
     }
-    fold_known(inv, e).map(Folded::from).or_else(|why| match e.name.as_str() {
-        "PutUserPolicy" | "PutGroupPolicy" | "PutRolePolicy" if why.contains("is not in the inventory") => {
-            inline_policy_of_unknown_owner(inv, e)
-        }
-        _ => Err(why),
-    })
+    fold_known(inv, e)
+        .map(Folded::from)
+        .or_else(|why| match e.name.as_str() {
+            "PutUserPolicy" | "PutGroupPolicy" | "PutRolePolicy"
+                if why.contains("is not in the inventory") =>
+            {
+                inline_policy_of_unknown_owner(inv, e)
+            }
+            _ => Err(why),
+        })
 }
 
 /// A `CreatePolicyVersion` for a policy the inventory lacks: the policy built from the event,
@@ -128,7 +132,10 @@ fn policy_from_version_event(inv: &mut Inventory, e: &IamEvent) -> Result<Folded
         .unwrap_or(false);
     let tail = arn.split_once(":policy").map(|(_, t)| t).unwrap_or("/");
     let (path, name) = match tail.rfind('/') {
-        Some(i) => (tail.get(..=i).unwrap_or("/"), tail.get(i + 1..).unwrap_or_default()),
+        Some(i) => (
+            tail.get(..=i).unwrap_or("/"),
+            tail.get(i + 1..).unwrap_or_default(),
+        ),
         None => ("/", tail),
     };
     let created = response_time(e, &["policyVersion", "createDate"]);

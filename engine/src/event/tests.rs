@@ -188,7 +188,10 @@ fn a_new_version_of_a_policy_the_inventory_lacks_is_judged_from_the_event() {
                "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
         json!({"policyVersion": {"versionId": "v3", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}}),
     );
-    let ev = read(rec.to_string().as_bytes(), "e").unwrap().events.remove(0);
+    let ev = read(rec.to_string().as_bytes(), "e")
+        .unwrap()
+        .events
+        .remove(0);
     let f = fold(&mut inv, &ev).unwrap();
     assert_eq!(
         f.touched,
@@ -198,7 +201,11 @@ fn a_new_version_of_a_policy_the_inventory_lacks_is_judged_from_the_event() {
         )]
     );
     assert_eq!(f.unknown.len(), 1, "{:?}", f.unknown);
-    assert!(f.unknown[0].contains("other versions, attachments"), "{:?}", f.unknown);
+    assert!(
+        f.unknown[0].contains("other versions, attachments"),
+        "{:?}",
+        f.unknown
+    );
     inv.normalize();
     let p = &inv.managed_policies[0];
     assert_eq!((p.name.as_str(), p.path.as_str()), ("ci", "/team/"));
@@ -214,10 +221,17 @@ fn a_new_version_of_a_policy_the_inventory_lacks_is_judged_from_the_event() {
                "policyDocument": "{\"Statement\":[]}"}),
         json!({"policyVersion": {"versionId": "v2"}}),
     );
-    let ev = read(rec.to_string().as_bytes(), "e").unwrap().events.remove(0);
+    let ev = read(rec.to_string().as_bytes(), "e")
+        .unwrap()
+        .events
+        .remove(0);
     let f = fold(&mut inv, &ev).unwrap();
     assert_eq!(f.unknown.len(), 2, "{:?}", f.unknown);
-    assert!(f.unknown[1].contains("nothing in effect was judged"), "{:?}", f.unknown);
+    assert!(
+        f.unknown[1].contains("nothing in effect was judged"),
+        "{:?}",
+        f.unknown
+    );
     inv.normalize();
     assert_eq!(inv.managed_policies[0].default_document, Value::Null);
 }
@@ -232,12 +246,25 @@ fn an_inline_policy_of_a_user_the_inventory_lacks_is_judged_from_the_event() {
         json!({"userName": "ghost", "policyName": "p", "policyDocument": "{\"Statement\":[]}"}),
         Value::Null,
     );
-    let ev = read(rec.to_string().as_bytes(), "e").unwrap().events.remove(0);
+    let ev = read(rec.to_string().as_bytes(), "e")
+        .unwrap()
+        .events
+        .remove(0);
     let f = fold(&mut inv, &ev).unwrap();
     assert_eq!(
         f.touched,
-        vec![(crate::inventory::ResourceKind::InlinePolicy, "user/ghost/p".to_string())]
+        vec![(
+            crate::inventory::ResourceKind::InlinePolicy,
+            "user/ghost/p".to_string()
+        )]
     );
-    assert!(f.unknown[0].contains("user ghost is not in the inventory"), "{:?}", f.unknown);
-    assert_eq!(inv.inline_policies[0].owner_arn, "arn:aws:iam::123456789012:user/ghost");
+    assert!(
+        f.unknown[0].contains("user ghost is not in the inventory"),
+        "{:?}",
+        f.unknown
+    );
+    assert_eq!(
+        inv.inline_policies[0].owner_arn,
+        "arn:aws:iam::123456789012:user/ghost"
+    );
 }

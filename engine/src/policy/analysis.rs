@@ -301,7 +301,9 @@ impl Document {
             match tail.find('}') {
                 Some(j) => {
                     let var = tail.get(2..j).unwrap_or_default();
-                    if var.eq_ignore_ascii_case("aws:username") || var.eq_ignore_ascii_case("aws:userid") {
+                    if var.eq_ignore_ascii_case("aws:username")
+                        || var.eq_ignore_ascii_case("aws:userid")
+                    {
                         glob.push(SELF);
                         has_self = true;
                     } else {
@@ -447,7 +449,9 @@ impl Document {
                     ts.iter()
                         .filter_map(|t| ask(&t.arn, &t.name))
                         .min_by_key(Vec::len)
-                        .or_else(|| self.grant(action, &Target::Star, req, false, include_conditioned))
+                        .or_else(|| {
+                            self.grant(action, &Target::Star, req, false, include_conditioned)
+                        })
                 } else {
                     let mut keys = Vec::new();
                     for t in required {
@@ -648,7 +652,10 @@ impl Document {
                     }
                 }
                 if every {
-                    catalog().service_prefixes().map(str::to_ascii_lowercase).collect()
+                    catalog()
+                        .service_prefixes()
+                        .map(str::to_ascii_lowercase)
+                        .collect()
                 } else {
                     set.into_iter().collect()
                 }

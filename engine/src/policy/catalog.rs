@@ -282,7 +282,8 @@ impl Catalog {
                 .split(',')
                 .filter_map(|entry| {
                     let mut parts = entry.trim().split(':');
-                    let (Some(name), Some(level), refs) = (parts.next(), parts.next(), parts.next())
+                    let (Some(name), Some(level), refs) =
+                        (parts.next(), parts.next(), parts.next())
                     else {
                         return None;
                     };
@@ -720,7 +721,10 @@ mod tests {
         );
         let pass = c.resource_types("iam:PassRole").unwrap_or_default();
         assert_eq!(pass.len(), 1);
-        assert_eq!(pass.first().map(|t| t.arn.as_str()), Some("arn:*:iam::*:role/*"));
+        assert_eq!(
+            pass.first().map(|t| t.arn.as_str()),
+            Some("arn:*:iam::*:role/*")
+        );
         assert_eq!(c.resource_types("kms:CreateKey"), Some(vec![]));
         assert_eq!(c.resource_types("kms:NoSuchThing"), None);
         let run = c.resource_types("ec2:RunInstances").unwrap_or_default();
@@ -730,12 +734,24 @@ mod tests {
         assert_eq!(
             parsed.resource_types("s:A").unwrap_or_default(),
             vec![
-                ResourceType { name: "x".into(), arn: "arn:*:s::*:x/*".into(), required: true },
-                ResourceType { name: "y".into(), arn: "arn:aws:s:::y".into(), required: false },
+                ResourceType {
+                    name: "x".into(),
+                    arn: "arn:*:s::*:x/*".into(),
+                    required: true
+                },
+                ResourceType {
+                    name: "y".into(),
+                    arn: "arn:aws:s:::y".into(),
+                    required: false
+                },
             ]
         );
         assert_eq!(parsed.resource_types("s:B"), Some(vec![]));
-        assert_eq!(parsed.resource_types("s:C"), Some(vec![]), "an index out of range is dropped");
+        assert_eq!(
+            parsed.resource_types("s:C"),
+            Some(vec![]),
+            "an index out of range is dropped"
+        );
     }
 
     #[test]

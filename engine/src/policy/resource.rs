@@ -83,17 +83,9 @@ pub fn glob_subsumes(a: &str, b: &str) -> bool {
                         set(i, j + 1);
                     }
                 }
-                Some('?') => {
-                    if cb.is_some_and(|c| c != '*') {
-                        set(i + 1, j + 1);
-                    }
-                }
-                Some(x) => {
-                    if cb == Some(x) && x != '*' && x != '?' {
-                        set(i + 1, j + 1);
-                    }
-                }
-                None => {}
+                Some('?') if cb.is_some_and(|c| c != '*') => set(i + 1, j + 1),
+                Some(x) if cb == Some(x) && x != '*' && x != '?' => set(i + 1, j + 1),
+                _ => {}
             }
         }
     }
@@ -156,8 +148,16 @@ mod tests {
             ("*", "arn:aws:s3:::b", true),
             ("arn:aws:iam::*:role/*", "arn:*:iam::*:role/*", true),
             ("arn:aws:iam::*:user/*", "arn:*:iam::*:role/*", false),
-            ("arn:aws:lambda:*:*:layer:*", "arn:*:lambda:*:*:function:*", false),
-            ("arn:aws:lambda:*:*:function:*", "arn:*:lambda:*:*:function:*", true),
+            (
+                "arn:aws:lambda:*:*:layer:*",
+                "arn:*:lambda:*:*:function:*",
+                false,
+            ),
+            (
+                "arn:aws:lambda:*:*:function:*",
+                "arn:*:lambda:*:*:function:*",
+                true,
+            ),
             ("arn:*", "arn:*:iam::*:policy/*", true),
             ("arn:aws:s3:::bucket", "arn:*:iam::*:user/*", false),
             ("a?c", "*b*", true),
