@@ -98,7 +98,8 @@ const CASES: &[(&str, &str, bool)] = &[
     ),
     ("customer-policy-admin", "ops-admin-safe", true),
     ("customer-policy-admin", "platform-deployer", true),
-    ("customer-policy-admin", "mfa-gated-admin", false),
+    // A conditioned admin counts (issue 10): it grants whenever MFA is present.
+    ("customer-policy-admin", "mfa-gated-admin", true),
     ("customer-policy-admin", "legacy-ops-frozen", false),
     ("customer-policy-admin", "s3-full-access", false),
     ("customer-policy-admin", "AdministratorAccess", false),
@@ -115,7 +116,7 @@ const CASES: &[(&str, &str, bool)] = &[
     (
         "inline-policy-admin",
         "user/ben.carter/office-ip-admin",
-        false,
+        true,
     ),
     (
         "inline-policy-admin",
@@ -181,6 +182,18 @@ const CASES: &[(&str, &str, bool)] = &[
     (
         "inline-policy-unknown-actions",
         "role/ecs-task-api/api-secrets-read",
+        false,
+    ),
+    ("policy-document-invalid", "imported-billing-export", true),
+    ("policy-document-invalid", "report-reader", false),
+    (
+        "inline-policy-document-invalid",
+        "role/ecs-task-api/legacy-cache-access",
+        true,
+    ),
+    (
+        "inline-policy-document-invalid",
+        "role/ecs-task-api/queue-worker",
         false,
     ),
     ("role-trust-any-principal", "partner-data-exchange", true),

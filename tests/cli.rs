@@ -250,7 +250,7 @@ fn rules_builtin_plus_a_team_pack() {
     let o = iamwarden(&["validate", "builtin", &pack]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("5 packs, 26 rules: valid"),
+        stdout(&o).contains("5 packs, 28 rules: valid"),
         "{}",
         stdout(&o)
     );

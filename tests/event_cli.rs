@@ -66,6 +66,11 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
             ("policy-privilege-escalation", "developer-base"),
         ],
     ),
+    // A policy the snapshot lacks: judged on the document the record carries.
+    (
+        "create-policy-version-unknown-policy.json",
+        &[("customer-policy-admin", "release-pipeline")],
+    ),
     (
         "set-default-policy-version.json",
         &[("customer-policy-admin", "platform-deployer")],
@@ -168,6 +173,32 @@ fn every_sample_event_leads_to_exactly_its_findings() {
     for f in files {
         assert!(CASES.iter().any(|(c, _)| *c == f), "{f} has no case");
     }
+}
+
+#[test]
+fn a_version_of_a_policy_the_snapshot_lacks_is_judged_and_the_unknown_state_named() {
+    let o = event("create-policy-version-unknown-policy.json", &[]);
+    let p = plan(&o);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(
+            "CreatePolicyVersion 8f6a5d2e-0023-4c1a-9b1e-5a0c1e2f3a23: 1 resource(s) judged"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not applied"), "{stderr}");
+    assert!(
+        stderr.contains("unknown: policy arn:aws:iam::123456789012:policy/build/release-pipeline is not in the inventory: built from the event; its other versions, attachments, tags"),
+        "{stderr}"
+    );
+    let f = &p["findings"][0];
+    assert_eq!(f["rule"], "customer-policy-admin");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("conditioned: aws:SourceIp"), "{evidence}");
+    // What can be planned is planned: going back needs a previous version nobody knows.
+    assert!(p["actions"].as_array().unwrap().is_empty(), "{p}");
+    let skipped = p["skipped"].to_string();
+    assert!(skipped.contains("release-pipeline"), "{skipped}");
 }
 
 #[test]

@@ -90,12 +90,13 @@ fn cases() -> Vec<(&'static str, Value, Q)> {
         ("PassRole on *", allow(json!("iam:PassRole"), json!("*")), Check(P::PassroleOnAnyResource, false, &["iam:PassRole on *"])),
         ("PassRole on named roles", allow(json!("iam:PassRole"), json!("arn:aws:iam::123456789012:role/app-*")), Check(P::PassroleOnAnyResource, false, &[])),
         ("iam:Pass* on *", allow(json!("iam:Pass*"), json!("*")), Check(P::PassroleOnAnyResource, false, &["iam:PassRole on *"])),
-        ("PassRole with NotResource", stmts(json!([{"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "arn:aws:iam::123456789012:role/admin"}])), Check(P::PassroleOnAnyResource, false, &["iam:PassRole on *"])),
+        ("PassRole with a NotResource excluding a role is not every role", stmts(json!([{"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "arn:aws:iam::123456789012:role/admin"}])), Check(P::PassroleOnAnyResource, false, &[])),
+        ("PassRole with a NotResource excluding no role", stmts(json!([{"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "arn:aws:s3:::x"}])), Check(P::PassroleOnAnyResource, false, &["iam:PassRole on NotResource arn:aws:s3:::x"])),
         ("PassRole on * denied", stmts(json!([{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}])), Check(P::PassroleOnAnyResource, false, &[])),
         // --- NotAction / NotResource allows ---
-        ("NotAction with Allow", stmts(json!([{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}])), Check(P::NotActionAllow, false, &["Allow NotAction iam:*, organizations:*"])),
+        ("NotAction with Allow", stmts(json!([{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}])), Check(P::NotActionAllow, false, &["Allow NotAction iam:*, organizations:* on *"])),
         ("NotAction with Deny is fine", stmts(json!([{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}])), Check(P::NotActionAllow, false, &[])),
-        ("NotResource with Allow", stmts(json!([{"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::secret/*"}])), Check(P::NotResourceAllow, false, &["Allow NotResource arn:aws:s3:::secret/*"])),
+        ("NotResource with Allow", stmts(json!([{"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::secret/*"}])), Check(P::NotResourceAllow, false, &["Allow s3:* on NotResource arn:aws:s3:::secret/*"])),
         // --- privilege escalation ---
         ("CreatePolicyVersion alone escalates", allow(json!("iam:CreatePolicyVersion"), json!("arn:aws:iam::123456789012:policy/*")), Check(P::PrivilegeEscalation(None), false, &["create-policy-version"])),
         ("PassRole and RunInstances escalate together", allow(json!(["iam:PassRole", "ec2:RunInstances"]), json!("*")), Check(P::PrivilegeEscalation(None), false, &["passrole-ec2"])),
@@ -104,7 +105,7 @@ fn cases() -> Vec<(&'static str, Value, Q)> {
         ("a Deny of PassRole stops the pair", stmts(json!([{"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"}, {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"}])), Check(P::PrivilegeEscalation(None), false, &[])),
         ("iam:* enables many methods", allow(json!("iam:*"), json!("*")), Holds(P::PrivilegeEscalation(None), false, &["create-policy-version", "attach-user-policy", "put-role-policy", "add-user-to-group"])),
         ("a conditioned escalation does not count by default", conditioned("iam:AttachUserPolicy"), Check(P::PrivilegeEscalation(None), false, &[])),
-        ("a conditioned escalation counts when asked", conditioned("iam:AttachUserPolicy"), Check(P::PrivilegeEscalation(None), true, &["attach-user-policy"])),
+        ("a conditioned escalation counts when asked", conditioned("iam:AttachUserPolicy"), Check(P::PrivilegeEscalation(None), true, &["attach-user-policy (conditioned: aws:MultiFactorAuthPresent)"])),
         ("only the listed methods", allow(json!(["iam:CreateAccessKey", "iam:AttachUserPolicy"]), json!("*")), Check(P::PrivilegeEscalation(Some(vec!["create-access-key".into()])), false, &["create-access-key"])),
         // --- unknown actions ---
         ("a typo with did you mean", allow(json!(["s3:GetObjcet", "s3:ListBucket"]), json!("*")), Check(P::UnknownActions, false, &["s3:GetObjcet (did you mean s3:GetObject?)"])),
@@ -135,8 +136,52 @@ fn cases() -> Vec<(&'static str, Value, Q)> {
         ("a named account", stmts(json!([{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}])), Check(P::AnyPrincipal, false, &[])),
         ("a service principal", stmts(json!([{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}])), Check(P::AnyPrincipal, false, &[])),
         ("any principal with a condition", stmts(json!([{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}}])), Check(P::AnyPrincipal, false, &[])),
-        ("any principal with a condition, counted", stmts(json!([{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}}])), Check(P::AnyPrincipal, true, &["a statement trusts any principal"])),
+        ("a condition on the organization limits who, even counted", stmts(json!([{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}}])), Check(P::AnyPrincipal, true, &[])),
+        ("an IP condition does not limit who", stmts(json!([{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole", "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}])), Check(P::AnyPrincipal, true, &["a statement trusts any principal (conditioned: aws:SourceIp)"])),
         ("Deny with any principal is fine", stmts(json!([{"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"}])), Check(P::AnyPrincipal, false, &[])),
+        // --- issue 10: conditions count and say so ---
+        ("a conditioned admin names its condition", stmts(json!([{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}])), Check(P::AdminAccess, true, &["Allow * on * (conditioned: aws:SourceIp)"])),
+        ("a conditioned admin is skipped when asked", stmts(json!([{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}])), Check(P::AdminAccess, false, &[])),
+        ("a conditioned Deny does not cancel admin, and says so", stmts(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}])), Check(P::AdminAccess, true, &["Allow * on *", "a conditioned Deny of * on * does not cancel (conditioned: aws:SecureTransport)"])),
+        ("PassRole to Lambda only is still every role", stmts(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}}])), Check(P::PassroleOnAnyResource, true, &["iam:PassRole on * (conditioned: iam:PassedToService)"])),
+        ("PassRole to Lambda only cannot start EC2", stmts(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}}, {"Effect": "Allow", "Action": ["ec2:RunInstances", "lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"}])), Check(P::PrivilegeEscalation(None), true, &["passrole-lambda-invoke (conditioned: iam:PassedToService)"])),
+        ("PassedToService on a statement that also grants RunInstances: RunInstances never carries the key", stmts(json!([{"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*", "Condition": {"StringLike": {"iam:PassedToService": "ec2.*"}}}])), Check(P::PrivilegeEscalation(None), true, &[])),
+        // --- NotResource / NotAction "*" grant nothing ---
+        ("Allow * NotResource * is not admin", stmts(json!([{"Effect": "Allow", "Action": "*", "NotResource": "*"}])), Admin(true, false)),
+        ("Allow NotResource * allows nothing", stmts(json!([{"Effect": "Allow", "Action": "s3:*", "NotResource": "*"}])), Allows("s3:GetObject", "arn:aws:s3:::b/k", true, false)),
+        ("Allow NotAction * is no NotAction finding", stmts(json!([{"Effect": "Allow", "NotAction": "*", "Resource": "*"}])), Check(P::NotActionAllow, true, &[])),
+        ("Allow NotResource * is no NotResource finding", stmts(json!([{"Effect": "Allow", "Action": "s3:*", "NotResource": ["*"]}])), Check(P::NotResourceAllow, true, &[])),
+        ("CreatePolicyVersion NotResource * is no escalation", stmts(json!([{"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "NotResource": "*"}])), Check(P::PrivilegeEscalation(None), true, &[])),
+        // --- escalation by resource type ---
+        ("CreatePolicyVersion on users is no escalation", allow(json!("iam:CreatePolicyVersion"), json!("arn:aws:iam::*:user/*")), Check(P::PrivilegeEscalation(None), true, &[])),
+        ("CreateAccessKey on roles is no escalation", allow(json!("iam:CreateAccessKey"), json!("arn:aws:iam::*:role/*")), Check(P::PrivilegeEscalation(None), true, &[])),
+        ("CreateAccessKey on users is", allow(json!("iam:CreateAccessKey"), json!("arn:aws:iam::*:user/*")), Check(P::PrivilegeEscalation(None), true, &["create-access-key"])),
+        ("RunInstances on instances only cannot launch", allow(json!(["iam:PassRole", "ec2:RunInstances"]), json!(["arn:aws:iam::*:role/*", "arn:aws:ec2:*:*:instance/*"])), Check(P::PrivilegeEscalation(None), true, &[])),
+        ("UpdateFunctionCode on layers is no escalation", allow(json!("lambda:UpdateFunctionCode"), json!("arn:aws:lambda:*:*:layer:*")), Check(P::PrivilegeEscalation(None), true, &[])),
+        ("a Deny on every user removes AttachUserPolicy", stmts(json!([{"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:AttachUserPolicy", "Resource": "arn:aws:iam::*:user/*"}])), Check(P::PrivilegeEscalation(None), true, &[])),
+        // --- policy variables by Version ---
+        ("${aws:username} is oneself under 2012-10-17", stmts(json!([{"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::*:user/${aws:username}"}])), Check(P::PrivilegeEscalation(None), true, &[])),
+        ("*${aws:username} reaches others under 2012-10-17", stmts(json!([{"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::*:user/*${aws:username}"}])), Check(P::PrivilegeEscalation(None), true, &["create-access-key"])),
+        ("*${aws:username} is literal under 2008-10-17", json!({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::*:user/*${aws:username}"}]}), Check(P::PrivilegeEscalation(None), true, &[])),
+        ("*${aws:username} is literal without a Version", json!({"Statement": [{"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::*:user/*${aws:username}"}]}), Check(P::PrivilegeEscalation(None), true, &[])),
+        ("a literal NotResource variable leaves the Deny on every user", json!({"Statement": [{"Effect": "Allow", "Action": "iam:PutUserPolicy", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:PutUserPolicy", "NotResource": "arn:aws:iam::*:user/${aws:username}"}]}), Check(P::PrivilegeEscalation(None), true, &[])),
+        ("a variable NotResource leaves oneself", stmts(json!([{"Effect": "Allow", "Action": "iam:PutUserPolicy", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:PutUserPolicy", "NotResource": "arn:aws:iam::*:user/${aws:username}"}])), Check(P::PrivilegeEscalation(None), true, &["put-user-policy"])),
+        // --- PassRole on every role, by pattern ---
+        ("PassRole on arn:aws:iam::*:role/*", allow(json!("iam:PassRole"), json!("arn:aws:iam::*:role/*")), Check(P::PassroleOnAnyResource, true, &["iam:PassRole on arn:aws:iam::*:role/*"])),
+        ("PassRole on one account's roles", allow(json!("iam:PassRole"), json!("arn:aws:iam::123456789012:role/*")), Check(P::PassroleOnAnyResource, true, &["iam:PassRole on arn:aws:iam::123456789012:role/*"])),
+        ("PassRole on arn:aws:iam::*:*", allow(json!("iam:PassRole"), json!("arn:aws:iam::*:*")), Check(P::PassroleOnAnyResource, true, &["iam:PassRole on arn:aws:iam::*:*"])),
+        ("PassRole on arn:*", allow(json!("iam:PassRole"), json!("arn:*")), Check(P::PassroleOnAnyResource, true, &["iam:PassRole on arn:*"])),
+        ("PassRole on a role path is not every role", allow(json!("iam:PassRole"), json!("arn:aws:iam::*:role/service-role/*")), Check(P::PassroleOnAnyResource, true, &[])),
+        ("a Deny on every role cancels PassRole", stmts(json!([{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:*", "Resource": "arn:aws:iam::*:role/*"}])), Check(P::PassroleOnAnyResource, true, &[])),
+        // --- every action of a service, by effect ---
+        ("iam:* on an S3 ARN grants no IAM action", allow(json!("iam:*"), json!("arn:aws:s3:::b/*")), Check(P::ServiceWildcards(Some(vec!["iam".into()])), true, &[])),
+        ("Allow * less Deny iam:* grants all of kms, sts and cloudtrail", stmts(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:*", "Resource": "*"}])), Check(P::ServiceWildcards(Some(vec!["iam".into(), "kms".into(), "sts".into(), "cloudtrail".into()])), true, &["kms:*", "sts:*", "cloudtrail:*"])),
+        ("NotAction iam, organizations grants all of kms, sts and cloudtrail", stmts(json!([{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}])), Check(P::ServiceWildcards(Some(vec!["iam".into(), "organizations".into(), "kms".into(), "sts".into(), "cloudtrail".into()])), true, &["kms:*", "sts:*", "cloudtrail:*"])),
+        ("kms:* on one key is not every KMS action", allow(json!("kms:*"), json!("arn:aws:kms:eu-west-1:123456789012:key/k")), Check(P::ServiceWildcards(Some(vec!["kms".into()])), true, &[])),
+        ("a conditioned kms:* says so", stmts(json!([{"Effect": "Allow", "Action": "kms:*", "Resource": "*", "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-1"}}}])), Check(P::ServiceWildcards(Some(vec!["kms".into()])), true, &["kms:* (conditioned: aws:SourceVpc)"])),
+        // --- what a Deny removes from admin ---
+        ("Allow * less Deny s3:* is admin and names the Deny", stmts(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}])), Check(P::AdminAccess, true, &["Allow * on *", "Deny removes s3:* on *"])),
+        ("Allow * less Deny iam:* is not admin", stmts(json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "Action": "iam:*", "Resource": "*"}])), Admin(true, false)),
     ]
 }
 

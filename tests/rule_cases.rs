@@ -677,10 +677,12 @@ fn cases() -> Vec<Case> {
             json!({
             "managed_policies": [customer_policy("AllButIam", doc(json!([{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}])))]}),
         ),
-        miss(
+        // A conditioned Allow grants whenever its condition holds (issue 10): it counts.
+        hit(
             "a conditioned admin statement",
             "customer-policy-admin",
             &customer_arn("OfficeAdmin"),
+            None,
             json!({
             "managed_policies": [customer_policy("OfficeAdmin", conditioned_admin_doc())]}),
         ),
@@ -745,10 +747,11 @@ fn cases() -> Vec<Case> {
             "roles": [with(role("app", "/", &[]), json!({"inline_policies": ["fenced"]}))],
             "inline_policies": [inline("role", "app", "fenced", denied_admin_doc())]}),
         ),
-        miss(
+        hit(
             "an inline conditioned admin policy",
             "inline-policy-admin",
             "user/jon/office",
+            None,
             json!({
             "users": [user("jon", old, json!({"inline_policies": ["office"]}))],
             "inline_policies": [inline("user", "jon", "office", conditioned_admin_doc())]}),
@@ -868,6 +871,39 @@ fn cases() -> Vec<Case> {
         miss(
             "an inline policy with real actions",
             "inline-policy-unknown-actions",
+            "user/jon/s3",
+            json!({
+            "users": [user("jon", old, json!({"inline_policies": ["s3"]}))],
+            "inline_policies": [inline("user", "jon", "s3", s3_doc())]}),
+        ),
+        // --- documents that cannot be read are findings, not silence ---
+        hit(
+            "a managed policy document that is not JSON",
+            "policy-document-invalid",
+            &customer_arn("Truncated"),
+            None,
+            json!({
+            "managed_policies": [customer_policy("Truncated", json!("{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\""))]}),
+        ),
+        miss(
+            "a URL-encoded managed policy document is readable",
+            "policy-document-invalid",
+            &customer_arn("Encoded"),
+            json!({
+            "managed_policies": [customer_policy("Encoded", json!("%7B%22Statement%22%3A%5B%5D%7D"))]}),
+        ),
+        hit(
+            "an inline document with a bad Effect",
+            "inline-policy-document-invalid",
+            "user/jon/bad",
+            None,
+            json!({
+            "users": [user("jon", old, json!({"inline_policies": ["bad"]}))],
+            "inline_policies": [inline("user", "jon", "bad", doc(json!([{"Effect": "Permit", "Action": "*", "Resource": "*"}])))]}),
+        ),
+        miss(
+            "a readable inline document",
+            "inline-policy-document-invalid",
             "user/jon/s3",
             json!({
             "users": [user("jon", old, json!({"inline_policies": ["s3"]}))],
@@ -999,7 +1035,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-const BUILTIN_RULES: [&str; 25] = [
+const BUILTIN_RULES: [&str; 27] = [
     "access-key-unused",
     "access-key-not-rotated",
     "access-key-second-active",
@@ -1021,6 +1057,8 @@ const BUILTIN_RULES: [&str; 25] = [
     "policy-unknown-actions",
     "inline-policy-risky",
     "inline-policy-unknown-actions",
+    "policy-document-invalid",
+    "inline-policy-document-invalid",
     "role-trust-any-principal",
     "password-policy-weak",
     "root-access-key",

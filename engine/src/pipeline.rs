@@ -29,6 +29,9 @@ pub struct EventReport {
     pub touched: Vec<crate::event::fold::Touched>,
     /// Why it was not applied to the inventory, if it was not.
     pub skipped: Option<String>,
+    /// What of the state was unknown (the inventory lacked it and the event did not carry it):
+    /// the resources were judged on what the event carries.
+    pub unknown: Vec<String>,
 }
 
 /// Event mode: folds `events` into `inv`, judges the resources they touched with the rules
@@ -46,13 +49,14 @@ pub fn make_event_plan(
     for e in events {
         let mut trial = inv.clone();
         match crate::event::fold(&mut trial, e) {
-            Ok(touched) => {
+            Ok(folded) => {
                 inv = trial;
                 reports.push(EventReport {
                     id: e.id.clone(),
                     name: e.name.clone(),
-                    touched,
+                    touched: folded.touched,
                     skipped: None,
+                    unknown: folded.unknown,
                 });
             }
             Err(why) => reports.push(EventReport {
@@ -60,6 +64,7 @@ pub fn make_event_plan(
                 name: e.name.clone(),
                 touched: Vec::new(),
                 skipped: Some(why),
+                unknown: Vec::new(),
             }),
         }
     }

@@ -78,6 +78,9 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
                 r.touched.len()
             ),
         }
+        for u in &r.unknown {
+            eprintln!("    unknown: {u}");
+        }
     }
     if let Some(file) = &args.out {
         let text = serde_json::to_string_pretty(&plan)?;

@@ -4,8 +4,8 @@
 
 mod apply;
 mod event;
-mod sniff;
 mod sign;
+mod sniff;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};

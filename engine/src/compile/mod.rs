@@ -976,8 +976,10 @@ fn compile_condition(
             return None;
         }
     };
+    // Conditioned Allows count unless a rule says otherwise: they grant whenever the
+    // condition holds (issue 10).
     let include_conditioned = match &c.include_conditioned {
-        None => false,
+        None => true,
         Some(crate::spec::BoolOrTemplate::Bool(b)) => *b,
         Some(crate::spec::BoolOrTemplate::Template(t)) => {
             match render_operand(&Value::String(t.clone()), params) {
@@ -1041,9 +1043,12 @@ fn compile_condition(
                     Op::NewerThan(d)
                 }
             }),
+        // A policy check, so the evidence is its witnesses (the Allow, its conditions, what
+        // each Deny removes), not the whole document.
         "admin_access" => as_bool(&operand)
             .ok_or_else(|| "must be true or false".to_string())
-            .map(|want| Op::AdminAccess {
+            .map(|want| Op::Policy {
+                check: crate::policy::analysis::PolicyCheck::AdminAccess,
                 want,
                 include_conditioned,
             }),

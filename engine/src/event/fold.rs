@@ -2,6 +2,13 @@
 //! from the event itself where the event carries it (the document of `CreatePolicy`, the key of
 //! `CreateAccessKey`), and updated in place where the inventory already has it. Returns the
 //! resources the event touched, which are the only ones event mode judges.
+//!
+//! When the inventory lacks the resource but the event carries what the rules judge (the new
+//! document of `CreatePolicyVersion`, the document of `PutUserPolicy` for a user the snapshot
+//! does not have), the resource is built from the event and the parts of its state the event
+//! does not carry are listed in [`Folded::unknown`] (the policy's other versions, attachments,
+//! tags; the owner's tags): rules judge the document, steps that need the unknown parts are
+//! skipped as usual (no previous version to go back to), and event mode says what was unknown.
 
 use super::{parse_cloudtrail_time, IamEvent};
 use crate::inventory::{
@@ -13,6 +20,26 @@ use serde_json::{json, Value};
 
 /// A resource an event touched: its kind and its inventory `id`.
 pub type Touched = (ResourceKind, String);
+
+/// What folding an event did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Folded {
+    /// The resources the event touched.
+    pub touched: Vec<Touched>,
+    /// The parts of the state the inventory did not have and the event did not carry
+    /// ("policy arn:...: its other versions, attachments and tags"); empty when nothing was
+    /// missing.
+    pub unknown: Vec<String>,
+}
+
+impl From<Vec<Touched>> for Folded {
+    fn from(touched: Vec<Touched>) -> Folded {
+        Folded {
+            touched,
+            unknown: Vec::new(),
+        }
+    }
+}
 
 fn req<'a>(e: &'a IamEvent, key: &str) -> Result<&'a str, String> {
     e.request
@@ -67,7 +94,103 @@ fn owner_kind(name: &str) -> (OwnerKind, &'static str, &'static str) {
 
 /// Applies `e` to `inv` (call [`Inventory::normalize`] after the last event). Errors say why
 /// the event could not be applied; the inventory is unchanged then.
-pub fn fold(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
+pub fn fold(inv: &mut Inventory, e: &IamEvent) -> Result<Folded, String> {
+    if e.name == "CreatePolicyVersion" {
+        let arn = req(e, "policyArn")?;
+        if !inv.managed_policies.iter().any(|p| p.arn == arn) {
+            return policy_from_version_event(inv, e);
+        }
+    }
+    fold_known(inv, e)
+        .map(Folded::from)
+        .or_else(|why| match e.name.as_str() {
+            "PutUserPolicy" | "PutGroupPolicy" | "PutRolePolicy"
+                if why.contains("is not in the inventory") =>
+            {
+                inline_policy_of_unknown_owner(inv, e)
+            }
+            _ => Err(why),
+        })
+}
+
+/// A `CreatePolicyVersion` for a policy the inventory lacks: the policy built from the event,
+/// with the one version the event carries.
+fn policy_from_version_event(inv: &mut Inventory, e: &IamEvent) -> Result<Folded, String> {
+    let arn = req(e, "policyArn")?.to_string();
+    let doc = document(e, "policyDocument")?;
+    let id = e
+        .response
+        .get("policyVersion")
+        .and_then(|v| v.get("versionId"))
+        .and_then(Value::as_str)
+        .ok_or("CreatePolicyVersion has no responseElements.policyVersion.versionId")?
+        .to_string();
+    let set_default = e
+        .request
+        .get("setAsDefault")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let tail = arn.split_once(":policy").map(|(_, t)| t).unwrap_or("/");
+    let (path, name) = match tail.rfind('/') {
+        Some(i) => (
+            tail.get(..=i).unwrap_or("/"),
+            tail.get(i + 1..).unwrap_or_default(),
+        ),
+        None => ("/", tail),
+    };
+    let created = response_time(e, &["policyVersion", "createDate"]);
+    let policy: ManagedPolicy = from_json(
+        json!({
+            "id": arn, "arn": arn, "name": name, "path": path,
+            "updated_at": e.time,
+            "default_version_id": if set_default { id.as_str() } else { "" },
+            "versions": [{"version_id": id, "is_default": set_default, "created_at": created, "document": doc}],
+        }),
+        "policy",
+    )?;
+    inv.managed_policies.push(policy);
+    let mut unknown = vec![format!(
+        "policy {arn} is not in the inventory: built from the event; its other versions, \
+         attachments, tags, description and creation date are unknown"
+    )];
+    if !set_default {
+        unknown.push(format!(
+            "{id} was not made the default and the default version of {arn} is unknown: nothing \
+             in effect was judged"
+        ));
+    }
+    Ok(Folded {
+        touched: vec![(ResourceKind::ManagedPolicy, arn)],
+        unknown,
+    })
+}
+
+/// A `Put*Policy` for a user, group or role the inventory lacks: the inline policy built from
+/// the event, its owner's ARN from the account.
+fn inline_policy_of_unknown_owner(inv: &mut Inventory, e: &IamEvent) -> Result<Folded, String> {
+    let (kind, key, word) = owner_kind(&e.name);
+    let owner = req(e, key)?.to_string();
+    let name = req(e, "policyName")?.to_string();
+    let doc = document(e, "policyDocument")?;
+    let account = account_of(inv, e);
+    let owner_arn = format!("arn:aws:iam::{account}:{word}/{owner}");
+    let id = format!("{}/{owner}/{name}", kind.as_str());
+    let policy: InlinePolicy = from_json(
+        json!({"id": id, "owner_kind": kind, "owner": owner, "owner_arn": owner_arn, "name": name, "document": doc}),
+        "inline policy",
+    )?;
+    inv.inline_policies.retain(|p| p.id != id);
+    inv.inline_policies.push(policy);
+    Ok(Folded {
+        touched: vec![(ResourceKind::InlinePolicy, id)],
+        unknown: vec![format!(
+            "{word} {owner} is not in the inventory: its path, tags (exemptions by tag cannot \
+             apply) and other policies are unknown"
+        )],
+    })
+}
+
+fn fold_known(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
     let account = account_of(inv, e);
     match e.name.as_str() {
         "CreatePolicy" => {

@@ -107,7 +107,7 @@ fn create_policy_builds_the_policy_from_the_event() {
         .unwrap()
         .events
         .remove(0);
-    let touched = fold(&mut inv, &ev).unwrap();
+    let touched = fold(&mut inv, &ev).unwrap().touched;
     assert_eq!(
         touched,
         vec![(
@@ -175,4 +175,96 @@ fn a_version_the_live_read_already_has_keeps_its_dates() {
         "2026-11-27T08:00:00+00:00"
     );
     assert_eq!(inv.managed_policies[0].default_version_id, "v2");
+}
+
+#[test]
+fn a_new_version_of_a_policy_the_inventory_lacks_is_judged_from_the_event() {
+    let mut inv = crate::inventory::Inventory::default();
+    inv.account.id = "123456789012".into();
+    let rec = record(
+        "CreatePolicyVersion",
+        "e-4",
+        json!({"policyArn": "arn:aws:iam::123456789012:policy/team/ci", "setAsDefault": true,
+               "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
+        json!({"policyVersion": {"versionId": "v3", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}}),
+    );
+    let ev = read(rec.to_string().as_bytes(), "e")
+        .unwrap()
+        .events
+        .remove(0);
+    let f = fold(&mut inv, &ev).unwrap();
+    assert_eq!(
+        f.touched,
+        vec![(
+            crate::inventory::ResourceKind::ManagedPolicy,
+            "arn:aws:iam::123456789012:policy/team/ci".to_string()
+        )]
+    );
+    assert_eq!(f.unknown.len(), 1, "{:?}", f.unknown);
+    assert!(
+        f.unknown[0].contains("other versions, attachments"),
+        "{:?}",
+        f.unknown
+    );
+    inv.normalize();
+    let p = &inv.managed_policies[0];
+    assert_eq!((p.name.as_str(), p.path.as_str()), ("ci", "/team/"));
+    assert_eq!(p.default_version_id, "v3");
+    assert!(p.admin_access);
+
+    // Not made the default: the version is kept, but nothing in effect is known.
+    let mut inv = crate::inventory::Inventory::default();
+    let rec = record(
+        "CreatePolicyVersion",
+        "e-5",
+        json!({"policyArn": "arn:aws:iam::123456789012:policy/ci", "setAsDefault": false,
+               "policyDocument": "{\"Statement\":[]}"}),
+        json!({"policyVersion": {"versionId": "v2"}}),
+    );
+    let ev = read(rec.to_string().as_bytes(), "e")
+        .unwrap()
+        .events
+        .remove(0);
+    let f = fold(&mut inv, &ev).unwrap();
+    assert_eq!(f.unknown.len(), 2, "{:?}", f.unknown);
+    assert!(
+        f.unknown[1].contains("nothing in effect was judged"),
+        "{:?}",
+        f.unknown
+    );
+    inv.normalize();
+    assert_eq!(inv.managed_policies[0].default_document, Value::Null);
+}
+
+#[test]
+fn an_inline_policy_of_a_user_the_inventory_lacks_is_judged_from_the_event() {
+    let mut inv = crate::inventory::Inventory::default();
+    inv.account.id = "123456789012".into();
+    let rec = record(
+        "PutUserPolicy",
+        "e-6",
+        json!({"userName": "ghost", "policyName": "p", "policyDocument": "{\"Statement\":[]}"}),
+        Value::Null,
+    );
+    let ev = read(rec.to_string().as_bytes(), "e")
+        .unwrap()
+        .events
+        .remove(0);
+    let f = fold(&mut inv, &ev).unwrap();
+    assert_eq!(
+        f.touched,
+        vec![(
+            crate::inventory::ResourceKind::InlinePolicy,
+            "user/ghost/p".to_string()
+        )]
+    );
+    assert!(
+        f.unknown[0].contains("user ghost is not in the inventory"),
+        "{:?}",
+        f.unknown
+    );
+    assert_eq!(
+        inv.inline_policies[0].owner_arn,
+        "arn:aws:iam::123456789012:user/ghost"
+    );
 }

@@ -497,9 +497,15 @@ pub struct ManagedPolicy {
     /// Derived: how many users, groups and roles the policy is attached to.
     #[serde(default)]
     pub attachment_count: u32,
-    /// Derived: whether the default version grants admin access (Action `*` on Resource `*`).
+    /// Derived: whether the default version grants admin access (Action `*` on Resource `*`),
+    /// counting unconditioned statements only (the `admin_access` operator counts conditioned
+    /// Allows too, by default).
     #[serde(default)]
     pub admin_access: bool,
+    /// Derived: why the default version's document is not a policy document (not JSON, or
+    /// not a valid shape), when it is not; the `policy-document-invalid` rule reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_error: Option<String>,
 }
 
 /// What kind of identity owns an inline policy.
@@ -560,9 +566,14 @@ pub struct InlinePolicy {
     /// Derived: the owner's tags (groups have none).
     #[serde(default)]
     pub owner_tags: Tags,
-    /// Derived: whether the document grants admin access (Action `*` on Resource `*`).
+    /// Derived: whether the document grants admin access (Action `*` on Resource `*`),
+    /// counting unconditioned statements only.
     #[serde(default)]
     pub admin_access: bool,
+    /// Derived: why the document is not a policy document (not JSON, or not a valid shape),
+    /// when it is not; the `inline-policy-document-invalid` rule reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_error: Option<String>,
 }
 
 /// The kinds of resource a rule can select, one per inventory collection.

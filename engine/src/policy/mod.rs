@@ -1,16 +1,30 @@
 //! IAM policy-document semantics, pure: parsing every legal shape and answering questions such
 //! as "does this document allow action A on resource R" or "does it grant admin access".
 //!
-//! Semantics follow IAM: action names are case-insensitive, `*` and `?` are the only wildcards
-//! (`[x]` is literal), `Action`/`NotAction` and `Resource`/`NotResource` may be a string or a
-//! list, `Statement` may be an object or a list, and an explicit Deny overrides any Allow.
-//! Statements with a `Condition` only count when the caller asks for them (`include_conditioned`):
-//! whether a condition holds depends on the request, which a static check cannot know.
+//! Semantics follow IAM's documented evaluation logic: action names are case-insensitive, `*`
+//! and `?` are the only wildcards (`[x]` is literal), `Action`/`NotAction` and
+//! `Resource`/`NotResource` may be a string or a list, `Statement` may be an object or a list,
+//! and an explicit Deny overrides any Allow. `NotResource: "*"` excludes every resource and
+//! `NotAction: "*"` every action: such a statement grants (or denies) nothing.
+//!
+//! Conditions: an Allow with a `Condition` grants whenever its condition holds, which a static
+//! check cannot rule out, so it counts by default (`include_conditioned`, which rules turn off
+//! with a param) and every witness it produces says so (`conditioned: aws:SourceIp`). The one
+//! exception is a condition the request provably cannot meet (`iam:PassedToService` limited to
+//! Lambda when the question is passing a role to EC2; a positive condition on
+//! `iam:PassedToService` for an action other than `iam:PassRole`, which never carries that
+//! key). A Deny with a `Condition` never cancels: it may not apply to a request.
+//!
+//! Policy variables (`${aws:username}`, ...) are variables only under `Version: "2012-10-17"`;
+//! under `2008-10-17` or without a Version they are literal text (which no IAM user, role or
+//! policy name can contain). Resources are compared with [`resource`]'s pattern algebra and the
+//! catalog's resource types (see [`analysis`]).
 
 use serde_json::Value;
 
 pub mod analysis;
 pub mod catalog;
+pub mod resource;
 
 /// A parse failure of a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,8 +82,60 @@ pub struct Statement {
     pub resources: Patterns,
     /// Whether the statement has a `Condition` block.
     pub conditioned: bool,
+    /// The `Condition` block, one entry per operator and key.
+    pub conditions: Vec<ConditionEntry>,
     /// `Principal` (trust and resource policies), as written.
     pub principal: Option<Value>,
+}
+
+/// One `operator: {key: values}` entry of a `Condition` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionEntry {
+    /// The operator as written (`StringEquals`, `ForAnyValue:StringLike`, `BoolIfExists`).
+    pub operator: String,
+    /// The condition key (`aws:SourceIp`).
+    pub key: String,
+    /// The values, as strings.
+    pub values: Vec<String>,
+}
+
+impl Statement {
+    /// The condition keys, sorted and unique, for "conditioned: ..." notes.
+    pub fn condition_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.conditions.iter().map(|c| c.key.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        if keys.is_empty() && self.conditioned {
+            keys.push("a condition".to_string());
+        }
+        keys
+    }
+}
+
+fn parse_conditions(v: Option<&Value>) -> Vec<ConditionEntry> {
+    let mut out = Vec::new();
+    let Some(Value::Object(ops)) = v else {
+        return out;
+    };
+    for (op, keys) in ops {
+        let Value::Object(keys) = keys else { continue };
+        for (key, vals) in keys {
+            let text = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let values = match vals {
+                Value::Array(items) => items.iter().map(text).collect(),
+                other => vec![text(other)],
+            };
+            out.push(ConditionEntry {
+                operator: op.clone(),
+                key: key.clone(),
+                values,
+            });
+        }
+    }
+    out
 }
 
 /// A parsed policy document.
@@ -208,6 +274,7 @@ impl Document {
                 conditioned: s
                     .get("Condition")
                     .is_some_and(|c| c.as_object().map(|m| !m.is_empty()).unwrap_or(true)),
+                conditions: parse_conditions(s.get("Condition")),
                 principal: s.get("Principal").cloned(),
             });
         }
@@ -217,58 +284,76 @@ impl Document {
         })
     }
 
-    fn counts(&self, s: &Statement, include_conditioned: bool) -> bool {
-        include_conditioned || !s.conditioned
+    /// Whether policy variables (`${aws:username}`) are variables: only under Version
+    /// `2012-10-17`; otherwise they are literal text.
+    pub fn variables(&self) -> bool {
+        self.version.as_deref() == Some("2012-10-17")
     }
 
-    /// Whether the document allows `action` on `resource`: some counted Allow covers both and
-    /// no unconditioned Deny covers both. `include_conditioned` decides whether Allows with a
-    /// Condition count. A Deny with a Condition never cancels (it may not apply to a request),
-    /// so a finding errs on the side of reporting.
+    /// Whether the document allows `action` on the concrete `resource`: some counted Allow
+    /// covers both and no unconditioned Deny covers both. `include_conditioned` decides whether
+    /// Allows with a Condition count. A Deny with a Condition never cancels (it may not apply to
+    /// a request), so a finding errs on the side of reporting. Under Version 2012-10-17 a
+    /// policy variable in an Allow's resource may stand for anything (it counts); in a Deny's it
+    /// is not known to match (it does not cancel).
     pub fn allows(&self, action: &str, resource: &str, include_conditioned: bool) -> bool {
-        let covers =
-            |s: &Statement| s.actions.covers(action, true) && s.resources.covers(resource, false);
-        let allowed = self
-            .statements
-            .iter()
-            .any(|s| s.effect == Effect::Allow && self.counts(s, include_conditioned) && covers(s));
-        allowed
-            && !self
-                .statements
-                .iter()
-                .any(|s| s.effect == Effect::Deny && !s.conditioned && covers(s))
-    }
-
-    /// Whether the document grants admin access: an Allow of every action (`*`, `*:*`, or a
-    /// `NotAction` that leaves all of IAM allowed) on every resource (`*`, or a `NotResource`),
-    /// not cancelled by an unconditioned Deny of all actions or all IAM actions on `*`.
-    pub fn admin_access(&self, include_conditioned: bool) -> bool {
-        let all_actions = |p: &Patterns| match p {
-            Patterns::Only(ps) => ps.iter().any(|a| a == "*" || a == "*:*"),
-            // NotAction that does not exclude IAM itself lets the holder grant itself the rest.
-            Patterns::AllBut(_) => {
-                p.covers("iam:PutUserPolicy", true) && p.covers("iam:AttachUserPolicy", true)
+        let vars = self.variables();
+        let res_covers = |p: &Patterns, allow: bool| {
+            let one = |pat: &String| {
+                let pat = resolve_for_concrete(pat, vars, allow);
+                wildcard_match(&pat, resource, false)
+            };
+            match p {
+                Patterns::Only(ps) => ps.iter().any(one),
+                Patterns::AllBut(ps) => !ps.iter().any(one),
             }
         };
-        let all_resources = |p: &Patterns| match p {
-            Patterns::Only(ps) => ps.iter().any(|r| r == "*"),
-            Patterns::AllBut(_) => true,
-        };
-        let granted = self.statements.iter().any(|s| {
+        let allowed = self.statements.iter().any(|s| {
             s.effect == Effect::Allow
-                && self.counts(s, include_conditioned)
-                && all_actions(&s.actions)
-                && all_resources(&s.resources)
+                && (include_conditioned || !s.conditioned)
+                && s.actions.covers(action, true)
+                && res_covers(&s.resources, true)
         });
-        let cancelled = self.statements.iter().any(|s| {
-            s.effect == Effect::Deny
-                && !s.conditioned
-                && s.resources.covers("*", false)
-                && s.actions.covers("iam:PutUserPolicy", true)
-                && s.actions.covers("iam:AttachUserPolicy", true)
-        });
-        granted && !cancelled
+        allowed
+            && !self.statements.iter().any(|s| {
+                s.effect == Effect::Deny
+                    && !s.conditioned
+                    && s.actions.covers(action, true)
+                    && res_covers(&s.resources, false)
+            })
     }
+
+    /// Whether the document grants admin access (see [`Document::admin_witnesses`]).
+    pub fn admin_access(&self, include_conditioned: bool) -> bool {
+        !self.admin_witnesses(include_conditioned).is_empty()
+    }
+}
+
+/// A resource pattern for matching one concrete ARN: under Version 2012-10-17 a `${...}`
+/// variable becomes `*` in an Allow (it may stand for anything) and a character no ARN has in a
+/// Deny (not known to match); otherwise the text is literal.
+fn resolve_for_concrete(pat: &str, variables: bool, allow: bool) -> String {
+    if !variables || !pat.contains("${") {
+        return pat.to_string();
+    }
+    let fill = if allow { "*" } else { "\u{0}" };
+    let mut out = String::new();
+    let mut rest = pat;
+    while let Some(i) = rest.find("${") {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        match rest.get(i..).and_then(|r| r.find('}')) {
+            Some(j) => {
+                out.push_str(fill);
+                rest = rest.get(i + j + 1..).unwrap_or_default();
+            }
+            None => {
+                out.push_str(rest.get(i..).unwrap_or_default());
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether `text` matches `pattern`, where `*` matches any run of characters and `?` exactly

@@ -140,13 +140,14 @@ fn finding_line(f: &Finding, clip: Option<usize>) -> String {
     };
     let decided: Vec<&crate::plan::Evidence> =
         f.evidence.iter().filter(|e| e.held != e.negated).collect();
-    // In a one-line finding a whole policy document says less than the witnesses the analysis
-    // leaves found in it: leave documents out when another leaf remains.
+    // In a one-line finding a whole policy document (or an empty witness list of a gate such as
+    // `not admin_access`) says less than the witnesses the other leaves found: leave them out
+    // when another leaf remains.
     let brief: Vec<&crate::plan::Evidence> = if clip.is_some() {
         decided
             .iter()
             .copied()
-            .filter(|e| !e.actual.is_object())
+            .filter(|e| !e.actual.is_object() && e.actual.as_array().is_none_or(|a| !a.is_empty()))
             .collect()
     } else {
         Vec::new()

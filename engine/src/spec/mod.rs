@@ -266,8 +266,8 @@ pub struct ConditionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newer_than: Option<String>,
     /// Operator: the path holds a policy document; `true` holds when it grants admin access
-    /// (an Allow of every action on every resource, not cancelled by a Deny). Statements with a
-    /// `Condition` do not count unless `include_conditioned: true`.
+    /// (an Allow of every action on every resource of which a self-granting IAM action survives
+    /// the Denies). Statements with a `Condition` count unless `include_conditioned: false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_access: Option<bool>,
     /// Operator: the path holds a policy document; holds when the document allows the given
@@ -310,8 +310,8 @@ pub struct ConditionSpec {
     /// With a policy-document operator (`admin_access`, `allows`, `service_wildcards`,
     /// `passrole_on_any_resource`, `not_action_allow`, `not_resource_allow`,
     /// `privilege_escalation`, `grants_access_level`, `any_principal`): count Allow statements
-    /// that have a `Condition` (default false: whether a condition holds depends on the
-    /// request, which a static check cannot know).
+    /// that have a `Condition` (default true: a conditioned Allow grants whenever its
+    /// condition holds; the evidence names the condition keys). `false` leaves them out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_conditioned: Option<BoolOrTemplate>,
 }

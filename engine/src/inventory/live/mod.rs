@@ -228,9 +228,13 @@ fn chrono_of(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
+/// The document as JSON; text that is not JSON is kept as text, so normalization reports it
+/// (`document_error`) instead of the policy silently granting nothing.
 fn document(text: Option<&str>) -> Value {
-    text.and_then(|t| parse_document_text(t).ok())
-        .unwrap_or(Value::Null)
+    match text {
+        Some(t) => parse_document_text(t).unwrap_or_else(|_| Value::String(t.to_string())),
+        None => Value::Null,
+    }
 }
 
 fn tags(list: &[aws_sdk_iam::types::Tag]) -> Tags {
