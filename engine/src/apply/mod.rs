@@ -849,12 +849,33 @@ async fn run_one(
                     Err(aws::StepError::Journal(e)) => return Err(e),
                     Err(e) => e,
                 };
-                if matches!(err, aws::StepError::Unresolved { .. }) {
-                    return Ok(report(a, Outcome::Failed, err.to_string()));
-                }
+                // Once a call of this action went unanswered, a failure is never final: the
+                // request may still land (or have landed) after the re-read. No `done` record:
+                // the action stays open, and the next run re-reads it and journals it with
+                // this `begin` record's before-state (so undo works).
+                let open = |detail: String| {
+                    Ok(report(
+                        a,
+                        Outcome::Failed,
+                        format!(
+                            "{detail}; the action stays open in the journal: the next run \
+                             re-reads it"
+                        ),
+                    ))
+                };
+                let unanswered = !note.is_empty()
+                    || matches!(
+                        err,
+                        aws::StepError::Unresolved { .. } | aws::StepError::Resolved { .. }
+                    );
                 if !err.is_unknown() {
+                    if unanswered {
+                        return open(err.to_string());
+                    }
                     return finish(Outcome::Failed, err.to_string(), Vec::new(), None);
                 }
+                // Let a request still in flight land before reading what IAM holds.
+                tokio::time::sleep(aws.settle()).await;
                 let reread = aws.check(a).await;
                 match resolve(reread, sent) {
                     Resolution::Applied(observed) => {
@@ -874,37 +895,21 @@ async fn run_one(
                         result = aws.execute(a, &now).await;
                     }
                     Resolution::NotApplied => {
-                        return finish(
-                            Outcome::Failed,
-                            format!(
-                                "{err}; re-read shows the state before: not applied (sent {sent} \
-                                 times without an answer); run apply again"
-                            ),
-                            Vec::new(),
-                            None,
-                        )
+                        return open(format!(
+                            "{err}; re-read shows the state before: not applied (sent {sent} \
+                             times without an answer)"
+                        ))
                     }
                     Resolution::Other(why) => {
-                        return finish(
-                            Outcome::Failed,
-                            format!(
-                                "{err}; re-read shows neither the planned state nor the state \
-                                 before: {why}"
-                            ),
-                            Vec::new(),
-                            None,
-                        )
+                        return open(format!(
+                            "{err}; re-read shows neither the planned state nor the state \
+                             before: {why}"
+                        ))
                     }
-                    // No `done` record: the action stays open, so the next run re-reads it
-                    // and journals it with this `begin` record's before-state.
                     Resolution::Unknown(why) => {
-                        return Ok(report(
-                            a,
-                            Outcome::Failed,
-                            format!(
-                                "{err}; the re-read failed too ({why}): whether it was applied \
-                                 is unknown; run apply again to resolve it"
-                            ),
+                        return open(format!(
+                            "{err}; the re-read failed too ({why}): whether it was applied \
+                             is unknown"
                         ))
                     }
                 }

@@ -645,6 +645,7 @@ impl Aws {
             match r {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_unknown() => {
+                    tokio::time::sleep(self.settle).await;
                     let still = self
                         .policy_versions(arn)
                         .await
@@ -702,6 +703,7 @@ impl Aws {
                         .to_string())
                 }
                 Err(e) if e.is_unknown() => {
+                    tokio::time::sleep(self.settle).await;
                     let reread = async {
                         let Some(current) = self.policy_default(arn).await? else {
                             return Ok::<_, StepError>((None, Value::Null));
@@ -765,6 +767,7 @@ impl Aws {
             if !err.is_unknown() {
                 return Err(err);
             }
+            tokio::time::sleep(self.settle).await;
             match self.undo_holds(op).await {
                 Ok(true) => return Ok(()),
                 Ok(false) if sent < crate::apply::MAX_SENDS => {}

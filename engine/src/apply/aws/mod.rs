@@ -50,7 +50,7 @@ pub enum StepError {
     },
     /// A mutating call was sent (or may have been) and no answer came: IAM may or may not
     /// have made the change. Never retried blindly; apply re-reads the target.
-    #[error("{call}: the request was sent to {endpoint} but no answer came ({message})")]
+    #[error("{call} to {endpoint}: the request was sent but no answer came ({message})")]
     Unknown {
         /// The API operation.
         call: &'static str,
@@ -130,7 +130,15 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    let (code, message) = crate::inventory::live::code_and_message(&err);
+    let (code, mut message) = crate::inventory::live::code_and_message(&err);
+    // A read that reached the endpoint and lost its answer did not fail to reach it.
+    let reached = matches!(
+        err,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+    ) && !never_sent(&err);
+    if reached && message.starts_with("cannot reach the IAM endpoint") {
+        message = format!("the request was sent but no answer came ({})", chain_text(&err));
+    }
     StepError::Call {
         call,
         code,
@@ -195,6 +203,9 @@ const RETRYABLE_CODES: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
 ];
+
+/// The default wait before re-reading after an unanswered call.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Attempts the dispatcher makes for answers that prove the call was not applied.
 const MAX_ATTEMPTS: u32 = 6;
@@ -343,8 +354,9 @@ fn no_retry() -> aws_sdk_iam::config::Builder {
         .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
 }
 
-/// Sends one mutating call through [`Aws::dispatch`]: `mutate!(self, action, "Call",
-/// json!(request), client.call().param(..))` (the builder without `.send()`).
+/// Sends one mutating call through [`Aws::dispatch`]: `mutate!(self, action, OPERATION,
+/// json!(request), client.operation().param(..))` (the builder without `.send()`; OPERATION
+/// a string literal).
 macro_rules! mutate {
     ($self:expr, $action:expr, $call:literal, $request:expr, $builder:expr $(,)?) => {
         $self
@@ -392,6 +404,7 @@ pub struct Aws {
     journal: Arc<Journal>,
     mode: Mode,
     endpoint: String,
+    settle: std::time::Duration,
 }
 
 fn param<'a>(a: &'a Action, key: &str) -> Result<&'a str, StepError> {
@@ -531,7 +544,20 @@ impl Aws {
             journal,
             mode,
             endpoint: "the IAM endpoint (iam.amazonaws.com)".to_string(),
+            settle: DEFAULT_SETTLE,
         }
+    }
+
+    /// How long to wait after an unanswered call before re-reading its target (a request
+    /// still in flight lands first; IAM is eventually consistent).
+    pub fn settle(&self) -> std::time::Duration {
+        self.settle
+    }
+
+    /// Sets [`Aws::settle`].
+    pub fn with_settle(mut self, settle: std::time::Duration) -> Aws {
+        self.settle = settle;
+        self
     }
 
     /// Names the endpoint in messages (`--endpoint-url`, when one is set).
@@ -783,6 +809,43 @@ impl Aws {
                 password_last_used: ts(u.password_last_used()),
             })
         }))
+    }
+
+    /// The group's id; `None` when the group does not exist.
+    async fn group_id(&self, name: &str) -> Result<Option<String>, StepError> {
+        let r = self
+            .client
+            .get_group()
+            .group_name(name)
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetGroup", e));
+        Ok(found(r)?.and_then(|o| o.group().map(|g| g.group_id().to_string())))
+    }
+
+    /// The role's id; `None` when the role does not exist.
+    async fn role_id(&self, name: &str) -> Result<Option<String>, StepError> {
+        let r = self
+            .client
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetRole", e));
+        Ok(found(r)?.and_then(|o| o.role().map(|r| r.role_id().to_string())))
+    }
+
+    /// The managed policy's id; `None` when the policy does not exist.
+    async fn policy_id(&self, arn: &str) -> Result<Option<String>, StepError> {
+        let r = self
+            .client
+            .get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetPolicy", e));
+        Ok(found(r)?.and_then(|o| o.policy().and_then(|p| p.policy_id()).map(str::to_string)))
     }
 
     /// The default version id; `None` when the policy does not exist.
