@@ -12,6 +12,13 @@
 //! ([`journal`]), and every applied action records how to reverse it ([`UndoOp`]), which
 //! [`undo`] replays. Actions on one subject (a user with its keys, a policy) run in plan
 //! order; different subjects run concurrently.
+//!
+//! Every mutating call has a typed outcome ([`aws::CallOutcome`]: done, refused by IAM, not
+//! sent, or unknown = sent without an answer). An unknown outcome is resolved by re-reading
+//! the target ([`resolve`]): the planned state -> applied, with the undo built from the
+//! `begin` record's before-state; the state before -> sent once more; anything else, or a
+//! failed re-read -> the action stays open in the journal (no `done` record) and the next run
+//! resolves it.
 
 pub mod aws;
 pub mod journal;
@@ -794,11 +801,27 @@ async fn run_one(
                 )
             }
             Ok(aws::Check::Proceed(_)) => {}
+            Err(e) if history.interrupted.contains_key(&a.id) => {
+                return Ok(report(
+                    a,
+                    Outcome::Failed,
+                    format!("{e}; the action stays open in the journal: the next run re-reads it"),
+                ))
+            }
             Err(e) => return finish(Outcome::Failed, e.to_string(), Vec::new(), None),
         }
     }
     let check = match aws.check(a).await {
         Ok(c) => c,
+        // An action an earlier run left open stays open: closing it as failed would lose
+        // the before-state its undo needs, should its call have landed.
+        Err(e) if history.interrupted.contains_key(&a.id) => {
+            return Ok(report(
+                a,
+                Outcome::Failed,
+                format!("{e}; the action stays open in the journal: the next run re-reads it"),
+            ))
+        }
         Err(e) => return finish(Outcome::Failed, e.to_string(), Vec::new(), None),
     };
     match check {

@@ -381,9 +381,10 @@ fn operations_in_source() -> std::collections::BTreeSet<String> {
         include_str!("aws/execute.rs"),
     ]
     .concat();
-    let re =
-        regex::Regex::new(r#"(?:sdk_err|all_items!|mutate!?)\(\s*(?:[a-z_]+,\s*){0,2}"([A-Za-z]+)""#)
-            .unwrap();
+    let re = regex::Regex::new(
+        r#"(?:sdk_err|all_items!|mutate!?)\(\s*(?:[a-z_]+,\s*){0,2}"([A-Za-z]+)""#,
+    )
+    .unwrap();
     re.captures_iter(&src)
         .map(|c| c[1].to_string())
         .filter(|op| op != "GetCallerIdentity") // STS; needs no permission
@@ -421,6 +422,7 @@ fn the_apply_policy_grants_exactly_what_apply_calls() {
 
 // ---- the outcome of a mutating call, and how an unanswered one is resolved ----------------
 
+#[allow(clippy::result_large_err)] // SdkError is what the SDK returns; these build one
 mod outcomes {
     use super::super::aws::{classify, CallOutcome, Check, StepError};
     use super::super::{resolve, Resolution, MAX_SENDS};
@@ -480,7 +482,10 @@ mod outcomes {
             .into_result("DetachUserPolicy", EP)
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("DetachUserPolicy was refused by IAM at http://127.0.0.1:1"), "{msg}");
+        assert!(
+            msg.contains("DetachUserPolicy was refused by IAM at http://127.0.0.1:1"),
+            "{msg}"
+        );
         assert!(msg.contains("AccessDenied: not allowed"), "{msg}");
         assert!(msg.contains("iam:DetachUserPolicy"), "{msg}");
     }
@@ -508,7 +513,10 @@ mod outcomes {
             let e = o.into_result("CreatePolicyVersion", EP).unwrap_err();
             assert!(e.is_unknown());
             let msg = e.to_string();
-            assert!(msg.contains("the request was sent but no answer came"), "{msg}");
+            assert!(
+                msg.contains("the request was sent but no answer came"),
+                "{msg}"
+            );
             assert!(!msg.contains("cannot reach"), "{msg}");
         }
     }
@@ -517,8 +525,14 @@ mod outcomes {
     fn a_refused_connection_was_never_sent() {
         let o = classify(io(std::io::ErrorKind::ConnectionRefused));
         assert!(matches!(o, CallOutcome::NotSent { .. }), "{o:?}");
-        let msg = o.into_result("DetachUserPolicy", EP).unwrap_err().to_string();
-        assert!(msg.contains("cannot reach the IAM endpoint http://127.0.0.1:1"), "{msg}");
+        let msg = o
+            .into_result("DetachUserPolicy", EP)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("cannot reach the IAM endpoint http://127.0.0.1:1"),
+            "{msg}"
+        );
         assert!(msg.contains("the request was not sent"), "{msg}");
     }
 

@@ -68,8 +68,9 @@ struct Index<'a> {
     key_owner: HashMap<&'a str, &'a str>,
     mfa_owner: HashMap<&'a str, &'a str>,
     inline_owner: HashMap<&'a str, (OwnerKind, &'a str)>,
-    /// (kind, name) -> id of users, groups and roles: the id a step's precondition compares,
-    /// so an entity re-created under the same name is stale.
+    /// (kind, name) -> id of users, groups and roles, and ("policy", ARN) -> policy id: the
+    /// id a step's precondition compares, so an entity re-created under the same name is
+    /// stale.
     entity_ids: HashMap<(&'static str, &'a str), &'a str>,
 }
 
@@ -112,6 +113,11 @@ impl<'a> Index<'a> {
                         .iter()
                         .map(|r| (("role", r.name.as_str()), r.id.as_str())),
                 )
+                .chain(inv.managed_policies.iter().filter_map(|p| {
+                    p.policy_id
+                        .as_deref()
+                        .map(|id| (("policy", p.arn.as_str()), id))
+                }))
                 .collect(),
         }
     }
@@ -128,7 +134,12 @@ impl<'a> Index<'a> {
             ResourceKind::User => Some(("user_id", resource.id.clone())),
             ResourceKind::Group => Some(("group_id", resource.id.clone())),
             ResourceKind::Role => Some(("role_id", resource.id.clone())),
-            ResourceKind::ManagedPolicy => Some(("policy_id", resource.id.clone())),
+            ResourceKind::ManagedPolicy => resource
+                .arn
+                .as_deref()
+                .or(Some(resource.id.as_str()))
+                .and_then(|arn| self.entity_ids.get(&("policy", arn)))
+                .map(|id| ("policy_id", (*id).to_string())),
             ResourceKind::AccessKey | ResourceKind::LoginProfile | ResourceKind::MfaDevice => {
                 param("user")
                     .and_then(|u| self.entity_ids.get(&("user", u)))

@@ -137,7 +137,10 @@ where
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
     ) && !never_sent(&err);
     if reached && message.starts_with("cannot reach the IAM endpoint") {
-        message = format!("the request was sent but no answer came ({})", chain_text(&err));
+        message = format!(
+            "the request was sent but no answer came ({})",
+            chain_text(&err)
+        );
     }
     StepError::Call {
         call,
