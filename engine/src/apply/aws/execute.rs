@@ -741,13 +741,19 @@ impl Aws {
     // ---- undo --------------------------------------------------------------------------
 
     /// Makes one undo call, resolving an unanswered one by re-reading: IAM already holds
-    /// what the op restores -> done; it does not -> sent once more. A non-idempotent op
-    /// (`CreatePolicyVersion`) is skipped when IAM already holds it, so a resumed undo never
-    /// creates a second copy; a delete whose target is gone (`NoSuchEntity`) is done.
+    /// what the op restores -> done; it does not -> sent once more (`CreatePolicyVersion`,
+    /// not idempotent, counts the versions holding its document before and after); a delete
+    /// whose target is gone (`NoSuchEntity`) is done.
     pub async fn undo_op(&self, action: &str, op: &UndoOp) -> Result<(), StepError> {
-        if matches!(op, UndoOp::CreatePolicyVersion { .. }) && self.undo_holds(op).await? {
-            return Ok(());
-        }
+        // A re-created version is told apart by count: another version may hold the same
+        // document already.
+        let copies_before = match op {
+            UndoOp::CreatePolicyVersion {
+                policy_arn,
+                document,
+            } => Some(self.copies(policy_arn, document).await?),
+            _ => None,
+        };
         let mut sent = 0;
         loop {
             sent += 1;
@@ -768,7 +774,17 @@ impl Aws {
                 return Err(err);
             }
             tokio::time::sleep(self.settle).await;
-            match self.undo_holds(op).await {
+            let holds = match (op, copies_before) {
+                (
+                    UndoOp::CreatePolicyVersion {
+                        policy_arn,
+                        document,
+                    },
+                    Some(n),
+                ) => self.copies(policy_arn, document).await.map(|now| now > n),
+                _ => self.undo_holds(op).await,
+            };
+            match holds {
                 Ok(true) => return Ok(()),
                 Ok(false) if sent < crate::apply::MAX_SENDS => {}
                 Ok(false) => {
@@ -842,16 +858,7 @@ impl Aws {
             UndoOp::CreatePolicyVersion {
                 policy_arn,
                 document,
-            } => {
-                let mut found = false;
-                for (v, _, _) in self.policy_versions(policy_arn).await? {
-                    if self.policy_document(policy_arn, &v).await? == *document {
-                        found = true;
-                        break;
-                    }
-                }
-                found
-            }
+            } => self.copies(policy_arn, document).await? > 0,
             UndoOp::UpdatePasswordPolicy { settings } => {
                 let want: Option<PasswordPolicy> = serde_json::from_value(settings.clone()).ok();
                 want.is_some() && self.password_policy().await? == want
@@ -866,6 +873,17 @@ impl Aws {
                 keys.iter().all(|k| !now.contains_key(k))
             }
         })
+    }
+
+    /// How many versions of the policy hold this document.
+    async fn copies(&self, arn: &str, document: &Value) -> Result<usize, StepError> {
+        let mut n = 0;
+        for (v, _, _) in self.policy_versions(arn).await? {
+            if self.policy_document(arn, &v).await? == *document {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Makes one undo call.
