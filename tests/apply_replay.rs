@@ -209,8 +209,8 @@ async fn delete_conflict_is_reported_with_the_call_and_journaled() {
     let a = &report.actions[0];
     assert_eq!(a.outcome, Outcome::Failed);
     assert!(
-        a.detail
-            .starts_with("DeleteUser failed: Cannot delete entity")
+        a.detail.starts_with("DeleteUser was refused by IAM at")
+            && a.detail.contains("DeleteConflict: Cannot delete entity")
             && a.detail.contains("AWS requires something removed first"),
         "{}",
         a.detail

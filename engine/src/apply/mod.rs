@@ -12,6 +12,13 @@
 //! ([`journal`]), and every applied action records how to reverse it ([`UndoOp`]), which
 //! [`undo`] replays. Actions on one subject (a user with its keys, a policy) run in plan
 //! order; different subjects run concurrently.
+//!
+//! Every mutating call has a typed outcome ([`aws::CallOutcome`]: done, refused by IAM, not
+//! sent, or unknown = sent without an answer). An unknown outcome is resolved by re-reading
+//! the target ([`resolve`]): the planned state -> applied, with the undo built from the
+//! `begin` record's before-state; the state before -> sent once more; anything else, or a
+//! failed re-read -> the action stays open in the journal (no `done` record) and the next run
+//! resolves it.
 
 pub mod aws;
 pub mod journal;
@@ -794,11 +801,27 @@ async fn run_one(
                 )
             }
             Ok(aws::Check::Proceed(_)) => {}
+            Err(e) if history.interrupted.contains_key(&a.id) => {
+                return Ok(report(
+                    a,
+                    Outcome::Failed,
+                    format!("{e}; the action stays open in the journal: the next run re-reads it"),
+                ))
+            }
             Err(e) => return finish(Outcome::Failed, e.to_string(), Vec::new(), None),
         }
     }
     let check = match aws.check(a).await {
         Ok(c) => c,
+        // An action an earlier run left open stays open: closing it as failed would lose
+        // the before-state its undo needs, should its call have landed.
+        Err(e) if history.interrupted.contains_key(&a.id) => {
+            return Ok(report(
+                a,
+                Outcome::Failed,
+                format!("{e}; the action stays open in the journal: the next run re-reads it"),
+            ))
+        }
         Err(e) => return finish(Outcome::Failed, e.to_string(), Vec::new(), None),
     };
     match check {
@@ -821,7 +844,14 @@ async fn run_one(
                 None,
             ),
         },
-        aws::Check::Proceed(before) => {
+        aws::Check::Proceed(current) => {
+            // Undo restores the state before the first attempt: an earlier run's `begin`
+            // record, when that run left the action open.
+            let before = history
+                .interrupted
+                .get(&a.id)
+                .cloned()
+                .unwrap_or_else(|| current.clone());
             journal.append(&Record::Begin {
                 action: a.id.clone(),
                 mode: Mode::Apply,
@@ -830,15 +860,114 @@ async fn run_one(
                 before: before.clone(),
                 at: Utc::now(),
             })?;
-            match aws.execute(a, &before).await {
-                Ok(after) => {
-                    let (undo, irreversible) = aws::undo_for(a, &before, &after);
-                    finish(Outcome::Applied, "done".into(), undo, irreversible)
+            let mut result = aws.execute(a, &current).await;
+            let mut sent = 1;
+            let mut note = String::new();
+            loop {
+                let err = match result {
+                    Ok(after) => {
+                        let (undo, irreversible) = aws::undo_for(a, &before, &after);
+                        return finish(Outcome::Applied, format!("done{note}"), undo, irreversible);
+                    }
+                    Err(aws::StepError::Journal(e)) => return Err(e),
+                    Err(e) => e,
+                };
+                // Once a call of this action went unanswered, a failure is never final: the
+                // request may still land (or have landed) after the re-read. No `done` record:
+                // the action stays open, and the next run re-reads it and journals it with
+                // this `begin` record's before-state (so undo works).
+                let open = |detail: String| {
+                    Ok(report(
+                        a,
+                        Outcome::Failed,
+                        format!(
+                            "{detail}; the action stays open in the journal: the next run \
+                             re-reads it"
+                        ),
+                    ))
+                };
+                let unanswered = !note.is_empty()
+                    || matches!(
+                        err,
+                        aws::StepError::Unresolved { .. } | aws::StepError::Resolved { .. }
+                    );
+                if !err.is_unknown() {
+                    if unanswered {
+                        return open(err.to_string());
+                    }
+                    return finish(Outcome::Failed, err.to_string(), Vec::new(), None);
                 }
-                Err(aws::StepError::Journal(e)) => Err(e),
-                Err(e) => finish(Outcome::Failed, e.to_string(), Vec::new(), None),
+                // Let a request still in flight land before reading what IAM holds.
+                tokio::time::sleep(aws.settle()).await;
+                let reread = aws.check(a).await;
+                match resolve(reread, sent) {
+                    Resolution::Applied(observed) => {
+                        let (undo, irreversible) = aws::undo_for(a, &before, &observed);
+                        return finish(
+                            Outcome::Applied,
+                            format!("{err}; re-read shows the planned state: applied"),
+                            undo,
+                            irreversible,
+                        );
+                    }
+                    Resolution::SendAgain(now) => {
+                        note = format!(
+                            " ({err}; re-read showed the state before: not applied, sent once more)"
+                        );
+                        sent += 1;
+                        result = aws.execute(a, &now).await;
+                    }
+                    Resolution::NotApplied => {
+                        return open(format!(
+                            "{err}; re-read shows the state before: not applied (sent {sent} \
+                             times without an answer)"
+                        ))
+                    }
+                    Resolution::Other(why) => {
+                        return open(format!(
+                            "{err}; re-read shows neither the planned state nor the state \
+                             before: {why}"
+                        ))
+                    }
+                    Resolution::Unknown(why) => {
+                        return open(format!(
+                            "{err}; the re-read failed too ({why}): whether it was applied \
+                             is unknown"
+                        ))
+                    }
+                }
             }
         }
+    }
+}
+
+/// How a re-read after an unanswered call decides the action.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// IAM holds the planned state: the call was applied (undo from the `begin` record).
+    Applied(Value),
+    /// IAM holds the state before: not applied; send once more (carries the state read).
+    SendAgain(Value),
+    /// IAM holds the state before after the last allowed attempt: not applied.
+    NotApplied,
+    /// IAM holds something else: failed, with what.
+    Other(String),
+    /// The re-read failed: the outcome stays unknown.
+    Unknown(String),
+}
+
+/// The attempts an action gets when its calls go unanswered (the first, and one more after a
+/// re-read showed it was not applied).
+pub const MAX_SENDS: u32 = 2;
+
+/// The outcome resolution table: what a re-read (after `sent` unanswered attempts) means.
+pub fn resolve(reread: Result<aws::Check, aws::StepError>, sent: u32) -> Resolution {
+    match reread {
+        Ok(aws::Check::Already(observed)) => Resolution::Applied(observed),
+        Ok(aws::Check::Proceed(now)) if sent < MAX_SENDS => Resolution::SendAgain(now),
+        Ok(aws::Check::Proceed(_)) => Resolution::NotApplied,
+        Ok(aws::Check::Stale(why)) => Resolution::Other(why),
+        Err(e) => Resolution::Unknown(e.to_string()),
     }
 }
 

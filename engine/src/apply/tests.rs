@@ -373,7 +373,8 @@ fn exit_kinds() {
     assert_eq!(exit_kind(&s(0, 0, 1)), ExitKind::Failed);
 }
 
-/// Every IAM operation apply calls: the names in `sdk_err(...)` and `mutate(..)` in aws.rs.
+/// Every IAM operation apply calls: the names in `sdk_err(...)`, `all_items!(..)` and
+/// `mutate!(..)` in aws/*.rs.
 fn operations_in_source() -> std::collections::BTreeSet<String> {
     let src = [
         include_str!("aws/mod.rs"),
@@ -381,9 +382,10 @@ fn operations_in_source() -> std::collections::BTreeSet<String> {
         include_str!("aws/execute.rs"),
     ]
     .concat();
-    let re =
-        regex::Regex::new(r#"(?:sdk_err|all_items!|mutate)\(\s*(?:[a-z_]+,\s*)?"([A-Za-z]+)""#)
-            .unwrap();
+    let re = regex::Regex::new(
+        r#"(?:sdk_err|all_items!|mutate!?)\(\s*(?:[a-z_]+,\s*){0,2}"([A-Za-z]+)""#,
+    )
+    .unwrap();
     re.captures_iter(&src)
         .map(|c| c[1].to_string())
         .filter(|op| op != "GetCallerIdentity") // STS; needs no permission
@@ -417,4 +419,149 @@ fn the_apply_policy_grants_exactly_what_apply_calls() {
         missing.is_empty() && extra.is_empty(),
         "examples/iam-apply-policy.json: missing {missing:?}, not called {extra:?}"
     );
+}
+
+// ---- the outcome of a mutating call, and how an unanswered one is resolved ----------------
+
+#[allow(clippy::result_large_err)] // SdkError is what the SDK returns; these build one
+mod outcomes {
+    use super::super::aws::{classify, CallOutcome, Check, StepError};
+    use super::super::{resolve, Resolution, MAX_SENDS};
+    use aws_sdk_iam::error::{ErrorMetadata, SdkError};
+    use aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::body::SdkBody;
+    use serde_json::json;
+
+    type R = Result<(), SdkError<DetachUserPolicyError, HttpResponse>>;
+
+    fn answer(status: u16, code: &str, message: &str) -> R {
+        let err = DetachUserPolicyError::generic(
+            ErrorMetadata::builder().code(code).message(message).build(),
+        );
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        Err(SdkError::service_error(err, raw))
+    }
+
+    fn io(kind: std::io::ErrorKind) -> R {
+        Err(SdkError::dispatch_failure(ConnectorError::io(Box::new(
+            std::io::Error::new(kind, "io"),
+        ))))
+    }
+
+    const EP: &str = "http://127.0.0.1:1";
+
+    #[test]
+    fn success_is_done() {
+        let ok: R = Ok(());
+        assert_eq!(classify(ok), CallOutcome::Done(()));
+    }
+
+    #[test]
+    fn throttling_and_503_are_answers_that_prove_nothing_was_done() {
+        for (status, code) in [(400, "Throttling"), (503, "ServiceUnavailable"), (503, "X")] {
+            match classify(answer(status, code, "slow down")) {
+                CallOutcome::Refused { retryable, .. } => assert!(retryable, "{status} {code}"),
+                other => panic!("{status} {code}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn access_denied_is_refused_with_the_call_the_endpoint_and_the_permission() {
+        let o = classify(answer(403, "AccessDenied", "not allowed"));
+        assert!(matches!(
+            o,
+            CallOutcome::Refused {
+                retryable: false,
+                status: 403,
+                ..
+            }
+        ));
+        let msg = o
+            .into_result("DetachUserPolicy", EP)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("DetachUserPolicy was refused by IAM at http://127.0.0.1:1"),
+            "{msg}"
+        );
+        assert!(msg.contains("AccessDenied: not allowed"), "{msg}");
+        assert!(msg.contains("iam:DetachUserPolicy"), "{msg}");
+    }
+
+    #[test]
+    fn a_500_does_not_say_whether_the_change_was_made() {
+        let o = classify(answer(500, "InternalFailure", "oops"));
+        assert!(matches!(o, CallOutcome::Unknown { .. }), "{o:?}");
+    }
+
+    #[test]
+    fn no_answer_is_unknown_and_never_says_the_endpoint_was_unreachable() {
+        let cases: Vec<R> = vec![
+            Err(SdkError::timeout_error("attempt timeout")),
+            Err(SdkError::response_error(
+                "truncated body",
+                HttpResponse::new(200.try_into().unwrap(), SdkBody::empty()),
+            )),
+            io(std::io::ErrorKind::ConnectionReset),
+            io(std::io::ErrorKind::UnexpectedEof),
+        ];
+        for c in cases {
+            let o = classify(c);
+            assert!(matches!(o, CallOutcome::Unknown { .. }), "{o:?}");
+            let e = o.into_result("CreatePolicyVersion", EP).unwrap_err();
+            assert!(e.is_unknown());
+            let msg = e.to_string();
+            assert!(
+                msg.contains("the request was sent but no answer came"),
+                "{msg}"
+            );
+            assert!(!msg.contains("cannot reach"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn a_refused_connection_was_never_sent() {
+        let o = classify(io(std::io::ErrorKind::ConnectionRefused));
+        assert!(matches!(o, CallOutcome::NotSent { .. }), "{o:?}");
+        let msg = o
+            .into_result("DetachUserPolicy", EP)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("cannot reach the IAM endpoint http://127.0.0.1:1"),
+            "{msg}"
+        );
+        assert!(msg.contains("the request was not sent"), "{msg}");
+    }
+
+    #[test]
+    fn the_resolution_table() {
+        // The planned state: applied (undo from the begin record).
+        assert_eq!(
+            resolve(Ok(Check::Already(json!({"attached": false}))), 1),
+            Resolution::Applied(json!({"attached": false}))
+        );
+        // The state before: not applied; sent once more, then no more.
+        assert_eq!(
+            resolve(Ok(Check::Proceed(json!({"status": "Active"}))), 1),
+            Resolution::SendAgain(json!({"status": "Active"}))
+        );
+        assert_eq!(
+            resolve(Ok(Check::Proceed(json!({}))), MAX_SENDS),
+            Resolution::NotApplied
+        );
+        // Something else: failed, with what.
+        assert_eq!(
+            resolve(Ok(Check::Stale("the key is gone".into())), 1),
+            Resolution::Other("the key is gone".into())
+        );
+        // The re-read failed: unknown (the action stays open in the journal).
+        match resolve(Err(StepError::Plan("x".into())), 1) {
+            Resolution::Unknown(why) => assert!(why.contains("malformed"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -229,7 +229,8 @@ pub fn apply_plan(
         aws_sdk_iam::Client::new(&config),
         journal,
         journal::Mode::Apply,
-    );
+    )
+    .with_endpoint(aws.options().endpoint_url.as_deref());
     let report = rt.block_on(apply::run(
         plan,
         &opts,
@@ -304,7 +305,8 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
         aws_sdk_iam::Client::new(&config),
         journal,
         journal::Mode::Undo,
-    );
+    )
+    .with_endpoint(args.aws.options().endpoint_url.as_deref());
     let report = rt.block_on(apply::undo::run(
         &plan,
         &aws,

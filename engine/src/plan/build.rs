@@ -70,6 +70,10 @@ struct Index<'a> {
     key_owner: HashMap<&'a str, &'a str>,
     mfa_owner: HashMap<&'a str, &'a str>,
     inline_owner: HashMap<&'a str, (OwnerKind, &'a str)>,
+    /// (kind, name) -> id of users, groups and roles, and ("policy", ARN) -> policy id: the
+    /// id a step's precondition compares, so an entity re-created under the same name is
+    /// stale.
+    entity_ids: HashMap<(&'static str, &'a str), &'a str>,
 }
 
 impl<'a> Index<'a> {
@@ -97,7 +101,69 @@ impl<'a> Index<'a> {
                 .iter()
                 .map(|p| (p.id.as_str(), (p.owner_kind, p.owner.as_str())))
                 .collect(),
+            entity_ids: inv
+                .users
+                .iter()
+                .map(|u| (("user", u.name.as_str()), u.id.as_str()))
+                .chain(
+                    inv.groups
+                        .iter()
+                        .map(|g| (("group", g.name.as_str()), g.id.as_str())),
+                )
+                .chain(
+                    inv.roles
+                        .iter()
+                        .map(|r| (("role", r.name.as_str()), r.id.as_str())),
+                )
+                .chain(inv.managed_policies.iter().filter_map(|p| {
+                    p.policy_id
+                        .as_deref()
+                        .map(|id| (("policy", p.arn.as_str()), id))
+                }))
+                .collect(),
         }
+    }
+
+    /// The precondition with the id of the entity the step acts on added (`user_id`,
+    /// `group_id`, `role_id`, `policy_id`, or `owner_id` for an inline policy's owner), when
+    /// the inventory knows it: apply compares it, so a re-created entity is stale.
+    fn with_entity_id(&self, resource: &ResourceRef, params: &Value, pre: Value) -> Value {
+        let Value::Object(mut map) = pre else {
+            return pre;
+        };
+        let param = |k: &str| params.get(k).and_then(Value::as_str);
+        let entry: Option<(&str, String)> = match resource.kind {
+            ResourceKind::User => Some(("user_id", resource.id.clone())),
+            ResourceKind::Group => Some(("group_id", resource.id.clone())),
+            ResourceKind::Role => Some(("role_id", resource.id.clone())),
+            ResourceKind::ManagedPolicy => resource
+                .arn
+                .as_deref()
+                .or(Some(resource.id.as_str()))
+                .and_then(|arn| self.entity_ids.get(&("policy", arn)))
+                .map(|id| ("policy_id", (*id).to_string())),
+            ResourceKind::AccessKey | ResourceKind::LoginProfile | ResourceKind::MfaDevice => {
+                param("user")
+                    .and_then(|u| self.entity_ids.get(&("user", u)))
+                    .map(|id| ("user_id", (*id).to_string()))
+            }
+            ResourceKind::InlinePolicy => {
+                let kind = match param("owner_kind") {
+                    Some("user") => Some("user"),
+                    Some("group") => Some("group"),
+                    Some("role") => Some("role"),
+                    _ => None,
+                };
+                kind.zip(param("owner"))
+                    .and_then(|k| self.entity_ids.get(&k))
+                    .map(|id| ("owner_id", (*id).to_string()))
+            }
+            ResourceKind::Account => None,
+        };
+        if let Some((key, id)) = entry.filter(|(_, id)| !id.is_empty()) {
+            map.entry(key.to_string()).or_insert(Value::String(id));
+        }
+        Value::Object(map)
     }
 
     /// The subject an action is grouped under: its owning user, group, role, policy or account.
@@ -239,6 +305,7 @@ impl Builder<'_> {
         finding: usize,
     ) {
         let subject = self.ix.subject(&resource);
+        let precondition = self.ix.with_entity_id(&resource, &params, precondition);
         self.proposals.push(Proposal {
             step,
             resource,

@@ -16,9 +16,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The plan format this build writes and reads.
-/// Version 2 added `content_sha256` and `rule_caps`.
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+/// The plan format this build writes and reads (the history is in CHANGELOG.md).
+/// Version 2 added `content_sha256` and `rule_caps`. Version 3: every action's precondition
+/// carries the id of the entity it acts on (a re-created entity is stale) and, for steps that
+/// disable a credential, the in-use window's start; `allowed_in_use` on actions; `to_add` in
+/// the summary. A format 2 plan lacks the ids, so apply refuses it.
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 /// A plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

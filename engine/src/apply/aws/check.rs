@@ -27,6 +27,76 @@ impl Aws {
 
     /// Re-reads the action's target and compares it with the precondition.
     pub async fn check(&self, a: &Action) -> Result<Check, StepError> {
+        if let Some(why) = self.entity_replaced(a).await? {
+            return Ok(Check::Stale(why));
+        }
+        self.check_step(a).await
+    }
+
+    /// Whether the entity the action acts on was re-created under the same name since the
+    /// plan was made: its id (`user_id`, `group_id`, `role_id`, `policy_id`, an inline
+    /// policy's `owner_id`, in the precondition) differs from the one IAM has now. An entity
+    /// that is gone is left to the step's own check (gone may be the planned state).
+    async fn entity_replaced(&self, a: &Action) -> Result<Option<String>, StepError> {
+        use crate::inventory::ResourceKind as R;
+        let pre = &a.precondition;
+        let planned = |k: &str| pre.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let p = |k: &str| a.params.get(k).and_then(Value::as_str);
+        let own = |kind: R| (a.resource.kind == kind).then_some(a.resource.name.as_str());
+        let differs = |what: String, now: &str, then: &str| {
+            (now != then).then(|| {
+                format!(
+                    "{what} is another one now (id {now}; the plan saw {then}): it was deleted \
+                     and re-created under the same name"
+                )
+            })
+        };
+        // delete_user compares the id itself, with everything else the user holds.
+        if let Some(then) = planned("user_id").filter(|_| a.action != StepName::DeleteUser) {
+            if let Some(name) = p("user").or(p("user_name")).or(own(R::User)) {
+                if let Some(u) = self.user(name).await? {
+                    return Ok(differs(format!("user {name}"), &u.id, then));
+                }
+            }
+        }
+        if let Some(then) = planned("group_id") {
+            if let Some(name) = p("group_name").or(own(R::Group)) {
+                if let Some(id) = self.group_id(name).await? {
+                    return Ok(differs(format!("group {name}"), &id, then));
+                }
+            }
+        }
+        if let Some(then) = planned("role_id") {
+            if let Some(name) = p("role_name").or(own(R::Role)) {
+                if let Some(id) = self.role_id(name).await? {
+                    return Ok(differs(format!("role {name}"), &id, then));
+                }
+            }
+        }
+        if let Some(then) = planned("policy_id") {
+            if let Some(arn) = p("policy_arn").or(a.resource.arn.as_deref()) {
+                if let Some(id) = self.policy_id(arn).await? {
+                    return Ok(differs(format!("policy {arn}"), &id, then));
+                }
+            }
+        }
+        if let Some(then) = planned("owner_id") {
+            if let (Some(kind), Some(owner)) = (p("owner_kind"), p("owner")) {
+                let now = match kind {
+                    "user" => self.user(owner).await?.map(|u| u.id),
+                    "group" => self.group_id(owner).await?,
+                    _ => self.role_id(owner).await?,
+                };
+                if let Some(id) = now {
+                    return Ok(differs(format!("{kind} {owner}"), &id, then));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The step's own precondition.
+    async fn check_step(&self, a: &Action) -> Result<Check, StepError> {
         use StepName as S;
         let pre = &a.precondition;
         if let Some(why) = self.in_use_since_plan(a).await? {

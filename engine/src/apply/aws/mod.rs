@@ -1,7 +1,8 @@
 //! The AWS edge of apply: for each step of the plan contract, the reads that decide whether
 //! the action is still valid (its precondition, [`check`]), the calls that make it with AWS's
 //! real prerequisites ([`execute`]), and what reverses it ([`reverse`]). This file holds the
-//! client, the journaled [`Aws::mutate`] every changing call goes through, and the reads.
+//! client, the one journaled dispatcher every changing call goes through ([`mutate!`] ->
+//! `Aws::dispatch`, which types each call's outcome as a [`CallOutcome`]), and the reads.
 
 use super::journal::{Journal, JournalError, Mode, Record};
 use super::UndoOp;
@@ -12,6 +13,7 @@ use crate::spec::StepName;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::StatusType;
 use aws_sdk_iam::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 /// A failed step.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    /// An IAM call failed.
+    /// A read failed (or a call failed before iamwarden classified it).
     #[error("{call} failed: {message}{}", permission_hint(call, code.as_deref()))]
     Call {
         /// The API operation.
@@ -29,6 +31,65 @@ pub enum StepError {
         code: Option<String>,
         /// What AWS or the SDK said (never credentials).
         message: String,
+    },
+    /// IAM answered a mutating call with an error response: nothing was changed.
+    #[error(
+        "{call} was refused by IAM at {endpoint}: {}{message}{}",
+        code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
+        permission_hint(call, code.as_deref())
+    )]
+    Refused {
+        /// The API operation.
+        call: &'static str,
+        /// The AWS error code.
+        code: Option<String>,
+        /// What IAM said.
+        message: String,
+        /// The endpoint that answered.
+        endpoint: String,
+    },
+    /// A mutating call was sent (or may have been) and no answer came: IAM may or may not
+    /// have made the change. Never retried blindly; apply re-reads the target.
+    #[error("{call} to {endpoint}: the request was sent but no answer came ({message})")]
+    Unknown {
+        /// The API operation.
+        call: &'static str,
+        /// What went wrong (timeout, cut connection, truncated response).
+        message: String,
+        /// The endpoint the request went to.
+        endpoint: String,
+    },
+    /// A mutating call never left: the endpoint could not be reached (nothing was changed).
+    #[error(
+        "{call}: cannot reach the IAM endpoint {endpoint} ({message}); the request was not sent"
+    )]
+    NotSent {
+        /// The API operation.
+        call: &'static str,
+        /// What went wrong.
+        message: String,
+        /// The endpoint.
+        endpoint: String,
+    },
+    /// A call had no answer and the re-read decided it: not applied, or something else.
+    #[error("{sent}; re-read shows {reread}")]
+    Resolved {
+        /// The unanswered call ([`StepError::Unknown`]'s text).
+        sent: String,
+        /// What the re-read found.
+        reread: String,
+    },
+    /// A call had no answer and the re-read failed too: the outcome stays unknown (apply
+    /// leaves the action open in the journal, and the next run resolves it).
+    #[error(
+        "{sent}; the re-read failed too ({reread}): whether it was applied is unknown; run \
+         apply again to resolve it"
+    )]
+    Unresolved {
+        /// The unanswered call.
+        sent: String,
+        /// Why the re-read failed.
+        reread: String,
     },
     /// The plan's action lacks something it must have.
     #[error("the plan's action is malformed: {0}")]
@@ -41,12 +102,16 @@ pub enum StepError {
 impl StepError {
     fn code(&self) -> Option<&str> {
         match self {
-            StepError::Call { code, .. } => code.as_deref(),
+            StepError::Call { code, .. } | StepError::Refused { code, .. } => code.as_deref(),
             _ => None,
         }
     }
     fn is_not_found(&self) -> bool {
         self.code() == Some("NoSuchEntity")
+    }
+    /// Whether the outcome of a mutating call is unknown (sent, no answer).
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, StepError::Unknown { .. })
     }
 }
 
@@ -65,12 +130,244 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    let (code, message) = crate::inventory::live::code_and_message(&err);
+    let (code, mut message) = crate::inventory::live::code_and_message(&err);
+    // A read that reached the endpoint and lost its answer did not fail to reach it.
+    let reached = matches!(
+        err,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+    ) && !never_sent(&err);
+    if reached && message.starts_with("cannot reach the IAM endpoint") {
+        message = format!(
+            "the request was sent but no answer came ({})",
+            chain_text(&err)
+        );
+    }
     StepError::Call {
         call,
         code,
         message,
     }
+}
+
+/// An unanswered call whose re-read failed.
+fn unresolved(sent: &StepError, reread: &StepError) -> StepError {
+    StepError::Unresolved {
+        sent: sent.to_string(),
+        reread: reread.to_string(),
+    }
+}
+
+/// An unanswered call the re-read showed was not (or not only) applied.
+fn resolved_failure(sent: &StepError, reread: &str) -> StepError {
+    StepError::Resolved {
+        sent: sent.to_string(),
+        reread: reread.to_string(),
+    }
+}
+
+/// What one mutating call came to, as the dispatcher ([`Aws::dispatch`]) classifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutcome<T> {
+    /// IAM answered with success.
+    Done(T),
+    /// IAM answered with an error response: the change was not made.
+    Refused {
+        /// The AWS error code.
+        code: Option<String>,
+        /// What IAM said.
+        message: String,
+        /// The HTTP status.
+        status: u16,
+        /// The answer proves the call was not applied and may be sent again (throttling,
+        /// service unavailable).
+        retryable: bool,
+    },
+    /// The request was sent (or may have been) and no usable answer came: a timeout, a
+    /// connection cut before or during the response, or a 5xx that does not say whether the
+    /// change was made.
+    Unknown {
+        /// What happened.
+        message: String,
+    },
+    /// The request never left (the connection was refused, the request could not be built).
+    NotSent {
+        /// What happened.
+        message: String,
+    },
+}
+
+/// Error codes that answer "not now, nothing done": sending again is safe.
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+];
+
+/// The default wait before re-reading after an unanswered call.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Attempts the dispatcher makes for answers that prove the call was not applied.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// The error chain's `Display` texts, joined (never `Debug`, which could carry the request).
+fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Whether a dispatch failure happened before the request left: the connection was refused.
+fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable
+            ) {
+                return true;
+            }
+        }
+        if e.to_string().contains("client error (Connect)") {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Classifies what the SDK returned for one attempt of a mutating call (sent with the SDK's
+/// own retries off).
+pub fn classify<T, E>(result: Result<T, SdkError<E, HttpResponse>>) -> CallOutcome<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let err = match result {
+        Ok(v) => return CallOutcome::Done(v),
+        Err(e) => e,
+    };
+    match &err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let code = se.err().code().map(str::to_string);
+            let message = se.err().message().unwrap_or("no message").to_string();
+            let retryable = code
+                .as_deref()
+                .is_some_and(|c| RETRYABLE_CODES.contains(&c))
+                || status == 503;
+            if status >= 500 && !retryable {
+                return CallOutcome::Unknown {
+                    message: format!(
+                        "IAM answered HTTP {status} {}, which does not say whether the change was made",
+                        code.as_deref().unwrap_or("without an error code")
+                    ),
+                };
+            }
+            CallOutcome::Refused {
+                code,
+                message,
+                status,
+                retryable,
+            }
+        }
+        SdkError::ConstructionFailure(_) => CallOutcome::NotSent {
+            message: chain_text(&err),
+        },
+        SdkError::TimeoutError(_) => CallOutcome::Unknown {
+            message: format!("no answer within the timeout: {}", chain_text(&err)),
+        },
+        SdkError::ResponseError(_) => CallOutcome::Unknown {
+            message: format!("the response was cut or unreadable: {}", chain_text(&err)),
+        },
+        SdkError::DispatchFailure(d) => {
+            if never_sent(&err) {
+                CallOutcome::NotSent {
+                    message: chain_text(&err),
+                }
+            } else if d.is_timeout() {
+                CallOutcome::Unknown {
+                    message: format!("no answer within the timeout: {}", chain_text(&err)),
+                }
+            } else {
+                CallOutcome::Unknown {
+                    message: format!(
+                        "the connection failed after the request was sent: {}",
+                        chain_text(&err)
+                    ),
+                }
+            }
+        }
+        _ => CallOutcome::Unknown {
+            message: chain_text(&err),
+        },
+    }
+}
+
+impl<T> CallOutcome<T> {
+    /// The step's result: the value, or the typed error naming the call and the endpoint.
+    pub fn into_result(self, call: &'static str, endpoint: &str) -> Result<T, StepError> {
+        match self {
+            CallOutcome::Done(v) => Ok(v),
+            CallOutcome::Refused { code, message, .. } => Err(StepError::Refused {
+                call,
+                code,
+                message,
+                endpoint: endpoint.to_string(),
+            }),
+            CallOutcome::Unknown { message } => Err(StepError::Unknown {
+                call,
+                message,
+                endpoint: endpoint.to_string(),
+            }),
+            CallOutcome::NotSent { message } => Err(StepError::NotSent {
+                call,
+                message,
+                endpoint: endpoint.to_string(),
+            }),
+        }
+    }
+
+    /// Whether the answer proves nothing was changed and the call may be sent again.
+    fn may_resend(&self) -> bool {
+        matches!(
+            self,
+            CallOutcome::Refused {
+                retryable: true,
+                ..
+            } | CallOutcome::NotSent { .. }
+        )
+    }
+}
+
+/// The per-operation config every mutating call is sent with: the SDK's automatic retry off
+/// (a retry after an unanswered attempt could apply a non-idempotent call twice).
+fn no_retry() -> aws_sdk_iam::config::Builder {
+    aws_sdk_iam::config::Builder::default()
+        .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
+}
+
+/// Sends one mutating call through [`Aws::dispatch`]: `mutate!(self, action, OPERATION,
+/// json!(request), client.operation().param(..))` (the builder without `.send()`; OPERATION
+/// a string literal).
+macro_rules! mutate {
+    ($self:expr, $action:expr, $call:literal, $request:expr, $builder:expr $(,)?) => {
+        $self
+            .dispatch($action, $call, $request, || {
+                $builder.customize().config_override(no_retry()).send()
+            })
+            .await
+    };
 }
 
 /// Every item of a paginated list call (all pages), or the call's error.
@@ -110,6 +407,8 @@ pub struct Aws {
     client: Client,
     journal: Arc<Journal>,
     mode: Mode,
+    endpoint: String,
+    settle: std::time::Duration,
 }
 
 fn param<'a>(a: &'a Action, key: &str) -> Result<&'a str, StepError> {
@@ -248,7 +547,29 @@ impl Aws {
             client,
             journal,
             mode,
+            endpoint: "the IAM endpoint (iam.amazonaws.com)".to_string(),
+            settle: DEFAULT_SETTLE,
         }
+    }
+
+    /// How long to wait after an unanswered call before re-reading its target (a request
+    /// still in flight lands first; IAM is eventually consistent).
+    pub fn settle(&self) -> std::time::Duration {
+        self.settle
+    }
+
+    /// Sets [`Aws::settle`].
+    pub fn with_settle(mut self, settle: std::time::Duration) -> Aws {
+        self.settle = settle;
+        self
+    }
+
+    /// Names the endpoint in messages (`--endpoint-url`, when one is set).
+    pub fn with_endpoint(mut self, endpoint: Option<&str>) -> Aws {
+        if let Some(e) = endpoint {
+            self.endpoint = e.to_string();
+        }
+        self
     }
 
     /// The journal.
@@ -256,8 +577,13 @@ impl Aws {
         &self.journal
     }
 
-    /// Makes one mutating call: journals the intent, sends, journals the result.
-    async fn mutate<T, E, R, F>(
+    /// The one dispatcher every mutating call goes through: journals the intent (`call`)
+    /// before each attempt, sends it (with the SDK's retry off, see [`mutate!`]), journals
+    /// the result, and classifies it ([`CallOutcome`]). It sends again only after an answer
+    /// that proves nothing was changed (throttling, service unavailable, connection refused);
+    /// an unanswered attempt is returned as [`StepError::Unknown`] for the caller to resolve
+    /// by re-reading the target.
+    async fn dispatch<T, E, F, Fut>(
         &self,
         action: &str,
         call: &'static str,
@@ -265,28 +591,44 @@ impl Aws {
         send: F,
     ) -> Result<T, StepError>
     where
-        F: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
     {
-        self.journal.append(&Record::Call {
-            action: action.to_string(),
-            mode: self.mode,
-            call: call.to_string(),
-            request,
-            at: Utc::now(),
-        })?;
-        let result = send.await.map_err(|e| sdk_err(call, e));
-        self.journal.append(&Record::Result {
-            action: action.to_string(),
-            mode: self.mode,
-            call: call.to_string(),
-            ok: result.is_ok(),
-            error: result.as_ref().err().map(ToString::to_string),
-            response: Value::Null,
-            at: Utc::now(),
-        })?;
-        result
+        let mut attempt = 1;
+        loop {
+            self.journal.append(&Record::Call {
+                action: action.to_string(),
+                mode: self.mode,
+                call: call.to_string(),
+                request: request.clone(),
+                at: Utc::now(),
+            })?;
+            let outcome = classify(send().await);
+            let resend = outcome.may_resend() && attempt < MAX_ATTEMPTS;
+            let result = outcome.into_result(call, &self.endpoint);
+            self.journal.append(&Record::Result {
+                action: action.to_string(),
+                mode: self.mode,
+                call: call.to_string(),
+                ok: result.is_ok(),
+                error: result.as_ref().err().map(|e| {
+                    if resend {
+                        format!("{e}; sending it again (the answer proves nothing was changed)")
+                    } else {
+                        e.to_string()
+                    }
+                }),
+                response: Value::Null,
+                at: Utc::now(),
+            })?;
+            if !resend {
+                return result;
+            }
+            let backoff = 50u64.saturating_mul(1 << attempt.min(6));
+            tokio::time::sleep(std::time::Duration::from_millis(backoff)).await;
+            attempt += 1;
+        }
     }
 
     // ---- reads -------------------------------------------------------------------------
@@ -471,6 +813,43 @@ impl Aws {
                 password_last_used: ts(u.password_last_used()),
             })
         }))
+    }
+
+    /// The group's id; `None` when the group does not exist.
+    async fn group_id(&self, name: &str) -> Result<Option<String>, StepError> {
+        let r = self
+            .client
+            .get_group()
+            .group_name(name)
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetGroup", e));
+        Ok(found(r)?.and_then(|o| o.group().map(|g| g.group_id().to_string())))
+    }
+
+    /// The role's id; `None` when the role does not exist.
+    async fn role_id(&self, name: &str) -> Result<Option<String>, StepError> {
+        let r = self
+            .client
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetRole", e));
+        Ok(found(r)?.and_then(|o| o.role().map(|r| r.role_id().to_string())))
+    }
+
+    /// The managed policy's id; `None` when the policy does not exist.
+    async fn policy_id(&self, arn: &str) -> Result<Option<String>, StepError> {
+        let r = self
+            .client
+            .get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetPolicy", e));
+        Ok(found(r)?.and_then(|o| o.policy().and_then(|p| p.policy_id()).map(str::to_string)))
     }
 
     /// The default version id; `None` when the policy does not exist.
