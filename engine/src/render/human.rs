@@ -128,15 +128,9 @@ const MAX_VALUE_CHARS: usize = 80;
 /// `rule: title [evidence]`: the leaves that decided, each with the value it saw; values are
 /// clipped to `clip` characters when given.
 fn finding_line(f: &Finding, clip: Option<usize>) -> String {
-    let shown = |v: &Value| {
-        let s = short(v);
-        match clip {
-            Some(n) if s.chars().count() > n => {
-                let head: String = s.chars().take(n).collect();
-                format!("{head}...")
-            }
-            _ => s,
-        }
+    let shown = |v: &Value| match clip {
+        Some(n) => super::clip(short(v), n),
+        None => short(v),
     };
     let decided: Vec<&crate::plan::Evidence> =
         f.evidence.iter().filter(|e| e.held != e.negated).collect();

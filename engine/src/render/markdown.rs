@@ -63,11 +63,7 @@ fn code(s: &str) -> String {
 const MAX_CELL_VALUE: usize = 200;
 
 fn clip(s: String) -> String {
-    if s.chars().count() <= MAX_CELL_VALUE {
-        return s;
-    }
-    let head: String = s.chars().take(MAX_CELL_VALUE).collect();
-    format!("{head}...")
+    super::clip(s, MAX_CELL_VALUE)
 }
 
 /// Text written under a budget: a part is added whole or not at all.
@@ -79,6 +75,14 @@ struct Budget {
 impl Budget {
     fn fits(&self, s: &str) -> bool {
         s.chars().count() <= self.left
+    }
+    /// Adds `s` if it fits with `reserve` characters left over for what must follow (a
+    /// section's closing lines and its "N more" note), and says whether it did.
+    fn add_leaving(&mut self, s: &str, reserve: usize) -> bool {
+        if s.chars().count() + reserve > self.left {
+            return false;
+        }
+        self.add(s)
     }
     /// Adds `s` if it fits, and says whether it did.
     fn add(&mut self, s: &str) -> bool {
@@ -175,10 +179,9 @@ pub fn render_markdown_bounded(
                 text(&a.rules.join(", ")),
                 safety
             );
-            if row.chars().count() + RESERVE > b.left {
+            if !b.add_leaving(&row, RESERVE) {
                 break;
             }
-            b.add(&row);
             shown += 1;
         }
         more(&mut b, actions.len() - shown, "changes");
@@ -199,10 +202,9 @@ pub fn render_markdown_bounded(
                 text(&s.rule),
                 text(&s.reason)
             );
-            if line.chars().count() + RESERVE / 2 > b.left {
+            if !b.add_leaving(&line, RESERVE / 2) {
                 break;
             }
-            b.add(&line);
             shown += 1;
         }
         more(&mut b, plan.skipped.len() - shown, "skipped resources");
@@ -326,10 +328,9 @@ fn write_diff(b: &mut Budget, actions: &[&Action]) {
                 clip(used.clone()).replace("```", "'''")
             );
         }
-        if block.chars().count() + close.len() + RESERVE > b.left {
+        if !b.add_leaving(&block, close.len() + RESERVE) {
             break;
         }
-        b.add(&block);
         shown += 1;
     }
     if shown < actions.len() {
@@ -368,10 +369,9 @@ fn write_findings(b: &mut Budget, plan: &Plan) {
             code(&f.resource.name),
             ev.join("; ")
         );
-        if row.chars().count() + RESERVE > b.left {
+        if !b.add_leaving(&row, RESERVE) {
             break;
         }
-        b.add(&row);
         shown += 1;
     }
     more(b, findings.len() - shown, "findings");

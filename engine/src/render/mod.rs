@@ -103,6 +103,15 @@ pub fn short(v: &Value) -> String {
     }
 }
 
+/// `s` cut to its first `max` characters, with `...` when anything was cut (a value shown in a
+/// one-line finding or a table cell; a policy document is thousands of characters).
+pub(crate) fn clip(s: String, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s,
+        Some((cut, _)) => format!("{}...", s.get(..cut).unwrap_or(&s)),
+    }
+}
+
 /// One attribute line of a diff: (symbol, key, old, new).
 pub type DiffLine = (char, String, Option<Value>, Option<Value>);
 
