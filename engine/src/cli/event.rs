@@ -6,7 +6,7 @@ use super::{Exit, Inputs};
 use anyhow::{Context, Result};
 use chrono::Utc;
 use iamwarden::render::Format;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -112,9 +112,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             out,
         );
     }
-    let color = args.format == Format::Human
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stdout().is_terminal();
+    let color = super::use_color(false, args.format);
     super::render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     Ok(super::plan_exit(
         &plan,

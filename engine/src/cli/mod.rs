@@ -678,11 +678,14 @@ fn show(
         );
     }
     let set = iamwarden::packs::load_rule_set(rules)?;
-    let color = !no_color
-        && format == Format::Human
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stdout().is_terminal();
-    render_plan(&plan, &set, format, color, max_chars, out)?;
+    render_plan(
+        &plan,
+        &set,
+        format,
+        use_color(no_color, format),
+        max_chars,
+        out,
+    )?;
     Ok(Exit::Success)
 }
 
@@ -731,6 +734,14 @@ fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
                 )
             }),
     }
+}
+
+/// Colour only for the human format on a terminal, never with `--no-color` or `NO_COLOR` set.
+pub(crate) fn use_color(no_color: bool, format: Format) -> bool {
+    !no_color
+        && format == Format::Human
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
 }
 
 /// Renders a plan; SARIF also needs the rules (their metadata and where they are written).
@@ -785,10 +796,7 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
         std::fs::write(file, text + "\n")
             .with_context(|| format!("cannot write the plan to {}", file.display()))?;
     }
-    let color = !args.no_color
-        && args.format == Format::Human
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stdout().is_terminal();
+    let color = use_color(args.no_color, args.format);
     render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     if let Some(file) = &args.out {
         eprintln!("Saved the plan to {}", file.display());
