@@ -771,3 +771,95 @@ impl Iam for FakeIam {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn block<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_fake_refuses_what_iam_refuses() {
+        let mut s = State::default();
+        s.users.insert(
+            "bob".into(),
+            FakeUser {
+                id: "AIDABOB".into(),
+                keys: vec![("AKIA1".into(), "Active".into())],
+                ..FakeUser::default()
+            },
+        );
+        let fake = FakeIam::new(s);
+        let del = IamCall::DeleteUser { user: "bob".into() };
+        match block(fake.send(&del)) {
+            CallOutcome::Refused { code, message, .. } => {
+                assert_eq!(code.as_deref(), Some("DeleteConflict"));
+                assert!(message.contains("access keys"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let key = IamCall::DeleteAccessKey {
+            user: "bob".into(),
+            key: "AKIA1".into(),
+        };
+        assert_eq!(block(fake.send(&key)), CallOutcome::Done(CallOk::Empty));
+        assert!(matches!(
+            block(fake.send(&key)),
+            CallOutcome::Refused { code: Some(c), .. } if c == "NoSuchEntity"
+        ));
+        assert_eq!(block(fake.send(&del)), CallOutcome::Done(CallOk::Empty));
+        assert!(fake.state().users.is_empty());
+        assert_eq!(
+            fake.call_names(),
+            [
+                "DeleteUser",
+                "DeleteAccessKey",
+                "DeleteAccessKey",
+                "DeleteUser"
+            ]
+        );
+    }
+
+    #[test]
+    fn scripted_answers_apply_or_not_as_told_then_run_out() {
+        let mut s = State::default();
+        s.policies.insert(
+            "arn:p".into(),
+            FakePolicy::with_document("ANPA", json!({"v": 1})),
+        );
+        let fake = FakeIam::new(s);
+        let create = IamCall::CreatePolicyVersion {
+            policy_arn: "arn:p".into(),
+            set_as_default: true,
+            document: json!({"v": 2}),
+        };
+        fake.answer("CreatePolicyVersion", Answer::Unknown { applied: true }, 1);
+        fake.answer("CreatePolicyVersion", Answer::Unknown { applied: false }, 1);
+        assert!(matches!(
+            block(fake.send(&create)),
+            CallOutcome::Unknown { .. }
+        ));
+        assert_eq!(fake.state().policies["arn:p"].versions.len(), 2);
+        assert!(matches!(
+            block(fake.send(&create)),
+            CallOutcome::Unknown { .. }
+        ));
+        assert_eq!(fake.state().policies["arn:p"].versions.len(), 2);
+        assert_eq!(
+            block(fake.send(&create)),
+            CallOutcome::Done(CallOk::CreatedVersion("v3".into()))
+        );
+        let p = &fake.state().policies["arn:p"];
+        assert_eq!(p.versions.iter().filter(|v| v.2).count(), 1);
+        assert_eq!(
+            block(fake.policy_default("arn:p")).unwrap().as_deref(),
+            Some("v3")
+        );
+    }
+}

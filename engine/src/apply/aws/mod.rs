@@ -21,9 +21,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use super::dispatch::DEFAULT_SETTLE;
-pub use super::error::StepError;
-pub use super::steps::{undo_for, Check};
+use super::error::StepError;
 
 /// Apply's executor over the SDK (what the CLI and the moto tests run).
 pub type Aws = Executor<SdkIam>;

@@ -122,7 +122,7 @@ pub fn undo_for(a: &Action, before: &Value, after: &Value) -> (Vec<UndoOp>, Opti
 }
 
 /// The one call an undo op makes.
-fn undo_call(op: &UndoOp) -> Result<IamCall, StepError> {
+fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError> {
     Ok(match op {
         UndoOp::UpdateAccessKey {
             user,
@@ -176,7 +176,7 @@ fn undo_call(op: &UndoOp) -> Result<IamCall, StepError> {
             document: document.clone(),
         },
         UndoOp::UpdatePasswordPolicy { settings } => {
-            password_policy::update_call("undo", settings)?
+            password_policy::update_call(action, settings)?
         }
         UndoOp::DeletePasswordPolicy => IamCall::DeleteAccountPasswordPolicy {},
         UndoOp::Tag { kind, name, tags } => IamCall::tag(kind, name, tags),
@@ -255,7 +255,7 @@ pub async fn undo_op<I: Iam>(x: &Executor<I>, action: &str, op: &UndoOp) -> Resu
         } => Some(policy_versions::copies(x, policy_arn, document).await?),
         _ => None,
     };
-    let call = undo_call(op)?;
+    let call = undo_call(action, op)?;
     let mut sent = 0;
     loop {
         sent += 1;

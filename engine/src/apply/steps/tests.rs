@@ -426,3 +426,63 @@ async fn the_journal_records_exactly_the_calls_sent() {
     assert!(got.iter().any(|(c, r)| c == "UpdateAccessKey"
         && r == r#"{"UserName":"alice","AccessKeyId":"AKIA1","Status":"Inactive"}"#));
 }
+
+#[tokio::test]
+async fn a_new_default_version_makes_room_and_undo_restores_the_old_default() {
+    let mut s = account();
+    let p = s.policies.get_mut(P1).unwrap();
+    for n in 2..=5 {
+        p.versions.push((format!("v{n}"), json!({"n": n}), false));
+    }
+    p.next_version = 6;
+    let fake = FakeIam::new(s);
+    let (_d, path) = journal_path();
+    let mut a = action(
+        StepName::ReplacePolicyDocument,
+        ResourceKind::ManagedPolicy,
+        "ANPAP1",
+        "P1",
+        json!({"policy_arn": P1, "document": {"Statement": ["new"]}}),
+    );
+    a.precondition = json!({"default_version_id": "v1"});
+    let r = run(&fake, &path, &plan(vec![a])).await;
+    assert_eq!(r.summary.applied, 1, "{r:?}");
+    // v1 is the default: the oldest other one (v2) goes to make room.
+    assert_eq!(
+        fake.call_names(),
+        ["DeletePolicyVersion", "CreatePolicyVersion"]
+    );
+    let versions: Vec<String> = fake.state().policies[P1]
+        .versions
+        .iter()
+        .map(|v| v.0.clone())
+        .collect();
+    assert_eq!(versions, ["v1", "v3", "v4", "v5", "v6"]);
+
+    let undo = apply::undo::plan_undo(&path).unwrap();
+    let x = exec(&fake, &path, Mode::Undo);
+    let u = apply::undo::run(&undo, &x, &caller(), "journal.jsonl", None)
+        .await
+        .unwrap();
+    assert_eq!(u.summary.applied, 1, "{u:?}");
+    assert_eq!(
+        &fake.call_names()[2..],
+        [
+            "SetDefaultPolicyVersion",
+            "DeletePolicyVersion",
+            "CreatePolicyVersion"
+        ]
+    );
+    let p = &fake.state().policies[P1];
+    let default: Vec<&str> = p
+        .versions
+        .iter()
+        .filter(|v| v.2)
+        .map(|v| v.0.as_str())
+        .collect();
+    assert_eq!(default, ["v1"]);
+    assert!(
+        p.versions.iter().any(|v| v.1 == json!({"n": 2})),
+        "v2's document is back"
+    );
+}
