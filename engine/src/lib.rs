@@ -10,6 +10,7 @@ pub mod compile;
 pub mod diag;
 pub mod eval;
 pub mod event;
+pub mod iam;
 pub mod inventory;
 pub mod packs;
 pub mod pipeline;

@@ -6,14 +6,14 @@
 //! action, anything that would lock out the identity running apply, and anything on an
 //! AWS-managed policy.
 //!
-//! Then each action is re-checked against the account ([`aws::Aws::check`]): a target that
+//! Then each action is re-checked against the account ([`steps::check`]): a target that
 //! changed since the plan was made is skipped as *stale*, one already in the wanted state is
 //! *already applied*, and only the rest run. Every mutating call is journaled before and after
 //! ([`journal`]), and every applied action records how to reverse it ([`UndoOp`]), which
 //! [`undo`] replays. Actions on one subject (a user with its keys, a policy) run in plan
 //! order; different subjects run concurrently.
 //!
-//! Every mutating call has a typed outcome ([`aws::CallOutcome`]: done, refused by IAM, not
+//! Every mutating call has a typed outcome ([`crate::iam::CallOutcome`]: done, refused by IAM, not
 //! sent, or unknown = sent without an answer). An unknown outcome is resolved by re-reading
 //! the target ([`resolve`]): the planned state -> applied, with the undo built from the
 //! `begin` record's before-state; the state before -> sent once more; anything else, or a
@@ -21,8 +21,17 @@
 //! resolves it.
 
 pub mod aws;
+pub mod dispatch;
+pub mod error;
 pub mod journal;
+pub mod steps;
 pub mod undo;
+
+pub use dispatch::Executor;
+pub use error::StepError;
+pub use steps::Check;
+
+use crate::iam::Iam;
 
 use crate::inventory::ResourceKind;
 use crate::plan::{Action, Plan, Safety, PLAN_FORMAT_VERSION};
@@ -574,10 +583,10 @@ fn subject(a: &Action) -> String {
 pub type OnAction = Arc<dyn Fn(&ActionReport) + Send + Sync>;
 
 /// Runs the plan's actions. `history` is what the journal already holds (resume).
-pub async fn run(
+pub async fn run<I: Iam>(
     plan: &Plan,
     opts: &Options,
-    aws: &aws::Aws,
+    aws: &Executor<I>,
     caller: &Caller,
     history: &History,
     on_action: Option<OnAction>,
@@ -717,10 +726,10 @@ fn report(a: &Action, outcome: Outcome, detail: impl Into<String>) -> ActionRepo
     }
 }
 
-async fn run_one(
+async fn run_one<I: Iam>(
     a: &Action,
     parent: Option<&Action>,
-    aws: &aws::Aws,
+    aws: &Executor<I>,
     history: &History,
     refused: &HashMap<String, String>,
     earlier: &HashMap<String, Outcome>,
@@ -783,8 +792,8 @@ async fn run_one(
     // A part of a `delete_user` cascade acts only on the user the plan saw: if that user is
     // gone the part is moot, and if it changed (re-created, new key) nothing is removed.
     if let Some(parent) = parent {
-        match aws.check(parent).await {
-            Ok(aws::Check::Stale(why)) => {
+        match steps::check(aws, parent).await {
+            Ok(Check::Stale(why)) => {
                 return finish(
                     Outcome::Stale,
                     format!("the user this cascade deletes changed: {why}"),
@@ -792,7 +801,7 @@ async fn run_one(
                     None,
                 )
             }
-            Ok(aws::Check::Already(_)) => {
+            Ok(Check::Already(_)) => {
                 return finish(
                     Outcome::AlreadyApplied,
                     "the user is already deleted".into(),
@@ -800,7 +809,7 @@ async fn run_one(
                     None,
                 )
             }
-            Ok(aws::Check::Proceed(_)) => {}
+            Ok(Check::Proceed(_)) => {}
             Err(e) if history.interrupted.contains_key(&a.id) => {
                 return Ok(report(
                     a,
@@ -811,7 +820,7 @@ async fn run_one(
             Err(e) => return finish(Outcome::Failed, e.to_string(), Vec::new(), None),
         }
     }
-    let check = match aws.check(a).await {
+    let check = match steps::check(aws, a).await {
         Ok(c) => c,
         // An action an earlier run left open stays open: closing it as failed would lose
         // the before-state its undo needs, should its call have landed.
@@ -825,11 +834,11 @@ async fn run_one(
         Err(e) => return finish(Outcome::Failed, e.to_string(), Vec::new(), None),
     };
     match check {
-        aws::Check::Stale(why) => finish(Outcome::Stale, why, Vec::new(), None),
-        aws::Check::Already(observed) => match history.interrupted.get(&a.id) {
+        Check::Stale(why) => finish(Outcome::Stale, why, Vec::new(), None),
+        Check::Already(observed) => match history.interrupted.get(&a.id) {
             // An earlier run began this action and was stopped: its call reached AWS.
             Some(before) => {
-                let (undo, irreversible) = aws::undo_for(a, before, &observed);
+                let (undo, irreversible) = steps::undo_for(a, before, &observed);
                 finish(
                     Outcome::Applied,
                     "completed by an interrupted earlier run".into(),
@@ -844,7 +853,7 @@ async fn run_one(
                 None,
             ),
         },
-        aws::Check::Proceed(current) => {
+        Check::Proceed(current) => {
             // Undo restores the state before the first attempt: an earlier run's `begin`
             // record, when that run left the action open.
             let before = history
@@ -860,16 +869,16 @@ async fn run_one(
                 before: before.clone(),
                 at: Utc::now(),
             })?;
-            let mut result = aws.execute(a, &current).await;
+            let mut result = steps::execute(aws, a, &current).await;
             let mut sent = 1;
             let mut note = String::new();
             loop {
                 let err = match result {
                     Ok(after) => {
-                        let (undo, irreversible) = aws::undo_for(a, &before, &after);
+                        let (undo, irreversible) = steps::undo_for(a, &before, &after);
                         return finish(Outcome::Applied, format!("done{note}"), undo, irreversible);
                     }
-                    Err(aws::StepError::Journal(e)) => return Err(e),
+                    Err(StepError::Journal(e)) => return Err(e),
                     Err(e) => e,
                 };
                 // Once a call of this action went unanswered, a failure is never final: the
@@ -889,7 +898,7 @@ async fn run_one(
                 let unanswered = !note.is_empty()
                     || matches!(
                         err,
-                        aws::StepError::Unresolved { .. } | aws::StepError::Resolved { .. }
+                        StepError::Unresolved { .. } | StepError::Resolved { .. }
                     );
                 if !err.is_unknown() {
                     if unanswered {
@@ -898,11 +907,11 @@ async fn run_one(
                     return finish(Outcome::Failed, err.to_string(), Vec::new(), None);
                 }
                 // Let a request still in flight land before reading what IAM holds.
-                tokio::time::sleep(aws.settle()).await;
-                let reread = aws.check(a).await;
+                aws.wait_settle().await;
+                let reread = steps::check(aws, a).await;
                 match resolve(reread, sent) {
                     Resolution::Applied(observed) => {
-                        let (undo, irreversible) = aws::undo_for(a, &before, &observed);
+                        let (undo, irreversible) = steps::undo_for(a, &before, &observed);
                         return finish(
                             Outcome::Applied,
                             format!("{err}; re-read shows the planned state: applied"),
@@ -915,7 +924,7 @@ async fn run_one(
                             " ({err}; re-read showed the state before: not applied, sent once more)"
                         );
                         sent += 1;
-                        result = aws.execute(a, &now).await;
+                        result = steps::execute(aws, a, &now).await;
                     }
                     Resolution::NotApplied => {
                         return open(format!(
@@ -961,12 +970,12 @@ pub enum Resolution {
 pub const MAX_SENDS: u32 = 2;
 
 /// The outcome resolution table: what a re-read (after `sent` unanswered attempts) means.
-pub fn resolve(reread: Result<aws::Check, aws::StepError>, sent: u32) -> Resolution {
+pub fn resolve(reread: Result<Check, StepError>, sent: u32) -> Resolution {
     match reread {
-        Ok(aws::Check::Already(observed)) => Resolution::Applied(observed),
-        Ok(aws::Check::Proceed(now)) if sent < MAX_SENDS => Resolution::SendAgain(now),
-        Ok(aws::Check::Proceed(_)) => Resolution::NotApplied,
-        Ok(aws::Check::Stale(why)) => Resolution::Other(why),
+        Ok(Check::Already(observed)) => Resolution::Applied(observed),
+        Ok(Check::Proceed(now)) if sent < MAX_SENDS => Resolution::SendAgain(now),
+        Ok(Check::Proceed(_)) => Resolution::NotApplied,
+        Ok(Check::Stale(why)) => Resolution::Other(why),
         Err(e) => Resolution::Unknown(e.to_string()),
     }
 }

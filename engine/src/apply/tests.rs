@@ -1,12 +1,18 @@
 //! Unit tests of apply's pure parts: plan loading, prechecks, guards, undo derivation.
 
-use super::aws::undo_for;
+use super::steps::undo_for;
 use super::*;
 use crate::inventory::ResourceRef;
 use crate::plan::ChangeKind;
 use serde_json::json;
 
-fn action(step: StepName, kind: ResourceKind, id: &str, name: &str, params: Value) -> Action {
+pub(crate) fn action(
+    step: StepName,
+    kind: ResourceKind,
+    id: &str,
+    name: &str,
+    params: Value,
+) -> Action {
     Action {
         id: format!("act-{id}"),
         rules: vec!["r".into()],
@@ -31,17 +37,24 @@ fn action(step: StepName, kind: ResourceKind, id: &str, name: &str, params: Valu
     }
 }
 
-fn plan(actions: Vec<Action>) -> Plan {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/demo-account.json"
-    ))
-    .unwrap();
-    let inv = crate::inventory::snapshot::parse(text.as_bytes(), "demo-account.json").unwrap();
-    let rules = crate::packs::load_rule_set(&[]).unwrap();
+/// A sealed plan holding `actions` (made now, for account 123456789012).
+pub(crate) fn plan(actions: Vec<Action>) -> Plan {
     let now = Utc::now();
-    let mut p = crate::pipeline::make_plan(&rules, &inv, now, now);
-    p.actions = actions;
+    let mut p = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        content_sha256: String::new(),
+        iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: now,
+        now,
+        account_id: "123456789012".into(),
+        packs: Vec::new(),
+        inventory_fingerprint: String::new(),
+        rule_caps: Default::default(),
+        findings: Vec::new(),
+        actions,
+        skipped: Vec::new(),
+        summary: Default::default(),
+    };
     p.seal();
     p
 }
@@ -375,18 +388,16 @@ fn exit_kinds() {
 
 /// Every IAM operation apply calls: the names in `sdk_err(...)`, `all_items!(..)` and
 /// `mutate!(..)` in aws/*.rs.
+/// Every IAM operation apply makes: the mutating calls ([`crate::iam::IamCall::name`]) and
+/// the reads of the SDK implementation.
 fn operations_in_source() -> std::collections::BTreeSet<String> {
-    let src = [
-        include_str!("aws/mod.rs"),
-        include_str!("aws/check.rs"),
-        include_str!("aws/execute.rs"),
-    ]
-    .concat();
-    let re = regex::Regex::new(
-        r#"(?:sdk_err|all_items!|mutate!?)\(\s*(?:[a-z_]+,\s*){0,2}"([A-Za-z]+)""#,
-    )
-    .unwrap();
-    re.captures_iter(&src)
+    let calls = regex::Regex::new(r#"C::[A-Za-z]+ \{[^}]*\} => "([A-Za-z]+)""#).unwrap();
+    let reads = regex::Regex::new(r#"(?:sdk_err|all_items!)\(\s*"([A-Za-z]+)""#).unwrap();
+    let iam = include_str!("../iam/mod.rs");
+    let sdk = include_str!("aws/mod.rs");
+    calls
+        .captures_iter(iam)
+        .chain(reads.captures_iter(sdk))
         .map(|c| c[1].to_string())
         .filter(|op| op != "GetCallerIdentity") // STS; needs no permission
         .collect()
@@ -425,8 +436,10 @@ fn the_apply_policy_grants_exactly_what_apply_calls() {
 
 #[allow(clippy::result_large_err)] // SdkError is what the SDK returns; these build one
 mod outcomes {
-    use super::super::aws::{classify, CallOutcome, Check, StepError};
-    use super::super::{resolve, Resolution, MAX_SENDS};
+    use super::super::aws::classify;
+    use super::super::error::outcome_result;
+    use super::super::{resolve, Check, Resolution, StepError, MAX_SENDS};
+    use crate::iam::CallOutcome;
     use aws_sdk_iam::error::{ErrorMetadata, SdkError};
     use aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyError;
     use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -479,8 +492,7 @@ mod outcomes {
                 ..
             }
         ));
-        let msg = o
-            .into_result("DetachUserPolicy", EP)
+        let msg = outcome_result(o, "DetachUserPolicy", EP)
             .unwrap_err()
             .to_string();
         assert!(
@@ -511,7 +523,7 @@ mod outcomes {
         for c in cases {
             let o = classify(c);
             assert!(matches!(o, CallOutcome::Unknown { .. }), "{o:?}");
-            let e = o.into_result("CreatePolicyVersion", EP).unwrap_err();
+            let e = outcome_result(o, "CreatePolicyVersion", EP).unwrap_err();
             assert!(e.is_unknown());
             let msg = e.to_string();
             assert!(
@@ -526,8 +538,7 @@ mod outcomes {
     fn a_refused_connection_was_never_sent() {
         let o = classify(io(std::io::ErrorKind::ConnectionRefused));
         assert!(matches!(o, CallOutcome::NotSent { .. }), "{o:?}");
-        let msg = o
-            .into_result("DetachUserPolicy", EP)
+        let msg = outcome_result(o, "DetachUserPolicy", EP)
             .unwrap_err()
             .to_string();
         assert!(

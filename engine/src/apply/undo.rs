@@ -3,7 +3,8 @@
 //! running undo twice does not reverse anything twice.
 
 use super::journal::{self, History, Mode, Record};
-use super::{aws::Aws, ActionReport, Caller, Outcome, Report, Summary, UndoOp};
+use super::{ActionReport, Caller, Executor, Outcome, Report, Summary, UndoOp};
+use crate::iam::Iam;
 use crate::spec::StepName;
 use chrono::Utc;
 use serde::Serialize;
@@ -108,9 +109,9 @@ pub fn plan_undo(path: &Path) -> Result<UndoPlan, journal::JournalError> {
 
 /// Runs the undo calls, newest action first. Actions that cannot be undone are reported as
 /// refused with the reason; ones with a partial note run what they can.
-pub async fn run(
+pub async fn run<I: Iam>(
     undo: &UndoPlan,
-    aws: &Aws,
+    aws: &Executor<I>,
     caller: &Caller,
     journal_file: &str,
     on_action: Option<super::OnAction>,
@@ -161,9 +162,9 @@ pub async fn run(
             })?;
             let mut failure = None;
             for op in &e.ops {
-                match aws.undo_op(&e.action, op).await {
+                match super::steps::undo_op(aws, &e.action, op).await {
                     Ok(()) => {}
-                    Err(super::aws::StepError::Journal(err)) => return Err(err),
+                    Err(super::StepError::Journal(err)) => return Err(err),
                     Err(err) => {
                         failure = Some(err.to_string());
                         break;

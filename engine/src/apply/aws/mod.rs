@@ -1,199 +1,49 @@
-//! The AWS edge of apply: for each step of the plan contract, the reads that decide whether
-//! the action is still valid (its precondition, [`check`]), the calls that make it with AWS's
-//! real prerequisites ([`execute`]), and what reverses it ([`reverse`]). This file holds the
-//! client, the one journaled dispatcher every changing call goes through ([`mutate!`] ->
-//! `Aws::dispatch`, which types each call's outcome as a [`CallOutcome`]), and the reads.
+//! The AWS edge of apply: [`SdkIam`], the aws-sdk-iam implementation of [`Iam`]: one `match`
+//! from [`IamCall`] to the SDK's builders (each sent once, with the SDK's own retries off),
+//! the classification of what came back ([`classify`] -> [`CallOutcome`]), the typed reads,
+//! and the caller's identity ([`caller`]). Everything else apply does (checks, the order of
+//! calls, journaling, resending, undo) is SDK-free, in `apply::steps` and `apply::dispatch`.
 
-use super::journal::{Journal, JournalError, Mode, Record};
-use super::UndoOp;
+use super::dispatch::Executor;
+use super::journal::{Journal, Mode};
+use crate::iam::{
+    Attachments, CallOk, CallOutcome, Iam, IamCall, KeyStatus, LoginProfileInfo, MfaDeviceInfo,
+    Read, ReadError, UserInfo, VersionInfo,
+};
 use crate::inventory::PasswordPolicy;
-use crate::plan::Action;
 use crate::policy::parse_document_text;
-use crate::spec::StepName;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::StatusType;
 use aws_sdk_iam::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// A failed step.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    /// A read failed (or a call failed before iamwarden classified it).
-    #[error("{call} failed: {message}{}", permission_hint(call, code.as_deref()))]
-    Call {
-        /// The API operation.
-        call: &'static str,
-        /// The AWS error code.
-        code: Option<String>,
-        /// What AWS or the SDK said (never credentials).
-        message: String,
-    },
-    /// IAM answered a mutating call with an error response: nothing was changed.
-    #[error(
-        "{call} was refused by IAM at {endpoint}: {}{message}{}",
-        code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
-        permission_hint(call, code.as_deref())
-    )]
-    Refused {
-        /// The API operation.
-        call: &'static str,
-        /// The AWS error code.
-        code: Option<String>,
-        /// What IAM said.
-        message: String,
-        /// The endpoint that answered.
-        endpoint: String,
-    },
-    /// A mutating call was sent (or may have been) and no answer came: IAM may or may not
-    /// have made the change. Never retried blindly; apply re-reads the target.
-    #[error("{call} to {endpoint}: the request was sent but no answer came ({message})")]
-    Unknown {
-        /// The API operation.
-        call: &'static str,
-        /// What went wrong (timeout, cut connection, truncated response).
-        message: String,
-        /// The endpoint the request went to.
-        endpoint: String,
-    },
-    /// A mutating call never left: the endpoint could not be reached (nothing was changed).
-    #[error(
-        "{call}: cannot reach the IAM endpoint {endpoint} ({message}); the request was not sent"
-    )]
-    NotSent {
-        /// The API operation.
-        call: &'static str,
-        /// What went wrong.
-        message: String,
-        /// The endpoint.
-        endpoint: String,
-    },
-    /// A call had no answer and the re-read decided it: not applied, or something else.
-    #[error("{sent}; re-read shows {reread}")]
-    Resolved {
-        /// The unanswered call ([`StepError::Unknown`]'s text).
-        sent: String,
-        /// What the re-read found.
-        reread: String,
-    },
-    /// A call had no answer and the re-read failed too: the outcome stays unknown (apply
-    /// leaves the action open in the journal, and the next run resolves it).
-    #[error(
-        "{sent}; the re-read failed too ({reread}): whether it was applied is unknown; run \
-         apply again to resolve it"
-    )]
-    Unresolved {
-        /// The unanswered call.
-        sent: String,
-        /// Why the re-read failed.
-        reread: String,
-    },
-    /// The plan's action lacks something it must have.
-    #[error("the plan's action is malformed: {0}")]
-    Plan(String),
-    /// The journal could not be written: apply must stop.
-    #[error(transparent)]
-    Journal(#[from] JournalError),
-}
+use super::error::StepError;
 
-impl StepError {
-    fn code(&self) -> Option<&str> {
-        match self {
-            StepError::Call { code, .. } | StepError::Refused { code, .. } => code.as_deref(),
-            _ => None,
-        }
-    }
-    fn is_not_found(&self) -> bool {
-        self.code() == Some("NoSuchEntity")
-    }
-    /// Whether the outcome of a mutating call is unknown (sent, no answer).
-    pub fn is_unknown(&self) -> bool {
-        matches!(self, StepError::Unknown { .. })
+/// Apply's executor over the SDK (what the CLI and the moto tests run).
+pub type Aws = Executor<SdkIam>;
+
+impl Executor<SdkIam> {
+    /// A client and the journal its mutating calls are written to.
+    pub fn new(client: Client, journal: Arc<Journal>, mode: Mode) -> Aws {
+        Executor::over(SdkIam { client }, journal, mode)
     }
 }
 
-fn permission_hint(call: &str, code: Option<&str>) -> String {
-    match code {
-        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
-            format!(" (the caller needs the IAM permission iam:{call})")
-        }
-        Some("DeleteConflict") => " (AWS requires something removed first)".to_string(),
-        _ => String::new(),
-    }
+/// aws-sdk-iam as an [`Iam`].
+#[derive(Debug, Clone)]
+pub struct SdkIam {
+    client: Client,
 }
 
-fn sdk_err<E, R>(call: &'static str, err: SdkError<E, R>) -> StepError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    let (code, mut message) = crate::inventory::live::code_and_message(&err);
-    // A read that reached the endpoint and lost its answer did not fail to reach it.
-    let reached = matches!(
-        err,
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
-    ) && !never_sent(&err);
-    if reached && message.starts_with("cannot reach the IAM endpoint") {
-        message = format!(
-            "the request was sent but no answer came ({})",
-            chain_text(&err)
-        );
+impl SdkIam {
+    /// Over this client.
+    pub fn new(client: Client) -> SdkIam {
+        SdkIam { client }
     }
-    StepError::Call {
-        call,
-        code,
-        message,
-    }
-}
-
-/// An unanswered call whose re-read failed.
-fn unresolved(sent: &StepError, reread: &StepError) -> StepError {
-    StepError::Unresolved {
-        sent: sent.to_string(),
-        reread: reread.to_string(),
-    }
-}
-
-/// An unanswered call the re-read showed was not (or not only) applied.
-fn resolved_failure(sent: &StepError, reread: &str) -> StepError {
-    StepError::Resolved {
-        sent: sent.to_string(),
-        reread: reread.to_string(),
-    }
-}
-
-/// What one mutating call came to, as the dispatcher ([`Aws::dispatch`]) classifies it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallOutcome<T> {
-    /// IAM answered with success.
-    Done(T),
-    /// IAM answered with an error response: the change was not made.
-    Refused {
-        /// The AWS error code.
-        code: Option<String>,
-        /// What IAM said.
-        message: String,
-        /// The HTTP status.
-        status: u16,
-        /// The answer proves the call was not applied and may be sent again (throttling,
-        /// service unavailable).
-        retryable: bool,
-    },
-    /// The request was sent (or may have been) and no usable answer came: a timeout, a
-    /// connection cut before or during the response, or a 5xx that does not say whether the
-    /// change was made.
-    Unknown {
-        /// What happened.
-        message: String,
-    },
-    /// The request never left (the connection was refused, the request could not be built).
-    NotSent {
-        /// What happened.
-        message: String,
-    },
 }
 
 /// Error codes that answer "not now, nothing done": sending again is safe.
@@ -206,12 +56,6 @@ const RETRYABLE_CODES: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
 ];
-
-/// The default wait before re-reading after an unanswered call.
-pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Attempts the dispatcher makes for answers that prove the call was not applied.
-const MAX_ATTEMPTS: u32 = 6;
 
 /// The error chain's `Display` texts, joined (never `Debug`, which could carry the request).
 fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
@@ -314,39 +158,27 @@ where
     }
 }
 
-impl<T> CallOutcome<T> {
-    /// The step's result: the value, or the typed error naming the call and the endpoint.
-    pub fn into_result(self, call: &'static str, endpoint: &str) -> Result<T, StepError> {
-        match self {
-            CallOutcome::Done(v) => Ok(v),
-            CallOutcome::Refused { code, message, .. } => Err(StepError::Refused {
-                call,
-                code,
-                message,
-                endpoint: endpoint.to_string(),
-            }),
-            CallOutcome::Unknown { message } => Err(StepError::Unknown {
-                call,
-                message,
-                endpoint: endpoint.to_string(),
-            }),
-            CallOutcome::NotSent { message } => Err(StepError::NotSent {
-                call,
-                message,
-                endpoint: endpoint.to_string(),
-            }),
-        }
+fn sdk_err<E, R>(call: &'static str, err: SdkError<E, R>) -> ReadError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let (code, mut message) = crate::inventory::live::code_and_message(&err);
+    // A read that reached the endpoint and lost its answer did not fail to reach it.
+    let reached = matches!(
+        err,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+    ) && !never_sent(&err);
+    if reached && message.starts_with("cannot reach the IAM endpoint") {
+        message = format!(
+            "the request was sent but no answer came ({})",
+            chain_text(&err)
+        );
     }
-
-    /// Whether the answer proves nothing was changed and the call may be sent again.
-    fn may_resend(&self) -> bool {
-        matches!(
-            self,
-            CallOutcome::Refused {
-                retryable: true,
-                ..
-            } | CallOutcome::NotSent { .. }
-        )
+    ReadError {
+        call,
+        code,
+        message,
     }
 }
 
@@ -355,19 +187,6 @@ impl<T> CallOutcome<T> {
 fn no_retry() -> aws_sdk_iam::config::Builder {
     aws_sdk_iam::config::Builder::default()
         .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
-}
-
-/// Sends one mutating call through [`Aws::dispatch`]: `mutate!(self, action, OPERATION,
-/// json!(request), client.operation().param(..))` (the builder without `.send()`; OPERATION
-/// a string literal).
-macro_rules! mutate {
-    ($self:expr, $action:expr, $call:literal, $request:expr, $builder:expr $(,)?) => {
-        $self
-            .dispatch($action, $call, $request, || {
-                $builder.customize().config_override(no_retry()).send()
-            })
-            .await
-    };
 }
 
 /// Every item of a paginated list call (all pages), or the call's error.
@@ -383,39 +202,13 @@ macro_rules! all_items {
     };
 }
 
-// After the macro, so the step modules can use it.
-mod check;
-mod execute;
-mod in_use;
-mod reverse;
-
-pub use check::Check;
-pub use reverse::undo_for;
-
 /// `Ok(None)` for NoSuchEntity.
-fn found<T>(r: Result<T, StepError>) -> Result<Option<T>, StepError> {
+fn found<T>(r: Result<T, ReadError>) -> Read<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-/// The IAM client and the journal of one run.
-#[derive(Debug, Clone)]
-pub struct Aws {
-    client: Client,
-    journal: Arc<Journal>,
-    mode: Mode,
-    endpoint: String,
-    settle: std::time::Duration,
-}
-
-fn param<'a>(a: &'a Action, key: &str) -> Result<&'a str, StepError> {
-    a.params
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| StepError::Plan(format!("{} has no `{key}` parameter", a.id)))
 }
 
 fn ts(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -423,218 +216,250 @@ fn ts(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), 0)
 }
 
-/// A plan timestamp, at second precision (the credential report has whole seconds).
-fn plan_ts(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    let s = v?.as_str()?;
-    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
-    DateTime::from_timestamp(t.timestamp(), 0)
+/// Sends one attempt of an SDK operation (the builder without `.send()`) and classifies it.
+macro_rules! once {
+    ($builder:expr) => {
+        classify(
+            $builder
+                .customize()
+                .config_override(no_retry())
+                .send()
+                .await,
+        )
+        .map(|_| CallOk::Empty)
+    };
 }
 
-fn ts_value(t: Option<DateTime<Utc>>) -> Value {
-    t.map_or(Value::Null, |t| {
-        Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    })
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
+fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
         .collect()
 }
 
-fn doc_text(v: &Value) -> String {
-    v.to_string()
-}
-
-fn doc_hash(v: &Value) -> String {
-    crate::compile::sha256_hex(v.to_string().as_bytes())
-}
-
-fn entity_of(a: &Action) -> Result<(&'static str, &str), StepError> {
-    for (kind, key) in [
-        ("user", "user_name"),
-        ("group", "group_name"),
-        ("role", "role_name"),
-    ] {
-        if let Some(n) = a.params.get(key).and_then(Value::as_str) {
-            return Ok((kind, n));
-        }
-    }
-    Err(StepError::Plan(format!(
-        "{} names no user, group or role",
-        a.id
-    )))
-}
-
-/// The (kind, name) tag calls use: user/role name, or the policy ARN.
-fn tag_target(a: &Action) -> Result<(&'static str, String), StepError> {
-    use crate::inventory::ResourceKind as R;
-    match a.resource.kind {
-        R::User => Ok(("user", a.resource.name.clone())),
-        R::Role => Ok(("role", a.resource.name.clone())),
-        R::ManagedPolicy => a
-            .resource
-            .arn
-            .clone()
-            .map(|arn| ("managed_policy", arn))
-            .ok_or_else(|| StepError::Plan(format!("{} has no policy ARN", a.id))),
-        _ => Err(StepError::Plan(format!(
-            "{}: tags are set on users, roles and managed policies only",
-            a.id
-        ))),
-    }
-}
-
-/// What `GetUser` tells the checks.
-#[derive(Debug, Clone)]
-struct UserInfo {
-    id: String,
-    boundary: Option<String>,
-    password_last_used: Option<DateTime<Utc>>,
-}
-
-/// Attachments as the plan and the check compare them.
-#[derive(Debug, Default, Clone, PartialEq)]
-struct Attachments {
-    users: Vec<String>,
-    groups: Vec<String>,
-    roles: Vec<String>,
-}
-
-impl Attachments {
-    fn of(v: Option<&Value>) -> Attachments {
-        Attachments {
-            users: strings(v.and_then(|a| a.get("users"))),
-            groups: strings(v.and_then(|a| a.get("groups"))),
-            roles: strings(v.and_then(|a| a.get("roles"))),
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.groups.is_empty() && self.roles.is_empty()
-    }
-    /// Entities attached now that the plan did not see.
-    fn new_since(&self, planned: &Attachments) -> Vec<String> {
-        let mut out = Vec::new();
-        for (now, then, kind) in [
-            (&self.users, &planned.users, "user"),
-            (&self.groups, &planned.groups, "group"),
-            (&self.roles, &planned.roles, "role"),
-        ] {
-            out.extend(
-                now.iter()
-                    .filter(|n| !then.contains(n))
-                    .map(|n| format!("{kind} {n}")),
-            );
-        }
-        out
-    }
-    fn to_value(&self) -> Value {
-        json!({"users": self.users, "groups": self.groups, "roles": self.roles})
-    }
-}
-
-fn password_policy_value(p: Option<&PasswordPolicy>) -> Value {
-    serde_json::to_value(p).unwrap_or(Value::Null)
-}
-
-impl Aws {
-    /// A client and the journal its mutating calls are written to.
-    pub fn new(client: Client, journal: Arc<Journal>, mode: Mode) -> Aws {
-        Aws {
-            client,
-            journal,
-            mode,
-            endpoint: "the IAM endpoint (iam.amazonaws.com)".to_string(),
-            settle: DEFAULT_SETTLE,
-        }
-    }
-
-    /// How long to wait after an unanswered call before re-reading its target (a request
-    /// still in flight lands first; IAM is eventually consistent).
-    pub fn settle(&self) -> std::time::Duration {
-        self.settle
-    }
-
-    /// Sets [`Aws::settle`].
-    pub fn with_settle(mut self, settle: std::time::Duration) -> Aws {
-        self.settle = settle;
-        self
-    }
-
-    /// Names the endpoint in messages (`--endpoint-url`, when one is set).
-    pub fn with_endpoint(mut self, endpoint: Option<&str>) -> Aws {
-        if let Some(e) = endpoint {
-            self.endpoint = e.to_string();
-        }
-        self
-    }
-
-    /// The journal.
-    pub fn journal(&self) -> &Journal {
-        &self.journal
-    }
-
-    /// The one dispatcher every mutating call goes through: journals the intent (`call`)
-    /// before each attempt, sends it (with the SDK's retry off, see [`mutate!`]), journals
-    /// the result, and classifies it ([`CallOutcome`]). It sends again only after an answer
-    /// that proves nothing was changed (throttling, service unavailable, connection refused);
-    /// an unanswered attempt is returned as [`StepError::Unknown`] for the caller to resolve
-    /// by re-reading the target.
-    async fn dispatch<T, E, F, Fut>(
-        &self,
-        action: &str,
-        call: &'static str,
-        request: Value,
-        send: F,
-    ) -> Result<T, StepError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let mut attempt = 1;
-        loop {
-            self.journal.append(&Record::Call {
-                action: action.to_string(),
-                mode: self.mode,
-                call: call.to_string(),
-                request: request.clone(),
-                at: Utc::now(),
-            })?;
-            let outcome = classify(send().await);
-            let resend = outcome.may_resend() && attempt < MAX_ATTEMPTS;
-            let result = outcome.into_result(call, &self.endpoint);
-            self.journal.append(&Record::Result {
-                action: action.to_string(),
-                mode: self.mode,
-                call: call.to_string(),
-                ok: result.is_ok(),
-                error: result.as_ref().err().map(|e| {
-                    if resend {
-                        format!("{e}; sending it again (the answer proves nothing was changed)")
-                    } else {
-                        e.to_string()
-                    }
-                }),
-                response: Value::Null,
-                at: Utc::now(),
-            })?;
-            if !resend {
-                return result;
+impl Iam for SdkIam {
+    async fn send(&self, call: &IamCall) -> CallOutcome<CallOk> {
+        use IamCall as C;
+        let c = &self.client;
+        let to_i32 = |n: Option<u32>| n.and_then(|n| i32::try_from(n).ok());
+        match call {
+            C::UpdateAccessKey { user, key, status } => once!(c
+                .update_access_key()
+                .user_name(user)
+                .access_key_id(key)
+                .status(StatusType::from(status.as_str()))),
+            C::DeleteAccessKey { user, key } => {
+                once!(c.delete_access_key().user_name(user).access_key_id(key))
             }
-            let backoff = 50u64.saturating_mul(1 << attempt.min(6));
-            tokio::time::sleep(std::time::Duration::from_millis(backoff)).await;
-            attempt += 1;
+            C::UpdateLoginProfile {
+                user,
+                reset_required,
+            } => once!(c
+                .update_login_profile()
+                .user_name(user)
+                .password_reset_required(*reset_required)),
+            C::DeleteLoginProfile { user } => once!(c.delete_login_profile().user_name(user)),
+            C::DeactivateMfaDevice { user, serial } => once!(c
+                .deactivate_mfa_device()
+                .user_name(user)
+                .serial_number(serial)),
+            C::DeleteVirtualMfaDevice { serial } => {
+                once!(c.delete_virtual_mfa_device().serial_number(serial))
+            }
+            C::DetachUserPolicy { user, policy_arn } => {
+                once!(c
+                    .detach_user_policy()
+                    .user_name(user)
+                    .policy_arn(policy_arn))
+            }
+            C::DetachGroupPolicy { group, policy_arn } => {
+                once!(c
+                    .detach_group_policy()
+                    .group_name(group)
+                    .policy_arn(policy_arn))
+            }
+            C::DetachRolePolicy { role, policy_arn } => {
+                once!(c
+                    .detach_role_policy()
+                    .role_name(role)
+                    .policy_arn(policy_arn))
+            }
+            C::AttachUserPolicy { user, policy_arn } => {
+                once!(c
+                    .attach_user_policy()
+                    .user_name(user)
+                    .policy_arn(policy_arn))
+            }
+            C::AttachGroupPolicy { group, policy_arn } => {
+                once!(c
+                    .attach_group_policy()
+                    .group_name(group)
+                    .policy_arn(policy_arn))
+            }
+            C::AttachRolePolicy { role, policy_arn } => {
+                once!(c
+                    .attach_role_policy()
+                    .role_name(role)
+                    .policy_arn(policy_arn))
+            }
+            C::DeleteUserPolicy { user, policy_name } => {
+                once!(c
+                    .delete_user_policy()
+                    .user_name(user)
+                    .policy_name(policy_name))
+            }
+            C::DeleteGroupPolicy { group, policy_name } => {
+                once!(c
+                    .delete_group_policy()
+                    .group_name(group)
+                    .policy_name(policy_name))
+            }
+            C::DeleteRolePolicy { role, policy_name } => {
+                once!(c
+                    .delete_role_policy()
+                    .role_name(role)
+                    .policy_name(policy_name))
+            }
+            C::PutUserPolicy {
+                user,
+                policy_name,
+                document,
+            } => once!(c
+                .put_user_policy()
+                .user_name(user)
+                .policy_name(policy_name)
+                .policy_document(document.to_string())),
+            C::PutGroupPolicy {
+                group,
+                policy_name,
+                document,
+            } => once!(c
+                .put_group_policy()
+                .group_name(group)
+                .policy_name(policy_name)
+                .policy_document(document.to_string())),
+            C::PutRolePolicy {
+                role,
+                policy_name,
+                document,
+            } => once!(c
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(policy_name)
+                .policy_document(document.to_string())),
+            C::RemoveUserFromGroup { user, group } => {
+                once!(c.remove_user_from_group().user_name(user).group_name(group))
+            }
+            C::AddUserToGroup { user, group } => {
+                once!(c.add_user_to_group().user_name(user).group_name(group))
+            }
+            C::CreatePolicyVersion {
+                policy_arn,
+                set_as_default,
+                document,
+            } => classify(
+                c.create_policy_version()
+                    .policy_arn(policy_arn)
+                    .policy_document(document.to_string())
+                    .set_as_default(*set_as_default)
+                    .customize()
+                    .config_override(no_retry())
+                    .send()
+                    .await,
+            )
+            .map(|out| {
+                CallOk::CreatedVersion(
+                    out.policy_version()
+                        .and_then(|v| v.version_id())
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            }),
+            C::DeletePolicyVersion {
+                policy_arn,
+                version_id,
+            } => once!(c
+                .delete_policy_version()
+                .policy_arn(policy_arn)
+                .version_id(version_id)),
+            C::SetDefaultPolicyVersion {
+                policy_arn,
+                version_id,
+            } => once!(c
+                .set_default_policy_version()
+                .policy_arn(policy_arn)
+                .version_id(version_id)),
+            C::DeletePolicy { policy_arn } => once!(c.delete_policy().policy_arn(policy_arn)),
+            C::UpdateAccountPasswordPolicy { settings: p } => once!(c
+                .update_account_password_policy()
+                .set_minimum_password_length(to_i32(p.minimum_password_length))
+                .require_symbols(p.require_symbols)
+                .require_numbers(p.require_numbers)
+                .require_uppercase_characters(p.require_uppercase_characters)
+                .require_lowercase_characters(p.require_lowercase_characters)
+                .allow_users_to_change_password(p.allow_users_to_change_password)
+                .set_max_password_age(to_i32(p.max_password_age))
+                .set_password_reuse_prevention(to_i32(p.password_reuse_prevention))
+                .hard_expiry(p.hard_expiry)),
+            C::DeleteAccountPasswordPolicy {} => once!(c.delete_account_password_policy()),
+            C::TagUser { user, tags } => {
+                once!(c.tag_user().user_name(user).set_tags(Some(sdk_tags(tags))))
+            }
+            C::TagRole { role, tags } => {
+                once!(c.tag_role().role_name(role).set_tags(Some(sdk_tags(tags))))
+            }
+            C::TagPolicy { policy_arn, tags } => once!(c
+                .tag_policy()
+                .policy_arn(policy_arn)
+                .set_tags(Some(sdk_tags(tags)))),
+            C::UntagUser { user, keys } => {
+                once!(c
+                    .untag_user()
+                    .user_name(user)
+                    .set_tag_keys(Some(keys.clone())))
+            }
+            C::UntagRole { role, keys } => {
+                once!(c
+                    .untag_role()
+                    .role_name(role)
+                    .set_tag_keys(Some(keys.clone())))
+            }
+            C::UntagPolicy { policy_arn, keys } => once!(c
+                .untag_policy()
+                .policy_arn(policy_arn)
+                .set_tag_keys(Some(keys.clone()))),
+            C::DeleteSigningCertificate {
+                user,
+                certificate_id,
+            } => once!(c
+                .delete_signing_certificate()
+                .user_name(user)
+                .certificate_id(certificate_id)),
+            C::DeleteSshPublicKey { user, key_id } => once!(c
+                .delete_ssh_public_key()
+                .user_name(user)
+                .ssh_public_key_id(key_id)),
+            C::DeleteServiceSpecificCredential {
+                user,
+                credential_id,
+            } => once!(c
+                .delete_service_specific_credential()
+                .user_name(user)
+                .service_specific_credential_id(credential_id)),
+            C::DeleteUserPermissionsBoundary { user } => {
+                once!(c.delete_user_permissions_boundary().user_name(user))
+            }
+            C::DeleteUser { user } => once!(c.delete_user().user_name(user)),
         }
     }
-
-    // ---- reads -------------------------------------------------------------------------
 
     /// The user's keys: (id, status); `None` when the user does not exist.
-    async fn access_keys(&self, user: &str) -> Result<Option<Vec<(String, String)>>, StepError> {
+    async fn access_keys(&self, user: &str) -> Read<Option<Vec<KeyStatus>>> {
         let r = all_items!(
             "ListAccessKeys",
             self.client.list_access_keys().user_name(user)
@@ -653,7 +478,7 @@ impl Aws {
         }))
     }
 
-    async fn key_last_used(&self, key: &str) -> Result<Option<DateTime<Utc>>, StepError> {
+    async fn key_last_used(&self, key: &str) -> Read<Option<DateTime<Utc>>> {
         let out = self
             .client
             .get_access_key_last_used()
@@ -667,10 +492,7 @@ impl Aws {
     }
 
     /// (create date, reset required); `None` without a login profile.
-    async fn login_profile(
-        &self,
-        user: &str,
-    ) -> Result<Option<(Option<DateTime<Utc>>, bool)>, StepError> {
+    async fn login_profile(&self, user: &str) -> Read<Option<LoginProfileInfo>> {
         let r = self
             .client
             .get_login_profile()
@@ -688,10 +510,7 @@ impl Aws {
     }
 
     /// The user's MFA devices: (serial, enable date); `None` when the user does not exist.
-    async fn mfa_devices(
-        &self,
-        user: &str,
-    ) -> Result<Option<Vec<(String, Option<DateTime<Utc>>)>>, StepError> {
+    async fn mfa_devices(&self, user: &str) -> Read<Option<Vec<MfaDeviceInfo>>> {
         let r = all_items!(
             "ListMFADevices",
             self.client.list_mfa_devices().user_name(user)
@@ -703,7 +522,7 @@ impl Aws {
         }))
     }
 
-    async fn virtual_mfa_exists(&self, serial: &str) -> Result<bool, StepError> {
+    async fn virtual_mfa_exists(&self, serial: &str) -> Read<bool> {
         let all = all_items!(
             "ListVirtualMFADevices",
             self.client.list_virtual_mfa_devices()
@@ -712,7 +531,7 @@ impl Aws {
     }
 
     /// Managed policies attached to a user, group or role; `None` when it does not exist.
-    async fn attached(&self, kind: &str, name: &str) -> Result<Option<Vec<String>>, StepError> {
+    async fn attached(&self, kind: &str, name: &str) -> Read<Option<Vec<String>>> {
         let arns = |ps: Vec<aws_sdk_iam::types::AttachedPolicy>| {
             ps.iter()
                 .filter_map(|p| p.policy_arn().map(str::to_string))
@@ -739,12 +558,7 @@ impl Aws {
     }
 
     /// An inline policy's document; `None` when it (or its owner) does not exist.
-    async fn inline(
-        &self,
-        kind: &str,
-        owner: &str,
-        name: &str,
-    ) -> Result<Option<Value>, StepError> {
+    async fn inline(&self, kind: &str, owner: &str, name: &str) -> Read<Option<Value>> {
         let r = match kind {
             "user" => self
                 .client
@@ -777,14 +591,14 @@ impl Aws {
         Ok(found(r)?.map(|text| parse_document_text(&text).unwrap_or(Value::String(text))))
     }
 
-    async fn inline_names(&self, user: &str) -> Result<Vec<String>, StepError> {
+    async fn inline_names(&self, user: &str) -> Read<Vec<String>> {
         all_items!(
             "ListUserPolicies",
             self.client.list_user_policies().user_name(user)
         )
     }
 
-    async fn groups_of(&self, user: &str) -> Result<Option<Vec<String>>, StepError> {
+    async fn groups_of(&self, user: &str) -> Read<Option<Vec<String>>> {
         let r = all_items!(
             "ListGroupsForUser",
             self.client.list_groups_for_user().user_name(user)
@@ -792,10 +606,9 @@ impl Aws {
         Ok(found(r)?.map(|gs| gs.iter().map(|g| g.group_name().to_string()).collect()))
     }
 
-    /// (user id, permissions boundary ARN); `None` when the user does not exist.
     /// (user id, permissions boundary ARN, last console sign-in); `None` when the user does
     /// not exist.
-    async fn user(&self, name: &str) -> Result<Option<UserInfo>, StepError> {
+    async fn user(&self, name: &str) -> Read<Option<UserInfo>> {
         let r = self
             .client
             .get_user()
@@ -816,7 +629,7 @@ impl Aws {
     }
 
     /// The group's id; `None` when the group does not exist.
-    async fn group_id(&self, name: &str) -> Result<Option<String>, StepError> {
+    async fn group_id(&self, name: &str) -> Read<Option<String>> {
         let r = self
             .client
             .get_group()
@@ -829,7 +642,7 @@ impl Aws {
     }
 
     /// The role's id; `None` when the role does not exist.
-    async fn role_id(&self, name: &str) -> Result<Option<String>, StepError> {
+    async fn role_id(&self, name: &str) -> Read<Option<String>> {
         let r = self
             .client
             .get_role()
@@ -841,7 +654,7 @@ impl Aws {
     }
 
     /// The managed policy's id; `None` when the policy does not exist.
-    async fn policy_id(&self, arn: &str) -> Result<Option<String>, StepError> {
+    async fn policy_id(&self, arn: &str) -> Read<Option<String>> {
         let r = self
             .client
             .get_policy()
@@ -853,7 +666,7 @@ impl Aws {
     }
 
     /// The default version id; `None` when the policy does not exist.
-    async fn policy_default(&self, arn: &str) -> Result<Option<String>, StepError> {
+    async fn policy_default(&self, arn: &str) -> Read<Option<String>> {
         let r = self
             .client
             .get_policy()
@@ -869,7 +682,7 @@ impl Aws {
         }))
     }
 
-    async fn policy_document(&self, arn: &str, version: &str) -> Result<Value, StepError> {
+    async fn policy_document(&self, arn: &str, version: &str) -> Read<Value> {
         let out = self
             .client
             .get_policy_version()
@@ -886,15 +699,12 @@ impl Aws {
     }
 
     /// (version id, is default, create date), oldest first.
-    async fn policy_versions(
-        &self,
-        arn: &str,
-    ) -> Result<Vec<(String, bool, Option<DateTime<Utc>>)>, StepError> {
+    async fn policy_versions(&self, arn: &str) -> Read<Vec<VersionInfo>> {
         let vs = all_items!(
             "ListPolicyVersions",
             self.client.list_policy_versions().policy_arn(arn)
         )?;
-        let mut out: Vec<(String, bool, Option<DateTime<Utc>>)> = vs
+        let mut out: Vec<VersionInfo> = vs
             .iter()
             .map(|v| {
                 (
@@ -908,7 +718,7 @@ impl Aws {
         Ok(out)
     }
 
-    async fn entities(&self, arn: &str) -> Result<Attachments, StepError> {
+    async fn entities(&self, arn: &str) -> Read<Attachments> {
         let mut att = Attachments::default();
         let mut marker: Option<String> = None;
         loop {
@@ -942,7 +752,7 @@ impl Aws {
         }
     }
 
-    async fn password_policy(&self) -> Result<Option<PasswordPolicy>, StepError> {
+    async fn password_policy(&self) -> Read<Option<PasswordPolicy>> {
         let r = self
             .client
             .get_account_password_policy()
@@ -956,11 +766,7 @@ impl Aws {
     }
 
     /// Tags of a user, role or managed policy; `None` when it does not exist.
-    async fn tags(
-        &self,
-        kind: &str,
-        name: &str,
-    ) -> Result<Option<BTreeMap<String, String>>, StepError> {
+    async fn tags(&self, kind: &str, name: &str) -> Read<Option<BTreeMap<String, String>>> {
         let to_map = |ts: &[aws_sdk_iam::types::Tag]| {
             ts.iter()
                 .map(|t| (t.key().to_string(), t.value().to_string()))
@@ -979,6 +785,43 @@ impl Aws {
         };
         found(r)
     }
+
+    async fn signing_certificates(&self, user: &str) -> Read<Vec<String>> {
+        let certs = all_items!(
+            "ListSigningCertificates",
+            self.client.list_signing_certificates().user_name(user)
+        )?;
+        Ok(certs
+            .iter()
+            .map(|c| c.certificate_id().to_string())
+            .collect())
+    }
+
+    async fn ssh_public_keys(&self, user: &str) -> Read<Vec<String>> {
+        let keys = all_items!(
+            "ListSSHPublicKeys",
+            self.client.list_ssh_public_keys().user_name(user)
+        )?;
+        Ok(keys
+            .iter()
+            .map(|k| k.ssh_public_key_id().to_string())
+            .collect())
+    }
+
+    async fn service_specific_credentials(&self, user: &str) -> Read<Vec<String>> {
+        let creds = self
+            .client
+            .list_service_specific_credentials()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| sdk_err("ListServiceSpecificCredentials", e))?;
+        Ok(creds
+            .service_specific_credentials()
+            .iter()
+            .map(|c| c.service_specific_credential_id().to_string())
+            .collect())
+    }
 }
 
 /// Who is calling: `sts:GetCallerIdentity` and the access key id of the credentials in use.
@@ -988,7 +831,7 @@ pub async fn caller(config: &aws_config::SdkConfig) -> Result<super::Caller, Ste
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| sdk_err("GetCallerIdentity", e))?;
+        .map_err(|e| StepError::from(sdk_err("GetCallerIdentity", e)))?;
     let access_key_id = match config.credentials_provider() {
         Some(p) => {
             use aws_credential_types::provider::ProvideCredentials;

@@ -1,0 +1,488 @@
+//! Apply against the in-memory IAM ([`crate::iam::fake`]): cascade order, refusals that stop
+//! a chain and its dependents, unanswered calls resolved by re-reading, resume, undo order,
+//! and that the journal records exactly the calls sent.
+
+use crate::apply::journal::{self, History, Journal, Mode, Record};
+use crate::apply::tests::{action, plan};
+use crate::apply::{self, Caller, Executor, Options, Outcome, Report};
+use crate::iam::fake::{Answer, FakeEntity, FakeIam, FakePolicy, FakeUser, State};
+use crate::inventory::ResourceKind;
+use crate::plan::{Action, Plan};
+use crate::spec::StepName;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const P1: &str = "arn:aws:iam::123456789012:policy/P1";
+const MFA: &str = "arn:aws:iam::123456789012:mfa/bob";
+
+fn caller() -> Caller {
+    Caller {
+        arn: "arn:aws:iam::123456789012:user/ci".into(),
+        account_id: "123456789012".into(),
+        access_key_id: Some("AKIACI".into()),
+    }
+}
+
+fn opts() -> Options {
+    Options {
+        allow_destructive: true,
+        max_actions: None,
+        max_plan_age: chrono::Duration::hours(1),
+        concurrency: 2,
+        plan_file: "plan.json".into(),
+    }
+}
+
+fn exec(fake: &FakeIam, path: &Path, mode: Mode) -> Executor<FakeIam> {
+    let j = Arc::new(Journal::open(path).unwrap());
+    Executor::over(fake.clone(), j, mode)
+        .with_settle(std::time::Duration::ZERO)
+        .with_backoff_ms(0)
+}
+
+async fn run(fake: &FakeIam, path: &Path, p: &Plan) -> Report {
+    let records = journal::read(path).unwrap_or_default();
+    let history: History = journal::history(path, &records, Some(&p.content_sha256)).unwrap();
+    let x = exec(fake, path, Mode::Apply);
+    apply::run(p, &opts(), &x, &caller(), &history, None)
+        .await
+        .unwrap()
+}
+
+fn journal_path() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    (dir, path)
+}
+
+fn bob() -> FakeUser {
+    FakeUser {
+        id: "AIDABOB".into(),
+        keys: vec![("AKIABOB".into(), "Active".into())],
+        login_profile: Some((None, false)),
+        mfa: vec![(MFA.into(), None)],
+        groups: vec!["devs".into()],
+        attached: vec![P1.into()],
+        inline: [("p".to_string(), json!({"Statement": []}))].into(),
+        boundary: Some(P1.into()),
+        certificates: vec!["CERT1".into()],
+        ssh_keys: vec!["APKA1".into()],
+        service_credentials: vec!["ACCA1".into()],
+        ..FakeUser::default()
+    }
+}
+
+fn account() -> State {
+    let mut s = State::default();
+    s.users.insert("bob".into(), bob());
+    s.users.insert(
+        "alice".into(),
+        FakeUser {
+            id: "AIDAALICE".into(),
+            keys: vec![("AKIA1".into(), "Active".into())],
+            groups: vec!["devs".into()],
+            attached: vec![P1.into()],
+            ..FakeUser::default()
+        },
+    );
+    s.groups.insert(
+        "devs".into(),
+        FakeEntity {
+            id: "AGPADEVS".into(),
+            ..FakeEntity::default()
+        },
+    );
+    s.policies.insert(
+        P1.into(),
+        FakePolicy::with_document("ANPAP1", json!({"Statement": []})),
+    );
+    s.virtual_mfa.insert(MFA.into());
+    s
+}
+
+fn delete_bob() -> Action {
+    let mut a = action(
+        StepName::DeleteUser,
+        ResourceKind::User,
+        "AIDABOB",
+        "bob",
+        json!({"user": "bob"}),
+    );
+    a.precondition = json!({"user_id": "AIDABOB"});
+    a.before = json!({
+        "access_keys": ["AKIABOB"], "groups": ["devs"],
+        "attached_policies": [P1], "inline_policies": ["p"],
+    });
+    a
+}
+
+fn deactivate_alice_key() -> Action {
+    let mut a = action(
+        StepName::DeactivateAccessKey,
+        ResourceKind::AccessKey,
+        "AKIA1",
+        "AKIA1",
+        json!({"user": "alice"}),
+    );
+    a.precondition = json!({"status": "Active"});
+    a
+}
+
+fn outcome(r: &Report, id: &str) -> (Outcome, String) {
+    let a = r.actions.iter().find(|a| a.id == id).unwrap();
+    (a.outcome, a.detail.clone())
+}
+
+fn key_status(fake: &FakeIam, user: &str, key: &str) -> String {
+    fake.state().users[user]
+        .keys
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, s)| s.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn delete_user_removes_everything_first_in_aws_order() {
+    let fake = FakeIam::new(account());
+    let (_d, path) = journal_path();
+    let r = run(&fake, &path, &plan(vec![delete_bob()])).await;
+    assert_eq!(outcome(&r, "act-AIDABOB").0, Outcome::Applied, "{r:?}");
+    assert_eq!(
+        fake.call_names(),
+        [
+            "DeleteLoginProfile",
+            "DeleteAccessKey",
+            "DeleteSigningCertificate",
+            "DeleteSSHPublicKey",
+            "DeleteServiceSpecificCredential",
+            "DeactivateMFADevice",
+            "DeleteVirtualMFADevice",
+            "RemoveUserFromGroup",
+            "DetachUserPolicy",
+            "DeleteUserPolicy",
+            "DeleteUserPermissionsBoundary",
+            "DeleteUser",
+        ]
+    );
+    let s = fake.state();
+    assert!(!s.users.contains_key("bob"));
+    assert!(!s.virtual_mfa.contains(MFA));
+}
+
+#[tokio::test]
+async fn a_refused_call_stops_the_cascade_and_the_actions_that_depend_on_it() {
+    let fake = FakeIam::new(account());
+    fake.answer("RemoveUserFromGroup", Answer::Refused("AccessDenied"), 1);
+    let (_d, path) = journal_path();
+    let mut leave = action(
+        StepName::RemoveUserFromGroup,
+        ResourceKind::User,
+        "bob-devs",
+        "bob",
+        json!({"user": "bob", "group": "devs"}),
+    );
+    leave.part_of = Some("act-AIDABOB".into());
+    let mut del = delete_bob();
+    del.depends_on = vec![leave.id.clone()];
+    let r = run(&fake, &path, &plan(vec![leave, del])).await;
+    let (o, detail) = outcome(&r, "act-bob-devs");
+    assert_eq!(o, Outcome::Failed);
+    assert!(
+        detail.contains("RemoveUserFromGroup was refused by IAM")
+            && detail.contains("iam:RemoveUserFromGroup"),
+        "{detail}"
+    );
+    let (o, detail) = outcome(&r, "act-AIDABOB");
+    assert_eq!(o, Outcome::Failed);
+    assert!(
+        detail.contains("prerequisite act-bob-devs was failed"),
+        "{detail}"
+    );
+    assert_eq!(fake.call_names(), ["RemoveUserFromGroup"]);
+    assert!(fake.state().users.contains_key("bob"));
+
+    // Inside one cascade, a refused call stops the calls after it.
+    let fake = FakeIam::new(account());
+    fake.answer("DeleteAccessKey", Answer::Refused("AccessDenied"), 1);
+    let (_d, path) = journal_path();
+    let r = run(&fake, &path, &plan(vec![delete_bob()])).await;
+    assert_eq!(outcome(&r, "act-AIDABOB").0, Outcome::Failed);
+    assert_eq!(fake.call_names(), ["DeleteLoginProfile", "DeleteAccessKey"]);
+    assert_eq!(r.summary.failed, 1);
+}
+
+#[tokio::test]
+async fn an_unanswered_call_that_landed_is_applied_by_the_re_read() {
+    let fake = FakeIam::new(account());
+    fake.answer("UpdateAccessKey", Answer::Unknown { applied: true }, 1);
+    let (_d, path) = journal_path();
+    let r = run(&fake, &path, &plan(vec![deactivate_alice_key()])).await;
+    let (o, detail) = outcome(&r, "act-AKIA1");
+    assert_eq!(o, Outcome::Applied);
+    assert!(
+        detail.contains("re-read shows the planned state: applied"),
+        "{detail}"
+    );
+    assert_eq!(
+        fake.call_names(),
+        ["UpdateAccessKey"],
+        "sent once, never twice"
+    );
+    assert_eq!(key_status(&fake, "alice", "AKIA1"), "Inactive");
+}
+
+#[tokio::test]
+async fn an_unanswered_call_that_did_not_land_is_sent_once_more_then_left_open() {
+    let fake = FakeIam::new(account());
+    fake.answer("UpdateAccessKey", Answer::Unknown { applied: false }, 1);
+    let (_d, path) = journal_path();
+    let r = run(&fake, &path, &plan(vec![deactivate_alice_key()])).await;
+    let (o, detail) = outcome(&r, "act-AKIA1");
+    assert_eq!(o, Outcome::Applied, "{detail}");
+    assert!(detail.contains("not applied, sent once more"), "{detail}");
+    assert_eq!(fake.call_names(), ["UpdateAccessKey", "UpdateAccessKey"]);
+    assert_eq!(key_status(&fake, "alice", "AKIA1"), "Inactive");
+
+    // Unanswered twice, not applied: failed, and the action stays open in the journal.
+    let fake = FakeIam::new(account());
+    fake.answer("UpdateAccessKey", Answer::Unknown { applied: false }, 2);
+    let (_d, path) = journal_path();
+    let r = run(&fake, &path, &plan(vec![deactivate_alice_key()])).await;
+    let (o, detail) = outcome(&r, "act-AKIA1");
+    assert_eq!(o, Outcome::Failed);
+    assert!(detail.contains("stays open in the journal"), "{detail}");
+    let records = journal::read(&path).unwrap();
+    assert!(!records
+        .iter()
+        .any(|r| matches!(r, Record::Done { action, .. } if action == "act-AKIA1")));
+    assert_eq!(key_status(&fake, "alice", "AKIA1"), "Active");
+}
+
+#[tokio::test]
+async fn answers_that_prove_nothing_changed_are_resent() {
+    let fake = FakeIam::new(account());
+    fake.answer("UpdateAccessKey", Answer::Throttled, 2);
+    fake.answer("DeleteAccessKey", Answer::NotSent, 6);
+    let (_d, path) = journal_path();
+    let mut del = action(
+        StepName::DeleteAccessKey,
+        ResourceKind::AccessKey,
+        "AKIABOB",
+        "AKIABOB",
+        json!({"user": "bob"}),
+    );
+    del.precondition = json!({"status": "Active"});
+    let r = run(&fake, &path, &plan(vec![deactivate_alice_key(), del])).await;
+    assert_eq!(outcome(&r, "act-AKIA1").0, Outcome::Applied);
+    // Never sent: resent up to the dispatcher's limit, then failed as not sent.
+    let (o, detail) = outcome(&r, "act-AKIABOB");
+    assert_eq!(o, Outcome::Failed);
+    assert!(detail.contains("the request was not sent"), "{detail}");
+    let names = fake.call_names();
+    assert_eq!(names.iter().filter(|n| **n == "UpdateAccessKey").count(), 3);
+    assert_eq!(
+        names.iter().filter(|n| **n == "DeleteAccessKey").count(),
+        crate::apply::dispatch::MAX_ATTEMPTS as usize
+    );
+    let resent = journal::read(&path)
+        .unwrap()
+        .iter()
+        .filter(|r| matches!(r, Record::Result { error: Some(e), .. } if e.contains("sending it again")))
+        .count();
+    assert_eq!(resent, 2 + 5);
+}
+
+#[tokio::test]
+async fn a_second_run_resumes_a_partly_applied_plan() {
+    let fake = FakeIam::new(account());
+    fake.answer("RemoveUserFromGroup", Answer::Unknown { applied: false }, 2);
+    let (_d, path) = journal_path();
+    let leave = action(
+        StepName::RemoveUserFromGroup,
+        ResourceKind::Group,
+        "alice-devs",
+        "devs",
+        json!({"user": "alice", "group": "devs"}),
+    );
+    let p = plan(vec![deactivate_alice_key(), leave]);
+    let first = run(&fake, &path, &p).await;
+    assert_eq!(outcome(&first, "act-AKIA1").0, Outcome::Applied);
+    assert_eq!(outcome(&first, "act-alice-devs").0, Outcome::Failed);
+    let calls_before = fake.calls().len();
+
+    let second = run(&fake, &path, &p).await;
+    let (o, detail) = outcome(&second, "act-AKIA1");
+    assert_eq!(o, Outcome::AlreadyApplied);
+    assert!(detail.contains("earlier run"), "{detail}");
+    assert_eq!(outcome(&second, "act-alice-devs").0, Outcome::Applied);
+    // The second run made only the one call still to make.
+    assert_eq!(&fake.call_names()[calls_before..], ["RemoveUserFromGroup"]);
+    assert!(fake.state().users["alice"].groups.is_empty());
+    // Its undo comes from the first run's begin record.
+    let undo = apply::undo::plan_undo(&path).unwrap();
+    let ops: Vec<_> = undo.entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(ops, ["act-alice-devs", "act-AKIA1"]);
+}
+
+#[tokio::test]
+async fn undo_replays_the_reverse_calls_newest_first() {
+    let fake = FakeIam::new(account());
+    let (_d, path) = journal_path();
+    let detach = action(
+        StepName::DetachUserPolicy,
+        ResourceKind::User,
+        "alice-p1",
+        "alice",
+        json!({"user_name": "alice", "policy_arn": P1}),
+    );
+    let leave = action(
+        StepName::RemoveUserFromGroup,
+        ResourceKind::User,
+        "alice-devs",
+        "alice",
+        json!({"user": "alice", "group": "devs"}),
+    );
+    let tag = action(
+        StepName::Tag,
+        ResourceKind::User,
+        "alice-tag",
+        "alice",
+        json!({"tags": {"owner": "sec"}}),
+    );
+    let p = plan(vec![detach, leave, tag]);
+    let r = run(&fake, &path, &p).await;
+    assert_eq!(r.summary.applied, 3, "{r:?}");
+    let applied = fake.call_names();
+    assert_eq!(
+        applied,
+        ["DetachUserPolicy", "RemoveUserFromGroup", "TagUser"]
+    );
+
+    let undo = apply::undo::plan_undo(&path).unwrap();
+    let x = exec(&fake, &path, Mode::Undo);
+    let u = apply::undo::run(&undo, &x, &caller(), "journal.jsonl", None)
+        .await
+        .unwrap();
+    assert_eq!(u.summary.applied, 3, "{u:?}");
+    assert_eq!(
+        &fake.call_names()[applied.len()..],
+        ["UntagUser", "AddUserToGroup", "AttachUserPolicy"]
+    );
+    let alice = &fake.state().users["alice"];
+    assert_eq!(alice.attached, [P1]);
+    assert_eq!(alice.groups, ["devs"]);
+    assert!(alice.tags.is_empty());
+
+    // A second undo reverses nothing twice.
+    let n = fake.calls().len();
+    let undo = apply::undo::plan_undo(&path).unwrap();
+    let u = apply::undo::run(&undo, &x, &caller(), "journal.jsonl", None)
+        .await
+        .unwrap();
+    assert_eq!(u.summary.already_applied, 3);
+    assert_eq!(fake.calls().len(), n);
+}
+
+#[tokio::test]
+async fn the_journal_records_exactly_the_calls_sent() {
+    let fake = FakeIam::new(account());
+    fake.answer("DeleteAccessKey", Answer::Throttled, 1);
+    let (_d, path) = journal_path();
+    let r = run(
+        &fake,
+        &path,
+        &plan(vec![deactivate_alice_key(), delete_bob()]),
+    )
+    .await;
+    assert_eq!(r.summary.applied, 2, "{r:?}");
+    let journaled: Vec<(String, Value)> = journal::read(&path)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Call { call, request, .. } => Some((call, request)),
+            _ => None,
+        })
+        .collect();
+    let sent = fake.calls();
+    assert_eq!(journaled.len(), sent.len());
+    // The two subjects run concurrently: compare as multisets of (call, request).
+    let mut want: Vec<(String, String)> = sent
+        .iter()
+        .map(|c| {
+            let (name, request) = c.journal_parts();
+            assert_eq!(name, c.name(), "the journal's call name is the operation's");
+            (name, request.to_string())
+        })
+        .collect();
+    let mut got: Vec<(String, String)> = journaled
+        .into_iter()
+        .map(|(c, r)| (c, r.to_string()))
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(got.iter().any(|(c, r)| c == "UpdateAccessKey"
+        && r == r#"{"UserName":"alice","AccessKeyId":"AKIA1","Status":"Inactive"}"#));
+}
+
+#[tokio::test]
+async fn a_new_default_version_makes_room_and_undo_restores_the_old_default() {
+    let mut s = account();
+    let p = s.policies.get_mut(P1).unwrap();
+    for n in 2..=5 {
+        p.versions.push((format!("v{n}"), json!({"n": n}), false));
+    }
+    p.next_version = 6;
+    let fake = FakeIam::new(s);
+    let (_d, path) = journal_path();
+    let mut a = action(
+        StepName::ReplacePolicyDocument,
+        ResourceKind::ManagedPolicy,
+        "ANPAP1",
+        "P1",
+        json!({"policy_arn": P1, "document": {"Statement": ["new"]}}),
+    );
+    a.precondition = json!({"default_version_id": "v1"});
+    let r = run(&fake, &path, &plan(vec![a])).await;
+    assert_eq!(r.summary.applied, 1, "{r:?}");
+    // v1 is the default: the oldest other one (v2) goes to make room.
+    assert_eq!(
+        fake.call_names(),
+        ["DeletePolicyVersion", "CreatePolicyVersion"]
+    );
+    let versions: Vec<String> = fake.state().policies[P1]
+        .versions
+        .iter()
+        .map(|v| v.0.clone())
+        .collect();
+    assert_eq!(versions, ["v1", "v3", "v4", "v5", "v6"]);
+
+    let undo = apply::undo::plan_undo(&path).unwrap();
+    let x = exec(&fake, &path, Mode::Undo);
+    let u = apply::undo::run(&undo, &x, &caller(), "journal.jsonl", None)
+        .await
+        .unwrap();
+    assert_eq!(u.summary.applied, 1, "{u:?}");
+    assert_eq!(
+        &fake.call_names()[2..],
+        [
+            "SetDefaultPolicyVersion",
+            "DeletePolicyVersion",
+            "CreatePolicyVersion"
+        ]
+    );
+    let p = &fake.state().policies[P1];
+    let default: Vec<&str> = p
+        .versions
+        .iter()
+        .filter(|v| v.2)
+        .map(|v| v.0.as_str())
+        .collect();
+    assert_eq!(default, ["v1"]);
+    assert!(
+        p.versions.iter().any(|v| v.1 == json!({"n": 2})),
+        "v2's document is back"
+    );
+}
