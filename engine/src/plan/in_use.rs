@@ -11,7 +11,7 @@
 //! Pure: reads the normalized inventory, never AWS. The apply-time re-check lives in
 //! `apply::aws::in_use`.
 
-use super::steps::Disables;
+use crate::steps::Disables;
 use crate::inventory::{Inventory, KeyStatus, ResourceKind};
 use crate::spec::StepName;
 use chrono::{DateTime, Duration, Utc};
