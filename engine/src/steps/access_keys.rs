@@ -1,9 +1,7 @@
 //! Access-key steps: `deactivate_access_key` (reversible) and `delete_access_key` (destructive).
 //! Planned only on `$.access_keys`, so each key is judged on its own.
 
-use super::{
-    roundtrip, ts, ChangeKind, Cx, Disables, Gone, Safety, StepInfo, StepName, Target,
-};
+use super::{roundtrip, ts, ChangeKind, Cx, Disables, Gone, Safety, StepInfo, StepName, Target};
 use crate::inventory::{KeyStatus, ResourceKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -132,10 +130,22 @@ mod tests {
             .iter()
             .position(|k| k.status == KeyStatus::Inactive)
             .unwrap_or(usize::MAX);
-        let (out, skips) = expand_one(&inv, StepName::DeactivateAccessKey, ResourceKind::AccessKey, i, &Value::Null);
+        let (out, skips) = expand_one(
+            &inv,
+            StepName::DeactivateAccessKey,
+            ResourceKind::AccessKey,
+            i,
+            &Value::Null,
+        );
         assert!(out.is_empty());
         assert_eq!(skips, vec!["already inactive".to_string()]);
-        let (out, _) = expand_one(&inv, StepName::DeleteAccessKey, ResourceKind::AccessKey, i, &Value::Null);
+        let (out, _) = expand_one(
+            &inv,
+            StepName::DeleteAccessKey,
+            ResourceKind::AccessKey,
+            i,
+            &Value::Null,
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].after, Value::Null);
         assert_eq!(out[0].before["status"], "Inactive");

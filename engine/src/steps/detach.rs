@@ -3,8 +3,8 @@
 //! service-linked roles are IAM's and are never detached.
 
 use super::{
-    param, params, param_str, roundtrip, ChangeKind, Cx, Empty, Globs, ParamKind, Safety,
-    StepInfo, StepName, Target,
+    param, param_str, params, roundtrip, ChangeKind, Cx, Empty, Globs, ParamKind, Safety, StepInfo,
+    StepName, Target,
 };
 use crate::inventory::ResourceKind;
 use schemars::JsonSchema;
@@ -17,7 +17,7 @@ const fn info(target: &'static [ResourceKind]) -> StepInfo {
     StepInfo {
         targets: target,
         params: PARAMS,
-            params_schema: super::schema_of::<DetachParams>,
+        params_schema: super::schema_of::<DetachParams>,
         check_param: None,
         safety: Safety::Reversible,
         change: ChangeKind::Change,

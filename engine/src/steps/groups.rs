@@ -2,8 +2,8 @@
 //! (group-name globs, default all).
 
 use super::{
-    param, param_str, params, roundtrip, ChangeKind, Cx, Empty, Globs, ParamKind, Safety,
-    StepInfo, StepName, Target,
+    param, param_str, params, roundtrip, ChangeKind, Cx, Empty, Globs, ParamKind, Safety, StepInfo,
+    StepName, Target,
 };
 use crate::inventory::ResourceKind;
 use schemars::JsonSchema;
@@ -83,6 +83,14 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         let before = MembershipState {
             group_membership: g.clone(),
         };
-        cx.propose(step, t.resource.clone(), g, &params, &pre, &before, &Empty {});
+        cx.propose(
+            step,
+            t.resource.clone(),
+            g,
+            &params,
+            &pre,
+            &before,
+            &Empty {},
+        );
     }
 }

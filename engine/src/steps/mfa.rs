@@ -105,5 +105,14 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         user,
         delete_virtual: delete,
     };
-    cx.propose_as(step, change, t.resource.clone(), "", &params, &pre, &before, &after);
+    cx.propose_as(
+        step,
+        change,
+        t.resource.clone(),
+        "",
+        &params,
+        &pre,
+        &before,
+        &after,
+    );
 }

@@ -3,8 +3,7 @@
 //! the maximum age the smaller, requirements stay on). Unknown setting names are load errors.
 
 use super::{
-    param, roundtrip, ChangeKind, Cx, ParamIssue, ParamKind, Safety, StepInfo,
-    StepName, Target,
+    param, roundtrip, ChangeKind, Cx, ParamIssue, ParamKind, Safety, StepInfo, StepName, Target,
 };
 use crate::inventory::{PasswordPolicy, ResourceKind};
 use schemars::JsonSchema;
@@ -136,7 +135,10 @@ pub struct PasswordPrecondition {
 }
 
 /// Merges wanted settings over the current policy without weakening anything.
-pub fn merge_password_policy(current: Option<&PasswordPolicy>, wanted: &Settings) -> PasswordPolicy {
+pub fn merge_password_policy(
+    current: Option<&PasswordPolicy>,
+    wanted: &Settings,
+) -> PasswordPolicy {
     let mut p = current.cloned().unwrap_or_default();
     if let Some(n) = wanted.minimum_password_length.0 {
         p.minimum_password_length = Some(p.minimum_password_length.map_or(n, |c| c.max(n)));
@@ -237,7 +239,10 @@ mod tests {
         assert_eq!(m.max_password_age, Some(30));
         assert_eq!(m.password_reuse_prevention, Some(24));
         assert!(m.require_symbols && m.require_numbers);
-        assert_eq!(settings(json!({"minimum_password_length": 14.5})).minimum_password_length, Whole(None));
+        assert_eq!(
+            settings(json!({"minimum_password_length": 14.5})).minimum_password_length,
+            Whole(None)
+        );
     }
 
     #[test]
@@ -260,8 +265,16 @@ mod tests {
         let issues = check_param("settings", &json!({"minimum_length": 14}));
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].key, "minimum_length");
-        assert!(issues[0].message.starts_with("unknown password-policy setting `minimum_length`"));
-        assert_eq!(issues[0].hint.as_deref().map(|h| h.contains("minimum_password_length")), Some(true));
+        assert!(issues[0]
+            .message
+            .starts_with("unknown password-policy setting `minimum_length`"));
+        assert_eq!(
+            issues[0]
+                .hint
+                .as_deref()
+                .map(|h| h.contains("minimum_password_length")),
+            Some(true)
+        );
         assert!(check_param("settings", &json!({"hard_expiry": true})).is_empty());
     }
 }

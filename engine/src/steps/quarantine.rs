@@ -121,5 +121,13 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         policy_name: name,
         document: quarantine_document(),
     };
-    cx.propose(step, t.resource.clone(), "", &params, &pre, &Empty {}, &after);
+    cx.propose(
+        step,
+        t.resource.clone(),
+        "",
+        &params,
+        &pre,
+        &Empty {},
+        &after,
+    );
 }

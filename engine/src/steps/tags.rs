@@ -115,22 +115,21 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         None => Map::new(),
     };
     let mut after = tags.clone();
-    let params: Value;
-    if step == StepName::Tag {
+    let params = if step == StepName::Tag {
         let Ok(want) = serde_json::from_value::<TagParams>(rendered.clone()) else {
             return;
         };
         for (k, v) in &want.tags {
             after.insert(k.clone(), v.clone());
         }
-        params = serde_json::to_value(&want).unwrap_or(Value::Null);
+        serde_json::to_value(&want).unwrap_or(Value::Null)
     } else {
         let want: UntagParams = serde_json::from_value(rendered.clone()).unwrap_or_default();
         for k in &want.keys {
             after.remove(k);
         }
-        params = serde_json::to_value(&want).unwrap_or(Value::Null);
-    }
+        serde_json::to_value(&want).unwrap_or(Value::Null)
+    };
     if after == tags {
         cx.skip(r, step, "the tags are already as wanted");
         return;

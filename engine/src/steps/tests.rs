@@ -67,7 +67,7 @@ fn sample_params(inv: &Inventory, step: StepName, kind: ResourceKind, index: usi
             "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]
         }}),
         StepName::UpdatePasswordPolicy => json!({"settings": {"minimum_password_length": 99}}),
-        StepName::DeactivateMfaDevice => json!({"delete_virtual": index % 2 == 0}),
+        StepName::DeactivateMfaDevice => json!({"delete_virtual": index.is_multiple_of(2)}),
         _ => Value::Null,
     }
 }
@@ -100,7 +100,12 @@ fn param_tables_match_the_typed_params() {
         let required: BTreeSet<String> = schema
             .get("required")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default();
         let table: BTreeSet<String> = info.params.iter().map(|p| p.name.to_string()).collect();
         let table_required: BTreeSet<String> = info
@@ -140,7 +145,8 @@ fn every_step_expands_on_the_demo_account_and_its_parts_round_trip_through_the_t
                     assert_eq!(back.as_ref().ok(), Some(&parts), "{}: {back:?}", p.step);
                     // Byte-identical too (key order is part of the plan's content hash).
                     assert_eq!(
-                        back.ok().map(|b| serde_json::to_string(&b.precondition).ok()),
+                        back.ok()
+                            .map(|b| serde_json::to_string(&b.precondition).ok()),
                         Some(serde_json::to_string(&parts.precondition).ok())
                     );
                 }
@@ -169,7 +175,13 @@ fn the_delete_user_cascade_comes_first_and_belongs_to_the_user() {
     let Some(i) = inv.users.iter().position(|u| u.name == "ben.carter") else {
         panic!("the demo account has ben.carter");
     };
-    let (out, _) = expand_one(&inv, StepName::DeleteUser, ResourceKind::User, i, &Value::Null);
+    let (out, _) = expand_one(
+        &inv,
+        StepName::DeleteUser,
+        ResourceKind::User,
+        i,
+        &Value::Null,
+    );
     let last = out.last().expect("the user is deleted");
     assert_eq!(last.step, StepName::DeleteUser);
     assert!(last.part_of.is_none());
@@ -214,7 +226,9 @@ fn the_in_use_window_start_goes_only_into_user_level_preconditions() {
         assert_eq!(has, p.step == StepName::DeleteUser, "{}", p.step);
     }
     assert_eq!(
-        cx.out.last().and_then(|p| p.precondition.get("in_use_since")),
+        cx.out
+            .last()
+            .and_then(|p| p.precondition.get("in_use_since")),
         Some(&json!("2026-11-01T00:00:00Z"))
     );
 }
