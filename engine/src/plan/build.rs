@@ -17,10 +17,6 @@ use std::collections::HashMap;
 use std::io::Write;
 
 pub use crate::steps::action_id;
-pub use crate::steps::password_policy::{
-    merge_password_policy, SETTINGS as PASSWORD_POLICY_SETTINGS,
-};
-pub use crate::steps::quarantine::quarantine_document;
 
 /// A step proposed for one target before deduplication.
 #[derive(Debug, Clone)]
