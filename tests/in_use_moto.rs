@@ -436,10 +436,10 @@ fn disabled_keys(plan: &Plan, owner: &HashMap<String, String>) -> BTreeSet<Strin
     let mut out = BTreeSet::new();
     for a in &plan.actions {
         match a.action.disables_credential() {
-            Some(iamwarden::plan::steps::Disables::AccessKey) => {
+            Some(iamwarden::steps::Disables::AccessKey) => {
                 out.insert(a.resource.id.clone());
             }
-            Some(iamwarden::plan::steps::Disables::User) => {
+            Some(iamwarden::steps::Disables::User) => {
                 out.extend(
                     owner
                         .iter()

@@ -22,4 +22,5 @@ pub mod scaffold;
 pub mod schema;
 pub mod sign;
 pub mod spec;
+pub mod steps;
 pub mod synth;

@@ -16,7 +16,6 @@ pub use template::{context as template_context, ParamValue};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::inventory::ResourceKind;
-use crate::plan::steps::ParamKind;
 use crate::plan::PackRef;
 use crate::spec::load::LoadedPack;
 use crate::spec::{ConditionSpec, ExemptSpec, IfMissing, Severity, StepName};
@@ -543,25 +542,17 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                     } else {
                         value
                     };
-                    if let Err(e) = check_param_type(value, pinfo.kind) {
+                    if let Err(e) = pinfo.kind.check(value) {
                         cx.err(&prel, &pfield, e, None);
                         continue;
                     }
-                    if st.step == StepName::UpdatePasswordPolicy {
-                        let known = crate::plan::build::PASSWORD_POLICY_SETTINGS;
-                        for k in value.as_object().map(|o| o.keys()).into_iter().flatten() {
-                            if !known.contains(&k.as_str()) {
-                                cx.err(
-                                    &format!("{prel}/{k}"),
-                                    &format!("{pfield}.{k}"),
-                                    format!(
-                                        "unknown password-policy setting `{k}` (settings: {})",
-                                        known.join(", ")
-                                    ),
-                                    did_you_mean(k, known.iter().copied()),
-                                );
-                            }
-                        }
+                    for issue in info.check_param.map_or_else(Vec::new, |c| c(name, value)) {
+                        cx.err(
+                            &format!("{prel}/{}", issue.key),
+                            &format!("{pfield}.{}", issue.key),
+                            issue.message,
+                            issue.hint,
+                        );
                     }
                     let tname = format!("{}#{si}#{name}", spec.id);
                     match template::compile_param(value, &tname, &mut templates) {
@@ -641,28 +632,6 @@ fn add_exempt(out: &mut Exempt, spec: &ExemptSpec, source: &str) {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone(), source.to_string())),
     );
-}
-
-fn check_param_type(v: &Value, kind: ParamKind) -> Result<(), String> {
-    let is_from = v.as_object().is_some_and(|o| o.contains_key("from"));
-    let ok = match kind {
-        ParamKind::Bool => v.is_boolean(),
-        ParamKind::String => v.is_string(),
-        ParamKind::StringList => {
-            is_from || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-        }
-        ParamKind::StringMap => {
-            is_from
-                || v.as_object()
-                    .is_some_and(|o| o.values().all(Value::is_string))
-        }
-        ParamKind::Object => v.is_object(),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("must be {}", kind.describe()))
-    }
 }
 
 /// Renders a template once against `ctx` (strict): titles and operands with `{{params.X}}`.

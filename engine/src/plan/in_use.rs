@@ -11,9 +11,9 @@
 //! Pure: reads the normalized inventory, never AWS. The apply-time re-check lives in
 //! `apply::aws::in_use`.
 
-use super::steps::Disables;
 use crate::inventory::{Inventory, KeyStatus, ResourceKind};
 use crate::spec::StepName;
+use crate::steps::Disables;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 

@@ -7,7 +7,6 @@
 
 pub mod build;
 pub mod in_use;
-pub mod steps;
 
 use crate::inventory::ResourceRef;
 use crate::spec::{Severity, StepName};
@@ -20,8 +19,11 @@ use serde_json::Value;
 /// Version 2 added `content_sha256` and `rule_caps`. Version 3: every action's precondition
 /// carries the id of the entity it acts on (a re-created entity is stale) and, for steps that
 /// disable a credential, the in-use window's start; `allowed_in_use` on actions; `to_add` in
-/// the summary. A format 2 plan lacks the ids, so apply refuses it.
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+/// the summary. A format 2 plan lacks the ids, so apply refuses it. Version 4: every action's
+/// `params`, `precondition`, `before` and `after` are the serialized typed structs of its step
+/// (`crate::steps`); the JSON is as in version 3, but only plans written against the typed
+/// shapes are applied.
+pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 /// A plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -112,31 +114,7 @@ pub struct Evidence {
     pub negated: bool,
 }
 
-/// How risky an action is; apply runs destructive actions only when explicitly allowed.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Safety {
-    /// Can be undone from the journal.
-    Reversible,
-    /// Cannot be fully undone (deleted keys, users, passwords, policies).
-    Destructive,
-}
-
-/// How the diff shows an action.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
-    /// `~`: the resource is modified.
-    Change,
-    /// `-`: the resource (or a part of it) is deleted.
-    Delete,
-    /// `+`: something is added to the resource.
-    Add,
-}
+pub use crate::steps::{ChangeKind, Safety};
 
 /// One call-level change, planned for one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

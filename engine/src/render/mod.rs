@@ -52,46 +52,9 @@ pub fn symbol(a: &Action) -> char {
     }
 }
 
-/// What the action does, in words: "will be deactivated".
+/// What the action does, in words: "will be deactivated" (each step's file says it).
 pub fn verb(a: &Action) -> String {
-    use crate::spec::StepName as S;
-    let p = |k: &str| {
-        a.params
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string()
-    };
-    match a.action {
-        S::DeactivateAccessKey => "will be deactivated".into(),
-        S::DeleteAccessKey => "will be deleted".into(),
-        S::RequirePasswordReset => "will require a password reset at next sign-in".into(),
-        S::DeleteLoginProfile => "will be deleted (console access removed)".into(),
-        S::DeactivateMfaDevice => {
-            if a.params.get("delete_virtual").and_then(Value::as_bool) == Some(true) {
-                "will be deactivated and deleted".into()
-            } else {
-                "will be deactivated".into()
-            }
-        }
-        S::DetachUserPolicy | S::DetachGroupPolicy | S::DetachRolePolicy => {
-            format!("will have {} detached", p("policy_arn"))
-        }
-        S::DeleteInlinePolicy => "will be deleted (document kept in the plan)".into(),
-        S::RemoveUserFromGroup => format!("will be removed from group {}", p("group")),
-        S::QuarantineUser => format!(
-            "will be quarantined (inline deny-all policy {})",
-            p("policy_name")
-        ),
-        S::DeleteUser => "will be deleted".into(),
-        S::ReplacePolicyDocument => "will get a new default version".into(),
-        S::SetDefaultPolicyVersion => format!("will make {} the default version", p("version_id")),
-        S::DetachPolicyEverywhere => "will be detached from every user, group and role".into(),
-        S::DeletePolicy => "will be deleted".into(),
-        S::UpdatePasswordPolicy => "will get a stronger password policy".into(),
-        S::Tag => "will be tagged".into(),
-        S::Untag => "will be untagged".into(),
-    }
+    (a.action.info().verb)(&a.params)
 }
 
 /// A value on one line, for diffs and tables.

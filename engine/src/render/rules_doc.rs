@@ -76,16 +76,14 @@ pub fn render(packs: &[LoadedPack]) -> String {
                     };
                     let info = s.step.info();
                     let safety = match info.safety {
-                        crate::plan::Safety::Reversible => "reversible",
-                        crate::plan::Safety::Destructive => "destructive",
+                        crate::steps::Safety::Reversible => "reversible",
+                        crate::steps::Safety::Destructive => "destructive",
                     };
                     let guard = match s.step.disables_credential() {
                         None => "",
-                        Some(crate::plan::steps::Disables::AccessKey) => "; in-use guard: the key",
-                        Some(crate::plan::steps::Disables::Password) => {
-                            "; in-use guard: the password"
-                        }
-                        Some(crate::plan::steps::Disables::User) => {
+                        Some(crate::steps::Disables::AccessKey) => "; in-use guard: the key",
+                        Some(crate::steps::Disables::Password) => "; in-use guard: the password",
+                        Some(crate::steps::Disables::User) => {
                             "; in-use guard: the user's active keys and password"
                         }
                     };

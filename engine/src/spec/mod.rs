@@ -380,51 +380,7 @@ pub struct ExemptSpec {
     pub tags: BTreeMap<String, String>,
 }
 
-/// The remediation steps iamwarden can plan. The names are part of the plan-file contract.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum StepName {
-    /// Set an access key `Inactive` (reversible).
-    DeactivateAccessKey,
-    /// Delete an access key (destructive: the secret is gone).
-    DeleteAccessKey,
-    /// Require a new console password at next sign-in, keeping the login profile (reversible).
-    RequirePasswordReset,
-    /// Delete the console password (destructive: the password cannot be restored).
-    DeleteLoginProfile,
-    /// Deactivate an MFA device; `delete_virtual: true` also deletes a virtual one (destructive).
-    DeactivateMfaDevice,
-    /// Detach managed policies from a user (param `policy_arns`, default all) (reversible).
-    DetachUserPolicy,
-    /// Detach managed policies from a group (param `policy_arns`, default all) (reversible).
-    DetachGroupPolicy,
-    /// Detach managed policies from a role (param `policy_arns`, default all) (reversible).
-    DetachRolePolicy,
-    /// Delete an inline policy; its document is kept in the plan and journal (reversible).
-    DeleteInlinePolicy,
-    /// Remove a user from groups (param `groups`, default all) (reversible).
-    RemoveUserFromGroup,
-    /// Attach an inline deny-all policy to a user (param `policy_name`) (reversible).
-    QuarantineUser,
-    /// Delete a user with everything AWS requires removed first (destructive).
-    DeleteUser,
-    /// Make a new default policy version from param `document` (reversible).
-    ReplacePolicyDocument,
-    /// Make another existing version the default (param `version_id`, default `previous`) (reversible).
-    SetDefaultPolicyVersion,
-    /// Detach a managed policy from every user, group and role (reversible).
-    DetachPolicyEverywhere,
-    /// Delete a customer-managed policy and its versions (destructive).
-    DeletePolicy,
-    /// Tighten the account password policy (param `settings`), merged over the current one (reversible).
-    UpdatePasswordPolicy,
-    /// Add or overwrite tags (param `tags`) (reversible).
-    Tag,
-    /// Remove tags (param `keys`) (reversible).
-    Untag,
-}
+pub use crate::steps::StepName;
 
 /// One remediation step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -379,7 +379,7 @@ async fn in_use_since_plan<I: Iam>(
     let user_level = a
         .action
         .disables_credential()
-        .is_some_and(|d| d == crate::plan::steps::Disables::User);
+        .is_some_and(|d| d == crate::steps::Disables::User);
     let since = plan_ts(a.precondition.get("in_use_since"));
     let (true, Some(since), None) = (user_level, since, &a.allowed_in_use) else {
         return Ok(None);

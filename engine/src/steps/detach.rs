@@ -1,0 +1,137 @@
+//! Detach steps: `detach_user_policy`, `detach_group_policy`, `detach_role_policy` (reversible),
+//! one action per attached managed policy matching `policy_arns` (default all). The policies of
+//! service-linked roles are IAM's and are never detached.
+
+use super::{
+    param, param_str, params, roundtrip, ChangeKind, Cx, Empty, Globs, ParamKind, Safety, StepInfo,
+    StepName, Target,
+};
+use crate::inventory::ResourceKind;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+const PARAMS: &[super::ParamInfo] = &[param("policy_arns", ParamKind::StringList, false)];
+
+const fn info(target: &'static [ResourceKind]) -> StepInfo {
+    StepInfo {
+        targets: target,
+        params: PARAMS,
+        params_schema: super::schema_of::<DetachParams>,
+        check_param: None,
+        safety: Safety::Reversible,
+        change: ChangeKind::Change,
+        rank: 50,
+        disables_credential: None,
+        expand,
+        verb: |p| format!("will have {} detached", param_str(p, "policy_arn")),
+        roundtrip: roundtrip::<DetachActionParams, DetachPrecondition, AttachedState, Empty>,
+    }
+}
+
+/// `detach_user_policy`.
+pub const USER: StepInfo = info(&[ResourceKind::User]);
+/// `detach_group_policy`.
+pub const GROUP: StepInfo = info(&[ResourceKind::Group]);
+/// `detach_role_policy`.
+pub const ROLE: StepInfo = info(&[ResourceKind::Role]);
+
+/// The params a pack writes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetachParams {
+    /// ARN globs of the policies to detach (default all; a `{from: ...}` that finds nothing
+    /// detaches none).
+    #[serde(default)]
+    pub policy_arns: Globs,
+}
+
+/// The action's params: the owner (one of the three names) and the policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetachActionParams {
+    /// The user (`detach_user_policy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// The group (`detach_group_policy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    /// The role (`detach_role_policy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    /// The policy detached.
+    pub policy_arn: String,
+}
+
+/// What apply re-reads: the policy is still attached to the same entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetachPrecondition {
+    /// Always `true`.
+    pub attached: bool,
+    /// The user's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The group's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// The role's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+}
+
+/// The attachment before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachedState {
+    /// The policy's ARN.
+    pub attached_policy: String,
+}
+
+fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
+    let inv = cx.inv();
+    let r = t.resource;
+    let (attached, service_linked): (&[String], bool) = match r.kind {
+        ResourceKind::User => match inv.users.get(t.index) {
+            Some(u) => (&u.attached_policies, false),
+            None => return,
+        },
+        ResourceKind::Group => match inv.groups.get(t.index) {
+            Some(g) => (&g.attached_policies, false),
+            None => return,
+        },
+        ResourceKind::Role => match inv.roles.get(t.index) {
+            Some(x) => (&x.attached_policies, x.service_linked),
+            None => return,
+        },
+        _ => return,
+    };
+    if service_linked {
+        cx.skip(r, step, "IAM manages the policies of service-linked roles");
+        return;
+    }
+    let Some(wanted) = params::<DetachParams>(rendered) else {
+        cx.skip(r, step, "the parameters do not fit the step");
+        return;
+    };
+    let ids = cx.ix.entity_ids(r);
+    let pre = DetachPrecondition {
+        attached: true,
+        user_id: ids.user_id,
+        group_id: ids.group_id,
+        role_id: ids.role_id,
+    };
+    for arn in attached.iter().filter(|a| wanted.policy_arns.matches(a)) {
+        let name = Some(r.name.clone());
+        let params = DetachActionParams {
+            user_name: name.clone().filter(|_| r.kind == ResourceKind::User),
+            group_name: name.clone().filter(|_| r.kind == ResourceKind::Group),
+            role_name: name.filter(|_| r.kind == ResourceKind::Role),
+            policy_arn: arn.clone(),
+        };
+        let before = AttachedState {
+            attached_policy: arn.clone(),
+        };
+        cx.propose(step, r.clone(), arn, &params, &pre, &before, &Empty {});
+    }
+}

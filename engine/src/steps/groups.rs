@@ -1,0 +1,96 @@
+//! `remove_user_from_group` (reversible): one action per membership matching `groups`
+//! (group-name globs, default all).
+
+use super::{
+    param, param_str, params, roundtrip, ChangeKind, Cx, Empty, Globs, ParamKind, Safety, StepInfo,
+    StepName, Target,
+};
+use crate::inventory::ResourceKind;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `remove_user_from_group`.
+pub const REMOVE: StepInfo = StepInfo {
+    targets: &[ResourceKind::User],
+    params: &[param("groups", ParamKind::StringList, false)],
+    params_schema: super::schema_of::<GroupsParams>,
+    check_param: None,
+    safety: Safety::Reversible,
+    change: ChangeKind::Change,
+    rank: 40,
+    disables_credential: None,
+    expand,
+    verb: |p| format!("will be removed from group {}", param_str(p, "group")),
+    roundtrip: roundtrip::<MembershipParams, MembershipPrecondition, MembershipState, Empty>,
+};
+
+/// The params a pack writes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupsParams {
+    /// Group-name globs (default all; a `{from: ...}` that finds nothing removes none).
+    #[serde(default)]
+    pub groups: Globs,
+}
+
+/// The action's params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipParams {
+    /// The user.
+    pub user: String,
+    /// The group.
+    pub group: String,
+}
+
+/// What apply re-reads: the user is still a member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipPrecondition {
+    /// Always `true`.
+    pub member: bool,
+    /// The user's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+/// The membership before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipState {
+    /// The group.
+    pub group_membership: String,
+}
+
+fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
+    let Some(u) = cx.inv().users.get(t.index) else {
+        return;
+    };
+    let Some(wanted) = params::<GroupsParams>(rendered) else {
+        cx.skip(t.resource, step, "the parameters do not fit the step");
+        return;
+    };
+    let pre = MembershipPrecondition {
+        member: true,
+        user_id: cx.ix.entity_ids(t.resource).user_id,
+    };
+    for g in u.groups.iter().filter(|g| wanted.groups.matches(g)) {
+        let params = MembershipParams {
+            user: u.name.clone(),
+            group: g.clone(),
+        };
+        let before = MembershipState {
+            group_membership: g.clone(),
+        };
+        cx.propose(
+            step,
+            t.resource.clone(),
+            g,
+            &params,
+            &pre,
+            &before,
+            &Empty {},
+        );
+    }
+}

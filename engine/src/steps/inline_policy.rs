@@ -1,0 +1,78 @@
+//! `delete_inline_policy` (reversible: the document is kept in the plan and the journal, and
+//! undo puts it back).
+
+use super::{roundtrip, ChangeKind, Cx, Gone, Safety, StepInfo, StepName, Target};
+use crate::inventory::{OwnerKind, ResourceKind};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// `delete_inline_policy`.
+pub const DELETE: StepInfo = StepInfo {
+    targets: &[ResourceKind::InlinePolicy],
+    params: &[],
+    params_schema: super::schema_of::<super::NoParams>,
+    check_param: None,
+    safety: Safety::Reversible,
+    change: ChangeKind::Delete,
+    rank: 60,
+    disables_credential: None,
+    expand,
+    verb: |_| "will be deleted (document kept in the plan)".into(),
+    roundtrip: roundtrip::<InlineParams, InlinePrecondition, InlineState, Gone>,
+};
+
+/// The action's params: which policy of which owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineParams {
+    /// The owner's kind.
+    pub owner_kind: OwnerKind,
+    /// The owner's name.
+    pub owner: String,
+    /// The policy's name.
+    pub policy_name: String,
+}
+
+/// What apply re-reads: the document is the one the plan judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlinePrecondition {
+    /// sha256 hex of the document's JSON.
+    pub document_sha256: String,
+    /// The owner's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+}
+
+/// The policy as it was (undo puts it back).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InlineState {
+    /// The name.
+    pub policy_name: String,
+    /// The whole document.
+    pub document: Value,
+}
+
+fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
+    let Some(p) = cx.inv().inline_policies.get(t.index) else {
+        return;
+    };
+    let d = Sha256::digest(p.document.to_string().as_bytes());
+    let pre = InlinePrecondition {
+        document_sha256: d.iter().map(|b| format!("{b:02x}")).collect(),
+        owner_id: cx.ix.owner_id(p.owner_kind, &p.owner),
+    };
+    let params = InlineParams {
+        owner_kind: p.owner_kind,
+        owner: p.owner.clone(),
+        policy_name: p.name.clone(),
+    };
+    let before = InlineState {
+        policy_name: p.name.clone(),
+        document: p.document.clone(),
+    };
+    cx.propose(step, t.resource.clone(), "", &params, &pre, &before, &());
+}

@@ -1,0 +1,134 @@
+//! Console-password steps: `require_password_reset` (reversible) and `delete_login_profile`
+//! (destructive). Planned on `$.login_profiles` or on `$.users` (then they land on the user's
+//! login profile, so they deduplicate with the same step from a login-profile rule).
+
+use super::{roundtrip, ts, ChangeKind, Cx, Disables, Gone, Safety, StepInfo, StepName, Target};
+use crate::inventory::ResourceKind;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `require_password_reset`.
+pub const REQUIRE_RESET: StepInfo = StepInfo {
+    targets: &[ResourceKind::LoginProfile, ResourceKind::User],
+    params: &[],
+    params_schema: super::schema_of::<super::NoParams>,
+    check_param: None,
+    safety: Safety::Reversible,
+    change: ChangeKind::Change,
+    rank: 10,
+    disables_credential: None,
+    expand,
+    verb: |_| "will require a password reset at next sign-in".into(),
+    roundtrip: roundtrip::<ProfileParams, ProfilePrecondition, ResetState, ResetState>,
+};
+
+/// `delete_login_profile`.
+pub const DELETE: StepInfo = StepInfo {
+    targets: &[ResourceKind::LoginProfile, ResourceKind::User],
+    params: &[],
+    params_schema: super::schema_of::<super::NoParams>,
+    check_param: None,
+    safety: Safety::Destructive,
+    change: ChangeKind::Delete,
+    rank: 11,
+    disables_credential: Some(Disables::Password),
+    expand,
+    verb: |_| "will be deleted (console access removed)".into(),
+    roundtrip: roundtrip::<ProfileParams, ProfilePrecondition, DeletedProfile, Gone>,
+};
+
+/// The action's params: the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileParams {
+    /// The user whose console password it is.
+    pub user: String,
+}
+
+/// What apply re-reads about the login profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePrecondition {
+    /// The user.
+    pub user: String,
+    /// When the password was set.
+    pub created_at: Option<String>,
+    /// Whether a reset is already required.
+    pub password_reset_required: bool,
+    /// The password's last use.
+    pub password_last_used_at: Option<String>,
+    /// The user's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+/// Whether a password reset is required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetState {
+    /// Required or not.
+    pub password_reset_required: bool,
+}
+
+/// A deleted login profile, as it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeletedProfile {
+    /// Always `present`.
+    pub login_profile: String,
+    /// When the password was set.
+    pub created_at: Option<String>,
+}
+
+fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
+    let inv = cx.inv();
+    let r = t.resource;
+    let user = match r.kind {
+        ResourceKind::User => r.name.clone(),
+        _ => inv
+            .login_profiles
+            .get(t.index)
+            .map(|l| l.user.clone())
+            .unwrap_or_default(),
+    };
+    let Some(&li) = cx.ix.login_profiles.get(user.as_str()) else {
+        cx.skip(r, step, "the user has no console password");
+        return;
+    };
+    let Some(lp) = inv.login_profiles.get(li) else {
+        return;
+    };
+    let Some(target) = inv.resource_ref(ResourceKind::LoginProfile, li) else {
+        return;
+    };
+    let params = ProfileParams {
+        user: lp.user.clone(),
+    };
+    let pre = ProfilePrecondition {
+        user: lp.user.clone(),
+        created_at: ts(Some(lp.created_at)),
+        password_reset_required: lp.password_reset_required,
+        password_last_used_at: ts(lp.password_last_used_at),
+        user_id: cx.ix.user_id(&lp.user),
+    };
+    if step == StepName::RequirePasswordReset {
+        if lp.password_reset_required {
+            cx.skip(&target, step, "a password reset is already required");
+            return;
+        }
+        let before = ResetState {
+            password_reset_required: false,
+        };
+        let after = ResetState {
+            password_reset_required: true,
+        };
+        cx.propose(step, target, "", &params, &pre, &before, &after);
+    } else {
+        let before = DeletedProfile {
+            login_profile: "present".into(),
+            created_at: ts(Some(lp.created_at)),
+        };
+        cx.propose(step, target, "", &params, &pre, &before, &());
+    }
+}

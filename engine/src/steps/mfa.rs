@@ -1,0 +1,118 @@
+//! `deactivate_mfa_device`: deactivates an MFA device; with `delete_virtual: true` a virtual
+//! device is deleted too (then the diff shows a delete). Always destructive: re-enabling a
+//! device needs codes from it.
+
+use super::{
+    param, params, roundtrip, ts, ChangeKind, Cx, ParamKind, Safety, StepInfo, StepName, Target,
+};
+use crate::inventory::ResourceKind;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `deactivate_mfa_device`.
+pub const DEACTIVATE: StepInfo = StepInfo {
+    targets: &[ResourceKind::MfaDevice],
+    params: &[param("delete_virtual", ParamKind::Bool, false)],
+    params_schema: super::schema_of::<MfaParams>,
+    check_param: None,
+    safety: Safety::Destructive,
+    change: ChangeKind::Change,
+    rank: 30,
+    disables_credential: None,
+    expand,
+    verb: |p| {
+        if p.get("delete_virtual").and_then(Value::as_bool) == Some(true) {
+            "will be deactivated and deleted".into()
+        } else {
+            "will be deactivated".into()
+        }
+    },
+    roundtrip: roundtrip::<MfaActionParams, MfaPrecondition, MfaState, Option<MfaState>>,
+};
+
+/// The params a pack writes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaParams {
+    /// Also delete a virtual device (default `false`).
+    #[serde(default)]
+    pub delete_virtual: bool,
+}
+
+/// The action's params.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaActionParams {
+    /// The device's user.
+    pub user: String,
+    /// Whether the (virtual) device is deleted too.
+    pub delete_virtual: bool,
+}
+
+/// What apply re-reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaPrecondition {
+    /// The user.
+    pub user: String,
+    /// When the device was enabled.
+    pub enabled_at: Option<String>,
+    /// The user's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+/// A device's assignment (`after` is `null` when the device is deleted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaState {
+    /// The user it is assigned to (`null` after).
+    pub user: Option<String>,
+    /// Enabled or not.
+    pub enabled: bool,
+}
+
+fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
+    let Some(d) = cx.inv().mfa_devices.get(t.index) else {
+        return;
+    };
+    let Some(user) = d.user.clone() else {
+        cx.skip(t.resource, step, "the device is not assigned to a user");
+        return;
+    };
+    let wanted: MfaParams = params(rendered).unwrap_or_default();
+    let delete = wanted.delete_virtual && d.r#virtual;
+    let after = (!delete).then_some(MfaState {
+        user: None,
+        enabled: false,
+    });
+    let change = if delete {
+        ChangeKind::Delete
+    } else {
+        ChangeKind::Change
+    };
+    let pre = MfaPrecondition {
+        user: user.clone(),
+        enabled_at: ts(d.enabled_at),
+        user_id: cx.ix.user_id(&user),
+    };
+    let before = MfaState {
+        user: Some(user.clone()),
+        enabled: true,
+    };
+    let params = MfaActionParams {
+        user,
+        delete_virtual: delete,
+    };
+    cx.propose_as(
+        step,
+        change,
+        t.resource.clone(),
+        "",
+        &params,
+        &pre,
+        &before,
+        &after,
+    );
+}

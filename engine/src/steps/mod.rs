@@ -1,0 +1,732 @@
+//! The remediation step registry: one line per step (in [`registry!`]) from which [`StepName`],
+//! [`ALL_STEPS`] and every dispatch are derived, and one file per step family holding all the
+//! plan side knows about its steps: targets, typed parameters (checked when packs load), safety,
+//! change kind, apply rank, which credential it disables, and the plan expansion producing typed
+//! parameters, precondition and before/after states.
+//!
+//! Layer: below `spec`, `compile`, `eval`, `plan`, `render` and `apply`: a step file imports only
+//! `diag`, `inventory` and `policy` (and this module). `plan::build` drives the expansion and
+//! keeps ordering, deduplication, supersedes and the in-use guard; the apply side of each step
+//! lives in `apply` under the same family names.
+//!
+//! The plan file keeps `params`, `precondition`, `before` and `after` as JSON values, but each is
+//! made by serializing the step's typed struct ([`Cx::propose`]), and [`StepInfo::roundtrip`]
+//! reads them back into those structs (a plan's actions can be checked against their types).
+
+pub mod access_keys;
+pub mod delete_user;
+pub mod detach;
+pub mod groups;
+pub mod inline_policy;
+pub mod login_profile;
+pub mod managed_policy;
+pub mod mfa;
+pub mod password_policy;
+pub mod policy_versions;
+pub mod quarantine;
+pub mod tags;
+
+use crate::inventory::{Inventory, ManagedPolicy, OwnerKind, ResourceKind, ResourceRef};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// Declares the steps: `Variant = "name" => family::INFO`, each with its doc comment (which is
+/// also the step's description in the rule-pack schema).
+macro_rules! registry {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal => $info:path, )*) => {
+        /// The remediation steps iamwarden can plan. The names are part of the plan-file contract.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+            JsonSchema,
+        )]
+        pub enum StepName {
+            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
+        }
+
+        /// Every step name, in catalog order.
+        pub const ALL_STEPS: &[StepName] = &[ $( StepName::$variant, )* ];
+
+        impl StepName {
+            /// The snake_case name used in packs and plans.
+            pub fn as_str(self) -> &'static str {
+                match self { $( StepName::$variant => $name, )* }
+            }
+
+            /// The step's registry entry.
+            pub fn info(self) -> &'static StepInfo {
+                match self { $( StepName::$variant => &$info, )* }
+            }
+        }
+    };
+}
+
+registry! {
+    /// Set an access key `Inactive` (reversible).
+    DeactivateAccessKey = "deactivate_access_key" => access_keys::DEACTIVATE,
+    /// Delete an access key (destructive: the secret is gone).
+    DeleteAccessKey = "delete_access_key" => access_keys::DELETE,
+    /// Require a new console password at next sign-in, keeping the login profile (reversible).
+    RequirePasswordReset = "require_password_reset" => login_profile::REQUIRE_RESET,
+    /// Delete the console password (destructive: the password cannot be restored).
+    DeleteLoginProfile = "delete_login_profile" => login_profile::DELETE,
+    /// Deactivate an MFA device; `delete_virtual: true` also deletes a virtual one (destructive).
+    DeactivateMfaDevice = "deactivate_mfa_device" => mfa::DEACTIVATE,
+    /// Detach managed policies from a user (param `policy_arns`, default all) (reversible).
+    DetachUserPolicy = "detach_user_policy" => detach::USER,
+    /// Detach managed policies from a group (param `policy_arns`, default all) (reversible).
+    DetachGroupPolicy = "detach_group_policy" => detach::GROUP,
+    /// Detach managed policies from a role (param `policy_arns`, default all) (reversible).
+    DetachRolePolicy = "detach_role_policy" => detach::ROLE,
+    /// Delete an inline policy; its document is kept in the plan and journal (reversible).
+    DeleteInlinePolicy = "delete_inline_policy" => inline_policy::DELETE,
+    /// Remove a user from groups (param `groups`, default all) (reversible).
+    RemoveUserFromGroup = "remove_user_from_group" => groups::REMOVE,
+    /// Attach an inline deny-all policy to a user (param `policy_name`) (reversible).
+    QuarantineUser = "quarantine_user" => quarantine::QUARANTINE,
+    /// Delete a user with everything AWS requires removed first (destructive).
+    DeleteUser = "delete_user" => delete_user::DELETE,
+    /// Make a new default policy version from param `document` (reversible).
+    ReplacePolicyDocument = "replace_policy_document" => policy_versions::REPLACE,
+    /// Make another existing version the default (param `version_id`, default `previous`) (reversible).
+    SetDefaultPolicyVersion = "set_default_policy_version" => policy_versions::SET_DEFAULT,
+    /// Detach a managed policy from every user, group and role (reversible).
+    DetachPolicyEverywhere = "detach_policy_everywhere" => managed_policy::DETACH_EVERYWHERE,
+    /// Delete a customer-managed policy and its versions (destructive).
+    DeletePolicy = "delete_policy" => managed_policy::DELETE,
+    /// Tighten the account password policy (param `settings`), merged over the current one (reversible).
+    UpdatePasswordPolicy = "update_password_policy" => password_policy::UPDATE,
+    /// Add or overwrite tags (param `tags`) (reversible).
+    Tag = "tag" => tags::TAG,
+    /// Remove tags (param `keys`) (reversible).
+    Untag = "untag" => tags::UNTAG,
+}
+
+impl StepName {
+    /// Which credentials the step stops working, if any: the one list the in-use guard, its
+    /// docs and its table test are derived from (each family declares its steps').
+    ///
+    /// Not disabling, on purpose: `require_password_reset` (the password still signs in once,
+    /// to set a new one), `deactivate_mfa_device` (sign-in keeps working), and steps that
+    /// remove permissions rather than credentials (detach, remove from group).
+    pub fn disables_credential(self) -> Option<Disables> {
+        self.info().disables_credential
+    }
+}
+
+impl std::fmt::Display for StepName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How risky an action is; apply runs destructive actions only when explicitly allowed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Safety {
+    /// Can be undone from the journal.
+    Reversible,
+    /// Cannot be fully undone (deleted keys, users, passwords, policies).
+    Destructive,
+}
+
+/// How the diff shows an action.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// `~`: the resource is modified.
+    Change,
+    /// `-`: the resource (or a part of it) is deleted.
+    Delete,
+    /// `+`: something is added to the resource.
+    Add,
+}
+
+/// The credentials a step stops working (the in-use guard's view of a step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disables {
+    /// The access key acted on.
+    AccessKey,
+    /// The user's console password (keys keep working).
+    Password,
+    /// Everything the user signs in or signs requests with: every active key and the password.
+    User,
+}
+
+/// The type of a step parameter as a pack writes it (before templates are rendered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `true` / `false`.
+    Bool,
+    /// A string (may be a template).
+    String,
+    /// A list of strings (globs where documented), or `{from: path}`.
+    StringList,
+    /// A map of strings to strings, or `{from: path}`.
+    StringMap,
+    /// Any JSON object (a policy document, password-policy settings).
+    Object,
+}
+
+impl ParamKind {
+    /// How the type is named in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ParamKind::Bool => "a boolean",
+            ParamKind::String => "a string",
+            ParamKind::StringList => "a list of strings",
+            ParamKind::StringMap => "a map of strings",
+            ParamKind::Object => "an object",
+        }
+    }
+
+    /// Checks a parameter's value as written in a pack (`{from: ...}` allowed for lists and maps).
+    pub fn check(self, v: &Value) -> Result<(), String> {
+        let is_from = v.as_object().is_some_and(|o| o.contains_key("from"));
+        let ok = match self {
+            ParamKind::Bool => v.is_boolean(),
+            ParamKind::String => v.is_string(),
+            ParamKind::StringList => {
+                is_from || v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            }
+            ParamKind::StringMap => {
+                is_from
+                    || v.as_object()
+                        .is_some_and(|o| o.values().all(Value::is_string))
+            }
+            ParamKind::Object => v.is_object(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("must be {}", self.describe()))
+        }
+    }
+}
+
+/// One parameter of a step. Each family's table is kept equal to its typed params struct's
+/// schema by a test ([`tests::param_tables_match_the_typed_params`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ParamInfo {
+    /// The name.
+    pub name: &'static str,
+    /// The type.
+    pub kind: ParamKind,
+    /// Whether the step needs it.
+    pub required: bool,
+}
+
+/// Shorthand for a [`ParamInfo`].
+pub const fn param(name: &'static str, kind: ParamKind, required: bool) -> ParamInfo {
+    ParamInfo {
+        name,
+        kind,
+        required,
+    }
+}
+
+/// A problem with one step parameter's value found when the pack loads, beyond its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamIssue {
+    /// The key inside the parameter's value the issue is about (e.g. a setting name).
+    pub key: String,
+    /// The message.
+    pub message: String,
+    /// A did-you-mean suggestion.
+    pub hint: Option<String>,
+}
+
+/// Expands one step for one target into proposals and skips.
+pub type Expand = fn(StepName, &mut Cx<'_>, &Target<'_>, &Value);
+
+/// Reads an action's parts into the step's typed structs and writes them back (the check that
+/// a plan's JSON is what the step's types say).
+pub type Roundtrip = fn(&Parts) -> Result<Parts, serde_json::Error>;
+
+/// Everything the plan side knows about a step.
+#[derive(Debug, Clone, Copy)]
+pub struct StepInfo {
+    /// The kinds of selected resource the step can be planned for.
+    pub targets: &'static [ResourceKind],
+    /// Its parameters as packs write them.
+    pub params: &'static [ParamInfo],
+    /// The JSON Schema of the step's typed params (the parameter table is checked against it).
+    pub params_schema: fn() -> schemars::Schema,
+    /// Checks beyond each parameter's type, when the pack loads: (parameter, value) -> issues.
+    pub check_param: Option<fn(&str, &Value) -> Vec<ParamIssue>>,
+    /// Reversible or destructive.
+    pub safety: Safety,
+    /// How the diff shows it (an expansion may say otherwise for one action).
+    pub change: ChangeKind,
+    /// Position in apply order among the steps on one subject (AWS's required order for the
+    /// `delete_user` cascade: login profile, keys, MFA, groups, policies, then the user).
+    pub rank: u16,
+    /// Which credentials the step stops working, if any: the in-use guard does not plan such a
+    /// step while one of them was used within the rule's window.
+    pub disables_credential: Option<Disables>,
+    /// The plan expansion.
+    pub expand: Expand,
+    /// What an action of the step does, in words ("will be deactivated"), from its params.
+    pub verb: fn(&Value) -> String,
+    /// The typed round trip of an action's parts.
+    pub roundtrip: Roundtrip,
+}
+
+/// An action's typed parts, as the plan file holds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parts {
+    /// `params`.
+    pub params: Value,
+    /// `precondition`.
+    pub precondition: Value,
+    /// `before`.
+    pub before: Value,
+    /// `after`.
+    pub after: Value,
+}
+
+/// The JSON Schema of `T` (a step's typed params).
+pub fn schema_of<T: JsonSchema>() -> schemars::Schema {
+    schemars::schema_for!(T)
+}
+
+/// The round trip through the typed structs `P`, `Q`, `B`, `A`.
+pub fn roundtrip<P, Q, B, A>(parts: &Parts) -> Result<Parts, serde_json::Error>
+where
+    P: Serialize + DeserializeOwned,
+    Q: Serialize + DeserializeOwned,
+    B: Serialize + DeserializeOwned,
+    A: Serialize + DeserializeOwned,
+{
+    fn rt<T: Serialize + DeserializeOwned>(v: &Value) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(serde_json::from_value::<T>(v.clone())?)
+    }
+    Ok(Parts {
+        params: rt::<P>(&parts.params)?,
+        precondition: rt::<Q>(&parts.precondition)?,
+        before: rt::<B>(&parts.before)?,
+        after: rt::<A>(&parts.after)?,
+    })
+}
+
+/// The part of an action that is absent (`after` of a deletion): JSON `null`.
+pub type Gone = ();
+
+/// An empty state (`{}`): nothing of the kind before, or nothing left after.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// The params of a step that takes none, as written in a pack.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// The ids of the entity an action acts on that its precondition carries (apply compares them,
+/// so an entity re-created under the same name is stale). At most one is set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntityIds {
+    /// A user's id.
+    pub user_id: Option<String>,
+    /// A group's id.
+    pub group_id: Option<String>,
+    /// A role's id.
+    pub role_id: Option<String>,
+    /// A managed policy's id.
+    pub policy_id: Option<String>,
+}
+
+/// A timestamp as plans write it: RFC 3339, whole seconds, `Z`.
+pub fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// The globs of a `policy_arns`/`groups` parameter: absent means every one; a `{from: ...}`
+/// that found nothing (`null`) means none, never "all".
+#[derive(Debug, Clone, Default, PartialEq, JsonSchema)]
+#[schemars(with = "Vec<String>")]
+pub enum Globs {
+    /// Absent: every one.
+    #[default]
+    All,
+    /// These globs (none when a `{from: ...}` found nothing).
+    List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Globs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Globs, D::Error> {
+        Ok(Globs::List(strings(&Value::deserialize(d)?)))
+    }
+}
+
+impl Globs {
+    /// Whether `name` matches one of the globs.
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            Globs::All => true,
+            Globs::List(g) => g
+                .iter()
+                .any(|g| crate::policy::wildcard_match(g, name, false)),
+        }
+    }
+}
+
+/// The strings of a rendered list parameter: a string is a list of one, anything else none.
+pub fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Reads a step's rendered parameters into its typed params (the rendered object; templates
+/// and `{from: ...}` are already resolved). `None` when they do not fit, which the load checks
+/// rule out for every value a pack can write.
+pub fn params<T: DeserializeOwned + Default>(v: &Value) -> Option<T> {
+    match v {
+        Value::Null => Some(T::default()),
+        other => serde_json::from_value(other.clone()).ok(),
+    }
+}
+
+/// The stable id of the action `step` on `resource` (qualified by `q`).
+pub fn action_id(step: StepName, r: &ResourceRef, q: &str) -> String {
+    let key = format!("{}|{}|{}|{q}", step.as_str(), r.kind.as_str(), r.id);
+    let d = Sha256::digest(key.as_bytes());
+    let hex: String = d.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("act-{hex}")
+}
+
+/// Lookups over one inventory that expansions share (built once per plan).
+pub struct Index<'a> {
+    /// The inventory.
+    pub inv: &'a Inventory,
+    /// User name -> index of its login profile.
+    pub login_profiles: HashMap<&'a str, usize>,
+    /// Access key id -> user name.
+    pub key_owner: HashMap<&'a str, &'a str>,
+    /// MFA device id -> user name.
+    pub mfa_owner: HashMap<&'a str, &'a str>,
+    /// Inline policy id -> (owner kind, owner name).
+    pub inline_owner: HashMap<&'a str, (OwnerKind, &'a str)>,
+    /// (kind, name) -> id of users, groups and roles, and ("policy", ARN) -> policy id.
+    entity_ids: HashMap<(&'static str, &'a str), &'a str>,
+}
+
+impl<'a> Index<'a> {
+    /// Indexes `inv`.
+    pub fn new(inv: &'a Inventory) -> Index<'a> {
+        Index {
+            inv,
+            login_profiles: inv
+                .login_profiles
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.user.as_str(), i))
+                .collect(),
+            key_owner: inv
+                .access_keys
+                .iter()
+                .map(|k| (k.id.as_str(), k.user.as_str()))
+                .collect(),
+            mfa_owner: inv
+                .mfa_devices
+                .iter()
+                .filter_map(|m| m.user.as_deref().map(|u| (m.id.as_str(), u)))
+                .collect(),
+            inline_owner: inv
+                .inline_policies
+                .iter()
+                .map(|p| (p.id.as_str(), (p.owner_kind, p.owner.as_str())))
+                .collect(),
+            entity_ids: inv
+                .users
+                .iter()
+                .map(|u| (("user", u.name.as_str()), u.id.as_str()))
+                .chain(
+                    inv.groups
+                        .iter()
+                        .map(|g| (("group", g.name.as_str()), g.id.as_str())),
+                )
+                .chain(
+                    inv.roles
+                        .iter()
+                        .map(|r| (("role", r.name.as_str()), r.id.as_str())),
+                )
+                .chain(inv.managed_policies.iter().filter_map(|p| {
+                    p.policy_id
+                        .as_deref()
+                        .map(|id| (("policy", p.arn.as_str()), id))
+                }))
+                .collect(),
+        }
+    }
+
+    fn lookup(&self, kind: &'static str, name: &str) -> Option<String> {
+        self.entity_ids
+            .get(&(kind, name))
+            .filter(|id| !id.is_empty())
+            .map(|id| (*id).to_string())
+    }
+
+    /// The id of the user named `name`, when the inventory knows it.
+    pub fn user_id(&self, name: &str) -> Option<String> {
+        self.lookup("user", name)
+    }
+
+    /// The id of an inline policy's owner (`owner_id`).
+    pub fn owner_id(&self, kind: OwnerKind, name: &str) -> Option<String> {
+        let k = match kind {
+            OwnerKind::User => "user",
+            OwnerKind::Group => "group",
+            OwnerKind::Role => "role",
+        };
+        self.lookup(k, name)
+    }
+
+    /// The id of the user, group, role or managed policy `r` itself.
+    pub fn entity_ids(&self, r: &ResourceRef) -> EntityIds {
+        let own = || Some(r.id.clone()).filter(|id| !id.is_empty());
+        match r.kind {
+            ResourceKind::User => EntityIds {
+                user_id: own(),
+                ..EntityIds::default()
+            },
+            ResourceKind::Group => EntityIds {
+                group_id: own(),
+                ..EntityIds::default()
+            },
+            ResourceKind::Role => EntityIds {
+                role_id: own(),
+                ..EntityIds::default()
+            },
+            ResourceKind::ManagedPolicy => EntityIds {
+                policy_id: self.lookup("policy", r.arn.as_deref().unwrap_or(r.id.as_str())),
+                ..EntityIds::default()
+            },
+            _ => EntityIds::default(),
+        }
+    }
+
+    /// The subject an action is grouped under: its owning user, group, role, policy or account.
+    pub fn subject(&self, r: &ResourceRef) -> (u8, String) {
+        match r.kind {
+            ResourceKind::Account => (0, String::new()),
+            ResourceKind::User => (1, r.name.clone()),
+            ResourceKind::AccessKey => (
+                1,
+                self.key_owner
+                    .get(r.id.as_str())
+                    .map(|u| u.to_string())
+                    .unwrap_or_default(),
+            ),
+            ResourceKind::LoginProfile => (1, r.id.clone()),
+            ResourceKind::MfaDevice => (
+                1,
+                self.mfa_owner
+                    .get(r.id.as_str())
+                    .map(|u| u.to_string())
+                    .unwrap_or_else(|| r.id.clone()),
+            ),
+            ResourceKind::Group => (2, r.name.clone()),
+            ResourceKind::Role => (3, r.name.clone()),
+            ResourceKind::InlinePolicy => match self.inline_owner.get(r.id.as_str()) {
+                Some((OwnerKind::User, o)) => (1, o.to_string()),
+                Some((OwnerKind::Group, o)) => (2, o.to_string()),
+                Some((OwnerKind::Role, o)) => (3, o.to_string()),
+                None => (5, r.id.clone()),
+            },
+            ResourceKind::ManagedPolicy => (4, r.id.clone()),
+        }
+    }
+}
+
+/// The record a step is planned for: its collection, its index there, and its reference.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// The collection.
+    pub kind: ResourceKind,
+    /// The record's index in it.
+    pub index: usize,
+    /// The record.
+    pub resource: &'a ResourceRef,
+}
+
+/// One action an expansion proposes, before deduplication.
+#[derive(Debug, Clone)]
+pub struct Proposed {
+    /// The step.
+    pub step: StepName,
+    /// The resource acted on.
+    pub resource: ResourceRef,
+    /// Distinguishes several actions of one step on one resource (the policy ARN a detach
+    /// removes, the group a membership is removed from).
+    pub qualifier: String,
+    /// How the diff shows it.
+    pub change: ChangeKind,
+    /// The typed params, serialized.
+    pub params: Value,
+    /// The typed precondition, serialized.
+    pub precondition: Value,
+    /// The typed state before, serialized.
+    pub before: Value,
+    /// The typed state after, serialized.
+    pub after: Value,
+    /// For a cascade's prerequisite step: the id of the action it belongs to.
+    pub part_of: Option<String>,
+}
+
+/// A step that is not planned for a resource, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skip {
+    /// The resource.
+    pub resource: ResourceRef,
+    /// The step.
+    pub step: StepName,
+    /// Why.
+    pub reason: String,
+}
+
+/// An expansion's context and output.
+pub struct Cx<'a> {
+    /// The inventory and its lookups.
+    pub ix: &'a Index<'a>,
+    /// Set when the in-use guard is in force for the step being expanded and the step stops a
+    /// whole user: the window's start, which the precondition carries (`in_use_since`) so
+    /// apply re-checks against the same instant.
+    pub in_use_since: Option<DateTime<Utc>>,
+    /// The proposals.
+    pub out: Vec<Proposed>,
+    /// The skips.
+    pub skips: Vec<Skip>,
+}
+
+impl<'a> Cx<'a> {
+    /// A context over `ix`.
+    pub fn new(ix: &'a Index<'a>) -> Cx<'a> {
+        Cx {
+            ix,
+            in_use_since: None,
+            out: Vec::new(),
+            skips: Vec::new(),
+        }
+    }
+
+    /// The inventory.
+    pub fn inv(&self) -> &'a Inventory {
+        self.ix.inv
+    }
+
+    /// Records that `step` is not planned for `resource`.
+    pub fn skip(&mut self, resource: &ResourceRef, step: StepName, reason: impl Into<String>) {
+        self.skips.push(Skip {
+            resource: resource.clone(),
+            step,
+            reason: reason.into(),
+        });
+    }
+
+    /// Proposes one action, serializing its typed parts.
+    #[allow(clippy::too_many_arguments)]
+    pub fn propose(
+        &mut self,
+        step: StepName,
+        resource: ResourceRef,
+        qualifier: &str,
+        params: &impl Serialize,
+        precondition: &impl Serialize,
+        before: &impl Serialize,
+        after: &impl Serialize,
+    ) {
+        self.propose_as(
+            step,
+            step.info().change,
+            resource,
+            qualifier,
+            params,
+            precondition,
+            before,
+            after,
+        );
+    }
+
+    /// [`Cx::propose`] with a change kind other than the step's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn propose_as(
+        &mut self,
+        step: StepName,
+        change: ChangeKind,
+        resource: ResourceRef,
+        qualifier: &str,
+        params: &impl Serialize,
+        precondition: &impl Serialize,
+        before: &impl Serialize,
+        after: &impl Serialize,
+    ) {
+        self.out.push(Proposed {
+            step,
+            resource,
+            qualifier: qualifier.to_string(),
+            change,
+            params: to_value(params),
+            precondition: to_value(precondition),
+            before: to_value(before),
+            after: to_value(after),
+            part_of: None,
+        });
+    }
+}
+
+/// A typed part as JSON (the step structs serialize infallibly: string keys, no non-finite floats).
+fn to_value<T: Serialize>(x: &T) -> Value {
+    serde_json::to_value(x).unwrap_or(Value::Null)
+}
+
+/// Expands `step` for `target` with its rendered `params`.
+pub fn expand(step: StepName, cx: &mut Cx<'_>, target: &Target<'_>, params: &Value) {
+    (step.info().expand)(step, cx, target, params)
+}
+
+/// A customer-managed policy a policy step may change: `None` (with a skip) for an AWS-managed
+/// one, which iamwarden never modifies or deletes.
+pub(crate) fn customer_policy<'a>(
+    cx: &mut Cx<'a>,
+    step: StepName,
+    t: &Target<'_>,
+) -> Option<&'a ManagedPolicy> {
+    let p = cx.inv().managed_policies.get(t.index)?;
+    if p.aws_managed {
+        cx.skip(
+            t.resource,
+            step,
+            "AWS-managed policies are never modified or deleted",
+        );
+        return None;
+    }
+    Some(p)
+}
+
+/// A param of an action read as a string, `?` when absent (for verbs).
+pub(crate) fn param_str(params: &Value, k: &str) -> String {
+    params
+        .get(k)
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests;
