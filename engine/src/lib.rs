@@ -11,6 +11,7 @@ pub mod diag;
 pub mod eval;
 pub mod event;
 pub mod inventory;
+pub mod ops;
 pub mod packs;
 pub mod pipeline;
 pub mod plan;
