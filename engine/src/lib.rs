@@ -10,6 +10,7 @@ pub mod compile;
 pub mod diag;
 pub mod eval;
 pub mod event;
+pub mod event_name;
 pub mod inventory;
 pub mod ops;
 pub mod packs;

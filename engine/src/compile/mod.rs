@@ -16,6 +16,7 @@ pub use path::CompiledPath;
 pub use template::{context as template_context, ParamValue};
 
 use crate::diag::{did_you_mean, Diagnostic};
+use crate::event_name::EventName;
 use crate::inventory::ResourceKind;
 use crate::plan::steps::ParamKind;
 use crate::plan::PackRef;
@@ -349,14 +350,14 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
             };
 
             for (i, name) in spec.on_events.iter().enumerate() {
-                if !crate::event::SUPPORTED_EVENTS.contains(&name.as_str()) {
-                    let hint = did_you_mean(name, crate::event::SUPPORTED_EVENTS.iter().copied());
+                if EventName::parse(name).is_none() {
+                    let hint = EventName::hint(name);
                     cx.err(
                         &format!("on_events/{i}"),
                         &format!("on_events[{i}]"),
                         format!(
                             "`{name}` is not an event iamwarden reacts to (it reacts to: {})",
-                            crate::event::SUPPORTED_EVENTS.join(", ")
+                            EventName::names().collect::<Vec<_>>().join(", ")
                         ),
                         hint,
                     );

@@ -249,11 +249,11 @@ mod tests {
     #[test]
     fn the_doc_is_spliced_between_the_markers() {
         let (b, e) = DOC_MARKERS;
-        let text = format!("head\n{b}\nold\n{e}\ntail\n");
+        let text = format!("head\n{b}\nstale\n{e}\ntail\n");
         let out = splice_doc(&text).unwrap_or_default();
         assert!(out.starts_with(&format!("head\n{b}\n| Operator")));
         assert!(out.ends_with(&format!("{e}\ntail\n")));
-        assert!(!out.contains("old"));
+        assert!(!out.contains("stale"));
         assert_eq!(splice_doc("no markers"), None);
     }
 }
