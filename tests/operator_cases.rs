@@ -70,7 +70,14 @@ fn inventory() -> &'static Inventory {
                  "created_at": "2024-01-01T00:00:00Z", "trust_policy": {"Statement": [{"Effect": "Allow",
                  "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}},
                 {"id": "AROAFUTURE", "arn": "arn:aws:iam::111122223333:role/future", "name": "future",
-                 "created_at": "2026-12-01T00:00:00Z"}
+                 "created_at": "2026-12-01T00:00:00Z"},
+                {"id": "AROAOPEN", "arn": "arn:aws:iam::111122223333:role/open", "name": "open",
+                 "created_at": "2025-01-01T00:00:00Z", "trust_policy": {"Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"},
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:TagSesion",
+                     "NotResource": "arn:aws:iam::111122223333:role/nope"},
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
+                     "Resource": "not-an-arn"}]}}
             ],
             "managed_policies": [
                 policy("p-admin", "v1", &[("v1", admin.clone())]),
@@ -195,9 +202,8 @@ fn none() -> Value {
     json!({})
 }
 
-#[test]
-fn equality() {
-    run(vec![
+fn equality_cases() -> Vec<OpCase> {
+    vec![
         (
             "eq on a string",
             U,
@@ -303,12 +309,16 @@ fn equality() {
             none(),
             ALL_USERS,
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn ordering() {
-    run(vec![
+fn equality() {
+    run(equality_cases());
+}
+
+fn ordering_cases() -> Vec<OpCase> {
+    vec![
         (
             "lt on numbers",
             U,
@@ -435,12 +445,16 @@ fn ordering() {
             none(),
             &["bob", "carol"],
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn membership_and_text() {
-    run(vec![
+fn ordering() {
+    run(ordering_cases());
+}
+
+fn membership_and_text_cases() -> Vec<OpCase> {
+    vec![
         (
             "in",
             U,
@@ -602,12 +616,16 @@ fn membership_and_text() {
             none(),
             &[],
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn presence_and_emptiness() {
-    run(vec![
+fn membership_and_text() {
+    run(membership_and_text_cases());
+}
+
+fn presence_and_emptiness_cases() -> Vec<OpCase> {
+    vec![
         (
             "exists: true",
             U,
@@ -741,12 +759,16 @@ fn presence_and_emptiness() {
             none(),
             &[],
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn ages() {
-    run(vec![
+fn presence_and_emptiness() {
+    run(presence_and_emptiness_cases());
+}
+
+fn ages_cases() -> Vec<OpCase> {
+    vec![
         (
             "exactly 90 days old is older_than 90d",
             K,
@@ -822,7 +844,7 @@ fn ages() {
             R,
             json!({"path": "$.created_at", "older_than": "0s"}),
             none(),
-            &["deploy"],
+            &["deploy", "open"],
         ),
         (
             "a non-timestamp is neither old",
@@ -845,12 +867,16 @@ fn ages() {
             none(),
             &["alice"],
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn missing_values_fallback_and_if_missing() {
-    run(vec![
+fn ages() {
+    run(ages_cases());
+}
+
+fn missing_values_fallback_and_if_missing_cases() -> Vec<OpCase> {
+    vec![
         (
             "last use, or creation when never used",
             K,
@@ -914,12 +940,16 @@ fn missing_values_fallback_and_if_missing() {
             none(),
             &["111122223333"],
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn not_any_all() {
-    run(vec![
+fn missing_values_fallback_and_if_missing() {
+    run(missing_values_fallback_and_if_missing_cases());
+}
+
+fn not_any_all_cases() -> Vec<OpCase> {
+    vec![
         (
             "not",
             U,
@@ -992,14 +1022,18 @@ fn not_any_all() {
             R,
             Value::Null,
             none(),
-            &["deploy", "future"],
+            &["deploy", "future", "open"],
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn several_values_any_semantics() {
-    run(vec![
+fn not_any_all() {
+    run(not_any_all_cases());
+}
+
+fn several_values_any_semantics_cases() -> Vec<OpCase> {
+    vec![
         (
             "[*] eq: some element",
             U,
@@ -1077,12 +1111,16 @@ fn several_values_any_semantics() {
             none(),
             &["alice"],
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn params_in_operands() {
-    run(vec![
+fn several_values_any_semantics() {
+    run(several_values_any_semantics_cases());
+}
+
+fn params_in_operands_cases() -> Vec<OpCase> {
+    vec![
         (
             "\"{{params.days}}d\" renders text",
             K,
@@ -1160,13 +1198,17 @@ fn params_in_operands() {
             json!({"weeks": 13}),
             &["carol"],
         ),
-    ]);
+    ]
 }
 
 #[test]
-fn selectors_and_filters() {
+fn params_in_operands() {
+    run(params_in_operands_cases());
+}
+
+fn selectors_and_filters_cases() -> Vec<OpCase> {
     let no = || Value::Null;
-    run(vec![
+    vec![
         ("filter on status", "$.access_keys[?(@.status == 'Active')]", no(), none(),
             &["AKIAALICE1", "AKIABOB1", "AKIABOB2", "AKIACAROL1"]),
         ("filter without parentheses", "$.access_keys[?@.status == 'Inactive']", no(), none(), &["AKIAALICE2"]),
@@ -1187,17 +1229,206 @@ fn selectors_and_filters() {
             &["AKIAALICE2", "AKIABOB1"]),
         ("an index inside a filter", "$.users[?(@.tags.team == 'platform' || @.groups[0] == 'admins')]", no(), none(),
             &["alice", "carol"]),
-        ("boolean literal", "$.roles[?(@.service_linked == false)]", no(), none(), &["deploy", "future"]),
+        ("boolean literal", "$.roles[?(@.service_linked == false)]", no(), none(), &["deploy", "future", "open"]),
         ("[*]", "$.users[*]", no(), none(), ALL_USERS),
         ("the collection itself", "$.access_keys", no(), none(), ALL_KEYS),
         ("the account", "$.account", no(), none(), &["111122223333"]),
-    ]);
+    ]
 }
 
 #[test]
-fn policy_document_operators() {
+fn selectors_and_filters() {
+    run(selectors_and_filters_cases());
+}
+
+fn policy_document_operators_cases() -> Vec<OpCase> {
     let pass = "arn:aws:iam::111122223333:role/prod-web";
-    run(vec![
+    vec![
+        (
+            "service_wildcards: true",
+            P,
+            json!({"path": "$.default_document", "service_wildcards": true}),
+            none(),
+            &["p-admin", "p-cond", "p-history", "p-notaction", "p-string"],
+        ),
+        (
+            "service_wildcards: false",
+            P,
+            json!({"path": "$.default_document", "service_wildcards": false}),
+            none(),
+            &["p-denied", "p-pass"],
+        ),
+        (
+            "service_wildcards: [s3]",
+            P,
+            json!({"path": "$.default_document", "service_wildcards": ["s3"]}),
+            none(),
+            &["p-admin", "p-cond", "p-history", "p-string"],
+        ),
+        (
+            "passrole_on_any_resource: true",
+            P,
+            json!({"path": "$.default_document", "passrole_on_any_resource": true}),
+            none(),
+            &["p-admin", "p-cond", "p-notaction", "p-string"],
+        ),
+        (
+            "passrole_on_any_resource: false",
+            P,
+            json!({"path": "$.default_document", "passrole_on_any_resource": false}),
+            none(),
+            &["p-denied", "p-history", "p-pass"],
+        ),
+        (
+            "not_action_allow: true",
+            P,
+            json!({"path": "$.default_document", "not_action_allow": true}),
+            none(),
+            &["p-notaction"],
+        ),
+        (
+            "not_resource_allow: true",
+            P,
+            json!({"path": "$.default_document", "not_resource_allow": true}),
+            none(),
+            &[],
+        ),
+        (
+            "not_resource_allow: false",
+            P,
+            json!({"path": "$.default_document", "not_resource_allow": false}),
+            none(),
+            &[
+                "p-admin",
+                "p-cond",
+                "p-denied",
+                "p-history",
+                "p-notaction",
+                "p-pass",
+                "p-string",
+            ],
+        ),
+        (
+            "privilege_escalation: true",
+            P,
+            json!({"path": "$.default_document", "privilege_escalation": true}),
+            none(),
+            &["p-admin", "p-cond", "p-notaction", "p-string"],
+        ),
+        (
+            "privilege_escalation: false",
+            P,
+            json!({"path": "$.default_document", "privilege_escalation": false}),
+            none(),
+            &["p-denied", "p-history", "p-pass"],
+        ),
+        (
+            "unknown_actions: true",
+            P,
+            json!({"path": "$.default_document", "unknown_actions": true}),
+            none(),
+            &[],
+        ),
+        (
+            "unknown_actions: false",
+            P,
+            json!({"path": "$.default_document", "unknown_actions": false}),
+            none(),
+            &[
+                "p-admin",
+                "p-cond",
+                "p-denied",
+                "p-history",
+                "p-notaction",
+                "p-pass",
+                "p-string",
+            ],
+        ),
+        (
+            "invalid_arns: true",
+            P,
+            json!({"path": "$.default_document", "invalid_arns": true}),
+            none(),
+            &[],
+        ),
+        (
+            "invalid_arns: false",
+            P,
+            json!({"path": "$.default_document", "invalid_arns": false}),
+            none(),
+            &[
+                "p-admin",
+                "p-cond",
+                "p-denied",
+                "p-history",
+                "p-notaction",
+                "p-pass",
+                "p-string",
+            ],
+        ),
+        (
+            "grants_access_level: write",
+            P,
+            json!({"path": "$.default_document", "grants_access_level": "write"}),
+            none(),
+            &[
+                "p-admin",
+                "p-cond",
+                "p-history",
+                "p-notaction",
+                "p-pass",
+                "p-string",
+            ],
+        ),
+        (
+            "grants_access_level: [permissions_management]",
+            P,
+            json!({"path": "$.default_document", "grants_access_level": ["permissions_management"]}),
+            none(),
+            &[
+                "p-admin",
+                "p-cond",
+                "p-history",
+                "p-notaction",
+                "p-pass",
+                "p-string",
+            ],
+        ),
+        (
+            "unknown_actions on a trust policy",
+            R,
+            json!({"path": "$.trust_policy", "unknown_actions": true}),
+            none(),
+            &["open"],
+        ),
+        (
+            "invalid_arns on a trust policy",
+            R,
+            json!({"path": "$.trust_policy", "invalid_arns": true}),
+            none(),
+            &["open"],
+        ),
+        (
+            "not_resource_allow on a trust policy",
+            R,
+            json!({"path": "$.trust_policy", "not_resource_allow": true}),
+            none(),
+            &["open"],
+        ),
+        (
+            "any_principal: true",
+            R,
+            json!({"path": "$.trust_policy", "any_principal": true}),
+            none(),
+            &["open"],
+        ),
+        (
+            "any_principal: false",
+            R,
+            json!({"path": "$.trust_policy", "any_principal": false}),
+            none(),
+            &["deploy"],
+        ),
         (
             "admin_access: true (a conditioned Allow counts by default)",
             P,
@@ -1280,9 +1511,14 @@ fn policy_document_operators() {
             R,
             json!({"path": "$.trust_policy", "allows": {"action": "sts:AssumeRole"}}),
             none(),
-            &["deploy"],
+            &["deploy", "open"],
         ),
-    ]);
+    ]
+}
+
+#[test]
+fn policy_document_operators() {
+    run(policy_document_operators_cases());
 }
 
 #[test]
@@ -1325,6 +1561,68 @@ fn evidence_records_what_each_leaf_saw() {
 // ---------------------------------------------------------------------------------------------
 // Load errors
 // ---------------------------------------------------------------------------------------------
+
+/// Every case of the tables above.
+fn all_cases() -> Vec<OpCase> {
+    [
+        equality_cases(),
+        ordering_cases(),
+        membership_and_text_cases(),
+        presence_and_emptiness_cases(),
+        ages_cases(),
+        missing_values_fallback_and_if_missing_cases(),
+        not_any_all_cases(),
+        several_values_any_semantics_cases(),
+        params_in_operands_cases(),
+        selectors_and_filters_cases(),
+        policy_document_operators_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+#[test]
+fn every_registered_operator_has_a_holding_and_a_not_holding_case() {
+    // A case counts for an operator when its condition is one leaf with that operator: it
+    // holds when the case flags something, and does not hold when `not` of the same leaf
+    // flags something (a selected resource for which the leaf did not hold).
+    let mut holding = std::collections::BTreeSet::new();
+    let mut not_holding = std::collections::BTreeSet::new();
+    for (what, select, when, params, want) in all_cases() {
+        let Some(obj) = when.as_object().filter(|o| o.contains_key("path")) else {
+            continue;
+        };
+        let Some(op) = iamwarden::ops::keys().find(|k| obj.contains_key(*k)) else {
+            continue;
+        };
+        if !want.is_empty() {
+            holding.insert(op);
+        }
+        if !not_holding.contains(op) {
+            let negated = flagged(select, &json!({"not": when}), &params)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            if !negated.is_empty() {
+                not_holding.insert(op);
+            }
+        }
+    }
+    let missing: Vec<String> = iamwarden::ops::keys()
+        .filter_map(|k| match (holding.contains(k), not_holding.contains(k)) {
+            (true, true) => None,
+            (h, n) => Some(format!(
+                "{k}:{}{}",
+                if h { "" } else { " no holding case" },
+                if n { "" } else { " no not-holding case" }
+            )),
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "operators without cases:\n{}",
+        missing.join("\n")
+    );
+}
 
 /// 1-based line and column of the first occurrence of `needle` in `text`.
 fn position(text: &str, needle: &str) -> (usize, usize) {
@@ -1642,4 +1940,478 @@ fn a_duplicate_rule_id_across_packs_is_an_error() {
         )),
         "{shown}"
     );
+}
+
+mod yaml_table {
+    //! The cases of the former `tests/operators.rs` (pack text written as YAML, a second small
+    //! inventory), kept whole: each one still runs.
+    //!
+    //! Rule semantics, table-driven: every condition operator, missing values, fallback,
+    //! if_missing, all/any/not, several values, parameters, selector filters and policy operators,
+    //! each through a real pack evaluated on a small inventory.
+
+    use serde_json::json;
+
+    const NOW: &str = "2026-11-01T00:00:00Z";
+
+    fn inventory() -> iamwarden::inventory::Inventory {
+        let doc = json!({
+            "account": {"id": "111122223333"},
+            "users": [
+                {"id": "AIDA1", "arn": "arn:aws:iam::111122223333:user/alice", "name": "alice",
+                 "created_at": "2026-01-01T00:00:00Z", "password_last_used_at": "2026-08-03T00:00:00Z",
+                 "groups": ["devs", "ops"], "tags": {"team": "platform", "cost": "42"}},
+                {"id": "AIDA2", "arn": "arn:aws:iam::111122223333:user/svc/bob", "name": "bob", "path": "/svc/",
+                 "created_at": "2025-11-01T00:00:00Z", "tags": {}}
+            ],
+            "access_keys": [
+                {"id": "AKIA1", "user": "alice", "status": "Active", "created_at": "2026-08-03T00:00:00Z",
+                 "last_used_at": "2026-10-31T00:00:00Z"},
+                {"id": "AKIA2", "user": "bob", "status": "Inactive", "created_at": "2025-11-01T00:00:00Z"}
+            ],
+            "managed_policies": [
+                {"id": "arn:aws:iam::111122223333:policy/p", "arn": "arn:aws:iam::111122223333:policy/p",
+                 "name": "p", "default_version_id": "v1",
+                 "versions": [{"version_id": "v1", "document": {"Statement": [
+                    {"Effect": "Allow", "Action": ["iam:PassRole", "s3:*"], "Resource": "*"},
+                    {"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}]}}]}
+            ]
+        });
+        iamwarden::inventory::snapshot::parse(doc.to_string().as_bytes(), "ops").unwrap()
+    }
+
+    /// The ids a rule with this selector, condition and params matches.
+    fn matches(select: &str, when: &str, params: &str) -> Result<Vec<String>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("case.yaml");
+        let text = format!(
+            "pack: {{name: t/ops, version: 1.0.0}}\nrules:\n  - id: case\n    title: t\n    severity: low\n    params: {params}\n    select: \"{select}\"\n    when: {when}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        let rules = iamwarden::packs::load_rule_set(&[path.display().to_string()])
+            .map_err(|d| d.to_string())?;
+        let now = chrono::DateTime::parse_from_rfc3339(NOW)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let plan = iamwarden::pipeline::make_plan(&rules, &inventory(), now, now);
+        let mut ids: Vec<String> = plan
+            .findings
+            .iter()
+            .map(|f| f.resource.id.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    #[test]
+    fn operators_table() {
+        // (selector, condition, params, expected matching ids)
+        let cases: &[(&str, &str, &str, &[&str])] = &[
+            ("$.users", "{path: $.name, eq: alice}", "{}", &["AIDA1"]),
+            ("$.users", "{path: $.tags.cost, eq: '42'}", "{}", &["AIDA1"]),
+            (
+                "$.access_keys",
+                "{path: $.user_active_key_count, eq: 1.0}",
+                "{}",
+                &["AKIA1"],
+            ),
+            ("$.users", "{path: $.name, ne: alice}", "{}", &["AIDA2"]),
+            (
+                "$.users",
+                "{path: $.access_key_ids, ne: []}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.created_at, lt: '2026-01-01T00:00:00Z'}",
+                "{}",
+                &["AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.created_at, le: '2026-01-01T00:00:00Z'}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.created_at, gt: '2026-01-01T00:00:00+00:00'}",
+                "{}",
+                &[],
+            ),
+            (
+                "$.users",
+                "{path: $.created_at, ge: '2026-01-01T01:00:00+01:00'}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.access_keys",
+                "{path: $.user_active_key_count, gt: 0}",
+                "{}",
+                &["AKIA1"],
+            ),
+            ("$.users", "{path: $.name, lt: b}", "{}", &["AIDA1"]),
+            (
+                "$.users",
+                "{path: $.name, in: [bob, carol]}",
+                "{}",
+                &["AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.name, not_in: [bob, carol]}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.arn, contains: ':user/svc/'}",
+                "{}",
+                &["AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.groups, contains: ops}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.tags, contains: team}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.name, regex: '^b.b$'}",
+                "{}",
+                &["AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.arn, glob: 'arn:aws:iam::*:user/svc/*'}",
+                "{}",
+                &["AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.arn, glob: 'arn:aws:iam::*:user/SVC/*'}",
+                "{}",
+                &[],
+            ),
+            (
+                "$.users",
+                "{path: $.password_last_used_at, exists: true}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.password_last_used_at, exists: false}",
+                "{}",
+                &["AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.password_last_used_at, absent: true}",
+                "{}",
+                &["AIDA2"],
+            ),
+            ("$.users", "{path: $.tags, empty: true}", "{}", &["AIDA2"]),
+            (
+                "$.users",
+                "{path: $.groups, empty: false}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.path, empty: false}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            // Exactly 90 days old counts as older_than 90d; 89 days does not.
+            (
+                "$.users",
+                "{path: $.password_last_used_at, older_than: 90d}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.password_last_used_at, older_than: 91d}",
+                "{}",
+                &[],
+            ),
+            (
+                "$.users",
+                "{path: $.password_last_used_at, newer_than: 91d}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.password_last_used_at, newer_than: 90d}",
+                "{}",
+                &[],
+            ),
+            (
+                "$.users",
+                "{path: $.created_at, older_than: 1w2d}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            // Missing values: no match by default, match on request, fallback first.
+            (
+                "$.users",
+                "{path: $.password_last_used_at, older_than: 30d}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.password_last_used_at, older_than: 30d, if_missing: match}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.password_last_used_at, fallback: $.created_at, older_than: 300d}",
+                "{}",
+                &["AIDA2"],
+            ),
+            (
+                "$.access_keys",
+                "{path: $.last_used_at, fallback: $.created_at, older_than: 90d}",
+                "{}",
+                &["AKIA2"],
+            ),
+            (
+                "$.users",
+                "{path: $.tags.nonexistent, exists: false}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            // Trees.
+            (
+                "$.users",
+                "{all: [{path: $.name, ne: bob}, {path: $.groups, contains: devs}]}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{any: [{path: $.name, eq: bob}, {path: $.groups, contains: devs}]}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            (
+                "$.users",
+                "{not: {path: $.name, eq: bob}}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{not: {not: {path: $.name, eq: bob}}}",
+                "{}",
+                &["AIDA2"],
+            ),
+            // Several values: any of them.
+            (
+                "$.users",
+                "{path: '$.groups[*]', eq: ops}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users",
+                "{path: '$.groups[*]', regex: '^o'}",
+                "{}",
+                &["AIDA1"],
+            ),
+            // Parameters in operands keep their type when the operand is only the parameter.
+            (
+                "$.users",
+                "{path: $.password_last_used_at, older_than: '{{params.days}}d'}",
+                "{days: 90}",
+                &["AIDA1"],
+            ),
+            (
+                "$.access_keys",
+                "{path: $.user_active_key_count, ge: '{{params.n}}'}",
+                "{n: 1}",
+                &["AKIA1"],
+            ),
+            (
+                "$.users",
+                "{path: $.tags.cost, eq: '{{params.cost}}'}",
+                "{cost: '42'}",
+                &["AIDA1"],
+            ),
+            // Selector filters.
+            (
+                "$.access_keys[?(@.status == 'Active')]",
+                "{path: $.id, exists: true}",
+                "{}",
+                &["AKIA1"],
+            ),
+            (
+                "$.access_keys[?(@.status != 'Active')]",
+                "{path: $.id, exists: true}",
+                "{}",
+                &["AKIA2"],
+            ),
+            (
+                "$.users[?(@.path == '/svc/' || @.name == 'alice')]",
+                "{path: $.id, exists: true}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            (
+                "$.users[?(@.tags.team == 'platform')]",
+                "{path: $.id, exists: true}",
+                "{}",
+                &["AIDA1"],
+            ),
+            (
+                "$.users[*]",
+                "{path: $.id, exists: true}",
+                "{}",
+                &["AIDA1", "AIDA2"],
+            ),
+            // Policy operators: IAM wildcards, case-insensitive actions, Deny overriding Allow.
+            (
+                "$.managed_policies",
+                "{path: $.default_document, allows: {action: 'IAM:passrole'}}",
+                "{}",
+                &["arn:aws:iam::111122223333:policy/p"],
+            ),
+            (
+                "$.managed_policies",
+                "{path: $.default_document, allows: {action: 's3:GetObject'}}",
+                "{}",
+                &["arn:aws:iam::111122223333:policy/p"],
+            ),
+            (
+                "$.managed_policies",
+                "{path: $.default_document, allows: {action: 's3:DeleteBucket'}}",
+                "{}",
+                &[],
+            ),
+            (
+                "$.managed_policies",
+                "{path: $.default_document, admin_access: true}",
+                "{}",
+                &[],
+            ),
+            (
+                "$.managed_policies",
+                "{path: $.default_document, admin_access: false}",
+                "{}",
+                &["arn:aws:iam::111122223333:policy/p"],
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (select, when, params, want) in cases {
+            match matches(select, when, params) {
+                Ok(got) if got == *want => {}
+                Ok(got) => failures.push(format!("{select} / {when}: got {got:?}, want {want:?}")),
+                Err(e) => failures.push(format!("{select} / {when}: did not load:\n{e}")),
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {} cases failed:\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn load_errors_name_file_line_col_rule_and_field() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("$.users[", "{path: $.name, eq: x}", "invalid JSONPath"),
+            ("$.userz", "{path: $.name, eq: x}", "did you mean `users`?"),
+            ("$.users", "{path: $.name, eqq: x}", "unknown field `eqq`"),
+            (
+                "$.users",
+                "{path: $.created_at, older_than: 90x}",
+                "invalid duration `90x`",
+            ),
+            ("$.users", "{path: $.name, regex: '('}", "invalid regex"),
+            ("$.users", "{path: $.nmae, eq: x}", "did you mean `name`?"),
+            (
+                "$.users",
+                "{path: $.created_at, older_than: '{{params.dayz}}d'}",
+                "did you mean `days`?",
+            ),
+            ("$.users", "{path: $.name}", "needs an operator"),
+            (
+                "$.users",
+                "{path: $.name, eq: a, ne: b}",
+                "exactly one operator",
+            ),
+            (
+                "$.users[?(@.nmae == 'x')]",
+                "{path: $.name, eq: x}",
+                "did you mean `name`?",
+            ),
+            (
+                "$.users[0]",
+                "{path: $.name, eq: x}",
+                "whole resources of one collection",
+            ),
+        ];
+        for (select, when, want) in cases {
+            let err = matches(select, when, "{days: 90}").unwrap_err();
+            assert!(err.contains(want), "{select} / {when}: {err}");
+            assert!(err.contains("case.yaml:"), "names the file: {err}");
+            assert!(err.contains("rule `case`"), "names the rule: {err}");
+            let located = err
+                .lines()
+                .next()
+                .unwrap()
+                .split(':')
+                .nth(1)
+                .is_some_and(|l| l.parse::<u32>().is_ok());
+            assert!(located, "file:line:col: {err}");
+        }
+    }
+
+    #[test]
+    fn remediation_load_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, body: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(
+                &p,
+                format!(
+                    "pack: {{name: t/{}, version: 1.0.0}}\nrules:\n{body}",
+                    name.trim_end_matches(".yaml")
+                ),
+            )
+            .unwrap();
+            p.display().to_string()
+        };
+        let wrong_kind = write("a.yaml", "  - id: keys-on-users\n    title: t\n    severity: low\n    select: $.users\n    remediation: [{step: deactivate_access_key}]\n");
+        let bad_template = write("b.yaml", "  - id: tag-them\n    title: t\n    severity: low\n    select: $.users\n    remediation:\n      - step: tag\n        params: {tags: {owner: '{{resource.nmae}}'}}\n");
+        let err = iamwarden::packs::load_rule_set(&[wrong_kind, bad_template])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rule `keys-on-users`, field `remediation[0].step`"),
+            "{err}"
+        );
+        assert!(err.contains("each key is judged on its own"), "{err}");
+        assert!(
+            err.contains("rule `tag-them`, field `remediation[0].params.tags`"),
+            "{err}"
+        );
+        assert!(err.contains("unknown variable `resource.nmae`"), "{err}");
+        assert!(err.ends_with("2 errors"), "both reported at once: {err}");
+    }
 }

@@ -53,7 +53,7 @@ pub fn make_event_plan(
                 inv = trial;
                 reports.push(EventReport {
                     id: e.id.clone(),
-                    name: e.name.clone(),
+                    name: e.name.to_string(),
                     touched: folded.touched,
                     skipped: None,
                     unknown: folded.unknown,
@@ -61,7 +61,7 @@ pub fn make_event_plan(
             }
             Err(why) => reports.push(EventReport {
                 id: e.id.clone(),
-                name: e.name.clone(),
+                name: e.name.to_string(),
                 touched: Vec::new(),
                 skipped: Some(why),
                 unknown: Vec::new(),

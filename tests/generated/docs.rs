@@ -1,5 +1,6 @@
-//! docs/rules.md is generated from the built-in packs and kept in sync by this test
-//! (`UPDATE_GOLDEN=1 cargo test --test generated` rewrites it).
+//! docs/rules.md is generated from the built-in packs, and the operator table of
+//! docs/rule-language.md from the operator registry (`iamwarden::ops`); these tests keep both
+//! in sync (`UPDATE_GOLDEN=1 cargo test --test generated` rewrites them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[test]
@@ -11,5 +12,17 @@ fn rules_md_matches_the_builtin_packs() {
         for r in &p.spec.rules {
             assert!(generated.contains(&format!("### `{}`", r.id)), "{}", r.id);
         }
+    }
+}
+
+#[test]
+fn the_operator_table_of_rule_language_md_matches_the_registry() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/rule-language.md");
+    let committed = std::fs::read_to_string(&path).unwrap();
+    let generated = iamwarden::ops::splice_doc(&committed)
+        .expect("docs/rule-language.md lost the generated-operators markers");
+    crate::golden::check("docs/rule-language.md", &generated);
+    for key in iamwarden::ops::keys() {
+        assert!(generated.contains(&format!("| `{key}` |")), "{key}");
     }
 }

@@ -7,7 +7,8 @@
 //! a load error, not a surprise in production. Every problem in every pack is collected, each
 //! naming the file, rule id and field.
 
-pub mod duration;
+/// Durations (the grammar lives with the age operators).
+pub use crate::ops::duration;
 pub mod path;
 mod template;
 
@@ -15,6 +16,7 @@ pub use path::CompiledPath;
 pub use template::{context as template_context, ParamValue};
 
 use crate::diag::{did_you_mean, Diagnostic};
+use crate::event_name::EventName;
 use crate::inventory::ResourceKind;
 use crate::plan::PackRef;
 use crate::spec::load::LoadedPack;
@@ -72,72 +74,12 @@ pub struct Leaf {
     pub fallback: Option<CompiledPath>,
     /// Whether a missing value makes the leaf hold.
     pub if_missing: bool,
-    /// The operator.
-    pub op: Op,
+    /// The operator, compiled (see [`crate::ops`]).
+    pub op: crate::ops::Compiled,
     /// The operator's name as written.
     pub op_name: &'static str,
     /// The operand as shown in evidence (parameters filled in).
     pub operand: std::sync::Arc<Value>,
-}
-
-/// A compiled operator.
-#[derive(Debug, Clone)]
-pub enum Op {
-    /// Equal.
-    Eq(Value),
-    /// Not equal.
-    Ne(Value),
-    /// Less than.
-    Lt(Value),
-    /// Less or equal.
-    Le(Value),
-    /// Greater than.
-    Gt(Value),
-    /// Greater or equal.
-    Ge(Value),
-    /// One of.
-    In(Vec<Value>),
-    /// None of.
-    NotIn(Vec<Value>),
-    /// Substring, element or key.
-    Contains(Value),
-    /// Regular expression.
-    Regex(regex::Regex),
-    /// Glob.
-    Glob(String),
-    /// Presence (`exists: true` or `absent: false`).
-    Exists(bool),
-    /// Emptiness.
-    Empty(bool),
-    /// At least this old.
-    OlderThan(Duration),
-    /// Less than this old.
-    NewerThan(Duration),
-    /// Policy document grants admin access.
-    AdminAccess {
-        /// The expected answer.
-        want: bool,
-        /// Count conditioned statements.
-        include_conditioned: bool,
-    },
-    /// A policy-document check with witnesses (see [`crate::policy::analysis`]).
-    Policy {
-        /// The check.
-        check: crate::policy::analysis::PolicyCheck,
-        /// Whether the check must find something (`true`) or nothing (`false`).
-        want: bool,
-        /// Count conditioned statements.
-        include_conditioned: bool,
-    },
-    /// Policy document allows an action on a resource.
-    Allows {
-        /// The action.
-        action: String,
-        /// The resource ARN.
-        resource: String,
-        /// Count conditioned statements.
-        include_conditioned: bool,
-    },
 }
 
 /// Compiled exemptions.
@@ -407,14 +349,14 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
             };
 
             for (i, name) in spec.on_events.iter().enumerate() {
-                if !crate::event::SUPPORTED_EVENTS.contains(&name.as_str()) {
-                    let hint = did_you_mean(name, crate::event::SUPPORTED_EVENTS.iter().copied());
+                if EventName::parse(name).is_none() {
+                    let hint = EventName::hint(name);
                     cx.err(
                         &format!("on_events/{i}"),
                         &format!("on_events[{i}]"),
                         format!(
                             "`{name}` is not an event iamwarden reacts to (it reacts to: {})",
-                            crate::event::SUPPORTED_EVENTS.join(", ")
+                            EventName::names().collect::<Vec<_>>().join(", ")
                         ),
                         hint,
                     );
@@ -922,7 +864,10 @@ fn compile_condition(
     };
     if ops.len() != 1 {
         let msg = if ops.is_empty() {
-            format!("the leaf on `{path_text}` needs an operator (eq, ne, lt, le, gt, ge, in, not_in, contains, regex, glob, exists, absent, empty, older_than, newer_than, admin_access, allows, service_wildcards, passrole_on_any_resource, not_action_allow, not_resource_allow, privilege_escalation, unknown_actions, invalid_arns, grants_access_level, any_principal)")
+            format!(
+                "the leaf on `{path_text}` needs an operator ({})",
+                crate::ops::keys().collect::<Vec<_>>().join(", ")
+            )
         } else {
             format!(
                 "a leaf has exactly one operator, found {}: use `all:` to combine them",
@@ -974,90 +919,25 @@ fn compile_condition(
             }
         }
     };
-    let as_str = |v: &Value| v.as_str().map(str::to_string);
-    let as_bool = |v: &Value| v.as_bool();
-    let result: Result<Op, String> = match op_name {
-        "eq" => Ok(Op::Eq(operand.clone())),
-        "ne" => Ok(Op::Ne(operand.clone())),
-        "lt" => Ok(Op::Lt(operand.clone())),
-        "le" => Ok(Op::Le(operand.clone())),
-        "gt" => Ok(Op::Gt(operand.clone())),
-        "ge" => Ok(Op::Ge(operand.clone())),
-        "in" => Ok(Op::In(operand.as_array().cloned().unwrap_or_default())),
-        "not_in" => Ok(Op::NotIn(operand.as_array().cloned().unwrap_or_default())),
-        "contains" => Ok(Op::Contains(operand.clone())),
-        "regex" => as_str(&operand)
-            .ok_or_else(|| "must be a string".to_string())
-            .and_then(|s| regex::Regex::new(&s).map_err(|e| format!("invalid regex: {e}")))
-            .map(Op::Regex),
-        "glob" => as_str(&operand)
-            .ok_or_else(|| "must be a string".to_string())
-            .map(Op::Glob),
-        "exists" => as_bool(&operand)
-            .ok_or_else(|| "must be true or false".to_string())
-            .map(Op::Exists),
-        "absent" => as_bool(&operand)
-            .ok_or_else(|| "must be true or false".to_string())
-            .map(|b| Op::Exists(!b)),
-        "empty" => as_bool(&operand)
-            .ok_or_else(|| "must be true or false".to_string())
-            .map(Op::Empty),
-        "older_than" | "newer_than" => as_str(&operand)
-            .ok_or_else(|| "must be a duration such as `90d`".to_string())
-            .and_then(|s| duration::parse_duration(&s))
-            .map(|d| {
-                if op_name == "older_than" {
-                    Op::OlderThan(d)
-                } else {
-                    Op::NewerThan(d)
-                }
-            }),
-        // A policy check, so the evidence is its witnesses (the Allow, its conditions, what
-        // each Deny removes), not the whole document.
-        "admin_access" => as_bool(&operand)
-            .ok_or_else(|| "must be true or false".to_string())
-            .map(|want| Op::Policy {
-                check: crate::policy::analysis::PolicyCheck::AdminAccess,
-                want,
+    let result: Result<crate::ops::Compiled, String> = match crate::ops::lookup(op_name) {
+        Some(o) => (o.compile)(
+            &operand,
+            crate::ops::Settings {
                 include_conditioned,
-            }),
-        "allows" => match c.allows.as_ref() {
-            Some(a) => Ok(Op::Allows {
-                action: a.action.clone(),
-                resource: a.resource.clone(),
-                include_conditioned,
-            }),
-            None => Err("must give `action`".to_string()),
-        },
-        "service_wildcards"
-        | "privilege_escalation"
-        | "grants_access_level"
-        | "passrole_on_any_resource"
-        | "not_action_allow"
-        | "not_resource_allow"
-        | "unknown_actions"
-        | "invalid_arns"
-        | "any_principal" => policy_op(op_name, &operand, include_conditioned),
-        other => Err(format!("unknown operator `{other}`")),
+            },
+        ),
+        None => Err(format!("unknown operator `{op_name}`")),
     };
-    const CONDITIONED_OPS: [&str; 9] = [
-        "admin_access",
-        "allows",
-        "service_wildcards",
-        "passrole_on_any_resource",
-        "not_action_allow",
-        "not_resource_allow",
-        "privilege_escalation",
-        "grants_access_level",
-        "any_principal",
-    ];
-    if c.include_conditioned.is_some() && !CONDITIONED_OPS.contains(&op_name) {
+    let conditioned = crate::ops::lookup(op_name).is_some_and(|o| o.conditioned);
+    if c.include_conditioned.is_some() && !conditioned {
         cx.err(
             &format!("{rel}/include_conditioned"),
             &format!("{field}.include_conditioned"),
             format!(
                 "`include_conditioned` only applies to the policy-document operators ({})",
-                CONDITIONED_OPS.join(", ")
+                crate::ops::conditioned_keys()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             None,
         );
@@ -1091,147 +971,16 @@ fn did_you_mean_param(raw: &Value, params: &Value) -> Option<String> {
     did_you_mean(&name, names.iter().map(String::as_str))
 }
 
-/// A policy-document operator from its operand: `true`/`false`, or (for the list forms) the
-/// names to look for, each checked against what exists.
-fn policy_op(op_name: &str, operand: &Value, include_conditioned: bool) -> Result<Op, String> {
-    use crate::policy::analysis::{escalation_method_names, PolicyCheck};
-    use crate::policy::catalog::{catalog, AccessLevel};
-    let names = |v: &Value| -> Option<Vec<String>> {
-        match v {
-            Value::String(s) => Some(vec![s.clone()]),
-            Value::Array(items) => items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string))
-                .collect(),
-            _ => None,
-        }
-    };
-    let boolean = |v: &Value| {
-        v.as_bool()
-            .ok_or_else(|| "must be true or false".to_string())
-    };
-    let op = |check: PolicyCheck, want: bool| Op::Policy {
-        check,
-        want,
-        include_conditioned,
-    };
-    match op_name {
-        "service_wildcards" => match operand {
-            Value::Bool(b) => Ok(op(PolicyCheck::ServiceWildcards(None), *b)),
-            v => {
-                let list = names(v).ok_or("must be true, false or a list of service prefixes")?;
-                if let Some(bad) = list.iter().find(|s| !catalog().service_known(s)) {
-                    return Err(format!("unknown service prefix `{bad}`"));
-                }
-                Ok(op(PolicyCheck::ServiceWildcards(Some(list)), true))
-            }
-        },
-        "privilege_escalation" => match operand {
-            Value::Bool(b) => Ok(op(PolicyCheck::PrivilegeEscalation(None), *b)),
-            v => {
-                let list = names(v).ok_or("must be true, false or a list of method names")?;
-                if let Some(bad) = list
-                    .iter()
-                    .find(|m| !escalation_method_names().any(|k| k == m.as_str()))
-                {
-                    let hint = did_you_mean(bad, escalation_method_names())
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default();
-                    return Err(format!(
-                        "unknown privilege-escalation method `{bad}`{hint}; known: {}",
-                        escalation_method_names().collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                Ok(op(PolicyCheck::PrivilegeEscalation(Some(list)), true))
-            }
-        },
-        "grants_access_level" => {
-            let list = names(operand).ok_or("must be an access level or a list of them")?;
-            let levels = list
-                .iter()
-                .map(|l| {
-                    AccessLevel::parse(l).ok_or_else(|| {
-                        format!("unknown access level `{l}` (read, write, list, tagging, permissions_management)")
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(op(PolicyCheck::AccessLevel(levels), true))
-        }
-        "passrole_on_any_resource" => Ok(op(PolicyCheck::PassroleOnAnyResource, boolean(operand)?)),
-        "not_action_allow" => Ok(op(PolicyCheck::NotActionAllow, boolean(operand)?)),
-        "not_resource_allow" => Ok(op(PolicyCheck::NotResourceAllow, boolean(operand)?)),
-        "unknown_actions" => Ok(op(PolicyCheck::UnknownActions, boolean(operand)?)),
-        "invalid_arns" => Ok(op(PolicyCheck::InvalidArns, boolean(operand)?)),
-        _ => Ok(op(PolicyCheck::AnyPrincipal, boolean(operand)?)),
-    }
-}
-
-/// The operators set on a condition, with their raw operands.
+/// The operators set on a condition, with their raw operands, in registry order: the
+/// condition's YAML form read back, so no operator is listed here.
 fn operators(c: &ConditionSpec) -> Vec<(&'static str, Value)> {
-    let mut out: Vec<(&'static str, Value)> = Vec::new();
-    let mut add = |n: &'static str, v: Option<Value>| {
-        if let Some(v) = v {
-            out.push((n, v));
-        }
+    let Ok(Value::Object(fields)) = serde_json::to_value(c) else {
+        return Vec::new();
     };
-    add("eq", c.eq.clone());
-    add("ne", c.ne.clone());
-    add("lt", c.lt.clone());
-    add("le", c.le.clone());
-    add("gt", c.gt.clone());
-    add("ge", c.ge.clone());
-    add("in", c.in_.clone().map(Value::Array));
-    add("not_in", c.not_in.clone().map(Value::Array));
-    add("contains", c.contains.clone());
-    add("regex", c.regex.clone().map(Value::String));
-    add("glob", c.glob.clone().map(Value::String));
-    add("exists", c.exists.map(Value::Bool));
-    add("absent", c.absent.map(Value::Bool));
-    add("empty", c.empty.map(Value::Bool));
-    add("older_than", c.older_than.clone().map(Value::String));
-    add("newer_than", c.newer_than.clone().map(Value::String));
-    add("admin_access", c.admin_access.map(Value::Bool));
-    add(
-        "allows",
-        c.allows
-            .as_ref()
-            .map(|a| serde_json::json!({"action": a.action, "resource": a.resource})),
-    );
-    let json = |v: &dyn erased_json::ToJson| v.to_json();
-    add(
-        "service_wildcards",
-        c.service_wildcards.as_ref().map(|v| json(v)),
-    );
-    add(
-        "passrole_on_any_resource",
-        c.passrole_on_any_resource.map(Value::Bool),
-    );
-    add("not_action_allow", c.not_action_allow.map(Value::Bool));
-    add("not_resource_allow", c.not_resource_allow.map(Value::Bool));
-    add(
-        "privilege_escalation",
-        c.privilege_escalation.as_ref().map(|v| json(v)),
-    );
-    add("unknown_actions", c.unknown_actions.map(Value::Bool));
-    add("invalid_arns", c.invalid_arns.map(Value::Bool));
-    add(
-        "grants_access_level",
-        c.grants_access_level.as_ref().map(|v| json(v)),
-    );
-    add("any_principal", c.any_principal.map(Value::Bool));
-    out
-}
-
-mod erased_json {
-    //! Operands of the policy operators as JSON, whatever their spec type.
-    pub trait ToJson {
-        fn to_json(&self) -> serde_json::Value;
-    }
-    impl<T: serde::Serialize> ToJson for T {
-        fn to_json(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-        }
-    }
+    crate::ops::REGISTRY
+        .iter()
+        .filter_map(|o| fields.get(o.key).map(|v| (o.key, v.clone())))
+        .collect()
 }
 
 /// Translates a JSONPath filter into a native condition when every comparison is between a
@@ -1303,19 +1052,20 @@ fn native_filter(f: &jsonpath_rust::parser::model::Filter) -> Option<Condition> 
                     }
                 })
                 .collect();
-            let op_value = match op {
-                "eq" => Op::Eq(value.clone()),
-                "ne" => Op::Ne(value.clone()),
-                "gt" => Op::Gt(value.clone()),
-                "ge" => Op::Ge(value.clone()),
-                "lt" => Op::Lt(value.clone()),
-                _ => Op::Le(value.clone()),
+            use crate::ops::comparison::{Compare, Kind};
+            let kind = match op {
+                "eq" => Kind::Eq,
+                "ne" => Kind::Ne,
+                "gt" => Kind::Gt,
+                "ge" => Kind::Ge,
+                "lt" => Kind::Lt,
+                _ => Kind::Le,
             };
             Some(Condition::Leaf(Box::new(Leaf {
                 path: CompiledPath::from_steps(text, steps),
                 fallback: None,
                 if_missing: op == "ne",
-                op: op_value,
+                op: Compare::compiled(kind, &value),
                 op_name: match op {
                     "eq" => "eq",
                     "ne" => "ne",

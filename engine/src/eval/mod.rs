@@ -7,15 +7,14 @@
 
 pub mod explain;
 
-use crate::compile::{CompiledPath, Condition, Exempt, Leaf, Op, Rule, RuleSet, Selection};
+use crate::compile::{CompiledPath, Condition, Exempt, Leaf, Rule, RuleSet, Selection};
 use crate::inventory::{Inventory, ResourceKind, ResourceRef};
 use crate::plan::Evidence;
-use crate::policy::{wildcard_match, Document};
+use crate::policy::wildcard_match;
 use crate::spec::StepName;
 use chrono::{DateTime, Utc};
 use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// How many records are turned into JSON at a time.
@@ -432,106 +431,22 @@ pub fn leaf_holds<'l>(
             path = fb;
         }
     }
-    let actual = match (&leaf.op, vals.as_slice()) {
-        // A policy check's evidence is what it found, not the whole document.
-        (
-            Op::Policy {
-                check,
-                include_conditioned,
-                ..
-            },
-            docs,
-        ) if !docs.is_empty() => {
-            let mut found: Vec<Value> = Vec::new();
-            for d in docs.iter().filter_map(|v| Document::parse(v).ok()) {
-                for w in d.check(check, *include_conditioned) {
-                    let w = Value::String(w);
-                    if !found.contains(&w) {
-                        found.push(w);
-                    }
-                }
-            }
-            Value::Array(found)
-        }
-        (_, []) => Value::Null,
-        (_, [one]) => (*one).clone(),
-        (_, many) => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
+    // An operator may show something else than the values (a policy check: its witnesses).
+    let shown = (!vals.is_empty())
+        .then(|| leaf.op.evidence(&vals))
+        .flatten();
+    let actual = match (shown, vals.as_slice()) {
+        (Some(v), _) => v,
+        (None, []) => Value::Null,
+        (None, [one]) => (*one).clone(),
+        (None, many) => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
     };
-    let held = match &leaf.op {
-        Op::Exists(want) => vals.is_empty() != *want,
-        _ if vals.is_empty() => leaf.if_missing,
-        op => vals.iter().any(|v| op_holds(op, v, now)),
+    let held = match leaf.op.on_missing() {
+        _ if !vals.is_empty() => vals.iter().any(|v| leaf.op.holds(v, now)),
+        Some(held) => held,
+        None => leaf.if_missing,
     };
     (held, path, actual)
-}
-
-fn as_time(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
-}
-
-fn compare(a: &Value, b: &Value) -> Option<Ordering> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
-        (Value::String(x), Value::String(y)) => match (as_time(a), as_time(b)) {
-            (Some(p), Some(q)) => Some(p.cmp(&q)),
-            _ => Some(x.cmp(y)),
-        },
-        _ => None,
-    }
-}
-
-fn op_holds(op: &Op, v: &Value, now: DateTime<Utc>) -> bool {
-    match op {
-        Op::Eq(x) => equal(v, x),
-        Op::Ne(x) => !equal(v, x),
-        Op::Lt(x) => compare(v, x) == Some(Ordering::Less),
-        Op::Le(x) => matches!(compare(v, x), Some(Ordering::Less | Ordering::Equal)),
-        Op::Gt(x) => compare(v, x) == Some(Ordering::Greater),
-        Op::Ge(x) => matches!(compare(v, x), Some(Ordering::Greater | Ordering::Equal)),
-        Op::In(xs) => xs.iter().any(|x| equal(v, x)),
-        Op::NotIn(xs) => !xs.iter().any(|x| equal(v, x)),
-        Op::Contains(x) => match v {
-            Value::String(s) => x.as_str().is_some_and(|n| s.contains(n)),
-            Value::Array(items) => items.iter().any(|i| equal(i, x)),
-            Value::Object(m) => x.as_str().is_some_and(|k| m.contains_key(k)),
-            _ => false,
-        },
-        Op::Regex(re) => v.as_str().is_some_and(|s| re.is_match(s)),
-        Op::Glob(g) => v.as_str().is_some_and(|s| wildcard_match(g, s, false)),
-        Op::Exists(want) => *want,
-        Op::Empty(want) => match v {
-            Value::String(s) => s.is_empty() == *want,
-            Value::Array(a) => a.is_empty() == *want,
-            Value::Object(m) => m.is_empty() == *want,
-            _ => false,
-        },
-        Op::OlderThan(d) => as_time(v).is_some_and(|t| now - t >= *d),
-        Op::NewerThan(d) => as_time(v).is_some_and(|t| now - t < *d),
-        Op::AdminAccess {
-            want,
-            include_conditioned,
-        } => Document::parse(v).is_ok_and(|d| d.admin_access(*include_conditioned) == *want),
-        Op::Allows {
-            action,
-            resource,
-            include_conditioned,
-        } => Document::parse(v).is_ok_and(|d| d.allows(action, resource, *include_conditioned)),
-        Op::Policy {
-            check,
-            want,
-            include_conditioned,
-        } => Document::parse(v)
-            .is_ok_and(|d| d.check(check, *include_conditioned).is_empty() != *want),
-    }
 }
 
 /// Why `record` is exempt, if it is: the first matching ARN glob, name glob or tag.

@@ -10,6 +10,7 @@
 //! Pure: bytes in, events out; [`fold`] changes an in-memory inventory.
 
 pub mod fold;
+mod kinds;
 
 pub use fold::fold;
 
@@ -17,25 +18,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::io::Read;
 
-/// The IAM event names event mode understands.
-pub const SUPPORTED_EVENTS: [&str; 16] = [
-    "CreatePolicy",
-    "CreatePolicyVersion",
-    "SetDefaultPolicyVersion",
-    "PutUserPolicy",
-    "PutGroupPolicy",
-    "PutRolePolicy",
-    "AttachUserPolicy",
-    "AttachGroupPolicy",
-    "AttachRolePolicy",
-    "AddUserToGroup",
-    "CreateAccessKey",
-    "CreateLoginProfile",
-    "UpdateAssumeRolePolicy",
-    "UpdateAccountPasswordPolicy",
-    "DeleteAccountPasswordPolicy",
-    "DeactivateMFADevice",
-];
+pub use crate::event_name::EventName;
 
 /// One IAM API call, as CloudTrail recorded it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +26,7 @@ pub struct IamEvent {
     /// `eventID`.
     pub id: String,
     /// `eventName`, e.g. `CreatePolicy`.
-    pub name: String,
+    pub name: EventName,
     /// `eventTime`.
     pub time: DateTime<Utc>,
     /// `recipientAccountId` (or the envelope's `account`).
@@ -217,14 +200,14 @@ fn to_event(r: &Value) -> Result<IamEvent, SkippedRecord> {
             "the call failed ({code}): it changed nothing"
         )));
     }
-    if !SUPPORTED_EVENTS.contains(&name.as_str()) {
+    let Some(kind) = EventName::parse(&name) else {
         return Err(skip(format!("{name} is not an event iamwarden reacts to")));
-    }
+    };
     let time = parse_cloudtrail_time(&s("eventTime"))
         .ok_or_else(|| skip(format!("eventTime `{}` is not a date", s("eventTime"))))?;
     Ok(IamEvent {
         id: id.clone(),
-        name,
+        name: kind,
         time,
         account: r
             .get("recipientAccountId")

@@ -18,7 +18,7 @@ pub fn render(packs: &[LoadedPack]) -> String {
     let _ = writeln!(out, "# Built-in rules\n");
     let _ = writeln!(
         out,
-        "Generated from `rules/*.yaml` by `UPDATE_DOCS=1 cargo test --test docs`; do not edit by \
+        "Generated from `rules/*.yaml` by `UPDATE_GOLDEN=1 cargo test --test generated`; do not edit by \
          hand. Each rule's tests are in the `.tests.yaml` beside its pack. Parameters are tuned in \
          a pack that includes the built-ins, or by copying the rule.\n"
     );

@@ -191,8 +191,11 @@ pub enum IfMissing {
 /// nothing or `null`; then `fallback` is tried, and if it is missing too, `if_missing` decides.
 /// When a path selects several values, the leaf holds if any of them satisfies the operator.
 /// Operands may use `{{params.NAME}}`.
+// The operators' meaning, operand compile and schema descriptions come from the registry in
+// `crate::ops` (the transform sets the descriptions); only their YAML form is here.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = crate::ops::describe_condition_schema)]
 pub struct ConditionSpec {
     /// Holds when every sub-condition holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,103 +218,89 @@ pub struct ConditionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_missing: Option<IfMissing>,
 
-    /// Operator: equal to this value.
+    /// Operator `eq` (meaning and help: [`crate::ops::comparison`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eq: Option<Value>,
-    /// Operator: not equal to this value.
+    /// Operator `ne` (meaning and help: [`crate::ops::comparison`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ne: Option<Value>,
-    /// Operator: less than (numbers numerically, timestamps in time, other strings by text).
+    /// Operator `lt` (meaning and help: [`crate::ops::comparison`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lt: Option<Value>,
-    /// Operator: less than or equal.
+    /// Operator `le` (meaning and help: [`crate::ops::comparison`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub le: Option<Value>,
-    /// Operator: greater than.
+    /// Operator `gt` (meaning and help: [`crate::ops::comparison`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gt: Option<Value>,
-    /// Operator: greater than or equal.
+    /// Operator `ge` (meaning and help: [`crate::ops::comparison`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ge: Option<Value>,
-    /// Operator: equal to one of these values.
+    /// Operator `in` (meaning and help: [`crate::ops::membership`]).
     #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
     pub in_: Option<Vec<Value>>,
-    /// Operator: equal to none of these values.
+    /// Operator `not_in` (meaning and help: [`crate::ops::membership`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_in: Option<Vec<Value>>,
-    /// Operator: a string containing this text, a list containing this element, or an object
-    /// with this key.
+    /// Operator `contains` (meaning and help: [`crate::ops::membership`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<Value>,
-    /// Operator: a string matching this regular expression (Rust `regex` syntax, unanchored).
+    /// Operator `regex` (meaning and help: [`crate::ops::text`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
-    /// Operator: a string matching this glob (`*` any run, `?` one character, case-sensitive).
+    /// Operator `glob` (meaning and help: [`crate::ops::text`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub glob: Option<String>,
-    /// Operator: `true` holds when the path has a non-null value, `false` when it has none.
+    /// Operator `exists` (meaning and help: [`crate::ops::presence`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,
-    /// Operator: `true` holds when the path has no value (or null); the opposite of `exists`.
+    /// Operator `absent` (meaning and help: [`crate::ops::presence`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub absent: Option<bool>,
-    /// Operator: `true` holds for an empty string, list or object; `false` for a non-empty one.
+    /// Operator `empty` (meaning and help: [`crate::ops::presence`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty: Option<bool>,
-    /// Operator: a timestamp at least this long before the evaluation clock, e.g. `90d`
-    /// (units `s`, `m`, `h`, `d`, `w`; combinable: `1d12h`).
+    /// Operator `older_than` (meaning and help: [`crate::ops::time`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub older_than: Option<String>,
-    /// Operator: a timestamp less than this long before the evaluation clock.
+    /// Operator `newer_than` (meaning and help: [`crate::ops::time`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newer_than: Option<String>,
-    /// Operator: the path holds a policy document; `true` holds when it grants admin access
-    /// (an Allow of every action on every resource of which a self-granting IAM action survives
-    /// the Denies). Statements with a `Condition` count unless `include_conditioned: false`.
+    /// Operator `admin_access` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_access: Option<bool>,
-    /// Operator: the path holds a policy document; holds when the document allows the given
-    /// action on the given resource (IAM wildcard semantics, Deny overriding Allow).
+    /// Operator `allows` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allows: Option<AllowsSpec>,
-    /// Operator: the path holds a policy document; holds when it allows `service:*` for some
-    /// service (`true`), for none (`false`), or for one of the listed services (`[iam, s3]`).
+    /// Operator `service_wildcards` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_wildcards: Option<BoolOrList>,
-    /// Operator: the document allows `iam:PassRole` with `Resource: "*"`.
+    /// Operator `passrole_on_any_resource` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passrole_on_any_resource: Option<bool>,
-    /// Operator: the document has an Allow with `NotAction`.
+    /// Operator `not_action_allow` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_action_allow: Option<bool>,
-    /// Operator: the document has an Allow with `NotResource`.
+    /// Operator `not_resource_allow` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_resource_allow: Option<bool>,
-    /// Operator: the document enables a known privilege-escalation method (`true`), none
-    /// (`false`), or one of the listed methods (e.g. `[passrole-ec2, create-policy-version]`).
+    /// Operator `privilege_escalation` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privilege_escalation: Option<BoolOrList>,
-    /// Operator: the document names actions the shipped IAM action catalog does not know (a
-    /// typo such as `s3:GetObjcet`; the evidence says what was probably meant).
+    /// Operator `unknown_actions` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown_actions: Option<bool>,
-    /// Operator: the document names resources that are neither `*` nor well-formed ARNs of a
-    /// known service.
+    /// Operator `invalid_arns` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_arns: Option<bool>,
-    /// Operator: the document grants one of these access levels on every resource
-    /// (`Resource: "*"`): `read`, `write`, `list`, `tagging`, `permissions_management`.
+    /// Operator `grants_access_level` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants_access_level: Option<StringOrList>,
-    /// Operator: the path holds a trust policy; holds when it lets any principal assume the
-    /// role (`Principal: "*"` or `{"AWS": "*"}`).
+    /// Operator `any_principal` (meaning and help: [`crate::ops::policy_doc`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub any_principal: Option<bool>,
-    /// With a policy-document operator (`admin_access`, `allows`, `service_wildcards`,
-    /// `passrole_on_any_resource`, `not_action_allow`, `not_resource_allow`,
-    /// `privilege_escalation`, `grants_access_level`, `any_principal`): count Allow statements
-    /// that have a `Condition` (default true: a conditioned Allow grants whenever its
-    /// condition holds; the evidence names the condition keys). `false` leaves them out.
+    /// With a policy-document operator: count Allow statements that have a `Condition`
+    /// (the operators and the help: [`crate::ops::include_conditioned_description`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_conditioned: Option<BoolOrTemplate>,
 }
