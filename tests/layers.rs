@@ -236,7 +236,9 @@ fn scan(src: &str, module: &[&str]) -> Result<Vec<Ref>, String> {
                     inline.push((name.to_string(), depth + 1));
                 }
             }
-            Tok::Ident(w) if (w == "crate" || w == "super") && !is(i.wrapping_sub(1), &Tok::Path) => {
+            Tok::Ident(w)
+                if (w == "crate" || w == "super") && !is(i.wrapping_sub(1), &Tok::Path) =>
+            {
                 let mut j = i;
                 let mut climbs = 0usize;
                 if w == "super" {
@@ -248,14 +250,22 @@ fn scan(src: &str, module: &[&str]) -> Result<Vec<Ref>, String> {
                         i += 1;
                         continue; // `pub(super)`
                     }
-                    let here: Vec<&str> =
-                        module.iter().copied().chain(inline.iter().map(|(n, _)| n.as_str())).collect();
+                    let here: Vec<&str> = module
+                        .iter()
+                        .copied()
+                        .chain(inline.iter().map(|(n, _)| n.as_str()))
+                        .collect();
                     if climbs > here.len() {
-                        return Err(format!("line {line}: `super::` climbs above the crate root"));
+                        return Err(format!(
+                            "line {line}: `super::` climbs above the crate root"
+                        ));
                     }
                     if climbs < here.len() {
                         // Still inside a top-level module: name it, the caller sees it is its own.
-                        refs.push(Ref { line, target: here[0].to_string() });
+                        refs.push(Ref {
+                            line,
+                            target: here[0].to_string(),
+                        });
                         i = j;
                         continue;
                     }
@@ -269,7 +279,10 @@ fn scan(src: &str, module: &[&str]) -> Result<Vec<Ref>, String> {
                 // `j` is at the first segment after the root: a name or a `{ … }` tree.
                 match toks.get(j).map(|(t, _)| t) {
                     Some(Tok::Ident(name)) if name != "self" => {
-                        refs.push(Ref { line, target: name.clone() });
+                        refs.push(Ref {
+                            line,
+                            target: name.clone(),
+                        });
                     }
                     Some(Tok::Punct('{')) => {
                         let (names, end) = tree_heads(&toks, j)?;
@@ -327,9 +340,14 @@ fn tree_heads(toks: &[(Tok, usize)], open: usize) -> Result<(Vec<(String, usize)
 
 /// The file's module path below the crate root.
 fn module_path(rel: &Path) -> Vec<String> {
-    let mut parts: Vec<String> =
-        rel.iter().map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string()).collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -368,7 +386,10 @@ fn edges_of(src_dir: &Path) -> (Edges, Vec<String>) {
         match scan(&text, &path) {
             Ok(refs) => {
                 for r in refs.into_iter().filter(|r| r.target != from) {
-                    edges.entry((from.clone(), r.target)).or_default().push(format!("{shown}:{}", r.line));
+                    edges
+                        .entry((from.clone(), r.target))
+                        .or_default()
+                        .push(format!("{shown}:{}", r.line));
                 }
             }
             Err(e) => problems.push(format!("{shown}: {e}")),
@@ -390,19 +411,31 @@ fn edges_of(src_dir: &Path) -> (Edges, Vec<String>) {
 /// What is wrong with one edge, if anything.
 fn violation(from: &str, to: &str) -> Option<String> {
     let Some(lf) = layer(from) else {
-        return Some(format!("module `{from}` has no layer: add it to LAYERS in tests/layers.rs"));
+        return Some(format!(
+            "module `{from}` has no layer: add it to LAYERS in tests/layers.rs"
+        ));
     };
     if let Some(krate) = to.strip_prefix("crate:") {
-        return (lf < 12).then(|| format!("`{from}` (layer {lf}) names `{krate}`, which only the CLI may use"));
+        return (lf < 12)
+            .then(|| format!("`{from}` (layer {lf}) names `{krate}`, which only the CLI may use"));
     }
     let Some(lt) = layer(to) else {
-        return Some(format!("module `{to}` has no layer: add it to LAYERS in tests/layers.rs"));
+        return Some(format!(
+            "module `{to}` has no layer: add it to LAYERS in tests/layers.rs"
+        ));
     };
     if lt > lf {
-        return Some(format!("`{from}` (layer {lf}) imports `{to}` (layer {lt}), a layer above it"));
+        return Some(format!(
+            "`{from}` (layer {lf}) imports `{to}` (layer {lt}), a layer above it"
+        ));
     }
-    if APART.iter().any(|&(a, b)| (a, b) == (from, to) || (b, a) == (from, to)) {
-        return Some(format!("`{from}` imports `{to}`: neither of the two may import the other"));
+    if APART
+        .iter()
+        .any(|&(a, b)| (a, b) == (from, to) || (b, a) == (from, to))
+    {
+        return Some(format!(
+            "`{from}` imports `{to}`: neither of the two may import the other"
+        ));
     }
     None
 }
@@ -412,7 +445,9 @@ fn no_module_imports_from_a_layer_above_it() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let (edges, mut problems) = edges_of(&src);
     for ((from, to), sites) in &edges {
-        let allowed = ALLOWED.iter().any(|&(f, t, _)| (f, t) == (from.as_str(), to.as_str()));
+        let allowed = ALLOWED
+            .iter()
+            .any(|&(f, t, _)| (f, t) == (from.as_str(), to.as_str()));
         if let (Some(why), false) = (violation(from, to), allowed) {
             for s in sites {
                 problems.push(format!("{s}: {why}"));
@@ -426,7 +461,11 @@ fn no_module_imports_from_a_layer_above_it() {
             ));
         }
     }
-    assert!(problems.is_empty(), "layer rules broken:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "layer rules broken:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 #[test]
@@ -439,7 +478,10 @@ fn every_module_of_the_engine_has_a_layer() {
         .filter_map(|f| module_path(f.strip_prefix(&src).unwrap()).first().cloned())
         .collect();
     let missing: Vec<&String> = tops.iter().filter(|m| layer(m).is_none()).collect();
-    assert!(missing.is_empty(), "modules without a layer in LAYERS: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "modules without a layer in LAYERS: {missing:?}"
+    );
     // The scan sees the modules that exist today, so it is not reading an empty directory.
     for m in ["spec", "compile", "eval", "plan", "render", "apply", "cli"] {
         assert!(tops.contains(m), "{m} not found under {}", src.display());
@@ -450,7 +492,11 @@ fn every_module_of_the_engine_has_a_layer() {
 // The scanner on small sources.
 
 fn targets(src: &str, module: &[&str]) -> Vec<(usize, String)> {
-    scan(src, module).unwrap().into_iter().map(|r| (r.line, r.target)).collect()
+    scan(src, module)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.line, r.target))
+        .collect()
 }
 
 #[test]
@@ -459,13 +505,19 @@ fn scanner_reads_use_trees_over_several_lines() {
     let got = targets(src, &["x"]);
     assert_eq!(
         got,
-        vec![(1, "a".into()), (1, "b".into()), (3, "e".into()), (5, "g".into())]
+        vec![
+            (1, "a".into()),
+            (1, "b".into()),
+            (3, "e".into()),
+            (5, "g".into())
+        ]
     );
 }
 
 #[test]
 fn scanner_finds_paths_in_expressions_and_types() {
-    let src = "fn f(x: &crate::plan::Plan) -> u8 {\n    crate::digest::hash(x); $crate::ops::X; 0\n}\n";
+    let src =
+        "fn f(x: &crate::plan::Plan) -> u8 {\n    crate::digest::hash(x); $crate::ops::X; 0\n}\n";
     assert_eq!(
         targets(src, &["render"]),
         vec![(1, "plan".into()), (2, "digest".into()), (2, "ops".into())]
@@ -491,13 +543,19 @@ use crate::eval::Match;
 #[test]
 fn scanner_resolves_super_where_it_stands() {
     // In a top-level file, `super::` leaves the module.
-    assert_eq!(targets("use super::plan::Action;", &["eval"]), vec![(1, "plan".into())]);
+    assert_eq!(
+        targets("use super::plan::Action;", &["eval"]),
+        vec![(1, "plan".into())]
+    );
     assert_eq!(
         targets("use super::{plan, spec::X};", &["eval"]),
         vec![(1, "plan".into()), (1, "spec".into())]
     );
     // One level down it stays inside; two levels leave.
-    assert_eq!(targets("use super::Match;", &["eval", "explain"]), vec![(1, "eval".into())]);
+    assert_eq!(
+        targets("use super::Match;", &["eval", "explain"]),
+        vec![(1, "eval".into())]
+    );
     assert_eq!(
         targets("use super::super::plan::Action;", &["eval", "explain"]),
         vec![(1, "plan".into())]
@@ -506,7 +564,11 @@ fn scanner_resolves_super_where_it_stands() {
     let src = "mod tests {\n    use super::*;\n    use super::super::apply::X;\n}\nuse super::render::Y;\n";
     assert_eq!(
         targets(src, &["eval"]),
-        vec![(2, "eval".into()), (3, "apply".into()), (5, "render".into())]
+        vec![
+            (2, "eval".into()),
+            (3, "apply".into()),
+            (5, "render".into())
+        ]
     );
     // `pub(super)` and `pub(crate)` are not paths.
     assert!(targets("pub(super) fn f() {} pub(crate) struct S;", &["eval"]).is_empty());
@@ -515,7 +577,9 @@ fn scanner_resolves_super_where_it_stands() {
 
 #[test]
 fn an_upward_edge_is_named_and_apart_modules_are_kept_apart() {
-    assert!(violation("eval", "plan").unwrap().contains("`eval` (layer 7) imports `plan` (layer 9)"));
+    assert!(violation("eval", "plan")
+        .unwrap()
+        .contains("`eval` (layer 7) imports `plan` (layer 9)"));
     assert!(violation("render", "apply").is_some());
     assert!(violation("apply", "render").is_some());
     assert!(violation("plan", "eval").is_none());

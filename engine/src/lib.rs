@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod compile;
 pub mod diag;
+pub mod digest;
 pub mod eval;
 pub mod event;
 pub mod inventory;
@@ -21,4 +22,3 @@ pub mod scaffold;
 pub mod schema;
 pub mod sign;
 pub mod spec;
-pub mod synth;

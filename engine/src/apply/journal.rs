@@ -30,15 +30,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Whether a run applied a plan or undid one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// `iamwarden apply`.
-    Apply,
-    /// `iamwarden undo`.
-    Undo,
-}
+pub use crate::plan::outcome::Mode;
 
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

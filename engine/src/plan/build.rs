@@ -14,9 +14,7 @@ use crate::policy::wildcard_match;
 use crate::spec::StepName;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::Write;
 
 /// The inline policy `quarantine_user` attaches: deny everything.
 pub fn quarantine_document() -> Value {
@@ -59,9 +57,10 @@ fn key(step: StepName, r: &ResourceRef, q: &str) -> String {
 
 /// The stable id of the action `step` on `resource` (qualified by `q`).
 pub fn action_id(step: StepName, r: &ResourceRef, q: &str) -> String {
-    let d = Sha256::digest(key(step, r, q).as_bytes());
-    let hex: String = d.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("act-{hex}")
+    format!(
+        "act-{}",
+        crate::digest::short_id(key(step, r, q).as_bytes(), 6)
+    )
 }
 
 struct Index<'a> {
@@ -495,7 +494,7 @@ impl Builder<'_> {
                 let Some(p) = inv.inline_policies.get(m.index) else {
                     return;
                 };
-                let doc_hash = crate::compile::sha256_hex(p.document.to_string().as_bytes());
+                let doc_hash = crate::digest::document_sha256(&p.document);
                 self.propose(
                     step,
                     r.clone(),
@@ -1170,59 +1169,10 @@ pub fn build(
     plan
 }
 
-struct HashWriter(Sha256);
-
-impl Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// `sha256:<hex>` of `value`'s JSON, streamed into the hash.
-pub fn sha256_of_json<T: serde::Serialize>(value: &T) -> String {
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
-    if serde_json::to_writer(&mut w, value).is_err() {
-        return String::new();
-    }
-    let Ok(w) = w.into_inner() else {
-        return String::new();
-    };
-    let d = w.0.finalize();
-    format!(
-        "sha256:{}",
-        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
-}
+pub use crate::digest::sha256_of_json;
 
 /// `sha256:<hex>` of the normalized inventory (without `generated_at`, so two reads of an
 /// unchanged account have the same fingerprint).
 pub fn fingerprint(inv: &Inventory) -> String {
-    sha256_of_json(&FingerprintView {
-        account: &inv.account,
-        users: &inv.users,
-        access_keys: &inv.access_keys,
-        mfa_devices: &inv.mfa_devices,
-        login_profiles: &inv.login_profiles,
-        groups: &inv.groups,
-        roles: &inv.roles,
-        managed_policies: &inv.managed_policies,
-        inline_policies: &inv.inline_policies,
-    })
-}
-
-#[derive(serde::Serialize)]
-struct FingerprintView<'a> {
-    account: &'a crate::inventory::Account,
-    users: &'a [crate::inventory::User],
-    access_keys: &'a [crate::inventory::AccessKey],
-    mfa_devices: &'a [crate::inventory::MfaDevice],
-    login_profiles: &'a [crate::inventory::LoginProfile],
-    groups: &'a [crate::inventory::Group],
-    roles: &'a [crate::inventory::Role],
-    managed_policies: &'a [crate::inventory::ManagedPolicy],
-    inline_policies: &'a [crate::inventory::InlinePolicy],
+    inv.fingerprint()
 }
