@@ -22,7 +22,7 @@ use std::collections::HashMap;
 /// How many records are turned into JSON at a time.
 const CHUNK: usize = 2048;
 
-/// What one condition leaf saw (a plan's findings carry it).
+/// What one condition leaf saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
