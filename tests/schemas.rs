@@ -94,7 +94,10 @@ fn the_field_lists_rules_are_checked_against_are_the_published_ones() {
     .unwrap();
     for kind in iamwarden::inventory::ResourceKind::ALL {
         let prop = &schema["properties"][kind.collection()];
-        let reference = prop["$ref"].as_str().or(prop["items"]["$ref"].as_str()).unwrap();
+        let reference = prop["$ref"]
+            .as_str()
+            .or(prop["items"]["$ref"].as_str())
+            .unwrap();
         let def = reference.trim_start_matches("#/");
         let published: Vec<String> = schema
             .pointer(&format!("/{def}/properties"))

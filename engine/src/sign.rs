@@ -4,7 +4,7 @@
 //! sign it. `plan --sign KEY` writes a detached signature beside the plan (`PLAN.sig`, a small
 //! JSON file, [`PlanSignature`]) over the plan's content hash; `apply --require-signature KEY`
 //! refuses, before any AWS call that could change anything, a plan without one, one signed by
-//! another key, and one whose content changed after it was signed ([`verify`]).
+//! another key, and one whose content changed after it was signed ([`verify_local`], [`verify_kms`]).
 //!
 //! Two kinds of key:
 //! - a local Ed25519 key (PKCS#8 PEM, `iamwarden keygen`), for air-gapped use: signing needs

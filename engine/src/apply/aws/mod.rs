@@ -1,7 +1,7 @@
 //! The AWS edge of apply: for each step of the plan contract, the reads that decide whether
-//! the action is still valid (its precondition, [`check`]), the calls that make it with AWS's
-//! real prerequisites ([`execute`]), and what reverses it ([`reverse`]). This file holds the
-//! client, the one journaled dispatcher every changing call goes through ([`mutate!`] ->
+//! the action is still valid (its precondition, `check.rs`), the calls that make it with AWS's
+//! real prerequisites (`execute.rs`), and what reverses it (`reverse.rs`). This file holds the
+//! client, the one journaled dispatcher every changing call goes through (`mutate!` ->
 //! `Aws::dispatch`, which types each call's outcome as a [`CallOutcome`]), and the reads.
 
 use super::journal::{Journal, JournalError, Mode, Record};
@@ -165,7 +165,7 @@ fn resolved_failure(sent: &StepError, reread: &str) -> StepError {
     }
 }
 
-/// What one mutating call came to, as the dispatcher ([`Aws::dispatch`]) classifies it.
+/// What one mutating call came to, as the dispatcher (`Aws::dispatch`) classifies it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallOutcome<T> {
     /// IAM answered with success.
