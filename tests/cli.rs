@@ -551,7 +551,7 @@ fn a_file_of_the_wrong_kind_is_named_as_such() {
 fn the_markdown_plan_of_a_large_account_fits_a_pull_request_comment() {
     // 1,000 users made a 627,651-character comment; GitHub refuses more than 65,536.
     let dir = tempfile::tempdir().unwrap();
-    let inv = iamwarden::synth::generate(1_000, 7);
+    let inv = iamwarden_test_support::synth::generate(1_000, 7);
     let snap = dir.path().join("snap.json");
     std::fs::write(
         &snap,

@@ -69,7 +69,7 @@ fn every_prefix_of_the_demo_snapshot_loads_or_fails_cleanly() {
 
 #[test]
 fn parallel_evaluation_gives_the_same_plan_as_sequential() {
-    let inv = iamwarden::synth::generate(6_000, 7);
+    let inv = iamwarden_test_support::synth::generate(6_000, 7);
     let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
         .unwrap()

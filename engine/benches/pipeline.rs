@@ -130,7 +130,7 @@ fn main() {
     for n in sizes {
         let path = dir.join(format!("iamwarden-bench-{n}.json"));
         let t = Instant::now();
-        let inv = iamwarden::synth::generate(n, 42);
+        let inv = iamwarden_test_support::synth::generate(n, 42);
         let file = std::fs::File::create(&path).unwrap();
         serde_json::to_writer(std::io::BufWriter::new(file), &inv).unwrap();
         drop(inv);

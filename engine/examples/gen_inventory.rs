@@ -1,4 +1,4 @@
-//! Writes a synthetic inventory (see `iamwarden::synth`) as compact JSON, for benchmarks.
+//! Writes a synthetic inventory (see `iamwarden_test_support::synth`) as compact JSON, for benchmarks.
 //!
 //! ```text
 //! cargo run --release --example gen_inventory -- USERS OUT.json [SEED]
@@ -26,7 +26,7 @@ fn run(args: &[String]) -> Result<(), String> {
     };
 
     let start = Instant::now();
-    let inv = iamwarden::synth::generate(users, seed);
+    let inv = iamwarden_test_support::synth::generate(users, seed);
     let generated = start.elapsed();
 
     let file = File::create(out).map_err(|e| format!("{out}: {e}"))?;

@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod compile;
 pub mod diag;
+pub mod digest;
 pub mod eval;
 pub mod event;
 pub mod event_name;
@@ -25,4 +26,3 @@ pub mod schema;
 pub mod sign;
 pub mod spec;
 pub mod steps;
-pub mod synth;

@@ -4,7 +4,7 @@
 //! sign it. `plan --sign KEY` writes a detached signature beside the plan (`PLAN.sig`, a small
 //! JSON file, [`PlanSignature`]) over the plan's content hash; `apply --require-signature KEY`
 //! refuses, before any AWS call that could change anything, a plan without one, one signed by
-//! another key, and one whose content changed after it was signed ([`verify`]).
+//! another key, and one whose content changed after it was signed ([`verify_local`], [`verify_kms`]).
 //!
 //! Two kinds of key:
 //! - a local Ed25519 key (PKCS#8 PEM, `iamwarden keygen`), for air-gapped use: signing needs
@@ -136,15 +136,7 @@ pub fn signature_path(plan: &Path) -> PathBuf {
     plan.with_file_name(name)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(bytes);
-    let mut out = String::from("sha256:");
-    for b in d {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+use crate::digest::sha256_tagged as sha256_hex;
 
 const SPKI_ED25519_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,

@@ -76,3 +76,30 @@ fn rule_test_files_carry_the_modeline_and_validate() {
         assert!(errors.is_empty(), "{}: {errors:?}", f.display());
     }
 }
+
+#[test]
+fn the_field_lists_rules_are_checked_against_are_the_published_ones() {
+    // compile checks paths and filters against `ResourceKind::fields`, derived from the record
+    // types; it must list exactly what `iamwarden schema inventory` shows, in the same order.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/inventory.schema.json")).unwrap(),
+    )
+    .unwrap();
+    for kind in iamwarden::inventory::ResourceKind::ALL {
+        let prop = &schema["properties"][kind.collection()];
+        let reference = prop["$ref"]
+            .as_str()
+            .or(prop["items"]["$ref"].as_str())
+            .unwrap();
+        let def = reference.trim_start_matches("#/");
+        let published: Vec<String> = schema
+            .pointer(&format!("/{def}/properties"))
+            .and_then(serde_json::Value::as_object)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert!(published.len() >= 2, "{def}: {published:?}");
+        assert_eq!(kind.fields(), published.as_slice(), "{def}");
+    }
+}

@@ -30,15 +30,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Whether a run applied a plan or undid one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// `iamwarden apply`.
-    Apply,
-    /// `iamwarden undo`.
-    Undo,
-}
+pub use crate::plan::outcome::Mode;
 
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,18 +246,7 @@ pub struct Journal {
 /// `chain`. `prev` is line N-1's `chain`, and for the first line the plan's content hash (so a
 /// journal cannot be moved under another plan, nor a record moved between journals).
 pub fn chain_of(prev: &str, record: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(b"\n");
-    h.update(record);
-    let digest = h.finalize();
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    crate::digest::sha256_tagged_parts(&[prev.as_bytes(), b"\n", record])
 }
 
 /// The suffix every line ends with: `,"seq":N,"chain":"sha256:..."}`.

@@ -2,10 +2,10 @@
 //! of apply's guardrails).
 
 use super::apply::{apply_plan, ApplyFlags, ReportFormat};
+use super::Format;
 use super::{Exit, Inputs};
 use anyhow::{Context, Result};
 use chrono::Utc;
-use iamwarden::render::Format;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use iamwarden::diag::Diagnostics;
 use iamwarden::inventory::snapshot;
-use iamwarden::render::{self, Format};
+use iamwarden::render;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +35,31 @@ pub enum Exit {
 }
 
 /// `--fail-on`: a severity name (`info`, `low`, `medium`, `high`, `critical`).
+/// The output formats of `plan` and `show` on the command line (the library's
+/// [`render::Format`] knows nothing of clap; the doc comments are the help text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// A Terraform-like diff.
+    Human,
+    /// The plan file itself.
+    Json,
+    /// A pull-request comment.
+    Markdown,
+    /// SARIF 2.1.0 (GitHub code scanning): one result per finding.
+    Sarif,
+}
+
+impl From<Format> for render::Format {
+    fn from(f: Format) -> render::Format {
+        match f {
+            Format::Human => render::Format::Human,
+            Format::Json => render::Format::Json,
+            Format::Markdown => render::Format::Markdown,
+            Format::Sarif => render::Format::Sarif,
+        }
+    }
+}
+
 fn parse_severity(s: &str) -> std::result::Result<iamwarden::spec::Severity, String> {
     use iamwarden::spec::Severity as S;
     [S::Info, S::Low, S::Medium, S::High, S::Critical]
@@ -764,7 +789,7 @@ pub(crate) fn render_plan(
         return Ok(());
     }
     if format != Format::Sarif {
-        render::render(plan, format, color, out)?;
+        render::render(plan, format.into(), color, out)?;
         return Ok(());
     }
     let locate = |source: &str, rule: &str| -> (String, u32) {

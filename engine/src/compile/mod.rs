@@ -18,15 +18,15 @@ pub use template::{context as template_context, ParamValue};
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::event_name::EventName;
 use crate::inventory::ResourceKind;
-use crate::plan::PackRef;
 use crate::spec::load::LoadedPack;
 use crate::spec::{ConditionSpec, ExemptSpec, IfMissing, Severity, StepName};
 use chrono::Duration;
 use handlebars::Handlebars;
 use jsonpath_rust::parser::model::{JpQuery, Segment, Selector as JpSelector};
 use jsonpath_rust::parser::parse_json_path;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// All loaded rules, ready to evaluate.
@@ -38,6 +38,20 @@ pub struct RuleSet {
     pub packs: Vec<PackRef>,
     /// The remediation templates.
     pub templates: Handlebars<'static>,
+}
+
+/// A rule pack as the plan records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PackRef {
+    /// The pack's name.
+    pub name: String,
+    /// The pack's version.
+    pub version: String,
+    /// `sha256` of the pack's source text, hex.
+    pub sha256: String,
+    /// Where the pack was read from (a path, or `builtin:<file>`).
+    pub source: String,
 }
 
 /// Which resources of a collection a rule looks at.
@@ -182,11 +196,9 @@ impl InUseGuard {
     }
 }
 
-/// The digest of a pack's source, as plans record it.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// The digest of a pack's source, as plans record it (kept here for apply until it uses
+/// [`crate::digest`] directly).
+pub use crate::digest::sha256_hex;
 
 fn valid_semver(v: &str) -> bool {
     let core = v.split(['-', '+']).next().unwrap_or_default();
@@ -208,29 +220,7 @@ fn valid_rule_id(id: &str) -> bool {
 
 /// Field names of each kind of record, for checking paths and templates.
 fn record_fields(kind: ResourceKind) -> Vec<String> {
-    let defs = [
-        (ResourceKind::Account, "Account"),
-        (ResourceKind::User, "User"),
-        (ResourceKind::AccessKey, "AccessKey"),
-        (ResourceKind::MfaDevice, "MfaDevice"),
-        (ResourceKind::LoginProfile, "LoginProfile"),
-        (ResourceKind::Group, "Group"),
-        (ResourceKind::Role, "Role"),
-        (ResourceKind::ManagedPolicy, "ManagedPolicy"),
-        (ResourceKind::InlinePolicy, "InlinePolicy"),
-    ];
-    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    let schema = SCHEMA.get_or_init(|| crate::schema::by_name("inventory").unwrap_or_default());
-    let name = defs
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, n)| *n)
-        .unwrap_or_default();
-    schema
-        .pointer(&format!("/$defs/{name}/properties"))
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
+    kind.fields().to_vec()
 }
 
 struct Ctx<'a> {

@@ -9,16 +9,36 @@ pub mod explain;
 
 use crate::compile::{CompiledPath, Condition, Exempt, Leaf, Rule, RuleSet, Selection};
 use crate::inventory::{Inventory, ResourceKind, ResourceRef};
-use crate::plan::Evidence;
 use crate::policy::wildcard_match;
 use crate::spec::StepName;
 use chrono::{DateTime, Utc};
 use jsonpath_rust::query::js_path_process;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 
 /// How many records are turned into JSON at a time.
 const CHUNK: usize = 2048;
+
+/// What one condition leaf saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// The leaf's path (the fallback's, when the fallback supplied the value).
+    pub path: std::sync::Arc<str>,
+    /// The operator.
+    pub op: std::borrow::Cow<'static, str>,
+    /// The operand.
+    pub expected: std::sync::Arc<Value>,
+    /// The value found; `null` when missing.
+    pub actual: Value,
+    /// Whether the leaf held.
+    pub held: bool,
+    /// Under a `not`: the leaf's result was inverted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub negated: bool,
+}
 
 /// A rule matched a resource.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@
 //! (`eventSource: iam.amazonaws.com`: Organizations emits `CreatePolicy` too), failed calls
 //! (`errorCode`) are skipped, and every skip is reported with its reason.
 //!
-//! Pure: bytes in, events out; [`fold`] changes an in-memory inventory.
+//! Pure: bytes in, events out; [`fold()`] changes an in-memory inventory.
 
 pub mod fold;
 mod kinds;

@@ -90,6 +90,20 @@ pub struct Inventory {
     pub inline_policies: Vec<InlinePolicy>,
 }
 
+/// What the fingerprint covers: everything but the format version and `generated_at`.
+#[derive(Serialize)]
+struct FingerprintView<'a> {
+    account: &'a Account,
+    users: &'a [User],
+    access_keys: &'a [AccessKey],
+    mfa_devices: &'a [MfaDevice],
+    login_profiles: &'a [LoginProfile],
+    groups: &'a [Group],
+    roles: &'a [Role],
+    managed_policies: &'a [ManagedPolicy],
+    inline_policies: &'a [InlinePolicy],
+}
+
 fn default_format_version() -> u32 {
     INVENTORY_FORMAT_VERSION
 }
@@ -603,6 +617,39 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// The field names a record of this kind has, in declaration order: what rule paths,
+    /// filters and templates may name. Derived once from the record types (their JSON Schema,
+    /// the same that `schemas/inventory.schema.json` publishes), so a new field is known here
+    /// the moment it is added to the type.
+    pub fn fields(self) -> &'static [String] {
+        fn of<T: JsonSchema>() -> Vec<String> {
+            schemars::schema_for!(T)
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        }
+        static FIELDS: std::sync::OnceLock<[Vec<String>; 9]> = std::sync::OnceLock::new();
+        let all = FIELDS.get_or_init(|| {
+            ResourceKind::ALL.map(|k| match k {
+                ResourceKind::Account => of::<Account>(),
+                ResourceKind::User => of::<User>(),
+                ResourceKind::AccessKey => of::<AccessKey>(),
+                ResourceKind::MfaDevice => of::<MfaDevice>(),
+                ResourceKind::LoginProfile => of::<LoginProfile>(),
+                ResourceKind::Group => of::<Group>(),
+                ResourceKind::Role => of::<Role>(),
+                ResourceKind::ManagedPolicy => of::<ManagedPolicy>(),
+                ResourceKind::InlinePolicy => of::<InlinePolicy>(),
+            })
+        });
+        ResourceKind::ALL
+            .iter()
+            .position(|&k| k == self)
+            .and_then(|i| all.get(i))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// Every kind, in the order collections appear in the inventory.
     pub const ALL: [ResourceKind; 9] = [
         ResourceKind::Account,
@@ -678,6 +725,22 @@ pub struct ResourceRef {
 }
 
 impl Inventory {
+    /// `sha256:<hex>` of the normalized inventory (without `generated_at`, so two reads of an
+    /// unchanged account have the same fingerprint).
+    pub fn fingerprint(&self) -> String {
+        crate::digest::sha256_of_json(&FingerprintView {
+            account: &self.account,
+            users: &self.users,
+            access_keys: &self.access_keys,
+            mfa_devices: &self.mfa_devices,
+            login_profiles: &self.login_profiles,
+            groups: &self.groups,
+            roles: &self.roles,
+            managed_policies: &self.managed_policies,
+            inline_policies: &self.inline_policies,
+        })
+    }
+
     /// Number of records of `kind`.
     pub fn len_of(&self, kind: ResourceKind) -> usize {
         match kind {

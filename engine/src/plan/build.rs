@@ -12,9 +12,7 @@ use crate::spec::StepName;
 use crate::steps::{Cx, Disables, Index, Proposed, Target};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::Write;
 
 pub use crate::steps::action_id;
 
@@ -395,59 +393,10 @@ pub fn build(
     plan
 }
 
-struct HashWriter(Sha256);
-
-impl Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// `sha256:<hex>` of `value`'s JSON, streamed into the hash.
-pub fn sha256_of_json<T: serde::Serialize>(value: &T) -> String {
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
-    if serde_json::to_writer(&mut w, value).is_err() {
-        return String::new();
-    }
-    let Ok(w) = w.into_inner() else {
-        return String::new();
-    };
-    let d = w.0.finalize();
-    format!(
-        "sha256:{}",
-        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
-}
+pub use crate::digest::sha256_of_json;
 
 /// `sha256:<hex>` of the normalized inventory (without `generated_at`, so two reads of an
 /// unchanged account have the same fingerprint).
 pub fn fingerprint(inv: &Inventory) -> String {
-    sha256_of_json(&FingerprintView {
-        account: &inv.account,
-        users: &inv.users,
-        access_keys: &inv.access_keys,
-        mfa_devices: &inv.mfa_devices,
-        login_profiles: &inv.login_profiles,
-        groups: &inv.groups,
-        roles: &inv.roles,
-        managed_policies: &inv.managed_policies,
-        inline_policies: &inv.inline_policies,
-    })
-}
-
-#[derive(serde::Serialize)]
-struct FingerprintView<'a> {
-    account: &'a crate::inventory::Account,
-    users: &'a [crate::inventory::User],
-    access_keys: &'a [crate::inventory::AccessKey],
-    mfa_devices: &'a [crate::inventory::MfaDevice],
-    login_profiles: &'a [crate::inventory::LoginProfile],
-    groups: &'a [crate::inventory::Group],
-    roles: &'a [crate::inventory::Role],
-    managed_policies: &'a [crate::inventory::ManagedPolicy],
-    inline_policies: &'a [crate::inventory::InlinePolicy],
+    inv.fingerprint()
 }

@@ -7,7 +7,10 @@
 
 pub mod build;
 pub mod in_use;
+pub mod outcome;
 
+pub use crate::compile::PackRef;
+pub use crate::eval::Evidence;
 use crate::inventory::ResourceRef;
 use crate::spec::{Severity, StepName};
 use chrono::{DateTime, Utc};
@@ -62,20 +65,6 @@ pub struct Plan {
     pub summary: Summary,
 }
 
-/// A rule pack as the plan records it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PackRef {
-    /// The pack's name.
-    pub name: String,
-    /// The pack's version.
-    pub version: String,
-    /// `sha256` of the pack's source text, hex.
-    pub sha256: String,
-    /// Where the pack was read from (a path, or `builtin:<file>`).
-    pub source: String,
-}
-
 /// One resource that one rule matched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -93,25 +82,6 @@ pub struct Finding {
     /// Ids of the actions planned for this finding.
     #[serde(default)]
     pub actions: Vec<String>,
-}
-
-/// What one condition leaf saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Evidence {
-    /// The leaf's path (the fallback's, when the fallback supplied the value).
-    pub path: std::sync::Arc<str>,
-    /// The operator.
-    pub op: std::borrow::Cow<'static, str>,
-    /// The operand.
-    pub expected: std::sync::Arc<Value>,
-    /// The value found; `null` when missing.
-    pub actual: Value,
-    /// Whether the leaf held.
-    pub held: bool,
-    /// Under a `not`: the leaf's result was inverted.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub negated: bool,
 }
 
 pub use crate::steps::{ChangeKind, Safety};

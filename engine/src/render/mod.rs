@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::io::{self, Write};
 
 /// The output formats of `plan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// A Terraform-like diff.
     Human,

@@ -1,10 +1,10 @@
 //! Apply and undo reports: one line per action and the closing summary (human), or JSON.
 
-use crate::apply::{journal::Mode, Outcome, Report};
+use crate::plan::outcome::{ActionReport, Mode, Outcome, Report};
 use std::io::{self, Write};
 
 /// The progress line of one action, as apply prints it on stderr.
-pub fn progress_line(r: &crate::apply::ActionReport) -> String {
+pub fn progress_line(r: &ActionReport) -> String {
     let mark = match r.outcome {
         Outcome::Applied => "ok     ",
         Outcome::AlreadyApplied => "noop   ",
@@ -74,7 +74,7 @@ pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::Summary;
+    use crate::plan::outcome::Summary;
 
     fn closing(summary: Summary) -> String {
         let report = Report {

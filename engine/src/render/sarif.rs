@@ -140,7 +140,7 @@ pub fn render_sarif(
                     }],
                 }],
                 "partialFingerprints": {
-                    "iamwarden/v1": crate::compile::sha256_hex(format!("{}|{}|{}", plan.account_id, f.rule, f.resource.id).as_bytes()),
+                    "iamwarden/v1": crate::digest::sha256_hex(format!("{}|{}|{}", plan.account_id, f.rule, f.resource.id).as_bytes()),
                 },
                 "properties": {
                     "account": plan.account_id,

@@ -45,7 +45,7 @@ struct SchemaInfo {
 fn schema_info() -> &'static SchemaInfo {
     static INFO: OnceLock<SchemaInfo> = OnceLock::new();
     INFO.get_or_init(|| {
-        let schema = crate::schema::by_name("rule-pack").unwrap_or(Value::Null);
+        let schema = super::pack_schema();
         let validator = jsonschema::validator_for(&schema).ok();
         let mut vocabulary = BTreeSet::new();
         collect_vocabulary(&schema, &mut vocabulary);

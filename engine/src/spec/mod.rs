@@ -387,3 +387,57 @@ pub struct StepSpec {
     #[serde(default)]
     pub when_params: BTreeMap<String, Value>,
 }
+
+/// The rule-pack JSON Schema, generated from [`PackSpec`] (published as
+/// `schemas/rule-pack.schema.json`; the loader validates packs against it).
+pub fn pack_schema() -> Value {
+    let mut value = schemars::schema_for!(PackSpec).to_value();
+    strip_nullable(&mut value);
+    value
+}
+
+/// Rule packs never need an explicit `null`: leaving a key out means the default. Describing
+/// optional fields as their plain type (not "this or null") lets schema errors point inside
+/// the value instead of stopping at an `anyOf`.
+pub fn strip_nullable(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(types)) = m.get("type") {
+                let rest: Vec<Value> = types
+                    .iter()
+                    .filter(|t| t.as_str() != Some("null"))
+                    .cloned()
+                    .collect();
+                if rest.len() == 1 {
+                    if let Some(t) = rest.into_iter().next() {
+                        m.insert("type".to_string(), t);
+                    }
+                }
+            }
+            if let Some(Value::Array(alts)) = m.get("anyOf") {
+                let rest: Vec<Value> = alts
+                    .iter()
+                    .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
+                    .cloned()
+                    .collect();
+                if rest.len() == 1 && alts.len() == 2 {
+                    m.remove("anyOf");
+                    if m.get("default") == Some(&Value::Null) {
+                        m.remove("default");
+                    }
+                    if let Some(Value::Object(inner)) = rest.into_iter().next() {
+                        for (k, x) in inner {
+                            m.entry(k).or_insert(x);
+                        }
+                    }
+                }
+            }
+            if m.get("default") == Some(&Value::Null) {
+                m.remove("default");
+            }
+            m.values_mut().for_each(strip_nullable);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nullable),
+        _ => {}
+    }
+}

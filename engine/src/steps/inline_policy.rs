@@ -6,7 +6,6 @@ use crate::inventory::{OwnerKind, ResourceKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// `delete_inline_policy`.
 pub const DELETE: StepInfo = StepInfo {
@@ -60,9 +59,8 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
     let Some(p) = cx.inv().inline_policies.get(t.index) else {
         return;
     };
-    let d = Sha256::digest(p.document.to_string().as_bytes());
     let pre = InlinePrecondition {
-        document_sha256: d.iter().map(|b| format!("{b:02x}")).collect(),
+        document_sha256: crate::digest::document_sha256(&p.document),
         owner_id: cx.ix.owner_id(p.owner_kind, &p.owner),
     };
     let params = InlineParams {

@@ -32,7 +32,6 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Declares the steps: `Variant = "name" => family::INFO`, each with its doc comment (which is
@@ -405,9 +404,7 @@ pub fn params<T: DeserializeOwned + Default>(v: &Value) -> Option<T> {
 /// The stable id of the action `step` on `resource` (qualified by `q`).
 pub fn action_id(step: StepName, r: &ResourceRef, q: &str) -> String {
     let key = format!("{}|{}|{}|{q}", step.as_str(), r.kind.as_str(), r.id);
-    let d = Sha256::digest(key.as_bytes());
-    let hex: String = d.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("act-{hex}")
+    format!("act-{}", crate::digest::short_id(key.as_bytes(), 6))
 }
 
 /// Lookups over one inventory that expansions share (built once per plan).

@@ -464,11 +464,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 
 /// The SHA-256 (hex) of a document's JSON text, as the plan records it.
 fn doc_hash(v: &Value) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(v.to_string().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::document_sha256(v)
 }
 
 /// The (kind, name) of the entity a detach acts on.

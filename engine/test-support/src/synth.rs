@@ -19,12 +19,12 @@
 //! `(users, seed)` always gives the same inventory, on every platform. The result is normalized
 //! (derived fields filled in) before it is returned.
 
-use crate::inventory::{
+use chrono::{DateTime, Duration, Utc};
+use iamwarden::inventory::{
     AccessKey, Account, Group, InlinePolicy, Inventory, KeyStatus, LoginProfile, ManagedPolicy,
     MfaDevice, OwnerKind, PasswordPolicy, PolicyVersion, Role, RootUser, Tags, User,
     INVENTORY_FORMAT_VERSION,
 };
-use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -1042,7 +1042,7 @@ pub fn generate(users: usize, seed: u64) -> Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::snapshot;
+    use iamwarden::inventory::snapshot;
     use std::collections::HashSet;
     use std::path::Path;
     use std::time::Instant;
@@ -1242,7 +1242,7 @@ mod tests {
     fn demo() -> Result<Inventory, snapshot::SnapshotError> {
         snapshot::load(Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../examples/demo-account.json"
+            "/../../examples/demo-account.json"
         )))
     }
 
@@ -1342,7 +1342,7 @@ mod tests {
         let pd = policy("platform-deployer").ok_or("platform-deployer missing")?;
         assert_eq!(pd.default_version_id, "v3");
         for v in pd.versions.iter().filter(|v| !v.is_default) {
-            let d = crate::policy::Document::parse(&v.document)?;
+            let d = iamwarden::policy::Document::parse(&v.document)?;
             assert!(!d.admin_access(true), "{} is benign", v.version_id);
         }
 
