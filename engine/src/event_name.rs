@@ -1,7 +1,7 @@
 //! The CloudTrail IAM event names event mode reacts to: one enum, written once.
 //!
 //! The list of supported names, parsing a name, and the did-you-mean hint for a misspelt
-//! `on_events` entry all come from the one list in [`event_names!`]'s invocation below. How
+//! `on_events` entry all come from the one list in `event_names!`'s invocation below. How
 //! each event changes an inventory is in `event/kinds/` (one arm per name there; the match is
 //! exhaustive, so a name without a fold does not compile).
 //!

@@ -3,7 +3,7 @@
 //! journal's `call` + `request`); [`CallOutcome`], what one attempt of a call came to; and
 //! the [`Iam`] trait: one attempt of a call ([`Iam::send`]) plus the typed reads apply's
 //! checks make. The SDK implementation lives at the I/O edge (`apply::aws::SdkIam`); an
-//! in-memory one ([`fake`]) serves the unit tests.
+//! in-memory one (`fake`, test builds only) serves the unit tests.
 
 use crate::inventory::PasswordPolicy;
 use chrono::{DateTime, Utc};

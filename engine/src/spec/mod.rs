@@ -441,3 +441,30 @@ pub fn strip_nullable(v: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The YAML fields of a condition are exactly the registered operators plus the tree forms
+    /// and leaf settings: an operator field without a registry entry would be accepted by the
+    /// loader and silently never evaluated, and a registry entry without a field never parsed.
+    #[test]
+    fn condition_fields_are_the_registered_operators_and_the_leaf_settings() {
+        let schema = serde_json::to_value(schemars::schema_for!(ConditionSpec)).unwrap_or_default();
+        let fields: BTreeSet<String> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let registered: BTreeSet<String> = crate::ops::keys()
+            .chain(crate::ops::CONDITION_FIELDS)
+            .map(str::to_string)
+            .collect();
+        assert!(!fields.is_empty(), "the condition schema has properties");
+        assert_eq!(
+            fields, registered,
+            "ConditionSpec fields vs ops::REGISTRY keys + ops::CONDITION_FIELDS"
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! The remediation step registry: one line per step (in [`registry!`]) from which [`StepName`],
+//! The remediation step registry: one line per step (in `registry!`) from which [`StepName`],
 //! [`ALL_STEPS`] and every dispatch are derived, and one file per step family holding all the
 //! plan side knows about its steps: targets, typed parameters (checked when packs load), safety,
 //! change kind, apply rank, which credential it disables, and the plan expansion producing typed
@@ -212,7 +212,7 @@ impl ParamKind {
 }
 
 /// One parameter of a step. Each family's table is kept equal to its typed params struct's
-/// schema by a test ([`tests::param_tables_match_the_typed_params`]).
+/// schema by a test (`tests::param_tables_match_the_typed_params`).
 #[derive(Debug, Clone, Copy)]
 pub struct ParamInfo {
     /// The name.
