@@ -5,7 +5,7 @@
 //! backoff. An unanswered attempt comes back as [`StepError::Unknown`] for the step to
 //! resolve by re-reading. [`Executor`] also carries the reads, typed as step errors.
 
-use super::error::{outcome_result, StepError};
+use crate::iam::{outcome_result, StepError};
 use super::journal::{Journal, Mode, Record};
 use crate::iam::{
     Attachments, CallOk, Iam, IamCall, KeyStatus, LoginProfileInfo, MfaDeviceInfo, UserInfo,

@@ -22,13 +22,12 @@
 
 pub mod aws;
 pub mod dispatch;
-pub mod error;
 pub mod journal;
 pub mod steps;
 pub mod undo;
 
 pub use dispatch::Executor;
-pub use error::StepError;
+pub use crate::iam::StepError;
 pub use steps::Check;
 
 use crate::iam::Iam;
@@ -786,7 +785,9 @@ async fn run_one<I: Iam>(
                         let (undo, irreversible) = steps::undo_for(a, &before, &after);
                         return finish(Outcome::Applied, format!("done{note}"), undo, irreversible);
                     }
-                    Err(StepError::Journal(e)) => return Err(e),
+                    Err(StepError::Journal(e)) => {
+                        return Err(journal::JournalError::from_step(e, journal.path()))
+                    }
                     Err(e) => e,
                 };
                 // Once a call of this action went unanswered, a failure is never final: the

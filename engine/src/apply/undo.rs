@@ -164,7 +164,9 @@ pub async fn run<I: Iam>(
             for op in &e.ops {
                 match super::steps::undo_op(aws, &e.action, op).await {
                     Ok(()) => {}
-                    Err(super::StepError::Journal(err)) => return Err(err),
+                    Err(super::StepError::Journal(err)) => {
+                        return Err(journal::JournalError::from_step(err, j.path()))
+                    }
                     Err(err) => {
                         failure = Some(err.to_string());
                         break;

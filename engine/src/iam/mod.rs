@@ -12,8 +12,11 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 
+mod error;
 #[cfg(test)]
 pub mod fake;
+
+pub use error::{outcome_result, resolved_failure, unresolved, StepError};
 
 /// A value that must never be journaled, logged or printed: `Serialize` and `Debug` write
 /// `<redacted>`; only [`Secret::expose`] gives the text (to the SDK builder).

@@ -21,7 +21,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::error::StepError;
+use crate::iam::StepError;
 
 /// Apply's executor over the SDK (what the CLI and the moto tests run).
 pub type Aws = Executor<SdkIam>;

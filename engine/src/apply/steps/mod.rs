@@ -23,7 +23,7 @@ mod tags;
 mod tests;
 
 use super::dispatch::Executor;
-use super::error::{resolved_failure, unresolved, StepError};
+use crate::iam::{resolved_failure, unresolved, StepError};
 use super::UndoOp;
 use crate::iam::{Attachments, Iam, IamCall};
 use crate::inventory::PasswordPolicy;
