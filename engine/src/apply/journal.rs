@@ -146,7 +146,10 @@ impl From<JournalError> for crate::iam::StepError {
 impl JournalError {
     /// The journal error a step carried back in [`crate::iam::StepError::Journal`]. Only a
     /// [`JournalError`] is ever put there; anything else is reported as an I/O error of `path`.
-    pub fn from_step(e: Box<dyn std::error::Error + Send + Sync + 'static>, path: &Path) -> JournalError {
+    pub fn from_step(
+        e: Box<dyn std::error::Error + Send + Sync + 'static>,
+        path: &Path,
+    ) -> JournalError {
         match e.downcast::<JournalError>() {
             Ok(j) => *j,
             Err(other) => JournalError::Io {

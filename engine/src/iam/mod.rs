@@ -665,6 +665,25 @@ pub type MfaDeviceInfo = (String, Option<DateTime<Utc>>);
 /// A policy version as `ListPolicyVersions` gives it: (id, is default, create date).
 pub type VersionInfo = (String, bool, Option<DateTime<Utc>>);
 
+/// What a step's apply-time half (`crate::steps`, each family's `live`) runs through: the
+/// [`Iam`] it reads, and the one journaled dispatcher every mutating call goes through
+/// (`apply::Executor` implements it; reads go to [`Exec::iam`] directly).
+pub trait Exec: Send + Sync {
+    /// The IAM read and written.
+    type Iam: Iam;
+    /// The IAM the reads go to.
+    fn iam(&self) -> &Self::Iam;
+    /// Sends one mutating call for the action `action`: journaled, and sent again only when
+    /// the answer proves nothing was changed; an unanswered one is [`StepError::Unknown`].
+    fn send(
+        &self,
+        action: &str,
+        call: IamCall,
+    ) -> impl Future<Output = Result<CallOk, StepError>> + Send;
+    /// Waits before re-reading after an unanswered call (a request in flight lands first).
+    fn wait_settle(&self) -> impl Future<Output = ()> + Send;
+}
+
 /// IAM as apply sees it: one attempt of a mutating call, and the reads its checks make.
 /// Kinds are `user`, `group`, `role` (and `managed_policy` for tags, named by ARN). A read of
 /// something that does not exist is `Ok(None)` where the return type allows it.

@@ -278,3 +278,69 @@ mod tests {
         assert!(check_param("settings", &json!({"hard_expiry": true})).is_empty());
     }
 }
+
+pub(crate) mod live {
+    //! `update_password_policy`: apply's check, calls and reverse (the settings before, or no
+    //! policy at all).
+    use crate::steps::live::*;
+
+    pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        let current = x.iam().password_policy().await?;
+        let want: Option<PasswordPolicy> =
+            serde_json::from_value(a.params.get("settings").cloned().unwrap_or(Value::Null))
+                .map_err(|e| StepError::Plan(format!("{}: settings: {e}", a.id)))?;
+        if current == want {
+            return Ok(Check::Already(
+                json!({"password_policy": password_policy_value(current.as_ref())}),
+            ));
+        }
+        let planned: Option<PasswordPolicy> = serde_json::from_value(
+            a.precondition
+                .get("password_policy")
+                .cloned()
+                .unwrap_or(Value::Null),
+        )
+        .map_err(|e| StepError::Plan(format!("{}: precondition: {e}", a.id)))?;
+        if current != planned {
+            return Ok(Check::Stale(
+                "the account password policy changed since the plan was made".into(),
+            ));
+        }
+        Ok(Check::Proceed(
+            json!({"password_policy": password_policy_value(current.as_ref())}),
+        ))
+    }
+
+    /// `UpdateAccountPasswordPolicy` with these settings (the inventory's password-policy shape).
+    pub(crate) fn update_call(id: &str, settings: &Value) -> Result<IamCall, StepError> {
+        let settings: PasswordPolicy = serde_json::from_value(settings.clone())
+            .map_err(|e| StepError::Plan(format!("{id}: password policy settings: {e}")))?;
+        Ok(IamCall::UpdateAccountPasswordPolicy { settings })
+    }
+
+    pub(crate) async fn execute<X: Exec>(
+        x: &X,
+        a: &Action,
+        _before: &Value,
+    ) -> Result<Value, StepError> {
+        let settings = a.params.get("settings").cloned().unwrap_or(Value::Null);
+        x.send(&a.id, update_call(&a.id, &settings)?).await?;
+        Ok(Value::Null)
+    }
+
+    pub(crate) fn reverse(
+        _a: &Action,
+        before: &Value,
+        _after: &Value,
+    ) -> (Vec<UndoOp>, Option<String>) {
+        match before.get("password_policy") {
+            Some(Value::Null) | None => (vec![UndoOp::DeletePasswordPolicy], None),
+            Some(settings) => (
+                vec![UndoOp::UpdatePasswordPolicy {
+                    settings: settings.clone(),
+                }],
+                None,
+            ),
+        }
+    }
+}
