@@ -154,16 +154,21 @@ mod tests {
 
 pub(crate) mod live {
     //! `deactivate_access_key` and `delete_access_key`: apply's check, calls and reverse.
+    use super::KeyParams;
     use crate::steps::live::*;
 
     /// The action's key and its user.
-    fn target(a: &Action) -> Result<(&str, &str), StepError> {
-        Ok((param(a, "user")?, a.resource.id.as_str()))
+    fn target(a: &Action) -> Result<(String, &str), StepError> {
+        Ok((
+            part::<KeyParams>(a, "params", &a.params)?.user,
+            a.resource.id.as_str(),
+        ))
     }
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let pre = &a.precondition;
         let (user, key) = target(a)?;
+        let user = user.as_str();
         let deleting = a.action == StepName::DeleteAccessKey;
         let Some(keys) = x.iam().access_keys(user).await? else {
             return Ok(if deleting {
@@ -220,6 +225,7 @@ pub(crate) mod live {
         _before: &Value,
     ) -> Result<Value, StepError> {
         let (user, key) = target(a)?;
+        let user = user.as_str();
         let call = if a.action == StepName::DeleteAccessKey {
             IamCall::DeleteAccessKey {
                 user: user.to_string(),
@@ -244,7 +250,9 @@ pub(crate) mod live {
         }
         (
             vec![UndoOp::UpdateAccessKey {
-                user: param_or_empty(a, "user"),
+                user: part::<KeyParams>(a, "params", &a.params)
+                    .map(|p| p.user)
+                    .unwrap_or_default(),
                 access_key_id: a.resource.id.clone(),
                 status: "Active".into(),
             }],

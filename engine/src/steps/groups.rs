@@ -97,11 +97,12 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
 
 pub(crate) mod live {
     //! `remove_user_from_group`: apply's check, calls and reverse (add the user back).
+    use super::MembershipParams;
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let user = param(a, "user")?;
-        let group = param(a, "group")?;
+        let p: MembershipParams = part(a, "params", &a.params)?;
+        let (user, group) = (p.user.as_str(), p.group.as_str());
         Ok(match x.iam().groups_of(user).await? {
             None => Check::Stale(format!("user {user} no longer exists")),
             Some(gs) if gs.iter().any(|g| g == group) => {
@@ -116,9 +117,10 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
+        let p: MembershipParams = part(a, "params", &a.params)?;
         let call = IamCall::RemoveUserFromGroup {
-            user: param(a, "user")?.to_string(),
-            group: param(a, "group")?.to_string(),
+            user: p.user,
+            group: p.group,
         };
         x.send(&a.id, call).await?;
         Ok(Value::Null)
@@ -129,13 +131,16 @@ pub(crate) mod live {
         _before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        (
-            vec![UndoOp::AddUserToGroup {
-                user: param_or_empty(a, "user"),
-                group: param_or_empty(a, "group"),
-            }],
-            None,
-        )
+        match part::<MembershipParams>(a, "params", &a.params) {
+            Ok(p) => (
+                vec![UndoOp::AddUserToGroup {
+                    user: p.user,
+                    group: p.group,
+                }],
+                None,
+            ),
+            Err(e) => irreversible(&e.to_string()),
+        }
     }
 
     /// Whether the user is in the group now (undo's re-read).

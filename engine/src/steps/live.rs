@@ -345,6 +345,22 @@ pub(crate) fn param_or_empty(a: &Action, key: &str) -> String {
         .to_string()
 }
 
+/// One part of an action (`params`, `precondition`, `before`, `after`) read into its step's
+/// typed struct, once per action: a part that does not fit is a [`StepError::Plan`] naming the
+/// action and the field.
+pub(crate) fn part<T: serde::de::DeserializeOwned>(
+    a: &Action,
+    field: &str,
+    v: &Value,
+) -> Result<T, StepError> {
+    serde_json::from_value(v.clone()).map_err(|e| {
+        StepError::Plan(format!(
+            "{}: `{field}` does not fit the {} step's type: {e}",
+            a.id, a.action
+        ))
+    })
+}
+
 /// Nothing to reverse, and why.
 pub(crate) fn irreversible(why: &str) -> (Vec<UndoOp>, Option<String>) {
     (Vec::new(), Some(why.to_string()))

@@ -135,11 +135,13 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
 
 pub(crate) mod live {
     //! `require_password_reset` and `delete_login_profile`: apply's check, calls and reverse.
+    use super::ProfileParams;
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let pre = &a.precondition;
-        let user = param(a, "user")?;
+        let user = part::<ProfileParams>(a, "params", &a.params)?.user;
+        let user = user.as_str();
         // A console password used since the plan was made is not the unused one the plan judged.
         if pre.get("password_last_used_at").is_some() {
             let planned = plan_ts(pre.get("password_last_used_at"));
@@ -181,7 +183,8 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let user = param(a, "user")?;
+        let user = part::<ProfileParams>(a, "params", &a.params)?.user;
+        let user = user.as_str();
         let call = if a.action == StepName::DeleteLoginProfile {
             IamCall::DeleteLoginProfile {
                 user: user.to_string(),
@@ -205,7 +208,9 @@ pub(crate) mod live {
         }
         (
             vec![UndoOp::UpdateLoginProfile {
-                user: param_or_empty(a, "user"),
+                user: part::<ProfileParams>(a, "params", &a.params)
+                    .map(|p| p.user)
+                    .unwrap_or_default(),
                 password_reset_required: false,
             }],
             None,

@@ -4,10 +4,16 @@
 //! change kind, apply rank, which credential it disables, and the plan expansion producing typed
 //! parameters, precondition and before/after states.
 //!
-//! Layer: below `spec`, `compile`, `eval`, `plan`, `render` and `apply`: a step file imports only
-//! `diag`, `inventory` and `policy` (and this module). `plan::build` drives the expansion and
-//! keeps ordering, deduplication, supersedes and the in-use guard; the apply side of each step
-//! lives in `apply` under the same family names.
+//! Each family's file also holds the apply side of its steps, in its `live` module: the check
+//! that re-reads the target, the calls, the reverse for undo and undo's re-reads, generic over
+//! [`crate::iam::Exec`]. The registry macro generates their dispatch over [`StepName`]; the
+//! shared apply-time checks and entry points are in [`live`]; [`Action`], [`Check`] and
+//! [`UndoOp`] in [`action`].
+//!
+//! Layer 4: below `spec`, `compile`, `eval`, `plan`, `render` and `apply`: step code imports
+//! only `diag`, `digest`, `inventory`, `policy` and `iam` (and this module). `plan::build` drives
+//! the expansion and keeps ordering, deduplication, supersedes and the in-use guard; `apply`
+//! keeps the run loop, the dispatcher, the journal, undo and the guards.
 //!
 //! The plan file keeps `params`, `precondition`, `before` and `after` as JSON values, but each is
 //! made by serializing the step's typed struct ([`Cx::propose`]), and [`StepInfo::roundtrip`]

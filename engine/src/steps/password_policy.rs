@@ -281,34 +281,33 @@ mod tests {
 
 pub(crate) mod live {
     //! `update_password_policy`: apply's check, calls and reverse (the settings before, or no
-    //! policy at all).
+    //! policy at all). Reads the action through [`PasswordActionParams`] and
+    //! [`PasswordPrecondition`].
+
+    use super::{PasswordActionParams, PasswordPrecondition};
     use crate::steps::live::*;
 
+    /// The state read now, as `before` records it (the precondition's shape).
+    fn state(current: Option<PasswordPolicy>) -> Value {
+        serde_json::to_value(PasswordPrecondition {
+            password_policy: current,
+        })
+        .unwrap_or(Value::Null)
+    }
+
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        let params: PasswordActionParams = part(a, "params", &a.params)?;
+        let pre: PasswordPrecondition = part(a, "precondition", &a.precondition)?;
         let current = x.iam().password_policy().await?;
-        let want: Option<PasswordPolicy> =
-            serde_json::from_value(a.params.get("settings").cloned().unwrap_or(Value::Null))
-                .map_err(|e| StepError::Plan(format!("{}: settings: {e}", a.id)))?;
-        if current == want {
-            return Ok(Check::Already(
-                json!({"password_policy": password_policy_value(current.as_ref())}),
-            ));
+        if current.as_ref() == Some(&params.settings) {
+            return Ok(Check::Already(state(current)));
         }
-        let planned: Option<PasswordPolicy> = serde_json::from_value(
-            a.precondition
-                .get("password_policy")
-                .cloned()
-                .unwrap_or(Value::Null),
-        )
-        .map_err(|e| StepError::Plan(format!("{}: precondition: {e}", a.id)))?;
-        if current != planned {
+        if current != pre.password_policy {
             return Ok(Check::Stale(
                 "the account password policy changed since the plan was made".into(),
             ));
         }
-        Ok(Check::Proceed(
-            json!({"password_policy": password_policy_value(current.as_ref())}),
-        ))
+        Ok(Check::Proceed(state(current)))
     }
 
     /// `UpdateAccountPasswordPolicy` with these settings (the inventory's password-policy shape).
@@ -323,24 +322,35 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let settings = a.params.get("settings").cloned().unwrap_or(Value::Null);
-        x.send(&a.id, update_call(&a.id, &settings)?).await?;
+        let params: PasswordActionParams = part(a, "params", &a.params)?;
+        x.send(
+            &a.id,
+            IamCall::UpdateAccountPasswordPolicy {
+                settings: params.settings,
+            },
+        )
+        .await?;
         Ok(Value::Null)
     }
 
     pub(crate) fn reverse(
-        _a: &Action,
+        a: &Action,
         before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        match before.get("password_policy") {
-            Some(Value::Null) | None => (vec![UndoOp::DeletePasswordPolicy], None),
-            Some(settings) => (
+        match part::<PasswordPrecondition>(a, "before", before) {
+            Ok(PasswordPrecondition {
+                password_policy: None,
+            }) => (vec![UndoOp::DeletePasswordPolicy], None),
+            Ok(PasswordPrecondition {
+                password_policy: Some(p),
+            }) => (
                 vec![UndoOp::UpdatePasswordPolicy {
-                    settings: settings.clone(),
+                    settings: password_policy_value(Some(&p)),
                 }],
                 None,
             ),
+            Err(e) => irreversible(&format!("the policy before is not known: {e}")),
         }
     }
 }
