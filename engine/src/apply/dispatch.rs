@@ -3,18 +3,13 @@
 //! request cannot disagree), send one attempt, journal the result, and send again only when
 //! the answer proves nothing was changed (throttling, service unavailable, not sent), with
 //! backoff. An unanswered attempt comes back as [`StepError::Unknown`] for the step to
-//! resolve by re-reading. [`Executor`] also carries the reads, typed as step errors.
+//! resolve by re-reading. [`Executor`] is the [`Exec`] the steps' apply-time halves run through.
 
-use super::error::{outcome_result, StepError};
 use super::journal::{Journal, Mode, Record};
-use crate::iam::{
-    Attachments, CallOk, Iam, IamCall, KeyStatus, LoginProfileInfo, MfaDeviceInfo, UserInfo,
-    VersionInfo,
-};
-use crate::inventory::PasswordPolicy;
-use chrono::{DateTime, Utc};
+use crate::iam::{outcome_result, StepError};
+use crate::iam::{CallOk, Exec, Iam, IamCall};
+use chrono::Utc;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The default wait before re-reading after an unanswered call.
@@ -128,105 +123,24 @@ impl<I: Iam> Executor<I> {
             tokio::time::sleep(self.settle).await;
         }
     }
+}
 
-    // ---- reads, as step errors ---------------------------------------------------------
+impl<I: Iam> Exec for Executor<I> {
+    type Iam = I;
 
-    pub(crate) async fn access_keys(
+    fn iam(&self) -> &I {
+        &self.iam
+    }
+
+    fn send(
         &self,
-        user: &str,
-    ) -> Result<Option<Vec<KeyStatus>>, StepError> {
-        Ok(self.iam.access_keys(user).await?)
+        action: &str,
+        call: IamCall,
+    ) -> impl std::future::Future<Output = Result<CallOk, StepError>> + Send {
+        Executor::send(self, action, call)
     }
-    pub(crate) async fn key_last_used(
-        &self,
-        key: &str,
-    ) -> Result<Option<DateTime<Utc>>, StepError> {
-        Ok(self.iam.key_last_used(key).await?)
-    }
-    pub(crate) async fn login_profile(
-        &self,
-        user: &str,
-    ) -> Result<Option<LoginProfileInfo>, StepError> {
-        Ok(self.iam.login_profile(user).await?)
-    }
-    pub(crate) async fn mfa_devices(
-        &self,
-        user: &str,
-    ) -> Result<Option<Vec<MfaDeviceInfo>>, StepError> {
-        Ok(self.iam.mfa_devices(user).await?)
-    }
-    pub(crate) async fn virtual_mfa_exists(&self, serial: &str) -> Result<bool, StepError> {
-        Ok(self.iam.virtual_mfa_exists(serial).await?)
-    }
-    pub(crate) async fn user(&self, name: &str) -> Result<Option<UserInfo>, StepError> {
-        Ok(self.iam.user(name).await?)
-    }
-    pub(crate) async fn group_id(&self, name: &str) -> Result<Option<String>, StepError> {
-        Ok(self.iam.group_id(name).await?)
-    }
-    pub(crate) async fn role_id(&self, name: &str) -> Result<Option<String>, StepError> {
-        Ok(self.iam.role_id(name).await?)
-    }
-    pub(crate) async fn attached(
-        &self,
-        kind: &str,
-        name: &str,
-    ) -> Result<Option<Vec<String>>, StepError> {
-        Ok(self.iam.attached(kind, name).await?)
-    }
-    pub(crate) async fn inline(
-        &self,
-        kind: &str,
-        owner: &str,
-        name: &str,
-    ) -> Result<Option<Value>, StepError> {
-        Ok(self.iam.inline(kind, owner, name).await?)
-    }
-    pub(crate) async fn inline_names(&self, user: &str) -> Result<Vec<String>, StepError> {
-        Ok(self.iam.inline_names(user).await?)
-    }
-    pub(crate) async fn groups_of(&self, user: &str) -> Result<Option<Vec<String>>, StepError> {
-        Ok(self.iam.groups_of(user).await?)
-    }
-    pub(crate) async fn policy_id(&self, arn: &str) -> Result<Option<String>, StepError> {
-        Ok(self.iam.policy_id(arn).await?)
-    }
-    pub(crate) async fn policy_default(&self, arn: &str) -> Result<Option<String>, StepError> {
-        Ok(self.iam.policy_default(arn).await?)
-    }
-    pub(crate) async fn policy_document(
-        &self,
-        arn: &str,
-        version: &str,
-    ) -> Result<Value, StepError> {
-        Ok(self.iam.policy_document(arn, version).await?)
-    }
-    pub(crate) async fn policy_versions(&self, arn: &str) -> Result<Vec<VersionInfo>, StepError> {
-        Ok(self.iam.policy_versions(arn).await?)
-    }
-    pub(crate) async fn entities(&self, arn: &str) -> Result<Attachments, StepError> {
-        Ok(self.iam.entities(arn).await?)
-    }
-    pub(crate) async fn password_policy(&self) -> Result<Option<PasswordPolicy>, StepError> {
-        Ok(self.iam.password_policy().await?)
-    }
-    pub(crate) async fn tags(
-        &self,
-        kind: &str,
-        name: &str,
-    ) -> Result<Option<BTreeMap<String, String>>, StepError> {
-        Ok(self.iam.tags(kind, name).await?)
-    }
-    pub(crate) async fn signing_certificates(&self, user: &str) -> Result<Vec<String>, StepError> {
-        Ok(self.iam.signing_certificates(user).await?)
-    }
-    pub(crate) async fn ssh_public_keys(&self, user: &str) -> Result<Vec<String>, StepError> {
-        Ok(self.iam.ssh_public_keys(user).await?)
-    }
-    pub(crate) async fn service_specific_credentials(
-        &self,
-        user: &str,
-    ) -> Result<Vec<String>, StepError> {
-        Ok(self.iam.service_specific_credentials(user).await?)
+
+    fn wait_settle(&self) -> impl std::future::Future<Output = ()> + Send {
+        Executor::wait_settle(self)
     }
 }

@@ -137,6 +137,29 @@ pub enum Record {
 /// [`chain_of`]). Journals without them (format 1, before chaining) are refused.
 pub const JOURNAL_FORMAT: &str = "iamwarden-journal/2";
 
+impl From<JournalError> for crate::iam::StepError {
+    fn from(e: JournalError) -> crate::iam::StepError {
+        crate::iam::StepError::Journal(Box::new(e))
+    }
+}
+
+impl JournalError {
+    /// The journal error a step carried back in [`crate::iam::StepError::Journal`]. Only a
+    /// [`JournalError`] is ever put there; anything else is reported as an I/O error of `path`.
+    pub fn from_step(
+        e: Box<dyn std::error::Error + Send + Sync + 'static>,
+        path: &Path,
+    ) -> JournalError {
+        match e.downcast::<JournalError>() {
+            Ok(j) => *j,
+            Err(other) => JournalError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        }
+    }
+}
+
 /// A journal file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {

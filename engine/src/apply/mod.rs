@@ -22,134 +22,27 @@
 
 pub mod aws;
 pub mod dispatch;
-pub mod error;
 pub mod journal;
-pub mod steps;
 pub mod undo;
 
+pub use crate::iam::StepError;
+pub use crate::steps::{Check, UndoOp};
 pub use dispatch::Executor;
-pub use error::StepError;
-pub use steps::Check;
 
 use crate::iam::Iam;
+use crate::steps::live as steps;
 
 use crate::inventory::ResourceKind;
 use crate::plan::{Action, Plan, Safety, PLAN_FORMAT_VERSION};
 use crate::spec::StepName;
 use chrono::{DateTime, Duration, Utc};
 use journal::{History, Mode, Record};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The report model lives with the plan, where render reads it too.
 pub use crate::plan::outcome::{ActionReport, Outcome, Report, Summary};
-
-/// A call that reverses (part of) an applied action. Recorded in the journal when the action
-/// is applied; `undo` makes these calls in reverse order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum UndoOp {
-    /// `UpdateAccessKey` back to a status.
-    UpdateAccessKey {
-        /// The key's user.
-        user: String,
-        /// The key.
-        access_key_id: String,
-        /// `Active` or `Inactive`.
-        status: String,
-    },
-    /// `UpdateLoginProfile` with `PasswordResetRequired` (never a password).
-    UpdateLoginProfile {
-        /// The user.
-        user: String,
-        /// The flag to restore.
-        password_reset_required: bool,
-    },
-    /// Attach a managed policy to a user, group or role.
-    AttachPolicy {
-        /// `user`, `group` or `role`.
-        entity: String,
-        /// Its name.
-        name: String,
-        /// The policy.
-        policy_arn: String,
-    },
-    /// Put an inline policy back with its old document.
-    PutInlinePolicy {
-        /// `user`, `group` or `role`.
-        entity: String,
-        /// Its name.
-        name: String,
-        /// The policy's name.
-        policy_name: String,
-        /// The document.
-        document: Value,
-    },
-    /// Delete an inline policy iamwarden added (the quarantine policy).
-    DeleteInlinePolicy {
-        /// `user`, `group` or `role`.
-        entity: String,
-        /// Its name.
-        name: String,
-        /// The policy's name.
-        policy_name: String,
-    },
-    /// `AddUserToGroup`.
-    AddUserToGroup {
-        /// The user.
-        user: String,
-        /// The group.
-        group: String,
-    },
-    /// `SetDefaultPolicyVersion`.
-    SetDefaultPolicyVersion {
-        /// The policy.
-        policy_arn: String,
-        /// The version to make the default.
-        version_id: String,
-    },
-    /// `DeletePolicyVersion` (of a version apply created).
-    DeletePolicyVersion {
-        /// The policy.
-        policy_arn: String,
-        /// The version.
-        version_id: String,
-    },
-    /// `CreatePolicyVersion` (not default): re-creates a version apply deleted to make room.
-    CreatePolicyVersion {
-        /// The policy.
-        policy_arn: String,
-        /// The old version's document.
-        document: Value,
-    },
-    /// `UpdateAccountPasswordPolicy` with every setting.
-    UpdatePasswordPolicy {
-        /// The settings (the inventory's password-policy shape).
-        settings: Value,
-    },
-    /// `DeleteAccountPasswordPolicy` (there was none before).
-    DeletePasswordPolicy,
-    /// Set tags again.
-    Tag {
-        /// `user`, `role` or `managed_policy`.
-        kind: String,
-        /// The user or role name, or the policy ARN.
-        name: String,
-        /// The tags.
-        tags: BTreeMap<String, String>,
-    },
-    /// Remove tags apply added.
-    Untag {
-        /// `user`, `role` or `managed_policy`.
-        kind: String,
-        /// The user or role name, or the policy ARN.
-        name: String,
-        /// The keys.
-        keys: Vec<String>,
-    },
-}
 
 /// Who is running apply, from `sts:GetCallerIdentity` and the credentials in use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -374,10 +267,6 @@ pub fn check_account(plan: &Plan, caller: &Caller) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn is_aws_managed(arn: &str) -> bool {
-    arn.split(':').nth(4) == Some("aws")
-}
-
 fn attachment_names(v: Option<&Value>, kind: &str) -> Vec<String> {
     v.and_then(|a| a.get(kind))
         .and_then(Value::as_array)
@@ -397,12 +286,15 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
             a.action,
             S::ReplacePolicyDocument | S::SetDefaultPolicyVersion | S::DeletePolicy
         );
-        if is_aws_managed(arn) && modifies_policy {
+        if crate::steps::is_aws_managed(arn) && modifies_policy {
             return Some("AWS-managed policies are never modified or deleted".into());
         }
     }
     if a.resource.kind == ResourceKind::ManagedPolicy
-        && a.resource.arn.as_deref().is_some_and(is_aws_managed)
+        && a.resource
+            .arn
+            .as_deref()
+            .is_some_and(crate::steps::is_aws_managed)
         && matches!(a.action, S::Tag | S::Untag)
     {
         return Some("AWS-managed policies are never modified or deleted".into());
@@ -786,7 +678,9 @@ async fn run_one<I: Iam>(
                         let (undo, irreversible) = steps::undo_for(a, &before, &after);
                         return finish(Outcome::Applied, format!("done{note}"), undo, irreversible);
                     }
-                    Err(StepError::Journal(e)) => return Err(e),
+                    Err(StepError::Journal(e)) => {
+                        return Err(journal::JournalError::from_step(e, journal.path()))
+                    }
                     Err(e) => e,
                 };
                 // Once a call of this action went unanswered, a failure is never final: the
@@ -873,9 +767,7 @@ pub enum Resolution {
     Unknown(String),
 }
 
-/// The attempts an action gets when its calls go unanswered (the first, and one more after a
-/// re-read showed it was not applied).
-pub const MAX_SENDS: u32 = 2;
+pub use crate::steps::live::MAX_SENDS;
 
 /// The outcome resolution table: what a re-read (after `sent` unanswered attempts) means.
 pub fn resolve(reread: Result<Check, StepError>, sent: u32) -> Resolution {
@@ -912,3 +804,6 @@ pub enum ExitKind {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fake_runs;

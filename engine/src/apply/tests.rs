@@ -437,8 +437,8 @@ fn the_apply_policy_grants_exactly_what_apply_calls() {
 #[allow(clippy::result_large_err)] // SdkError is what the SDK returns; these build one
 mod outcomes {
     use super::super::aws::classify;
-    use super::super::error::outcome_result;
     use super::super::{resolve, Check, Resolution, StepError, MAX_SENDS};
+    use crate::iam::outcome_result;
     use crate::iam::CallOutcome;
     use aws_sdk_iam::error::{ErrorMetadata, SdkError};
     use aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyError;

@@ -162,9 +162,11 @@ pub async fn run<I: Iam>(
             })?;
             let mut failure = None;
             for op in &e.ops {
-                match super::steps::undo_op(aws, &e.action, op).await {
+                match crate::steps::live::undo_op(aws, &e.action, op).await {
                     Ok(()) => {}
-                    Err(super::StepError::Journal(err)) => return Err(err),
+                    Err(super::StepError::Journal(err)) => {
+                        return Err(journal::JournalError::from_step(err, j.path()))
+                    }
                     Err(err) => {
                         failure = Some(err.to_string());
                         break;

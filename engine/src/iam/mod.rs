@@ -12,8 +12,11 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 
+mod error;
 #[cfg(test)]
 pub mod fake;
+
+pub use error::{outcome_result, resolved_failure, unresolved, StepError};
 
 /// A value that must never be journaled, logged or printed: `Serialize` and `Debug` write
 /// `<redacted>`; only [`Secret::expose`] gives the text (to the SDK builder).
@@ -661,6 +664,25 @@ pub type LoginProfileInfo = (Option<DateTime<Utc>>, bool);
 pub type MfaDeviceInfo = (String, Option<DateTime<Utc>>);
 /// A policy version as `ListPolicyVersions` gives it: (id, is default, create date).
 pub type VersionInfo = (String, bool, Option<DateTime<Utc>>);
+
+/// What a step's apply-time half (`crate::steps`, each family's `live`) runs through: the
+/// [`Iam`] it reads, and the one journaled dispatcher every mutating call goes through
+/// (`apply::Executor` implements it; reads go to [`Exec::iam`] directly).
+pub trait Exec: Send + Sync {
+    /// The IAM read and written.
+    type Iam: Iam;
+    /// The IAM the reads go to.
+    fn iam(&self) -> &Self::Iam;
+    /// Sends one mutating call for the action `action`: journaled, and sent again only when
+    /// the answer proves nothing was changed; an unanswered one is [`StepError::Unknown`].
+    fn send(
+        &self,
+        action: &str,
+        call: IamCall,
+    ) -> impl Future<Output = Result<CallOk, StepError>> + Send;
+    /// Waits before re-reading after an unanswered call (a request in flight lands first).
+    fn wait_settle(&self) -> impl Future<Output = ()> + Send;
+}
 
 /// IAM as apply sees it: one attempt of a mutating call, and the reads its checks make.
 /// Kinds are `user`, `group`, `role` (and `managed_policy` for tags, named by ARN). A read of

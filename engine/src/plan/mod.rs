@@ -16,7 +16,6 @@ use crate::spec::{Severity, StepName};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The plan format this build writes and reads (the history is in CHANGELOG.md).
 /// Version 2 added `content_sha256` and `rule_caps`. Version 3: every action's precondition
@@ -86,59 +85,7 @@ pub struct Finding {
 
 pub use crate::steps::{ChangeKind, Safety};
 
-/// One call-level change, planned for one resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Action {
-    /// Stable id: the same inputs always give the same id.
-    pub id: String,
-    /// The rules that asked for this action.
-    pub rules: Vec<String>,
-    /// The remediation step.
-    pub action: StepName,
-    /// The resource acted on.
-    pub resource: ResourceRef,
-    /// The step's parameters, rendered for this resource.
-    pub params: Value,
-    /// Reversible or destructive.
-    pub safety: Safety,
-    /// How the diff shows it.
-    pub change: ChangeKind,
-    /// The observed values this action depends on; apply re-reads them and skips the action
-    /// as stale when they differ.
-    pub precondition: Value,
-    /// The relevant state before.
-    pub before: Value,
-    /// The relevant state after (`null`: deleted).
-    pub after: Value,
-    /// Actions that must run first (the prerequisites of a cascade).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub depends_on: Vec<String>,
-    /// For a cascade's prerequisite step: the id of the action it belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub part_of: Option<String>,
-    /// Steps other rules asked for on this resource that this action makes moot.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub supersedes: Vec<Superseded>,
-    /// Event mode: the CloudTrail `eventID`s of the events that led to this action.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub triggered_by: Vec<String>,
-    /// Set when the action stops a credential that was used within the in-use window and a
-    /// rule asking for it says `allow_in_use: true`: the last use, e.g. `access key AKIA...
-    /// last used 2026-11-30, 1 day ago`. The diff shows it; apply does not re-check the window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_in_use: Option<String>,
-}
-
-/// A planned step that a stronger action replaced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Superseded {
-    /// The step that is not planned.
-    pub action: StepName,
-    /// The rules that asked for it.
-    pub rules: Vec<String>,
-}
+pub use crate::steps::{Action, Superseded};
 
 /// Something a rule matched but iamwarden will not act on, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -135,3 +135,65 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         cx.propose(step, r.clone(), arn, &params, &pre, &before, &Empty {});
     }
 }
+
+pub(crate) mod live {
+    //! `detach_user_policy`, `detach_group_policy`, `detach_role_policy`: apply's check, calls
+    //! and reverse (attach it again).
+    use crate::steps::live::*;
+
+    pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        let (kind, name) = entity_of(a)?;
+        let arn = param(a, "policy_arn")?;
+        Ok(match x.iam().attached(kind, name).await? {
+            None => Check::Stale(format!("{kind} {name} no longer exists")),
+            Some(arns) if arns.iter().any(|x| x == arn) => {
+                Check::Proceed(json!({"attached_policy": arn}))
+            }
+            Some(_) => Check::Already(json!({"attached": false})),
+        })
+    }
+
+    pub(crate) async fn execute<X: Exec>(
+        x: &X,
+        a: &Action,
+        _before: &Value,
+    ) -> Result<Value, StepError> {
+        let (kind, name) = entity_of(a)?;
+        let arn = param(a, "policy_arn")?;
+        x.send(&a.id, IamCall::detach(kind, name, arn)).await?;
+        Ok(Value::Null)
+    }
+
+    pub(crate) fn reverse(
+        a: &Action,
+        _before: &Value,
+        _after: &Value,
+    ) -> (Vec<UndoOp>, Option<String>) {
+        match entity_of(a) {
+            Ok((kind, name)) => (
+                vec![UndoOp::AttachPolicy {
+                    entity: kind.into(),
+                    name: name.into(),
+                    policy_arn: param_or_empty(a, "policy_arn"),
+                }],
+                None,
+            ),
+            Err(_) => irreversible("the plan's action names no entity"),
+        }
+    }
+
+    /// Whether the policy is attached to the entity now (undo's re-read).
+    pub(crate) async fn is_attached<X: Exec>(
+        x: &X,
+        kind: &str,
+        name: &str,
+        arn: &str,
+    ) -> Result<bool, StepError> {
+        Ok(x.iam()
+            .attached(kind, name)
+            .await?
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p == arn))
+    }
+}

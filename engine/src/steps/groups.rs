@@ -94,3 +94,66 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         );
     }
 }
+
+pub(crate) mod live {
+    //! `remove_user_from_group`: apply's check, calls and reverse (add the user back).
+    use super::MembershipParams;
+    use crate::steps::live::*;
+
+    pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        let p: MembershipParams = part(a, "params", &a.params)?;
+        let (user, group) = (p.user.as_str(), p.group.as_str());
+        Ok(match x.iam().groups_of(user).await? {
+            None => Check::Stale(format!("user {user} no longer exists")),
+            Some(gs) if gs.iter().any(|g| g == group) => {
+                Check::Proceed(json!({"group_membership": group}))
+            }
+            Some(_) => Check::Already(json!({"member": false})),
+        })
+    }
+
+    pub(crate) async fn execute<X: Exec>(
+        x: &X,
+        a: &Action,
+        _before: &Value,
+    ) -> Result<Value, StepError> {
+        let p: MembershipParams = part(a, "params", &a.params)?;
+        let call = IamCall::RemoveUserFromGroup {
+            user: p.user,
+            group: p.group,
+        };
+        x.send(&a.id, call).await?;
+        Ok(Value::Null)
+    }
+
+    pub(crate) fn reverse(
+        a: &Action,
+        _before: &Value,
+        _after: &Value,
+    ) -> (Vec<UndoOp>, Option<String>) {
+        match part::<MembershipParams>(a, "params", &a.params) {
+            Ok(p) => (
+                vec![UndoOp::AddUserToGroup {
+                    user: p.user,
+                    group: p.group,
+                }],
+                None,
+            ),
+            Err(e) => irreversible(&e.to_string()),
+        }
+    }
+
+    /// Whether the user is in the group now (undo's re-read).
+    pub(crate) async fn is_member<X: Exec>(
+        x: &X,
+        user: &str,
+        group: &str,
+    ) -> Result<bool, StepError> {
+        Ok(x.iam()
+            .groups_of(user)
+            .await?
+            .unwrap_or_default()
+            .iter()
+            .any(|g| g == group))
+    }
+}

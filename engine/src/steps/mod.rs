@@ -4,20 +4,28 @@
 //! change kind, apply rank, which credential it disables, and the plan expansion producing typed
 //! parameters, precondition and before/after states.
 //!
-//! Layer: below `spec`, `compile`, `eval`, `plan`, `render` and `apply`: a step file imports only
-//! `diag`, `inventory` and `policy` (and this module). `plan::build` drives the expansion and
-//! keeps ordering, deduplication, supersedes and the in-use guard; the apply side of each step
-//! lives in `apply` under the same family names.
+//! Each family's file also holds the apply side of its steps, in its `live` module: the check
+//! that re-reads the target, the calls, the reverse for undo and undo's re-reads, generic over
+//! [`crate::iam::Exec`]. The registry macro generates their dispatch over [`StepName`]; the
+//! shared apply-time checks and entry points are in [`live`]; [`Action`], [`Check`] and
+//! [`UndoOp`] in [`action`].
+//!
+//! Layer 4: below `spec`, `compile`, `eval`, `plan`, `render` and `apply`: step code imports
+//! only `diag`, `digest`, `inventory`, `policy` and `iam` (and this module). `plan::build` drives
+//! the expansion and keeps ordering, deduplication, supersedes and the in-use guard; `apply`
+//! keeps the run loop, the dispatcher, the journal, undo and the guards.
 //!
 //! The plan file keeps `params`, `precondition`, `before` and `after` as JSON values, but each is
 //! made by serializing the step's typed struct ([`Cx::propose`]), and [`StepInfo::roundtrip`]
 //! reads them back into those structs (a plan's actions can be checked against their types).
 
 pub mod access_keys;
+pub mod action;
 pub mod delete_user;
 pub mod detach;
 pub mod groups;
 pub mod inline_policy;
+pub mod live;
 pub mod login_profile;
 pub mod managed_policy;
 pub mod mfa;
@@ -25,6 +33,8 @@ pub mod password_policy;
 pub mod policy_versions;
 pub mod quarantine;
 pub mod tags;
+
+pub use action::{Action, Check, Superseded, UndoOp};
 
 use crate::inventory::{Inventory, ManagedPolicy, OwnerKind, ResourceKind, ResourceRef};
 use chrono::{DateTime, Utc};
@@ -37,7 +47,7 @@ use std::collections::HashMap;
 /// Declares the steps: `Variant = "name" => family::INFO`, each with its doc comment (which is
 /// also the step's description in the rule-pack schema).
 macro_rules! registry {
-    ($( $(#[$doc:meta])* $variant:ident = $name:literal => $info:path, )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal => $fam:ident :: $info:ident, )*) => {
         /// The remediation steps iamwarden can plan. The names are part of the plan-file contract.
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -58,8 +68,30 @@ macro_rules! registry {
 
             /// The step's registry entry.
             pub fn info(self) -> &'static StepInfo {
-                match self { $( StepName::$variant => &$info, )* }
+                match self { $( StepName::$variant => &$fam::$info, )* }
             }
+        }
+
+        /// The step's apply-time check (its family's `live::check`).
+        async fn live_check<X: crate::iam::Exec>(
+            x: &X,
+            a: &Action,
+        ) -> Result<Check, crate::iam::StepError> {
+            match a.action { $( StepName::$variant => $fam::live::check(x, a).await, )* }
+        }
+
+        /// The step's calls (its family's `live::execute`).
+        async fn live_execute<X: crate::iam::Exec>(
+            x: &X,
+            a: &Action,
+            before: &Value,
+        ) -> Result<Value, crate::iam::StepError> {
+            match a.action { $( StepName::$variant => $fam::live::execute(x, a, before).await, )* }
+        }
+
+        /// The step's reverse (its family's `live::reverse`).
+        fn live_reverse(a: &Action, before: &Value, after: &Value) -> (Vec<UndoOp>, Option<String>) {
+            match a.action { $( StepName::$variant => $fam::live::reverse(a, before, after), )* }
         }
     };
 }
@@ -714,6 +746,11 @@ pub(crate) fn customer_policy<'a>(
         return None;
     }
     Some(p)
+}
+
+/// Whether `arn` names an AWS-managed policy (`arn:aws:iam::aws:policy/...`).
+pub fn is_aws_managed(arn: &str) -> bool {
+    arn.split(':').nth(4) == Some("aws")
 }
 
 /// A param of an action read as a string, `?` when absent (for verbs).

@@ -278,3 +278,79 @@ mod tests {
         assert!(check_param("settings", &json!({"hard_expiry": true})).is_empty());
     }
 }
+
+pub(crate) mod live {
+    //! `update_password_policy`: apply's check, calls and reverse (the settings before, or no
+    //! policy at all). Reads the action through [`PasswordActionParams`] and
+    //! [`PasswordPrecondition`].
+
+    use super::{PasswordActionParams, PasswordPrecondition};
+    use crate::steps::live::*;
+
+    /// The state read now, as `before` records it (the precondition's shape).
+    fn state(current: Option<PasswordPolicy>) -> Value {
+        serde_json::to_value(PasswordPrecondition {
+            password_policy: current,
+        })
+        .unwrap_or(Value::Null)
+    }
+
+    pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        let params: PasswordActionParams = part(a, "params", &a.params)?;
+        let pre: PasswordPrecondition = part(a, "precondition", &a.precondition)?;
+        let current = x.iam().password_policy().await?;
+        if current.as_ref() == Some(&params.settings) {
+            return Ok(Check::Already(state(current)));
+        }
+        if current != pre.password_policy {
+            return Ok(Check::Stale(
+                "the account password policy changed since the plan was made".into(),
+            ));
+        }
+        Ok(Check::Proceed(state(current)))
+    }
+
+    /// `UpdateAccountPasswordPolicy` with these settings (the inventory's password-policy shape).
+    pub(crate) fn update_call(id: &str, settings: &Value) -> Result<IamCall, StepError> {
+        let settings: PasswordPolicy = serde_json::from_value(settings.clone())
+            .map_err(|e| StepError::Plan(format!("{id}: password policy settings: {e}")))?;
+        Ok(IamCall::UpdateAccountPasswordPolicy { settings })
+    }
+
+    pub(crate) async fn execute<X: Exec>(
+        x: &X,
+        a: &Action,
+        _before: &Value,
+    ) -> Result<Value, StepError> {
+        let params: PasswordActionParams = part(a, "params", &a.params)?;
+        x.send(
+            &a.id,
+            IamCall::UpdateAccountPasswordPolicy {
+                settings: params.settings,
+            },
+        )
+        .await?;
+        Ok(Value::Null)
+    }
+
+    pub(crate) fn reverse(
+        a: &Action,
+        before: &Value,
+        _after: &Value,
+    ) -> (Vec<UndoOp>, Option<String>) {
+        match part::<PasswordPrecondition>(a, "before", before) {
+            Ok(PasswordPrecondition {
+                password_policy: None,
+            }) => (vec![UndoOp::DeletePasswordPolicy], None),
+            Ok(PasswordPrecondition {
+                password_policy: Some(p),
+            }) => (
+                vec![UndoOp::UpdatePasswordPolicy {
+                    settings: password_policy_value(Some(&p)),
+                }],
+                None,
+            ),
+            Err(e) => irreversible(&format!("the policy before is not known: {e}")),
+        }
+    }
+}

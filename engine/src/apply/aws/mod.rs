@@ -2,7 +2,7 @@
 //! from [`IamCall`] to the SDK's builders (each sent once, with the SDK's own retries off),
 //! the classification of what came back ([`classify`] -> [`CallOutcome`]), the typed reads,
 //! and the caller's identity ([`caller`]). Everything else apply does (checks, the order of
-//! calls, journaling, resending, undo) is SDK-free, in `apply::steps` and `apply::dispatch`.
+//! calls, journaling, resending, undo) is SDK-free, in `crate::steps` (each family's `live` module) and `apply::dispatch`.
 
 use super::dispatch::Executor;
 use super::journal::{Journal, Mode};
@@ -21,7 +21,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::error::StepError;
+use crate::iam::StepError;
 
 /// Apply's executor over the SDK (what the CLI and the moto tests run).
 pub type Aws = Executor<SdkIam>;

@@ -1,8 +1,9 @@
 //! The typed error of one step, SDK-free: what a read, a mutating call or the plan's action
 //! came to, with the call, the endpoint and (for a denied call) the permission it needs.
+//! It lives with the [`Iam`](super::Iam) boundary so the step registry (`crate::steps`), which
+//! holds each step's apply-time half, can name it without importing apply.
 
-use super::journal::JournalError;
-use crate::iam::{CallOutcome, ReadError};
+use super::{CallOutcome, ReadError};
 
 /// A failed step.
 #[derive(Debug, thiserror::Error)]
@@ -79,9 +80,10 @@ pub enum StepError {
     /// The plan's action lacks something it must have.
     #[error("the plan's action is malformed: {0}")]
     Plan(String),
-    /// The journal could not be written: apply must stop.
+    /// The journal could not be written: apply must stop. Carries the journal's own error
+    /// (`apply::journal::JournalError`, which converts into this variant and back).
     #[error(transparent)]
-    Journal(#[from] JournalError),
+    Journal(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl From<ReadError> for StepError {
@@ -150,7 +152,7 @@ pub fn outcome_result<T>(
 }
 
 /// An unanswered call whose re-read failed.
-pub(crate) fn unresolved(sent: &StepError, reread: &StepError) -> StepError {
+pub fn unresolved(sent: &StepError, reread: &StepError) -> StepError {
     StepError::Unresolved {
         sent: sent.to_string(),
         reread: reread.to_string(),
@@ -158,7 +160,7 @@ pub(crate) fn unresolved(sent: &StepError, reread: &StepError) -> StepError {
 }
 
 /// An unanswered call the re-read showed was not (or not only) applied.
-pub(crate) fn resolved_failure(sent: &StepError, reread: &str) -> StepError {
+pub fn resolved_failure(sent: &StepError, reread: &str) -> StepError {
     StepError::Resolved {
         sent: sent.to_string(),
         reread: reread.to_string(),

@@ -1,138 +1,59 @@
-//! Apply's side of each remediation step, one file per step family, SDK-free and generic
-//! over the [`Iam`] it runs against: the precondition check at apply time (re-read the
-//! target: still to do, already done, or stale), the calls the step makes in AWS's order
-//! (through the one dispatcher, [`Executor::send`]), and the reverse recorded for undo
-//! ([`UndoOp`]), with how undo tells whether IAM already holds what an op restores.
-//! This file holds the dispatch over [`StepName`] and [`UndoOp`], the checks every step
-//! shares (a re-created entity, a credential used since the plan), and the helpers.
+//! The apply-time side every step shares, SDK-free and generic over the [`Exec`] it runs
+//! through: the entry points apply calls ([`check`], [`execute`], [`undo_for`], [`undo_op`]),
+//! which dispatch through the registry to each family's `live` module (in the family's own
+//! file, beside its plan side); the checks every step shares (a re-created entity, a
+//! credential used since the plan); the dispatch over [`UndoOp`] (its call, and how undo tells
+//! whether IAM already holds what an op restores); and the helpers.
 
-mod access_keys;
-mod delete_user;
-mod detach;
-mod groups;
-mod inline_policy;
-mod login_profile;
-mod managed_policy;
-mod mfa;
-mod password_policy;
-mod policy_versions;
-mod quarantine;
-mod tags;
+use super::{access_keys, detach, groups, login_profile, password_policy, policy_versions};
+pub(crate) use super::{Action, Check, Disables, StepName, UndoOp};
+pub(crate) use crate::iam::{
+    resolved_failure, unresolved, Attachments, Exec, Iam, IamCall, StepError,
+};
+pub(crate) use crate::inventory::PasswordPolicy;
+pub(crate) use chrono::{DateTime, Utc};
+pub(crate) use serde_json::{json, Value};
+pub(crate) use std::collections::BTreeMap;
 
-#[cfg(test)]
-mod tests;
-
-use super::dispatch::Executor;
-use super::error::{resolved_failure, unresolved, StepError};
-use super::UndoOp;
-use crate::iam::{Attachments, Iam, IamCall};
-use crate::inventory::PasswordPolicy;
-use crate::plan::Action;
-use crate::spec::StepName;
-use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
-
-/// What the re-read says about an action.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Check {
-    /// The precondition holds: run it. Carries the state read (journaled as `before`).
-    Proceed(Value),
-    /// The target is already in the planned state. Carries what was observed.
-    Already(Value),
-    /// The target changed since the plan was made.
-    Stale(String),
-}
+/// The attempts an action gets when its calls go unanswered (the first, and one more after a
+/// re-read showed it was not applied); an undo op likewise.
+pub const MAX_SENDS: u32 = 2;
 
 /// Re-reads the action's target and compares it with the precondition.
-pub async fn check<I: Iam>(x: &Executor<I>, a: &Action) -> Result<Check, StepError> {
-    use StepName as S;
+pub async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
     if let Some(why) = entity_replaced(x, a).await? {
         return Ok(Check::Stale(why));
     }
     if let Some(why) = in_use_since_plan(x, a).await? {
         return Ok(Check::Stale(why));
     }
-    match a.action {
-        S::DeactivateAccessKey | S::DeleteAccessKey => access_keys::check(x, a).await,
-        S::RequirePasswordReset | S::DeleteLoginProfile => login_profile::check(x, a).await,
-        S::DeactivateMfaDevice => mfa::check(x, a).await,
-        S::DetachUserPolicy | S::DetachGroupPolicy | S::DetachRolePolicy => {
-            detach::check(x, a).await
-        }
-        S::DeleteInlinePolicy => inline_policy::check(x, a).await,
-        S::RemoveUserFromGroup => groups::check(x, a).await,
-        S::QuarantineUser => quarantine::check(x, a).await,
-        S::DeleteUser => delete_user::check(x, a).await,
-        S::ReplacePolicyDocument | S::SetDefaultPolicyVersion => policy_versions::check(x, a).await,
-        S::DetachPolicyEverywhere | S::DeletePolicy => managed_policy::check(x, a).await,
-        S::UpdatePasswordPolicy => password_policy::check(x, a).await,
-        S::Tag | S::Untag => tags::check(x, a).await,
-    }
+    super::live_check(x, a).await
 }
 
 /// Makes the action's calls. Returns what undo needs beyond the before-state (e.g. the
 /// policy version created).
-pub async fn execute<I: Iam>(
-    x: &Executor<I>,
-    a: &Action,
-    before: &Value,
-) -> Result<Value, StepError> {
-    use StepName as S;
-    match a.action {
-        S::DeactivateAccessKey | S::DeleteAccessKey => access_keys::execute(x, a).await,
-        S::RequirePasswordReset | S::DeleteLoginProfile => login_profile::execute(x, a).await,
-        S::DeactivateMfaDevice => mfa::execute(x, a, before).await,
-        S::DetachUserPolicy | S::DetachGroupPolicy | S::DetachRolePolicy => {
-            detach::execute(x, a).await
-        }
-        S::DeleteInlinePolicy => inline_policy::execute(x, a).await,
-        S::RemoveUserFromGroup => groups::execute(x, a).await,
-        S::QuarantineUser => quarantine::execute(x, a).await,
-        S::DeleteUser => delete_user::execute(x, a, before).await,
-        S::ReplacePolicyDocument | S::SetDefaultPolicyVersion => {
-            policy_versions::execute(x, a, before).await
-        }
-        S::DetachPolicyEverywhere | S::DeletePolicy => managed_policy::execute(x, a).await,
-        S::UpdatePasswordPolicy => password_policy::execute(x, a).await,
-        S::Tag | S::Untag => tags::execute(x, a).await,
-    }
+pub async fn execute<X: Exec>(x: &X, a: &Action, before: &Value) -> Result<Value, StepError> {
+    super::live_execute(x, a, before).await
 }
 
 /// How to reverse an applied action, from the state read before it (`before`) and what its
 /// calls returned (`after`); and what cannot be reversed.
 pub fn undo_for(a: &Action, before: &Value, after: &Value) -> (Vec<UndoOp>, Option<String>) {
-    use StepName as S;
-    match a.action {
-        S::DeactivateAccessKey | S::DeleteAccessKey => access_keys::reverse(a),
-        S::RequirePasswordReset | S::DeleteLoginProfile => login_profile::reverse(a),
-        S::DeactivateMfaDevice => mfa::reverse(),
-        S::DetachUserPolicy | S::DetachGroupPolicy | S::DetachRolePolicy => detach::reverse(a),
-        S::DeleteInlinePolicy => inline_policy::reverse(a, before),
-        S::RemoveUserFromGroup => groups::reverse(a),
-        S::QuarantineUser => quarantine::reverse(a),
-        S::DeleteUser => delete_user::reverse(),
-        S::ReplacePolicyDocument | S::SetDefaultPolicyVersion => {
-            policy_versions::reverse(a, before, after)
-        }
-        S::DetachPolicyEverywhere | S::DeletePolicy => managed_policy::reverse(a, before),
-        S::UpdatePasswordPolicy => password_policy::reverse(before),
-        S::Tag | S::Untag => tags::reverse(a, before),
-    }
+    super::live_reverse(a, before, after)
 }
 
 /// The one call an undo op makes.
-fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError> {
+pub(crate) fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError> {
     Ok(match op {
         UndoOp::UpdateAccessKey {
             user,
             access_key_id,
             status,
-        } => access_keys::status_call(user, access_key_id, status),
+        } => access_keys::live::status_call(user, access_key_id, status),
         UndoOp::UpdateLoginProfile {
             user,
             password_reset_required,
-        } => login_profile::reset_call(user, *password_reset_required),
+        } => login_profile::live::reset_call(user, *password_reset_required),
         UndoOp::AttachPolicy {
             entity,
             name,
@@ -176,7 +97,7 @@ fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError> {
             document: document.clone(),
         },
         UndoOp::UpdatePasswordPolicy { settings } => {
-            password_policy::update_call(action, settings)?
+            password_policy::live::update_call(action, settings)?
         }
         UndoOp::DeletePasswordPolicy => IamCall::DeleteAccountPasswordPolicy {},
         UndoOp::Tag { kind, name, tags } => IamCall::tag(kind, name, tags),
@@ -185,57 +106,57 @@ fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError> {
 }
 
 /// Whether IAM already holds what the undo op restores.
-async fn undo_holds<I: Iam>(x: &Executor<I>, op: &UndoOp) -> Result<bool, StepError> {
+pub(crate) async fn undo_holds<X: Exec>(x: &X, op: &UndoOp) -> Result<bool, StepError> {
     Ok(match op {
         UndoOp::UpdateAccessKey {
             user,
             access_key_id,
             status,
-        } => access_keys::has_status(x, user, access_key_id, status).await?,
+        } => access_keys::live::has_status(x, user, access_key_id, status).await?,
         UndoOp::UpdateLoginProfile {
             user,
             password_reset_required,
-        } => login_profile::has_reset(x, user, *password_reset_required).await?,
+        } => login_profile::live::has_reset(x, user, *password_reset_required).await?,
         UndoOp::AttachPolicy {
             entity,
             name,
             policy_arn,
-        } => detach::is_attached(x, entity, name, policy_arn).await?,
+        } => detach::live::is_attached(x, entity, name, policy_arn).await?,
         UndoOp::PutInlinePolicy {
             entity,
             name,
             policy_name,
             document,
-        } => x.inline(entity, name, policy_name).await?.as_ref() == Some(document),
+        } => x.iam().inline(entity, name, policy_name).await?.as_ref() == Some(document),
         UndoOp::DeleteInlinePolicy {
             entity,
             name,
             policy_name,
-        } => x.inline(entity, name, policy_name).await?.is_none(),
-        UndoOp::AddUserToGroup { user, group } => groups::is_member(x, user, group).await?,
+        } => x.iam().inline(entity, name, policy_name).await?.is_none(),
+        UndoOp::AddUserToGroup { user, group } => groups::live::is_member(x, user, group).await?,
         UndoOp::SetDefaultPolicyVersion {
             policy_arn,
             version_id,
-        } => x.policy_default(policy_arn).await?.as_ref() == Some(version_id),
+        } => x.iam().policy_default(policy_arn).await?.as_ref() == Some(version_id),
         UndoOp::DeletePolicyVersion {
             policy_arn,
             version_id,
-        } => !policy_versions::has_version(x, policy_arn, version_id).await?,
+        } => !policy_versions::live::has_version(x, policy_arn, version_id).await?,
         UndoOp::CreatePolicyVersion {
             policy_arn,
             document,
-        } => policy_versions::copies(x, policy_arn, document).await? > 0,
+        } => policy_versions::live::copies(x, policy_arn, document).await? > 0,
         UndoOp::UpdatePasswordPolicy { settings } => {
             let want: Option<PasswordPolicy> = serde_json::from_value(settings.clone()).ok();
-            want.is_some() && x.password_policy().await? == want
+            want.is_some() && x.iam().password_policy().await? == want
         }
-        UndoOp::DeletePasswordPolicy => x.password_policy().await?.is_none(),
+        UndoOp::DeletePasswordPolicy => x.iam().password_policy().await?.is_none(),
         UndoOp::Tag { kind, name, tags } => {
-            let now = x.tags(kind, name).await?.unwrap_or_default();
+            let now = x.iam().tags(kind, name).await?.unwrap_or_default();
             tags.iter().all(|(k, v)| now.get(k) == Some(v))
         }
         UndoOp::Untag { kind, name, keys } => {
-            let now = x.tags(kind, name).await?.unwrap_or_default();
+            let now = x.iam().tags(kind, name).await?.unwrap_or_default();
             keys.iter().all(|k| !now.contains_key(k))
         }
     })
@@ -245,14 +166,14 @@ async fn undo_holds<I: Iam>(x: &Executor<I>, op: &UndoOp) -> Result<bool, StepEr
 /// what the op restores -> done; it does not -> sent once more (`CreatePolicyVersion`,
 /// not idempotent, counts the versions holding its document before and after); a delete
 /// whose target is gone (`NoSuchEntity`) is done.
-pub async fn undo_op<I: Iam>(x: &Executor<I>, action: &str, op: &UndoOp) -> Result<(), StepError> {
+pub async fn undo_op<X: Exec>(x: &X, action: &str, op: &UndoOp) -> Result<(), StepError> {
     // A re-created version is told apart by count: another version may hold the same
     // document already.
     let copies_before = match op {
         UndoOp::CreatePolicyVersion {
             policy_arn,
             document,
-        } => Some(policy_versions::copies(x, policy_arn, document).await?),
+        } => Some(policy_versions::live::copies(x, policy_arn, document).await?),
         _ => None,
     };
     let call = undo_call(action, op)?;
@@ -283,14 +204,14 @@ pub async fn undo_op<I: Iam>(x: &Executor<I>, action: &str, op: &UndoOp) -> Resu
                     document,
                 },
                 Some(n),
-            ) => policy_versions::copies(x, policy_arn, document)
+            ) => policy_versions::live::copies(x, policy_arn, document)
                 .await
                 .map(|now| now > n),
             _ => undo_holds(x, op).await,
         };
         match holds {
             Ok(true) => return Ok(()),
-            Ok(false) if sent < crate::apply::MAX_SENDS => {}
+            Ok(false) if sent < MAX_SENDS => {}
             Ok(false) => {
                 return Err(resolved_failure(
                     &err,
@@ -308,7 +229,7 @@ pub async fn undo_op<I: Iam>(x: &Executor<I>, action: &str, op: &UndoOp) -> Resu
 /// plan was made: its id (`user_id`, `group_id`, `role_id`, `policy_id`, an inline
 /// policy's `owner_id`, in the precondition) differs from the one IAM has now. An entity
 /// that is gone is left to the step's own check (gone may be the planned state).
-async fn entity_replaced<I: Iam>(x: &Executor<I>, a: &Action) -> Result<Option<String>, StepError> {
+async fn entity_replaced<X: Exec>(x: &X, a: &Action) -> Result<Option<String>, StepError> {
     use crate::inventory::ResourceKind as R;
     let pre = &a.precondition;
     let planned = |k: &str| pre.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
@@ -325,28 +246,28 @@ async fn entity_replaced<I: Iam>(x: &Executor<I>, a: &Action) -> Result<Option<S
     // delete_user compares the id itself, with everything else the user holds.
     if let Some(then) = planned("user_id").filter(|_| a.action != StepName::DeleteUser) {
         if let Some(name) = p("user").or(p("user_name")).or(own(R::User)) {
-            if let Some(u) = x.user(name).await? {
+            if let Some(u) = x.iam().user(name).await? {
                 return Ok(differs(format!("user {name}"), &u.id, then));
             }
         }
     }
     if let Some(then) = planned("group_id") {
         if let Some(name) = p("group_name").or(own(R::Group)) {
-            if let Some(id) = x.group_id(name).await? {
+            if let Some(id) = x.iam().group_id(name).await? {
                 return Ok(differs(format!("group {name}"), &id, then));
             }
         }
     }
     if let Some(then) = planned("role_id") {
         if let Some(name) = p("role_name").or(own(R::Role)) {
-            if let Some(id) = x.role_id(name).await? {
+            if let Some(id) = x.iam().role_id(name).await? {
                 return Ok(differs(format!("role {name}"), &id, then));
             }
         }
     }
     if let Some(then) = planned("policy_id") {
         if let Some(arn) = p("policy_arn").or(a.resource.arn.as_deref()) {
-            if let Some(id) = x.policy_id(arn).await? {
+            if let Some(id) = x.iam().policy_id(arn).await? {
                 return Ok(differs(format!("policy {arn}"), &id, then));
             }
         }
@@ -354,9 +275,9 @@ async fn entity_replaced<I: Iam>(x: &Executor<I>, a: &Action) -> Result<Option<S
     if let Some(then) = planned("owner_id") {
         if let (Some(kind), Some(owner)) = (p("owner_kind"), p("owner")) {
             let now = match kind {
-                "user" => x.user(owner).await?.map(|u| u.id),
-                "group" => x.group_id(owner).await?,
-                _ => x.role_id(owner).await?,
+                "user" => x.iam().user(owner).await?.map(|u| u.id),
+                "group" => x.iam().group_id(owner).await?,
+                _ => x.iam().role_id(owner).await?,
             };
             if let Some(id) = now {
                 return Ok(differs(format!("{kind} {owner}"), &id, then));
@@ -372,30 +293,27 @@ async fn entity_replaced<I: Iam>(x: &Executor<I>, a: &Action) -> Result<Option<S
 /// (`precondition.in_use_since`), unless the plan let the rule act on credentials in use
 /// (`allowed_in_use`). Key steps and `delete_login_profile` already go stale when their own
 /// credential was used since the plan (see their checks).
-async fn in_use_since_plan<I: Iam>(
-    x: &Executor<I>,
-    a: &Action,
-) -> Result<Option<String>, StepError> {
+async fn in_use_since_plan<X: Exec>(x: &X, a: &Action) -> Result<Option<String>, StepError> {
     let user_level = a
         .action
         .disables_credential()
-        .is_some_and(|d| d == crate::steps::Disables::User);
+        .is_some_and(|d| d == Disables::User);
     let since = plan_ts(a.precondition.get("in_use_since"));
     let (true, Some(since), None) = (user_level, since, &a.allowed_in_use) else {
         return Ok(None);
     };
     let user = param(a, "user")?;
     let mut uses: Vec<(DateTime<Utc>, String)> = Vec::new();
-    for (key, status) in x.access_keys(user).await?.unwrap_or_default() {
+    for (key, status) in x.iam().access_keys(user).await?.unwrap_or_default() {
         if status != "Active" {
             continue;
         }
-        if let Some(t) = x.key_last_used(&key).await?.filter(|t| *t > since) {
+        if let Some(t) = x.iam().key_last_used(&key).await?.filter(|t| *t > since) {
             uses.push((t, format!("access key {key}")));
         }
     }
-    if x.login_profile(user).await?.is_some() {
-        let used = x.user(user).await?.and_then(|u| u.password_last_used);
+    if x.iam().login_profile(user).await?.is_some() {
+        let used = x.iam().user(user).await?.and_then(|u| u.password_last_used);
         if let Some(t) = used.filter(|t| *t > since) {
             uses.push((t, "password".to_string()));
         }
@@ -411,7 +329,7 @@ async fn in_use_since_plan<I: Iam>(
 
 // ---- helpers ---------------------------------------------------------------------------
 
-fn param<'a>(a: &'a Action, key: &str) -> Result<&'a str, StepError> {
+pub(crate) fn param<'a>(a: &'a Action, key: &str) -> Result<&'a str, StepError> {
     a.params
         .get(key)
         .and_then(Value::as_str)
@@ -419,7 +337,7 @@ fn param<'a>(a: &'a Action, key: &str) -> Result<&'a str, StepError> {
 }
 
 /// A string parameter for undo (empty when absent).
-fn param_or_empty(a: &Action, key: &str) -> String {
+pub(crate) fn param_or_empty(a: &Action, key: &str) -> String {
     a.params
         .get(key)
         .and_then(Value::as_str)
@@ -427,33 +345,49 @@ fn param_or_empty(a: &Action, key: &str) -> String {
         .to_string()
 }
 
+/// One part of an action (`params`, `precondition`, `before`, `after`) read into its step's
+/// typed struct, once per action: a part that does not fit is a [`StepError::Plan`] naming the
+/// action and the field.
+pub(crate) fn part<T: serde::de::DeserializeOwned>(
+    a: &Action,
+    field: &str,
+    v: &Value,
+) -> Result<T, StepError> {
+    serde_json::from_value(v.clone()).map_err(|e| {
+        StepError::Plan(format!(
+            "{}: `{field}` does not fit the {} step's type: {e}",
+            a.id, a.action
+        ))
+    })
+}
+
 /// Nothing to reverse, and why.
-fn irreversible(why: &str) -> (Vec<UndoOp>, Option<String>) {
+pub(crate) fn irreversible(why: &str) -> (Vec<UndoOp>, Option<String>) {
     (Vec::new(), Some(why.to_string()))
 }
 
 /// A plan timestamp, at second precision (the credential report has whole seconds).
-fn plan_ts(v: Option<&Value>) -> Option<DateTime<Utc>> {
+pub(crate) fn plan_ts(v: Option<&Value>) -> Option<DateTime<Utc>> {
     let s = v?.as_str()?;
     let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
     DateTime::from_timestamp(t.timestamp(), 0)
 }
 
-fn ts_value(t: Option<DateTime<Utc>>) -> Value {
+pub(crate) fn ts_value(t: Option<DateTime<Utc>>) -> Value {
     t.map_or(Value::Null, |t| {
         Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     })
 }
 
 /// A time for messages: RFC 3339, or `never`.
-fn when(t: Option<DateTime<Utc>>) -> String {
+pub(crate) fn when(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(
         || "never".to_string(),
         |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -463,12 +397,12 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 /// The SHA-256 (hex) of a document's JSON text, as the plan records it.
-fn doc_hash(v: &Value) -> String {
+pub(crate) fn doc_hash(v: &Value) -> String {
     crate::digest::document_sha256(v)
 }
 
 /// The (kind, name) of the entity a detach acts on.
-fn entity_of(a: &Action) -> Result<(&'static str, &str), StepError> {
+pub(crate) fn entity_of(a: &Action) -> Result<(&'static str, &str), StepError> {
     for (kind, key) in [
         ("user", "user_name"),
         ("group", "group_name"),
@@ -485,7 +419,7 @@ fn entity_of(a: &Action) -> Result<(&'static str, &str), StepError> {
 }
 
 /// Attachments as a plan value records them.
-fn attachments_of(v: Option<&Value>) -> Attachments {
+pub(crate) fn attachments_of(v: Option<&Value>) -> Attachments {
     Attachments {
         users: strings(v.and_then(|a| a.get("users"))),
         groups: strings(v.and_then(|a| a.get("groups"))),
@@ -493,16 +427,16 @@ fn attachments_of(v: Option<&Value>) -> Attachments {
     }
 }
 
-fn attachments_value(a: &Attachments) -> Value {
+pub(crate) fn attachments_value(a: &Attachments) -> Value {
     json!({"users": a.users, "groups": a.groups, "roles": a.roles})
 }
 
-fn password_policy_value(p: Option<&PasswordPolicy>) -> Value {
+pub(crate) fn password_policy_value(p: Option<&PasswordPolicy>) -> Value {
     serde_json::to_value(p).unwrap_or(Value::Null)
 }
 
 /// A map of strings from a plan value (`{"k": "v"}`; other values as their JSON text).
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+pub(crate) fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()
