@@ -15,8 +15,16 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 
+/// Lowercase hex of `bytes`, written into one string (no allocation per byte: action ids and
+/// document hashes are computed for every action of a plan).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Lowercase hex of the sha256 of `bytes`, without a prefix.

@@ -90,7 +90,7 @@ pub(crate) mod live {
                     .precondition
                     .get("document_sha256")
                     .and_then(Value::as_str);
-                if planned.is_some_and(|h| h != doc_hash(&doc)) {
+                if planned.is_some_and(|h| h != crate::digest::document_sha256(&doc)) {
                     Check::Stale(
                         "the inline policy's document changed since the plan was made".into(),
                     )

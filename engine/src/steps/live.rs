@@ -396,11 +396,6 @@ pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
-/// The SHA-256 (hex) of a document's JSON text, as the plan records it.
-pub(crate) fn doc_hash(v: &Value) -> String {
-    crate::digest::document_sha256(v)
-}
-
 /// The (kind, name) of the entity a detach acts on.
 pub(crate) fn entity_of(a: &Action) -> Result<(&'static str, &str), StepError> {
     for (kind, key) in [
