@@ -16,7 +16,7 @@ mod faultproxy;
 mod moto;
 
 use aws_sdk_iam::Client;
-use iamwarden::apply::{self, journal, Caller, Outcome};
+use iamwarden_core::apply::{self, journal, Caller, Outcome};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const USERS: usize = 70;
 const POLICIES: usize = 60;
 /// 5 actions per user, 1 per policy.
@@ -160,7 +160,7 @@ async fn seed(c: &Client) -> Seeded {
 }
 
 /// `plan --out` straight against the server (no proxy).
-fn make_plan(server: &moto::MotoServer, out: &Path) -> iamwarden::plan::Plan {
+fn make_plan(server: &moto::MotoServer, out: &Path) -> iamwarden_core::plan::Plan {
     let o = Command::new(env!("CARGO_BIN_EXE_iamwarden"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -185,7 +185,7 @@ fn make_plan(server: &moto::MotoServer, out: &Path) -> iamwarden::plan::Plan {
     apply::load_plan(&std::fs::read_to_string(out).unwrap()).unwrap()
 }
 
-fn caller(plan: &iamwarden::plan::Plan) -> Caller {
+fn caller(plan: &iamwarden_core::plan::Plan) -> Caller {
     Caller {
         arn: format!("arn:aws:iam::{}:user/apply-runner", plan.account_id),
         account_id: plan.account_id.clone(),
@@ -298,7 +298,7 @@ async fn default_doc(c: &Client, arn: &str) -> Value {
         .await
         .unwrap();
     let text = pv.policy_version().unwrap().document().unwrap();
-    iamwarden::policy::parse_document_text(text).unwrap()
+    iamwarden_core::policy::parse_document_text(text).unwrap()
 }
 
 async fn state_after_undo(c: &Client, s: &Seeded, f: &mut Findings) {
@@ -382,7 +382,7 @@ fn faults_at(rate: f64, rng_seed: u64) -> Findings {
     let planned_doc: Value = plan
         .actions
         .iter()
-        .find(|a| a.action == iamwarden::spec::StepName::ReplacePolicyDocument)
+        .find(|a| a.action == iamwarden_core::spec::StepName::ReplacePolicyDocument)
         .and_then(|a| a.params.get("document").cloned())
         .unwrap();
     let proxy =
@@ -411,7 +411,7 @@ fn faults_at(rate: f64, rng_seed: u64) -> Findings {
         let history =
             journal::history(&journal_path, &records, Some(&plan.content_sha256)).unwrap();
         let j = Arc::new(journal::Journal::open(&journal_path).unwrap());
-        let aws = apply::aws::Aws::new(via_proxy.clone(), j, journal::Mode::Apply)
+        let aws = iamwarden_aws::iam::executor(via_proxy.clone(), j, journal::Mode::Apply)
             .with_endpoint(Some(&proxy.endpoint()));
         let report = rt
             .block_on(apply::run(&plan, &opts, &aws, &who, &history, None))
@@ -482,7 +482,7 @@ fn faults_at(rate: f64, rng_seed: u64) -> Findings {
         }
         let up = apply::undo::plan_undo(&journal_path).unwrap();
         let j = Arc::new(journal::Journal::open(&journal_path).unwrap());
-        let aws = apply::aws::Aws::new(via_proxy.clone(), j, journal::Mode::Undo)
+        let aws = iamwarden_aws::iam::executor(via_proxy.clone(), j, journal::Mode::Undo)
             .with_endpoint(Some(&proxy.endpoint()));
         let report = rt
             .block_on(apply::undo::run(&up, &aws, &who, "journal.jsonl", None))

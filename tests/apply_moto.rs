@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 use moto::iam_client as client;
 
@@ -954,7 +954,7 @@ fn plan_file_checks_and_gates_refuse_before_any_change() {
         "plan format 1",
     );
     // Another account: the same plan, made (and sealed) for account 210987654321.
-    let mut other: iamwarden::plan::Plan = serde_json::from_value(plan.clone()).unwrap();
+    let mut other: iamwarden_core::plan::Plan = serde_json::from_value(plan.clone()).unwrap();
     other.account_id = "210987654321".into();
     other.seal();
     let other_path = dir.path().join("other.json");

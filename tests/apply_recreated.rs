@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const S3_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
 

@@ -10,10 +10,10 @@ mod replay;
 
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
-use iamwarden::apply::{self, aws::Aws, journal, Caller, Outcome};
-use iamwarden::inventory::{Inventory, ResourceKind, ResourceRef};
-use iamwarden::plan::{Action, ChangeKind, Plan, Safety};
-use iamwarden::spec::StepName;
+use iamwarden_core::apply::{self, journal, Caller, Outcome};
+use iamwarden_core::inventory::{Inventory, ResourceKind, ResourceRef};
+use iamwarden_core::plan::{Action, ChangeKind, Plan, Safety};
+use iamwarden_core::spec::StepName;
 use replay::{action_of, done, error, ev, ok, replay_client};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -21,11 +21,11 @@ use std::sync::Arc;
 const T: &str = "2025-01-01T00:00:00Z";
 
 fn plan_with(actions: Vec<Action>) -> Plan {
-    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
     let mut inv = Inventory::default();
     inv.account.id = "111122223333".into();
     let now = chrono::Utc::now();
-    let mut p = iamwarden::pipeline::make_plan(&rules, &inv, now, now);
+    let mut p = iamwarden_core::pipeline::make_plan(&rules, &inv, now, now);
     p.actions = actions;
     p.seal();
     p
@@ -121,7 +121,7 @@ async fn run_plan(plan: &Plan, http: &StaticReplayClient) -> (apply::Report, Vec
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
     let j = Arc::new(journal::Journal::open(&path).unwrap());
-    let aws = Aws::new(replay_client(http.clone()), j, journal::Mode::Apply);
+    let aws = iamwarden_aws::iam::executor(replay_client(http.clone()), j, journal::Mode::Apply);
     let report = apply::run(
         plan,
         &options(),

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 const NOW: &str = "2026-11-01T00:00:00Z";
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
 }
 
 fn demo() -> String {
@@ -166,7 +166,7 @@ fn json_plan_is_reproducible_and_equals_the_saved_plan() {
         .starts_with("sha256:"));
     assert_eq!(
         pa["packs"].as_array().unwrap().len(),
-        iamwarden::packs::BUILTIN.len()
+        iamwarden_core::packs::BUILTIN.len()
     );
     assert!(pa["content_sha256"]
         .as_str()
@@ -239,10 +239,13 @@ fn rules_builtin_plus_a_team_pack() {
     let o = iamwarden(&["validate", "builtin", &pack]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The built-in packs and rules, counted from what is loaded, and the one rule of team.yaml.
-    let builtin_rules = iamwarden::packs::load_rule_set(&[]).unwrap().rules.len();
+    let builtin_rules = iamwarden_core::packs::load_rule_set(&[])
+        .unwrap()
+        .rules
+        .len();
     let want = format!(
         "{} packs, {} rules: valid",
-        iamwarden::packs::BUILTIN.len() + 1,
+        iamwarden_core::packs::BUILTIN.len() + 1,
         builtin_rules + 1
     );
     assert!(stdout(&o).contains(&want), "{}", stdout(&o));
@@ -555,7 +558,7 @@ fn the_markdown_plan_of_a_large_account_fits_a_pull_request_comment() {
     let snap = dir.path().join("snap.json");
     std::fs::write(
         &snap,
-        iamwarden::inventory::snapshot::to_json(&inv).unwrap(),
+        iamwarden_core::inventory::snapshot::to_json(&inv).unwrap(),
     )
     .unwrap();
     let snap = snap.display().to_string();

@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 const NOW: &str = "2026-11-21T00:00:00Z";
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
 }
 
 fn event(file: &str, extra: &[&str]) -> Output {
@@ -276,7 +276,7 @@ fn the_event_plan_is_a_sealed_plan_apply_accepts() {
     let o = event("attach-user-policy.json", &["--out", out.to_str().unwrap()]);
     assert!(o.status.success());
     let text = std::fs::read_to_string(&out).unwrap();
-    let p = iamwarden::apply::load_plan(&text).unwrap();
+    let p = iamwarden_core::apply::load_plan(&text).unwrap();
     assert_eq!(p.actions.len(), 1);
 }
 

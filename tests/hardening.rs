@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -499,7 +499,7 @@ fn hostile_yaml_and_json_are_rejected_fast_with_the_file_named() {
 /// Edits a plan file (drops its last action) and re-seals it: the content hash matches again,
 /// as anyone could make it.
 fn edit_and_reseal(plan: &Path) {
-    let mut p: iamwarden::plan::Plan =
+    let mut p: iamwarden_core::plan::Plan =
         serde_json::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap();
     p.actions.pop();
     p.seal();

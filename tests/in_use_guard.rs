@@ -9,10 +9,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, Duration, Utc};
-use iamwarden::compile::RuleSet;
-use iamwarden::inventory::Inventory;
-use iamwarden::plan::Plan;
-use iamwarden::spec::StepName;
+use iamwarden_core::compile::RuleSet;
+use iamwarden_core::inventory::Inventory;
+use iamwarden_core::plan::Plan;
+use iamwarden_core::spec::StepName;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -54,7 +54,7 @@ fn inventory(parts: Value) -> Inventory {
     for (k, v) in parts.as_object().unwrap() {
         doc[k] = v.clone();
     }
-    iamwarden::inventory::snapshot::parse(doc.to_string().as_bytes(), "case").unwrap()
+    iamwarden_core::inventory::snapshot::parse(doc.to_string().as_bytes(), "case").unwrap()
 }
 
 /// Every credential was used within 45 days: active keys old enough to be "not rotated", two
@@ -95,29 +95,31 @@ fn load(text: &str) -> Result<RuleSet, String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pack.yaml");
     std::fs::write(&path, text).unwrap();
-    iamwarden::packs::load_rule_set(&[path.display().to_string()]).map_err(|d| d.to_string())
+    iamwarden_core::packs::load_rule_set(&[path.display().to_string()]).map_err(|d| d.to_string())
 }
 
 fn plan(rules: &RuleSet, inv: &Inventory) -> Plan {
-    iamwarden::pipeline::make_plan(rules, inv, now(), now())
+    iamwarden_core::pipeline::make_plan(rules, inv, now(), now())
 }
 
 fn human(p: &Plan) -> String {
     let mut out = Vec::new();
-    iamwarden::render::render(p, iamwarden::render::Format::Human, false, &mut out).unwrap();
+    iamwarden_core::render::render(p, iamwarden_core::render::Format::Human, false, &mut out)
+        .unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn markdown(p: &Plan) -> String {
     let mut out = Vec::new();
-    iamwarden::render::render(p, iamwarden::render::Format::Markdown, false, &mut out).unwrap();
+    iamwarden_core::render::render(p, iamwarden_core::render::Format::Markdown, false, &mut out)
+        .unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn sarif(p: &Plan, rules: &RuleSet) -> String {
     let mut out = Vec::new();
     let locate = |_: &str, _: &str| ("rules/x.yaml".to_string(), 1);
-    iamwarden::render::sarif::render_sarif(p, rules, &locate, &mut out).unwrap();
+    iamwarden_core::render::sarif::render_sarif(p, rules, &locate, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -144,7 +146,7 @@ fn guarded(p: &Plan, rule: &str) -> BTreeSet<(StepName, String)> {
 /// Every built-in rule with every value of its `action` parameter (the default and each
 /// `when_params: {action: ...}` of its remediation), read from the packs themselves.
 fn rule_actions() -> Vec<(String, Option<Value>, BTreeMap<String, Value>)> {
-    let packs = iamwarden::packs::load_packs(&[]).unwrap();
+    let packs = iamwarden_core::packs::load_packs(&[]).unwrap();
     let mut out = Vec::new();
     for p in &packs {
         for r in &p.spec.rules {
@@ -171,7 +173,7 @@ fn rule_actions() -> Vec<(String, Option<Value>, BTreeMap<String, Value>)> {
 
 /// The disabling steps the built-in packs can plan, from their remediation lists.
 fn builtin_disabling_steps() -> BTreeSet<StepName> {
-    let packs = iamwarden::packs::load_packs(&[]).unwrap();
+    let packs = iamwarden_core::packs::load_packs(&[]).unwrap();
     packs
         .iter()
         .flat_map(|p| p.spec.rules.iter())
@@ -416,7 +418,7 @@ fn pack_and_rule_windows_and_overrides() {
     let top = "pack: {name: test/top, version: 1.0.0}\ninclude: [edge.yaml]\noverrides:\n  key-idle: {in_use_window: 47d}\n  password-idle: {allow_in_use: true}\n";
     std::fs::write(dir.path().join("top.yaml"), top).unwrap();
     let rules =
-        iamwarden::packs::load_rule_set(&[dir.path().join("top.yaml").display().to_string()])
+        iamwarden_core::packs::load_rule_set(&[dir.path().join("top.yaml").display().to_string()])
             .unwrap();
     let p = plan(&rules, &edge_inventory());
     assert_eq!(planned(&p, "deactivate_access_key"), set(&[]));
@@ -449,9 +451,10 @@ fn a_bad_window_is_a_load_error_at_its_position() {
     std::fs::write(dir.path().join("edge.yaml"), EDGE_PACK).unwrap();
     let top = "pack: {name: test/top, version: 1.0.0}\ninclude: [edge.yaml]\noverrides:\n  key-idle: {in_use_window: 3x}\n";
     std::fs::write(dir.path().join("top.yaml"), top).unwrap();
-    let e = iamwarden::packs::load_rule_set(&[dir.path().join("top.yaml").display().to_string()])
-        .unwrap_err()
-        .to_string();
+    let e =
+        iamwarden_core::packs::load_rule_set(&[dir.path().join("top.yaml").display().to_string()])
+            .unwrap_err()
+            .to_string();
     assert!(
         e.contains("top.yaml:4:") && e.contains("invalid duration `3x`"),
         "{e}"
@@ -468,10 +471,10 @@ fn explain_shows_the_window_in_force_and_the_verdict() {
     let inv = edge_inventory();
     let show = |rule: &str, resource: &str| {
         let r = rules.rules.iter().find(|r| r.id == rule).unwrap();
-        let i = iamwarden::eval::find_record(&inv, r.kind, resource).unwrap();
-        let mut e = iamwarden::eval::explain_record(r, &inv, i, now()).unwrap();
-        e.in_use = iamwarden::plan::in_use::verdict(r, &inv, i, now());
-        iamwarden::eval::explain::render(&e, resource)
+        let i = iamwarden_core::eval::find_record(&inv, r.kind, resource).unwrap();
+        let mut e = iamwarden_core::eval::explain_record(r, &inv, i, now()).unwrap();
+        e.in_use = iamwarden_core::plan::in_use::verdict(r, &inv, i, now());
+        iamwarden_core::eval::explain::render(&e, resource)
     };
     let k = show("key-idle", "AKIAK44");
     assert!(k.contains("in-use window: 45d (default)"), "{k}");

@@ -13,8 +13,8 @@
 mod moto;
 
 use aws_sdk_iam::Client;
-use iamwarden::plan::Plan;
-use iamwarden::spec::StepName;
+use iamwarden_core::plan::Plan;
+use iamwarden_core::spec::StepName;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -436,10 +436,10 @@ fn disabled_keys(plan: &Plan, owner: &HashMap<String, String>) -> BTreeSet<Strin
     let mut out = BTreeSet::new();
     for a in &plan.actions {
         match a.action.disables_credential() {
-            Some(iamwarden::steps::Disables::AccessKey) => {
+            Some(iamwarden_core::steps::Disables::AccessKey) => {
                 out.insert(a.resource.id.clone());
             }
-            Some(iamwarden::steps::Disables::User) => {
+            Some(iamwarden_core::steps::Disables::User) => {
                 out.extend(
                     owner
                         .iter()
@@ -455,8 +455,8 @@ fn disabled_keys(plan: &Plan, owner: &HashMap<String, String>) -> BTreeSet<Strin
 
 /// The default packs as main planned them: the old `access-key-second-active` (keep the newest
 /// key, whatever its use) and no in-use guard (every rule with `allow_in_use: true`).
-fn as_on_main(dir: &Path) -> iamwarden::compile::RuleSet {
-    let packs = iamwarden::packs::load_packs(&[]).unwrap();
+fn as_on_main(dir: &Path) -> iamwarden_core::compile::RuleSet {
+    let packs = iamwarden_core::packs::load_packs(&[]).unwrap();
     let mut overrides = String::new();
     for r in packs.iter().flat_map(|p| p.spec.rules.iter()) {
         if r.id == "access-key-second-active" {
@@ -486,7 +486,7 @@ rules:
     );
     let path = dir.join("main.yaml");
     std::fs::write(&path, text).unwrap();
-    iamwarden::packs::load_rule_set(&[path.display().to_string()]).unwrap()
+    iamwarden_core::packs::load_rule_set(&[path.display().to_string()]).unwrap()
 }
 
 #[test]
@@ -506,13 +506,11 @@ fn a_1000_user_account_gets_no_disabling_action_on_a_key_used_in_the_last_45_day
 
     let t = Instant::now();
     let c = client(&server);
-    let opts = iamwarden::inventory::live::LiveOptions {
+    let opts = iamwarden_aws::live::LiveOptions {
         concurrency: 8,
         ..Default::default()
     };
-    let (inv, _) = rt
-        .block_on(iamwarden::inventory::live::read(&c, &opts))
-        .unwrap();
+    let (inv, _) = rt.block_on(iamwarden_aws::live::read(&c, &opts)).unwrap();
     let read = t.elapsed();
     assert_eq!(inv.users.len(), 1_000);
     // The live reader saw the backdated uses.
@@ -563,10 +561,10 @@ fn a_1000_user_account_gets_no_disabling_action_on_a_key_used_in_the_last_45_day
         "evaluated at {}",
         now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
-    let after = iamwarden::pipeline::make_plan(&rules, &inv, now, now);
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
+    let after = iamwarden_core::pipeline::make_plan(&rules, &inv, now, now);
     let dir = tempfile::tempdir().unwrap();
-    let before = iamwarden::pipeline::make_plan(&as_on_main(dir.path()), &inv, now, now);
+    let before = iamwarden_core::pipeline::make_plan(&as_on_main(dir.path()), &inv, now, now);
 
     let hit = |p: &Plan| -> BTreeSet<String> {
         disabled_keys(p, &owner)

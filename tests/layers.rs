@@ -1,11 +1,12 @@
 //! One-way layers: a module of the engine may import only from its own layer or a lower one.
 //!
-//! The test reads every `engine/src/**.rs`, finds each path that names another top-level module
+//! The test reads every `engine/core/src/**.rs`, finds each path that names another top-level module
 //! (`crate::x`, `use crate::{x, y::{z}}` trees over any number of lines, `$crate::x`, and `super::`
 //! chains that climb out of the file's top module), and fails naming `file:line` and the upward
 //! edge. Comments and string or char literals are skipped, so a doc link or a message that looks
 //! like a path is not an import. `render` and `apply` share a layer but neither may import the
-//! other, and the CLI's crates (clap, anyhow) may be named only in the CLI.
+//! other. Between crates Cargo enforces the direction (core <- aws <- cli); the last tests here
+//! check that the core crate's manifest names no AWS SDK, async runtime or CLI crate.
 //!
 //! The layer order is the one ARCHITECTURE.md states; keep both in step.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -39,14 +40,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("ruletest", 11),
     ("schema", 11),
     ("scaffold", 11),
-    ("cli", 12),
 ];
 
 /// Modules of one layer that must not import each other.
 const APART: &[(&str, &str)] = &[("render", "apply")];
-
-/// Crates only the CLI (layer 12) and the binary's root may name.
-const CLI_ONLY_CRATES: &[&str] = &["clap", "clap_complete", "clap_mangen", "anyhow"];
 
 /// Edges that break the rules today and are being removed by another part of issue 12 in the same
 /// wave. Each entry must still exist in the code (the test fails when one is gone, so this list
@@ -354,7 +351,6 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Every edge between two different top-level modules: (from, to) -> "file:line" sites.
-/// Paths naming a crate the CLI owns are reported under the target `crate:<name>`.
 type Edges = BTreeMap<(String, String), Vec<String>>;
 
 fn edges_of(src_dir: &Path) -> (Edges, Vec<String>) {
@@ -365,7 +361,7 @@ fn edges_of(src_dir: &Path) -> (Edges, Vec<String>) {
     let mut problems = Vec::new();
     for f in &files {
         let rel = f.strip_prefix(src_dir).unwrap();
-        let shown = format!("engine/src/{}", rel.display());
+        let shown = format!("engine/core/src/{}", rel.display());
         let module = module_path(rel);
         let Some(from) = module.first().cloned() else {
             continue; // lib.rs and main.rs: the roots declare modules, they sit above every layer
@@ -383,16 +379,6 @@ fn edges_of(src_dir: &Path) -> (Edges, Vec<String>) {
             }
             Err(e) => problems.push(format!("{shown}: {e}")),
         }
-        for (tok, line) in tokenize(&text) {
-            if let Tok::Ident(w) = tok {
-                if CLI_ONLY_CRATES.contains(&w.as_str()) {
-                    edges
-                        .entry((from.clone(), format!("crate:{w}")))
-                        .or_default()
-                        .push(format!("{shown}:{line}"));
-                }
-            }
-        }
     }
     (edges, problems)
 }
@@ -404,10 +390,6 @@ fn violation(from: &str, to: &str) -> Option<String> {
             "module `{from}` has no layer: add it to LAYERS in tests/layers.rs"
         ));
     };
-    if let Some(krate) = to.strip_prefix("crate:") {
-        return (lf < 12)
-            .then(|| format!("`{from}` (layer {lf}) names `{krate}`, which only the CLI may use"));
-    }
     let Some(lt) = layer(to) else {
         return Some(format!(
             "module `{to}` has no layer: add it to LAYERS in tests/layers.rs"
@@ -431,7 +413,7 @@ fn violation(from: &str, to: &str) -> Option<String> {
 
 #[test]
 fn no_module_imports_from_a_layer_above_it() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = core_src();
     let (edges, mut problems) = edges_of(&src);
     for ((from, to), sites) in &edges {
         let allowed = ALLOWED
@@ -459,7 +441,7 @@ fn no_module_imports_from_a_layer_above_it() {
 
 #[test]
 fn every_module_of_the_engine_has_a_layer() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = core_src();
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let tops: BTreeSet<String> = files
@@ -472,7 +454,9 @@ fn every_module_of_the_engine_has_a_layer() {
         "modules without a layer in LAYERS: {missing:?}"
     );
     // The scan sees the modules that exist today, so it is not reading an empty directory.
-    for m in ["spec", "compile", "eval", "plan", "render", "apply", "cli"] {
+    for m in [
+        "spec", "compile", "eval", "plan", "render", "apply", "steps",
+    ] {
         assert!(tops.contains(m), "{m} not found under {}", src.display());
     }
 }
@@ -573,7 +557,64 @@ fn an_upward_edge_is_named_and_apart_modules_are_kept_apart() {
     assert!(violation("apply", "render").is_some());
     assert!(violation("plan", "eval").is_none());
     assert!(violation("spec", "spec").is_none());
-    assert!(violation("render", "crate:clap").is_some());
-    assert!(violation("cli", "crate:clap").is_none());
     assert!(violation("newthing", "diag").unwrap().contains("no layer"));
+}
+
+/// `engine/core/src`, the crate whose modules have layers.
+fn core_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src")
+}
+
+/// The dependency names of one `[section]` of a crate manifest.
+fn manifest_deps(krate: &str, section: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../{krate}/Cargo.toml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut inside = false;
+    let mut deps = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            inside = line == format!("[{section}]");
+        } else if inside && !line.is_empty() && !line.starts_with('#') {
+            if let Some((name, _)) = line.split_once('=') {
+                deps.push(name.trim().to_string());
+            }
+        }
+    }
+    deps
+}
+
+#[test]
+fn the_core_crate_has_no_aws_sdk_runtime_or_cli_dependency() {
+    let deps = manifest_deps("core", "dependencies");
+    assert!(
+        deps.iter().any(|d| d == "serde"),
+        "read no dependencies: {deps:?}"
+    );
+    let banned: Vec<&String> = deps
+        .iter()
+        .filter(|d| {
+            d.starts_with("aws-")
+                || d.starts_with("clap")
+                || ["tokio", "anyhow", "hyper", "reqwest", "mimalloc"].contains(&d.as_str())
+                || d.starts_with("iamwarden")
+        })
+        .collect();
+    assert!(
+        banned.is_empty(),
+        "engine/core/Cargo.toml depends on {banned:?}: SDK and runtime code goes in engine/aws, \
+         CLI code in engine/cli"
+    );
+}
+
+#[test]
+fn the_aws_crate_depends_on_the_core_only() {
+    let deps = manifest_deps("aws", "dependencies");
+    assert!(deps.iter().any(|d| d == "iamwarden-core"), "{deps:?}");
+    assert!(
+        !deps
+            .iter()
+            .any(|d| d == "iamwarden" || d == "iamwarden-test-support" || d.starts_with("clap")),
+        "engine/aws/Cargo.toml: {deps:?}"
+    );
 }

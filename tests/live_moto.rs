@@ -6,8 +6,8 @@
 #[path = "support/moto.rs"]
 mod moto;
 
-use iamwarden::inventory::live::{read, LiveOptions};
-use iamwarden::inventory::KeyStatus;
+use iamwarden_aws::live::{read, LiveOptions};
+use iamwarden_core::inventory::KeyStatus;
 
 const DAY: i64 = 86_400;
 
@@ -254,12 +254,12 @@ async fn live_inventory_plan_and_snapshot_agree() {
         "carol's MFA is explained by her virtual device"
     );
     for op in stats.calls.keys() {
-        assert!(iamwarden::inventory::live::OPERATIONS.contains(op), "{op}");
+        assert!(iamwarden_aws::live::OPERATIONS.contains(op), "{op}");
     }
 
     // The plan: only the stale key is deactivated, never alice's other key.
-    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
-    let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, now);
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
+    let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, now);
     let acted: Vec<(String, String)> = plan
         .actions
         .iter()
@@ -291,9 +291,9 @@ async fn live_inventory_plan_and_snapshot_agree() {
         .any(|f| &*f.rule == "inline-policy-admin"));
 
     // The snapshot of the live inventory gives the identical plan.
-    let text = iamwarden::inventory::snapshot::to_json(&inv).unwrap();
-    let back = iamwarden::inventory::snapshot::parse(text.as_bytes(), "snapshot").unwrap();
-    let replan = iamwarden::pipeline::make_plan(&rules, &back, now, now);
+    let text = iamwarden_core::inventory::snapshot::to_json(&inv).unwrap();
+    let back = iamwarden_core::inventory::snapshot::parse(text.as_bytes(), "snapshot").unwrap();
+    let replan = iamwarden_core::pipeline::make_plan(&rules, &back, now, now);
     assert_eq!(
         serde_json::to_value(&plan).unwrap(),
         serde_json::to_value(&replan).unwrap()

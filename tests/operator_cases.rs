@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, Utc};
-use iamwarden::inventory::Inventory;
-use iamwarden::plan::Plan;
+use iamwarden_core::inventory::Inventory;
+use iamwarden_core::plan::Plan;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -96,7 +96,7 @@ fn inventory() -> &'static Inventory {
                 policy("p-string", "v1", &[("v1", json!(admin.to_string()))])
             ]
         });
-        iamwarden::inventory::snapshot::parse(doc.to_string().as_bytes(), "operators").unwrap()
+        iamwarden_core::inventory::snapshot::parse(doc.to_string().as_bytes(), "operators").unwrap()
     })
 }
 
@@ -113,8 +113,10 @@ fn temp_pack(tag: &str, text: &str) -> String {
 }
 
 /// Loads packs from files, removing them afterwards.
-fn load(paths: &[String]) -> Result<iamwarden::compile::RuleSet, iamwarden::diag::Diagnostics> {
-    let r = iamwarden::packs::load_rule_set(paths);
+fn load(
+    paths: &[String],
+) -> Result<iamwarden_core::compile::RuleSet, iamwarden_core::diag::Diagnostics> {
+    let r = iamwarden_core::packs::load_rule_set(paths);
     for p in paths {
         let _ = std::fs::remove_file(p);
     }
@@ -136,7 +138,7 @@ fn pack(select: &str, when: &Value, params: &Value) -> String {
 fn plan_of(select: &str, when: &Value, params: &Value) -> Result<Plan, String> {
     let path = temp_pack("case", &pack(select, when, params));
     let rules = load(&[path]).map_err(|d| d.to_string())?;
-    Ok(iamwarden::pipeline::make_plan(
+    Ok(iamwarden_core::pipeline::make_plan(
         &rules,
         inventory(),
         now(),
@@ -1593,7 +1595,7 @@ fn every_registered_operator_has_a_holding_and_a_not_holding_case() {
         let Some(obj) = when.as_object().filter(|o| o.contains_key("path")) else {
             continue;
         };
-        let Some(op) = iamwarden::ops::keys().find(|k| obj.contains_key(*k)) else {
+        let Some(op) = iamwarden_core::ops::keys().find(|k| obj.contains_key(*k)) else {
             continue;
         };
         if !want.is_empty() {
@@ -1607,7 +1609,7 @@ fn every_registered_operator_has_a_holding_and_a_not_holding_case() {
             }
         }
     }
-    let missing: Vec<String> = iamwarden::ops::keys()
+    let missing: Vec<String> = iamwarden_core::ops::keys()
         .filter_map(|k| match (holding.contains(k), not_holding.contains(k)) {
             (true, true) => None,
             (h, n) => Some(format!(
@@ -1954,7 +1956,7 @@ mod yaml_table {
 
     const NOW: &str = "2026-11-01T00:00:00Z";
 
-    fn inventory() -> iamwarden::inventory::Inventory {
+    fn inventory() -> iamwarden_core::inventory::Inventory {
         let doc = json!({
             "account": {"id": "111122223333"},
             "users": [
@@ -1977,7 +1979,7 @@ mod yaml_table {
                     {"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}]}}]}
             ]
         });
-        iamwarden::inventory::snapshot::parse(doc.to_string().as_bytes(), "ops").unwrap()
+        iamwarden_core::inventory::snapshot::parse(doc.to_string().as_bytes(), "ops").unwrap()
     }
 
     /// The ids a rule with this selector, condition and params matches.
@@ -1988,12 +1990,12 @@ mod yaml_table {
             "pack: {{name: t/ops, version: 1.0.0}}\nrules:\n  - id: case\n    title: t\n    severity: low\n    params: {params}\n    select: \"{select}\"\n    when: {when}\n"
         );
         std::fs::write(&path, text).unwrap();
-        let rules = iamwarden::packs::load_rule_set(&[path.display().to_string()])
+        let rules = iamwarden_core::packs::load_rule_set(&[path.display().to_string()])
             .map_err(|d| d.to_string())?;
         let now = chrono::DateTime::parse_from_rfc3339(NOW)
             .unwrap()
             .with_timezone(&chrono::Utc);
-        let plan = iamwarden::pipeline::make_plan(&rules, &inventory(), now, now);
+        let plan = iamwarden_core::pipeline::make_plan(&rules, &inventory(), now, now);
         let mut ids: Vec<String> = plan
             .findings
             .iter()
@@ -2399,7 +2401,7 @@ mod yaml_table {
         };
         let wrong_kind = write("a.yaml", "  - id: keys-on-users\n    title: t\n    severity: low\n    select: $.users\n    remediation: [{step: deactivate_access_key}]\n");
         let bad_template = write("b.yaml", "  - id: tag-them\n    title: t\n    severity: low\n    select: $.users\n    remediation:\n      - step: tag\n        params: {tags: {owner: '{{resource.nmae}}'}}\n");
-        let err = iamwarden::packs::load_rule_set(&[wrong_kind, bad_template])
+        let err = iamwarden_core::packs::load_rule_set(&[wrong_kind, bad_template])
             .unwrap_err()
             .to_string();
         assert!(

@@ -2,17 +2,17 @@
 //! set of hostile inputs, either load or fail with a diagnostic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use iamwarden::spec::load::parse_pack;
+use iamwarden_core::spec::load::parse_pack;
 
 #[test]
 fn every_prefix_of_every_builtin_pack_loads_or_fails_cleanly() {
-    for (file, text) in iamwarden::packs::BUILTIN {
+    for (file, text) in iamwarden_core::packs::BUILTIN {
         let mut cut = 0;
         while cut < text.len() {
             if let Some(prefix) = text.get(..cut) {
                 match parse_pack(prefix, file) {
                     Ok(p) => {
-                        let _ = iamwarden::compile::compile(&[p]);
+                        let _ = iamwarden_core::compile::compile(&[p]);
                     }
                     Err(diags) => assert!(!diags.is_empty()),
                 }
@@ -44,7 +44,7 @@ fn hostile_packs_fail_with_a_diagnostic() {
         let r = parse_pack(text, "hostile.yaml")
             .map_err(|d| d.len())
             .and_then(|p| {
-                iamwarden::compile::compile(&[p])
+                iamwarden_core::compile::compile(&[p])
                     .map(|_| ())
                     .map_err(|d| d.len())
             });
@@ -54,12 +54,15 @@ fn hostile_packs_fail_with_a_diagnostic() {
 
 #[test]
 fn every_prefix_of_the_demo_snapshot_loads_or_fails_cleanly() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo-account.json");
+    let path = concat!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/.."),
+        "/../examples/demo-account.json"
+    );
     let text = std::fs::read(path).unwrap();
     let step = (text.len() / 400).max(1);
     let mut cut = 0;
     while cut < text.len() {
-        let r = iamwarden::inventory::snapshot::parse(&text[..cut], "demo");
+        let r = iamwarden_core::inventory::snapshot::parse(&text[..cut], "demo");
         if let Err(e) = r {
             assert!(e.to_string().starts_with("demo:"), "{e}");
         }
@@ -70,13 +73,16 @@ fn every_prefix_of_the_demo_snapshot_loads_or_fails_cleanly() {
 #[test]
 fn parallel_evaluation_gives_the_same_plan_as_sequential() {
     let inv = iamwarden_test_support::synth::generate(6_000, 7);
-    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
     let plan = |threads| {
-        let m = iamwarden::eval::evaluate_with_threads(&rules, &inv, now, threads);
-        serde_json::to_value(iamwarden::plan::build::build(&rules, &inv, m, now, now)).unwrap()
+        let m = iamwarden_core::eval::evaluate_with_threads(&rules, &inv, now, threads);
+        serde_json::to_value(iamwarden_core::plan::build::build(
+            &rules, &inv, m, now, now,
+        ))
+        .unwrap()
     };
     let one = plan(1);
     assert!(

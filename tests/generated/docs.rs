@@ -1,12 +1,12 @@
 //! docs/rules.md is generated from the built-in packs, and the operator table of
-//! docs/rule-language.md from the operator registry (`iamwarden::ops`); these tests keep both
+//! docs/rule-language.md from the operator registry (`iamwarden_core::ops`); these tests keep both
 //! in sync (`UPDATE_GOLDEN=1 cargo test --test generated` rewrites them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[test]
 fn rules_md_matches_the_builtin_packs() {
-    let packs = iamwarden::packs::load_packs(&[]).unwrap();
-    let generated = iamwarden::render::rules_doc::render(&packs);
+    let packs = iamwarden_core::packs::load_packs(&[]).unwrap();
+    let generated = iamwarden_core::render::rules_doc::render(&packs);
     crate::golden::check("docs/rules.md", &generated);
     for p in &packs {
         for r in &p.spec.rules {
@@ -17,12 +17,13 @@ fn rules_md_matches_the_builtin_packs() {
 
 #[test]
 fn the_operator_table_of_rule_language_md_matches_the_registry() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/rule-language.md");
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .join("../docs/rule-language.md");
     let committed = std::fs::read_to_string(&path).unwrap();
-    let generated = iamwarden::ops::splice_doc(&committed)
+    let generated = iamwarden_core::ops::splice_doc(&committed)
         .expect("docs/rule-language.md lost the generated-operators markers");
     crate::golden::check("docs/rule-language.md", &generated);
-    for key in iamwarden::ops::keys() {
+    for key in iamwarden_core::ops::keys() {
         assert!(generated.contains(&format!("| `{key}` |")), "{key}");
     }
 }

@@ -6,20 +6,20 @@
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
 }
 
 #[test]
 fn committed_schemas_match_the_types() {
-    for name in iamwarden::schema::NAMES {
-        let generated = iamwarden::schema::text(name).unwrap();
+    for name in iamwarden_core::schema::NAMES {
+        let generated = iamwarden_core::schema::text(name).unwrap();
         crate::golden::check(&format!("schemas/{name}.schema.json"), &generated);
     }
 }
 
 #[test]
 fn builtin_packs_carry_the_schema_modeline_and_validate() {
-    for (file, text) in iamwarden::packs::BUILTIN {
+    for (file, text) in iamwarden_core::packs::BUILTIN {
         assert!(
             text.starts_with("# yaml-language-server: $schema=../schemas/rule-pack.schema.json"),
             "{file} must start with the yaml-language-server modeline"
@@ -30,7 +30,7 @@ fn builtin_packs_carry_the_schema_modeline_and_validate() {
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    for (file, text) in iamwarden::packs::BUILTIN {
+    for (file, text) in iamwarden_core::packs::BUILTIN {
         let doc: serde_json::Value = serde_yaml::from_str(text).unwrap();
         let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{file}: {errors:?}");
@@ -59,7 +59,7 @@ fn rule_test_files_carry_the_modeline_and_validate() {
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let files = iamwarden::ruletest::discover(&[
+    let files = iamwarden_core::ruletest::discover(&[
         root().join("rules"),
         root().join("examples/policy-as-code"),
     ]);
@@ -85,7 +85,7 @@ fn the_field_lists_rules_are_checked_against_are_the_published_ones() {
         &std::fs::read_to_string(root().join("schemas/inventory.schema.json")).unwrap(),
     )
     .unwrap();
-    for kind in iamwarden::inventory::ResourceKind::ALL {
+    for kind in iamwarden_core::inventory::ResourceKind::ALL {
         let prop = &schema["properties"][kind.collection()];
         let reference = prop["$ref"]
             .as_str()

@@ -5,9 +5,9 @@
 //! `[x]` being literal, Deny cancelling Allow, and conditioned statements.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use iamwarden::policy::analysis::PolicyCheck;
-use iamwarden::policy::catalog::AccessLevel;
-use iamwarden::policy::Document;
+use iamwarden_core::policy::analysis::PolicyCheck;
+use iamwarden_core::policy::catalog::AccessLevel;
+use iamwarden_core::policy::Document;
 use serde_json::{json, Value};
 
 enum Q {

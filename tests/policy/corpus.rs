@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
 }
 
 /// Short verdict name -> (managed-policy rule, inline-policy rule).
@@ -73,8 +73,8 @@ fn every_policy_rule_reaches_the_corpus_verdict_on_every_document() {
         }
     }
     let pack = root().join("rules/policies.yaml");
-    let packs = iamwarden::packs::load_packs(&[pack.display().to_string()]).unwrap();
-    let known: std::collections::BTreeSet<String> = iamwarden::packs::load_rule_set(&[])
+    let packs = iamwarden_core::packs::load_packs(&[pack.display().to_string()]).unwrap();
+    let known: std::collections::BTreeSet<String> = iamwarden_core::packs::load_rule_set(&[])
         .unwrap()
         .rules
         .iter()
@@ -124,7 +124,7 @@ fn every_policy_rule_reaches_the_corpus_verdict_on_every_document() {
         },
         "expect": expectations,
     }]});
-    let results = iamwarden::ruletest::run_file(
+    let results = iamwarden_core::ruletest::run_file(
         "policy-corpus",
         &serde_yaml::to_string(&tests).unwrap(),
         &packs,

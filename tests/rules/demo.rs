@@ -4,19 +4,22 @@
 //! in `rules/*.tests.yaml`, run by the gate in `rule_tests.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use iamwarden::plan::Plan;
+use iamwarden_core::plan::Plan;
 use std::sync::OnceLock;
 
 fn demo_plan() -> &'static Plan {
     static PLAN: OnceLock<Plan> = OnceLock::new();
     PLAN.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo-account.json");
-        let inv = iamwarden::inventory::snapshot::load(std::path::Path::new(path)).unwrap();
-        let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+        let path = concat!(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.."),
+            "/../examples/demo-account.json"
+        );
+        let inv = iamwarden_core::inventory::snapshot::load(std::path::Path::new(path)).unwrap();
+        let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
             .unwrap()
             .with_timezone(&chrono::Utc);
-        iamwarden::pipeline::make_plan(&rules, &inv, now, now)
+        iamwarden_core::pipeline::make_plan(&rules, &inv, now, now)
     })
 }
 
@@ -105,13 +108,13 @@ fn default_remediations_are_reversible_and_aws_managed_policies_are_untouched() 
     assert!(plan
         .actions
         .iter()
-        .all(|a| a.safety == iamwarden::plan::Safety::Reversible));
+        .all(|a| a.safety == iamwarden_core::plan::Safety::Reversible));
     assert!(!plan.actions.iter().any(|a| a
         .resource
         .arn
         .as_deref()
         .is_some_and(|arn| arn.starts_with("arn:aws:iam::aws:policy/"))
-        && a.resource.kind == iamwarden::inventory::ResourceKind::ManagedPolicy));
+        && a.resource.kind == iamwarden_core::inventory::ResourceKind::ManagedPolicy));
     let pd = plan
         .actions
         .iter()
@@ -130,7 +133,7 @@ fn default_remediations_are_reversible_and_aws_managed_policies_are_untouched() 
 
 #[test]
 fn account_rules_negative_case_a_strong_policy_and_a_protected_root() {
-    let inv = iamwarden::inventory::snapshot::parse(
+    let inv = iamwarden_core::inventory::snapshot::parse(
         serde_json::json!({
             "account": {
                 "id": "111122223333",
@@ -147,9 +150,9 @@ fn account_rules_negative_case_a_strong_policy_and_a_protected_root() {
         "strong",
     )
     .unwrap();
-    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
     let now = chrono::Utc::now();
-    let plan = iamwarden::pipeline::make_plan(&rules, &inv, now, now);
+    let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, now);
     assert!(plan.findings.is_empty(), "{:?}", plan.findings);
     // One weak setting is enough, and the merge keeps the stronger current length.
     let mut weak = inv.clone();
@@ -158,7 +161,7 @@ fn account_rules_negative_case_a_strong_policy_and_a_protected_root() {
         .as_mut()
         .unwrap()
         .password_reuse_prevention = Some(5);
-    let plan = iamwarden::pipeline::make_plan(&rules, &weak, now, now);
+    let plan = iamwarden_core::pipeline::make_plan(&rules, &weak, now, now);
     let a = plan
         .actions
         .iter()

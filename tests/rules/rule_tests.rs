@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
 }
 
 fn iamwarden(args: &[&str]) -> Output {
@@ -26,7 +26,7 @@ fn iamwarden(args: &[&str]) -> Output {
 #[test]
 fn the_builtin_rule_tests_pass_and_cover_every_rule_both_ways() {
     // One tests file beside each built-in pack, and no other.
-    let mut want: Vec<PathBuf> = iamwarden::packs::BUILTIN
+    let mut want: Vec<PathBuf> = iamwarden_core::packs::BUILTIN
         .iter()
         .map(|(file, _)| {
             let stem = file.strip_suffix(".yaml").unwrap();
@@ -34,7 +34,7 @@ fn the_builtin_rule_tests_pass_and_cover_every_rule_both_ways() {
         })
         .collect();
     want.sort();
-    let mut files = iamwarden::ruletest::discover(&[root().join("rules")]);
+    let mut files = iamwarden_core::ruletest::discover(&[root().join("rules")]);
     files.sort();
     assert_eq!(files, want, "rules/ holds one tests file per built-in pack");
     let mut matched = std::collections::BTreeSet::new();
@@ -43,15 +43,15 @@ fn the_builtin_rule_tests_pass_and_cover_every_rule_both_ways() {
     let mut failures = Vec::new();
     let mut cases = 0;
     for f in &files {
-        let pack_path = iamwarden::ruletest::pack_of(f).unwrap();
-        let packs = iamwarden::packs::load_packs(&[pack_path.display().to_string()]).unwrap();
+        let pack_path = iamwarden_core::ruletest::pack_of(f).unwrap();
+        let packs = iamwarden_core::packs::load_packs(&[pack_path.display().to_string()]).unwrap();
         let text = std::fs::read_to_string(f).unwrap();
         let results =
-            iamwarden::ruletest::run_file(&f.display().to_string(), &text, &packs).unwrap();
+            iamwarden_core::ruletest::run_file(&f.display().to_string(), &text, &packs).unwrap();
         for r in results.iter().filter(|r| !r.passed()) {
             failures.push(format!("{}: {}\n{}", r.file, r.name, r.failures.join("\n")));
         }
-        let file: iamwarden::ruletest::TestFile = serde_yaml::from_str(&text).unwrap();
+        let file: iamwarden_core::ruletest::TestFile = serde_yaml::from_str(&text).unwrap();
         assert_eq!(results.len(), file.tests.len(), "{}", f.display());
         cases += file.tests.len();
         for case in &file.tests {
@@ -69,7 +69,7 @@ fn the_builtin_rule_tests_pass_and_cover_every_rule_both_ways() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    let rules = iamwarden::packs::load_rule_set(&[]).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
     assert!(!rules.rules.is_empty());
     let mut gaps = Vec::new();
     for r in &rules.rules {
@@ -302,7 +302,7 @@ fn packs_include_others_and_override_their_rules() {
         "pack: {name: acme/iam, version: 1.2.0, requires_iamwarden: 0.1.0}\ninclude: [builtin/credentials, builtin/account]\noverrides:\n  access-key-unused: {params: {days: 45}, severity: critical}\n  root-without-mfa: {disabled: true}\nrules: []\n",
     )
     .unwrap();
-    let set = iamwarden::packs::load_rule_set(&[team.display().to_string()]).unwrap();
+    let set = iamwarden_core::packs::load_rule_set(&[team.display().to_string()]).unwrap();
     let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
     assert!(ids.contains(&"access-key-unused") && ids.contains(&"root-access-key"));
     assert!(!ids.contains(&"root-without-mfa"), "disabled");
@@ -316,7 +316,7 @@ fn packs_include_others_and_override_their_rules() {
         .find(|r| r.id == "access-key-unused")
         .unwrap();
     assert_eq!(&*r.title, "Active access key unused for 45 days");
-    assert_eq!(r.severity, iamwarden::spec::Severity::Critical);
+    assert_eq!(r.severity, iamwarden_core::spec::Severity::Critical);
     // The plan records every pack with its digest.
     let names: Vec<&str> = set.packs.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
@@ -326,7 +326,8 @@ fn packs_include_others_and_override_their_rules() {
     assert!(set.packs.iter().all(|p| p.sha256.len() == 64));
     // Loading the built-ins as well does not load them twice.
     let both =
-        iamwarden::packs::load_rule_set(&["builtin".into(), team.display().to_string()]).unwrap();
+        iamwarden_core::packs::load_rule_set(&["builtin".into(), team.display().to_string()])
+            .unwrap();
     assert_eq!(
         both.rules
             .iter()
@@ -337,7 +338,7 @@ fn packs_include_others_and_override_their_rules() {
 
     let check = |text: &str, needles: &[&str]| {
         std::fs::write(&team, text).unwrap();
-        let err = iamwarden::packs::load_rule_set(&[team.display().to_string()])
+        let err = iamwarden_core::packs::load_rule_set(&[team.display().to_string()])
             .unwrap_err()
             .to_string();
         for n in needles {
@@ -416,7 +417,7 @@ fn init_scaffolds_a_repository_whose_packs_validate_and_pass_their_tests() {
 fn the_policy_as_code_example_is_what_init_writes_and_its_plan_is_golden() {
     let example = root().join("examples/policy-as-code");
     // What `iamwarden init` writes (also `cargo run -- init --force examples/policy-as-code`).
-    for (path, text) in iamwarden::scaffold::files() {
+    for (path, text) in iamwarden_core::scaffold::files() {
         crate::golden::check(&format!("examples/policy-as-code/{path}"), &text);
     }
     let run_in = |args: &[&str]| {

@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, Utc};
-use iamwarden::compile::RuleSet;
-use iamwarden::inventory::Inventory;
-use iamwarden::plan::{Action, Plan, Safety};
+use iamwarden_core::compile::RuleSet;
+use iamwarden_core::inventory::Inventory;
+use iamwarden_core::plan::{Action, Plan, Safety};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -150,7 +150,7 @@ fn denied_admin_doc() -> Value {
 /// An inventory from `parts` (collections, and optionally `account`) over a strong account.
 fn inventory(parts: Value) -> Inventory {
     let doc = with(json!({"account": strong_account()}), parts);
-    iamwarden::inventory::snapshot::parse(doc.to_string().as_bytes(), "case").unwrap()
+    iamwarden_core::inventory::snapshot::parse(doc.to_string().as_bytes(), "case").unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,12 +159,12 @@ fn inventory(parts: Value) -> Inventory {
 
 fn builtin() -> &'static RuleSet {
     static SET: OnceLock<RuleSet> = OnceLock::new();
-    SET.get_or_init(|| iamwarden::packs::load_rule_set(&[]).unwrap())
+    SET.get_or_init(|| iamwarden_core::packs::load_rule_set(&[]).unwrap())
 }
 
 fn plan_with(rules: &RuleSet, parts: Value) -> Plan {
     let inv = inventory(parts);
-    iamwarden::pipeline::make_plan(rules, &inv, now(), now())
+    iamwarden_core::pipeline::make_plan(rules, &inv, now(), now())
 }
 
 fn plan(parts: Value) -> Plan {
@@ -439,7 +439,7 @@ fn aws_managed_policies_never_get_set_default_policy_version() {
         "aws-managed",
         "pack: {name: t/aws-managed, version: 1.0.0}\nrules:\n  - id: roll-back-admin\n    title: roll back\n    severity: high\n    select: $.managed_policies\n    when: {path: $.admin_access, eq: true}\n    remediation:\n      - step: set_default_policy_version\n        params: {version_id: previous}\n",
     );
-    let rules = iamwarden::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
     let p = plan_with(&rules, parts);
     let _ = std::fs::remove_file(&path);
     for arn in [ADMIN_ARN, other] {
@@ -649,7 +649,7 @@ fn write_pack(tag: &str, text: &str) -> String {
 /// The built-in `access-key-unused`, copied from rules/credentials.yaml (as embedded in the
 /// engine) with its params replaced.
 fn copied_access_key_unused(params: &str) -> String {
-    let src = iamwarden::packs::BUILTIN
+    let src = iamwarden_core::packs::BUILTIN
         .iter()
         .find(|(name, _)| *name == "credentials.yaml")
         .map(|(_, text)| *text)
@@ -681,7 +681,7 @@ fn params_override_in_a_copied_pack() {
         "override",
         &copied_access_key_unused("      days: 45\n      action: delete\n"),
     );
-    let rules = iamwarden::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
     let _ = std::fs::remove_file(&path);
     assert_eq!(rules.rules.len(), 1);
     assert_eq!(rules.packs[0].name, "acme/credentials");
@@ -714,7 +714,7 @@ fn params_override_in_a_copied_pack() {
         "report",
         &copied_access_key_unused("      days: 45\n      action: report\n"),
     );
-    let rules = iamwarden::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
     let _ = std::fs::remove_file(&path);
     let p = plan_with(
         &rules,
@@ -776,7 +776,7 @@ fn delete_user_cascade_order_links_and_supersession() {
         "groups": [group("devs", &[])],
         "inline_policies": [inline("user", "uma", "scratch", s3_doc())]});
     let path = write_pack("cascade", CASCADE_PACK);
-    let rules = iamwarden::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
     let _ = std::fs::remove_file(&path);
     let p = plan_with(&rules, parts);
 
@@ -864,7 +864,7 @@ fn delete_user_cascade_order_links_and_supersession() {
 /// The built-in `password-policy-weak`, copied from rules/account.yaml (as embedded in the
 /// engine) with `minimum_length: 14` replaced by `minimum_length: <len>`.
 fn copied_password_policy_weak(len: &str) -> String {
-    let src = iamwarden::packs::BUILTIN
+    let src = iamwarden_core::packs::BUILTIN
         .iter()
         .find(|(name, _)| *name == "account.yaml")
         .map(|(_, text)| *text)
@@ -892,7 +892,7 @@ fn short_passwords() -> Value {
 #[test]
 fn password_length_param_override_reaches_the_merge() {
     let path = write_pack("pw16", &copied_password_policy_weak("16"));
-    let rules = iamwarden::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
     let _ = std::fs::remove_file(&path);
     let p = plan_with(&rules, short_passwords());
     assert!(found(&p, "password-policy-weak", ACCT), "{}", describe(&p));
@@ -904,7 +904,7 @@ fn password_length_param_override_reaches_the_merge() {
 #[test]
 fn password_length_written_as_a_float_is_not_dropped() {
     let path = write_pack("pw16f", &copied_password_policy_weak("16.0"));
-    let rules = iamwarden::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
     let _ = std::fs::remove_file(&path);
     let p = plan_with(&rules, short_passwords());
     assert!(found(&p, "password-policy-weak", ACCT), "{}", describe(&p));

@@ -13,7 +13,7 @@ pub const UPDATE: &str = "UPDATE_GOLDEN";
 /// `generated`; with `UPDATE_GOLDEN` set it writes `generated` there first. The failure names the
 /// first differing line and how to refresh.
 pub fn check(rel: &str, generated: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .join("..")
         .join(rel);
     if std::env::var_os(UPDATE).is_some() {

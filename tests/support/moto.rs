@@ -54,12 +54,9 @@ pub struct MotoServer {
     dir: tempfile::TempDir,
 }
 
-/// The workspace root (the engine crate's parent).
+/// The workspace root (the CLI crate is `engine/cli`).
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the engine crate lives in the workspace")
-        .to_path_buf()
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 /// A port that was free a moment ago (bind 127.0.0.1:0, read the port, release it).

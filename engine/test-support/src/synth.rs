@@ -20,7 +20,7 @@
 //! (derived fields filled in) before it is returned.
 
 use chrono::{DateTime, Duration, Utc};
-use iamwarden::inventory::{
+use iamwarden_core::inventory::{
     AccessKey, Account, Group, InlinePolicy, Inventory, KeyStatus, LoginProfile, ManagedPolicy,
     MfaDevice, OwnerKind, PasswordPolicy, PolicyVersion, Role, RootUser, Tags, User,
     INVENTORY_FORMAT_VERSION,
@@ -1042,7 +1042,7 @@ pub fn generate(users: usize, seed: u64) -> Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iamwarden::inventory::snapshot;
+    use iamwarden_core::inventory::snapshot;
     use std::collections::HashSet;
     use std::path::Path;
     use std::time::Instant;
@@ -1342,7 +1342,7 @@ mod tests {
         let pd = policy("platform-deployer").ok_or("platform-deployer missing")?;
         assert_eq!(pd.default_version_id, "v3");
         for v in pd.versions.iter().filter(|v| !v.is_default) {
-            let d = iamwarden::policy::Document::parse(&v.document)?;
+            let d = iamwarden_core::policy::Document::parse(&v.document)?;
             assert!(!d.admin_access(true), "{} is benign", v.version_id);
         }
 

@@ -1,0 +1,15 @@
+//! iamwarden's AWS edge: everything that talks to AWS through the SDK, over the SDK-free core.
+//!
+//! - [`live`]: reads a live account into the core's `Inventory` (the inventory's I/O edge);
+//! - [`iam`]: [`iam::SdkIam`], the aws-sdk-iam implementation of the core's `Iam` trait that
+//!   apply runs against, the classification of what the SDK returns, and the caller's identity;
+//! - [`kms`]: plan signatures with an AWS KMS asymmetric key.
+//!
+//! The CLI builds the SDK configuration and the tokio runtime these run on.
+
+pub mod iam;
+pub mod kms;
+pub mod live;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! End-to-end benchmark of the offline pipeline on synthetic accounts (run with `cargo bench`).
+//!
+//! For 10k and 100k users it writes a synthetic snapshot, then measures in a fresh child
+//! process (so peak memory is the pipeline's alone): reading the file, parsing it with plain
+//! serde_json into a `Value` (the baseline), parsing it into the inventory (with
+//! normalization), evaluating every built-in rule and building the plan, and the peak resident
+//! memory (VmHWM) of the whole `plan` path.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn vm_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn child(path: &str) {
+    let t0 = Instant::now();
+    let bytes = std::fs::read(path).unwrap();
+    let read = t0.elapsed();
+
+    let t = Instant::now();
+    let baseline: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let value_parse = t.elapsed();
+    drop(baseline);
+    let hwm_after_baseline = vm_hwm_kib();
+
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
+    let t = Instant::now();
+    let inv = iamwarden_core::inventory::snapshot::parse(&bytes, path).unwrap();
+    let parse = t.elapsed();
+    let size = bytes.len();
+    drop(bytes);
+
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let t = Instant::now();
+    let matches = iamwarden_core::eval::evaluate(&rules, &inv, now);
+    let eval = t.elapsed();
+    let n_matches = matches.len();
+    let t = Instant::now();
+    let plan = iamwarden_core::plan::build::build(&rules, &inv, matches, now, now);
+    let build = t.elapsed();
+    let t = Instant::now();
+    let mut sink = std::io::sink();
+    serde_json::to_writer(&mut sink, &plan).unwrap();
+    let write = t.elapsed();
+    println!(
+        "{{\"snapshot_bytes\": {size}, \"read_ms\": {:.1}, \"serde_value_parse_ms\": {:.1}, \"inventory_parse_ms\": {:.1}, \"evaluate_ms\": {:.1}, \"build_plan_ms\": {:.1}, \"serialize_plan_ms\": {:.1}, \"end_to_end_ms\": {:.1}, \"matches\": {n_matches}, \"findings\": {}, \"actions\": {}, \"peak_rss_kib\": {}, \"peak_rss_kib_baseline_phase\": {hwm_after_baseline}}}",
+        read.as_secs_f64() * 1e3,
+        value_parse.as_secs_f64() * 1e3,
+        parse.as_secs_f64() * 1e3,
+        eval.as_secs_f64() * 1e3,
+        build.as_secs_f64() * 1e3,
+        write.as_secs_f64() * 1e3,
+        (read + parse + eval + build + write).as_secs_f64() * 1e3,
+        plan.findings.len(),
+        plan.actions.len(),
+        vm_hwm_kib(),
+    );
+}
+
+/// Peak memory of the plan path without the baseline's Value: a second child that skips it.
+fn child_plan_only(path: &str) {
+    let bytes = std::fs::read(path).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
+    let inv = iamwarden_core::inventory::snapshot::parse(&bytes, path).unwrap();
+    let hwm_parse = vm_hwm_kib();
+    drop(bytes);
+    let rss_inventory = vm_rss_kib();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let matches = iamwarden_core::eval::evaluate(&rules, &inv, now);
+    let rss_matches = vm_rss_kib();
+    let plan = iamwarden_core::plan::build::build(&rules, &inv, matches, now, now);
+    let rss_plan = vm_rss_kib();
+    let mut sink = std::io::sink();
+    serde_json::to_writer(&mut sink, &plan).unwrap();
+    let plan_json_bytes = serde_json::to_vec(&plan).map(|v| v.len()).unwrap_or(0);
+    eprintln!(
+        "memory: peak while parsing {hwm_parse} KiB, inventory {rss_inventory} KiB, +matches {rss_matches} KiB, +plan {rss_plan} KiB, plan JSON {plan_json_bytes} bytes"
+    );
+    println!("{}", vm_hwm_kib());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        return child(&args[i + 1]);
+    }
+    if let Some(i) = args.iter().position(|a| a == "--child-plan-only") {
+        return child_plan_only(&args[i + 1]);
+    }
+    // `cargo bench` passes `--bench`; without it (as a test) this is a quick smoke run.
+    let default_sizes = if args.iter().any(|a| a == "--bench") {
+        vec![10_000, 100_000]
+    } else {
+        vec![500]
+    };
+    let sizes: Vec<usize> = std::env::var("IAMWARDEN_BENCH_USERS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or(default_sizes);
+    let exe = std::env::current_exe().unwrap();
+    let dir = std::env::temp_dir();
+    for n in sizes {
+        let path = dir.join(format!("iamwarden-bench-{n}.json"));
+        let t = Instant::now();
+        let inv = iamwarden_test_support::synth::generate(n, 42);
+        let file = std::fs::File::create(&path).unwrap();
+        serde_json::to_writer(std::io::BufWriter::new(file), &inv).unwrap();
+        drop(inv);
+        eprintln!("generated {n} users in {:.1}s", t.elapsed().as_secs_f64());
+        let out = std::process::Command::new(&exe)
+            .args(["--child", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let peak = std::process::Command::new(&exe)
+            .args(["--child-plan-only", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let peak = String::from_utf8_lossy(&peak.stdout).trim().to_string();
+        println!(
+            "users={n} {} plan_path_peak_rss_kib={peak}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+        if std::env::var_os("IAMWARDEN_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}

@@ -1,0 +1,837 @@
+//! Command-line interface: clap definitions, one function per command, and the exit-code
+//! contract (0 success / no changes, 1 error, 2 changes present with `--detailed-exitcode`,
+//! 3 apply skipped stale actions, 4 a finding at or above `--fail-on`).
+
+mod apply;
+mod event;
+mod sign;
+mod sniff;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use iamwarden_core::diag::Diagnostics;
+use iamwarden_core::inventory::snapshot;
+use iamwarden_core::render;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The exit-code contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success; with `--detailed-exitcode`, no changes.
+    Success = 0,
+    /// An error.
+    Error = 1,
+    /// With `--detailed-exitcode`: the plan has changes.
+    Changes = 2,
+    /// `apply`: some actions were skipped as stale (their targets changed since the plan was
+    /// made); nothing failed. Make a new plan.
+    Stale = 3,
+    /// `plan`/`event --fail-on SEVERITY`: a finding at or above that severity exists
+    /// (report-only findings included). The plan was still written and shown.
+    Findings = 4,
+}
+
+/// `--fail-on`: a severity name (`info`, `low`, `medium`, `high`, `critical`).
+/// The output formats of `plan` and `show` on the command line (the library's
+/// [`render::Format`] knows nothing of clap; the doc comments are the help text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// A Terraform-like diff.
+    Human,
+    /// The plan file itself.
+    Json,
+    /// A pull-request comment.
+    Markdown,
+    /// SARIF 2.1.0 (GitHub code scanning): one result per finding.
+    Sarif,
+}
+
+impl From<Format> for render::Format {
+    fn from(f: Format) -> render::Format {
+        match f {
+            Format::Human => render::Format::Human,
+            Format::Json => render::Format::Json,
+            Format::Markdown => render::Format::Markdown,
+            Format::Sarif => render::Format::Sarif,
+        }
+    }
+}
+
+fn parse_severity(s: &str) -> std::result::Result<iamwarden_core::spec::Severity, String> {
+    use iamwarden_core::spec::Severity as S;
+    [S::Info, S::Low, S::Medium, S::High, S::Critical]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+        .ok_or_else(|| format!("`{s}` is not a severity (info, low, medium, high, critical)"))
+}
+
+/// The exit status of a plan: `--fail-on` first (a gate), then `--detailed-exitcode`.
+pub(crate) fn plan_exit(
+    plan: &iamwarden_core::plan::Plan,
+    fail_on: Option<iamwarden_core::spec::Severity>,
+    detailed_exitcode: bool,
+) -> Exit {
+    let gated = fail_on.and_then(|min| {
+        let n = plan.findings.iter().filter(|f| f.severity >= min).count();
+        (n > 0).then_some((min, n))
+    });
+    if let Some((min, n)) = gated {
+        eprintln!(
+            "{n} finding(s) at or above severity {} (--fail-on): exit {}",
+            min.as_str(),
+            Exit::Findings as u8
+        );
+        Exit::Findings
+    } else if detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "iamwarden",
+    version,
+    about = "Keeps AWS IAM clean by policy-as-code: YAML rule packs, a plan, a diff, apply and undo.",
+    after_help = "Rule packs: --rules takes files and directories and replaces the built-in packs; \
+                  --rules builtin names them, so `--rules builtin --rules ./team-rules` uses both."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check rule packs (default: the built-in packs) and report every problem.
+    Validate {
+        /// Pack files or directories, or `builtin`.
+        paths: Vec<String>,
+    },
+    /// Evaluate rules against an inventory and show the plan.
+    Plan(PlanArgs),
+    /// Read a live account and save its inventory (what `plan --snapshot` reads).
+    Snapshot {
+        /// Where to write the inventory (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Run a saved plan's actions against the account (see `plan --out`).
+    Apply(apply::ApplyArgs),
+    /// Reverse what an apply journal says was applied, newest first.
+    Undo(apply::UndoArgs),
+    /// Turn CloudTrail IAM events into a plan (and apply it with --apply).
+    Event(Box<event::EventArgs>),
+    /// Start a policy-as-code repository in DIR: a pack that includes the built-ins with
+    /// overrides and a rule of its own, its tests, schemas, a CI workflow and a README.
+    Init {
+        /// The directory (created if needed).
+        dir: PathBuf,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run rule tests: every `NAME.tests.yaml` (beside the pack `NAME.yaml`) under the paths.
+    Test {
+        /// Tests files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// `human` (a line per case and a count) or `junit` (XML for CI).
+        #[arg(long, value_parser = ["human", "junit"], default_value = "human")]
+        format: String,
+    },
+    /// Show why a rule does or does not match one resource: every condition leaf with its
+    /// path, the value found and whether it held, and the exemption that applies.
+    Explain {
+        /// The rule id.
+        #[arg(long)]
+        rule: String,
+        /// The resource: its id, name or ARN.
+        #[arg(long)]
+        resource: String,
+        #[command(flatten)]
+        input: Inputs,
+        /// Print the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render a saved plan again: human, markdown, sarif or json (apply refuses an edited plan;
+    /// show warns).
+    Show {
+        /// The plan file (`plan --out`).
+        plan: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Rule packs for SARIF's rule metadata (default: builtin).
+        #[arg(long = "rules")]
+        rules: Vec<String>,
+        /// `--format markdown` stays within this many characters.
+        #[arg(long, default_value_t = iamwarden_core::render::DEFAULT_MAX_CHARS)]
+        max_chars: usize,
+        /// Never colour the output.
+        #[arg(long)]
+        no_color: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from these definitions.
+    Man,
+    /// Make an Ed25519 key for signing plans without KMS: OUT (private, PKCS#8 PEM, mode
+    /// 0600) and OUT.pub (public, for `apply --require-signature`).
+    Keygen {
+        /// The private key file to write.
+        out: PathBuf,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a JSON Schema: rule-pack, rule-tests, inventory, plan or plan-signature.
+    Schema {
+        /// Which schema.
+        #[arg(value_parser = ["rule-pack", "rule-tests", "inventory", "plan", "plan-signature"])]
+        name: String,
+    },
+    /// Work with rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// List the loaded rules.
+    List {
+        /// Pack files or directories, or `builtin` (default).
+        #[arg(long = "rules")]
+        rules: Vec<String>,
+    },
+}
+
+/// How to reach a live account (the standard AWS credential chain applies).
+#[derive(Debug, Clone, clap::Args)]
+struct AwsArgs {
+    /// A named profile from ~/.aws/config and ~/.aws/credentials.
+    #[arg(long)]
+    profile: Option<String>,
+    /// The region (IAM is global; default us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// An IAM endpoint URL (default: AWS's; also read from AWS_ENDPOINT_URL).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Per-user API calls in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Print the API calls made per operation and the wall time (stderr).
+    #[arg(long)]
+    stats: bool,
+    /// Time limit on connecting to an AWS endpoint (e.g. 3s, 500ms).
+    #[arg(long, env = "IAMWARDEN_CONNECT_TIMEOUT", default_value = "3s", value_parser = parse_timeout)]
+    connect_timeout: std::time::Duration,
+    /// Time limit on one attempt of an AWS call, request sent to answer read.
+    #[arg(long, env = "IAMWARDEN_ATTEMPT_TIMEOUT", default_value = "20s", value_parser = parse_timeout)]
+    attempt_timeout: std::time::Duration,
+    /// Time limit on a whole AWS call, its retries and their backoff included.
+    #[arg(long, env = "IAMWARDEN_CALL_TIMEOUT", default_value = "50s", value_parser = parse_timeout)]
+    call_timeout: std::time::Duration,
+}
+
+/// A timeout flag: `500ms`, or a duration as rules write them (`3s`, `1m`).
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let d = match text.trim().strip_suffix("ms") {
+        Some(ms) => ms
+            .parse::<u64>()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| format!("invalid timeout `{text}`: e.g. 500ms, 3s, 1m"))?,
+        None => iamwarden_core::compile::duration::parse_duration(text)?
+            .to_std()
+            .map_err(|_| format!("invalid timeout `{text}`: it must be positive"))?,
+    };
+    if d.is_zero() {
+        return Err(format!("invalid timeout `{text}`: it must be positive"));
+    }
+    Ok(d)
+}
+
+impl AwsArgs {
+    fn options(&self) -> iamwarden_aws::live::LiveOptions {
+        // A progress line on stderr, only when it is a terminal.
+        let progress = std::io::stderr().is_terminal().then(|| {
+            iamwarden_aws::live::Progress(std::sync::Arc::new(
+                |step: &'static str, done: usize, total: usize| {
+                    if total > 0 {
+                        eprint!("\r\x1b[2Kreading the account: {step} {done}/{total}");
+                    } else {
+                        eprint!("\r\x1b[2Kreading the account: {step}");
+                    }
+                },
+            ))
+        });
+        iamwarden_aws::live::LiveOptions {
+            progress,
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            concurrency: self.concurrency,
+            timeouts: iamwarden_aws::live::Timeouts {
+                connect: self.connect_timeout,
+                attempt: self.attempt_timeout,
+                call: self.call_timeout,
+            },
+        }
+    }
+
+    /// The endpoint a service is called at, for messages.
+    fn endpoint(&self, service: &str) -> String {
+        iamwarden_aws::live::endpoint_label(&self.options(), service)
+    }
+}
+
+/// Reads a live account, printing `--stats` when asked.
+fn read_live(aws: &AwsArgs) -> Result<iamwarden_core::inventory::Inventory> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let opts = aws.options();
+    let result = rt.block_on(async {
+        let client = iamwarden_aws::live::client(&opts).await;
+        iamwarden_aws::live::read(&client, &opts).await
+    });
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+    let (inv, stats) =
+        result.with_context(|| format!("reading the account at {}", aws.endpoint("iam")))?;
+    if aws.stats {
+        eprintln!(
+            "API calls ({} in {:.2} s):",
+            stats.total(),
+            stats.elapsed.as_secs_f64()
+        );
+        for (op, n) in &stats.calls {
+            eprintln!("  {op:<32} {n}");
+        }
+    }
+    Ok(inv)
+}
+
+/// What every evaluating command reads: the packs, the account (a snapshot or live), the clock.
+#[derive(Debug, clap::Args)]
+struct Inputs {
+    /// An inventory snapshot (JSON, as `iamwarden snapshot` writes it); without it, the live
+    /// account is read.
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    aws: AwsArgs,
+    /// Rule pack files or directories, or `builtin` (repeatable; default: builtin).
+    #[arg(long = "rules")]
+    rules: Vec<String>,
+    /// The evaluation clock (RFC 3339, or a date for midnight UTC); default: now. Recorded in
+    /// the plan.
+    #[arg(long)]
+    now: Option<String>,
+}
+
+impl Inputs {
+    /// The rules, the inventory and the clock (the rules first: a broken pack fails fast,
+    /// before any AWS call).
+    fn load(
+        &self,
+    ) -> Result<(
+        iamwarden_core::compile::RuleSet,
+        iamwarden_core::inventory::Inventory,
+        DateTime<Utc>,
+    )> {
+        let now = parse_now(self.now.as_deref())?;
+        let rules = iamwarden_core::packs::load_rule_set(&self.rules)?;
+        let inv = match &self.snapshot {
+            Some(path) => load_snapshot(path)?,
+            None => read_live(&self.aws)?,
+        };
+        Ok((rules, inv, now))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    input: Inputs,
+    /// Write the plan (JSON) to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Sign the plan's content hash (writes OUT.sig beside the plan): a local Ed25519 private
+    /// key file (`iamwarden keygen`), or an AWS KMS asymmetric signing key (key id, ARN or
+    /// alias/NAME; `kms:GetPublicKey` and `kms:Sign`).
+    #[arg(long, value_name = "KEY", requires = "out")]
+    sign: Option<String>,
+    /// Output format on stdout (sarif: SARIF 2.1.0 for GitHub code scanning).
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Exit 4 when a finding at or above this severity exists (info, low, medium, high,
+    /// critical), report-only findings included: a CI gate, as Prowler and checkov have.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<iamwarden_core::spec::Severity>,
+    /// Never colour the output (colour is only used on a terminal, and never with NO_COLOR set).
+    #[arg(long)]
+    no_color: bool,
+    /// `--format markdown` stays within this many characters (a pull-request comment; GitHub
+    /// refuses more than 65,536): counts first, then the most severe changes, then "N more".
+    #[arg(long, default_value_t = iamwarden_core::render::DEFAULT_MAX_CHARS)]
+    max_chars: usize,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    match run(cli, &mut stdout) {
+        Ok(code) => code.into(),
+        Err(e) => {
+            let _ = stdout.flush();
+            if let Some(d) = e.downcast_ref::<Diagnostics>() {
+                eprintln!("{d}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            Exit::Error.into()
+        }
+    }
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
+    match cli.command {
+        Command::Validate { paths } => validate(&paths, out),
+        Command::Plan(args) => plan(args, out),
+        Command::Apply(args) => apply::apply(args, out),
+        Command::Undo(args) => apply::undo(args, out),
+        Command::Event(args) => event::event(*args, out),
+        Command::Snapshot { out: file, aws } => {
+            let inv = read_live(&aws)?;
+            let text = iamwarden_core::inventory::snapshot::to_json(&inv)?;
+            std::fs::write(&file, text + "\n")
+                .with_context(|| format!("cannot write the snapshot to {}", file.display()))?;
+            writeln!(
+                out,
+                "Saved the inventory of account {} ({} users, {} access keys, {} roles, {} managed policies) to {}",
+                inv.account.id,
+                inv.users.len(),
+                inv.access_keys.len(),
+                inv.roles.len(),
+                inv.managed_policies.len(),
+                file.display()
+            )?;
+            Ok(Exit::Success)
+        }
+        Command::Test { paths, format } => run_tests(&paths, &format, out),
+        Command::Keygen { out: file, force } => {
+            sign::keygen(&file, force, out)?;
+            Ok(Exit::Success)
+        }
+        Command::Init { dir, force } => {
+            let files = iamwarden_core::scaffold::files();
+            let existing: Vec<String> = files
+                .iter()
+                .filter(|(p, _)| dir.join(p).exists())
+                .map(|(p, _)| p.clone())
+                .collect();
+            if !existing.is_empty() && !force {
+                anyhow::bail!(
+                    "{} already has {}; nothing was written (--force overwrites)",
+                    dir.display(),
+                    existing.join(", ")
+                );
+            }
+            for (p, text) in &files {
+                let path = dir.join(p);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                writeln!(out, "created {}", path.display())?;
+            }
+            writeln!(
+                out,
+                "Next: cd {} && iamwarden validate packs && iamwarden test packs",
+                dir.display()
+            )?;
+            Ok(Exit::Success)
+        }
+        Command::Explain {
+            rule,
+            resource,
+            input,
+            json,
+        } => {
+            let (set, inv, now) = input.load()?;
+            let Some(r) = set.rules.iter().find(|r| r.id == rule) else {
+                let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+                let hint = iamwarden_core::diag::did_you_mean(&rule, ids.iter().copied())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                match local_packs().filter(|_| input.rules.is_empty()) {
+                    None => anyhow::bail!("no rule `{rule}` in the loaded packs{hint}"),
+                    Some(dir) => anyhow::bail!(
+                        "no rule `{rule}` in the built-in packs{hint}: without --rules only the \
+                         built-ins are loaded, and `{dir}` has rule packs; try `--rules {dir}`"
+                    ),
+                }
+            };
+            let Some(index) = iamwarden_core::eval::find_record(&inv, r.kind, &resource) else {
+                anyhow::bail!(
+                    "no {} with id, name or ARN `{resource}` (rule {rule} selects {})",
+                    r.kind.collection(),
+                    r.kind.collection()
+                );
+            };
+            let mut e = iamwarden_core::eval::explain_record(r, &inv, index, now)
+                .context("the resource disappeared")?;
+            e.in_use = iamwarden_core::plan::in_use::verdict(r, &inv, index, now);
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &e)?;
+                writeln!(out)?;
+            } else {
+                out.write_all(iamwarden_core::eval::explain::render(&e, &resource).as_bytes())?;
+            }
+            Ok(Exit::Success)
+        }
+        Command::Show {
+            plan,
+            format,
+            rules,
+            max_chars,
+            no_color,
+        } => show(&plan, format, &rules, max_chars, no_color, out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            // Into a buffer: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "iamwarden", &mut script);
+            out.write_all(&script)?;
+            Ok(Exit::Success)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(out)?;
+            Ok(Exit::Success)
+        }
+        Command::Schema { name } => {
+            let text = iamwarden_core::schema::text(&name).context("unknown schema")?;
+            out.write_all(text.as_bytes())?;
+            Ok(Exit::Success)
+        }
+        Command::Rules {
+            command: RulesCommand::List { rules },
+        } => list_rules(&rules, out),
+    }
+}
+
+fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exit> {
+    use iamwarden_core::ruletest;
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let files = ruletest::discover(&paths);
+    if files.is_empty() {
+        anyhow::bail!(
+            "no rule tests (*.tests.yaml) under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let junit = format == "junit";
+    let mut results = Vec::new();
+    // With JUnit, a tests file that cannot run is reported in the XML (CI shows it) instead of
+    // leaving an empty file; in human form it stops the run with its located error.
+    let mut errors: Vec<(String, String)> = Vec::new();
+    for f in &files {
+        let shown = f.display().to_string();
+        let loaded = (|| -> Result<Vec<ruletest::CaseResult>> {
+            let Some(pack_path) = ruletest::pack_of(f) else {
+                anyhow::bail!(
+                    "{shown}: no pack beside it (a tests file NAME.tests.yaml tests NAME.yaml)"
+                );
+            };
+            let packs = iamwarden_core::packs::load_packs(&[pack_path.display().to_string()])?;
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("cannot read {shown}"))?;
+            Ok(ruletest::run_file(&shown, &text, &packs).map_err(|d| Diagnostics(vec![*d]))?)
+        })();
+        match loaded {
+            Ok(r) => results.extend(r),
+            Err(e) if junit => errors.push((shown, format!("{e:#}"))),
+            Err(e) => return Err(e),
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed()).count() + errors.len();
+    if junit {
+        out.write_all(ruletest::junit(&results, &errors).as_bytes())?;
+    } else {
+        for r in &results {
+            if r.passed() {
+                writeln!(out, "ok    {}: {}", r.file, r.name)?;
+            } else {
+                writeln!(out, "FAIL  {}: {}", r.file, r.name)?;
+                for f in &r.failures {
+                    for line in f.lines() {
+                        writeln!(out, "      {line}")?;
+                    }
+                }
+            }
+        }
+        writeln!(out, "{} passed, {failed} failed", results.len() - failed)?;
+    }
+    Ok(if failed > 0 {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
+}
+
+fn validate(paths: &[String], out: &mut dyn Write) -> Result<Exit> {
+    let set = iamwarden_core::packs::load_rule_set(paths)?;
+    for (i, p) in set.packs.iter().enumerate() {
+        let n = set.rules.iter().filter(|r| r.pack == i).count();
+        writeln!(
+            out,
+            "ok  {}@{}  {} rules  ({})",
+            p.name, p.version, n, p.source
+        )?;
+    }
+    writeln!(
+        out,
+        "{} packs, {} rules: valid",
+        set.packs.len(),
+        set.rules.len()
+    )?;
+    Ok(Exit::Success)
+}
+
+fn list_rules(sources: &[String], out: &mut dyn Write) -> Result<Exit> {
+    let set = iamwarden_core::packs::load_rule_set(sources)?;
+    writeln!(
+        out,
+        "{:<32} {:<9} {:<17} {:<22} REMEDIATION",
+        "ID", "SEVERITY", "SELECTS", "PACK"
+    )?;
+    for r in &set.rules {
+        let pack = set
+            .packs
+            .get(r.pack)
+            .map(|p| p.name.as_str())
+            .unwrap_or_default();
+        let steps: Vec<&str> = r.steps.iter().map(|s| s.name.as_str()).collect();
+        let steps = if steps.is_empty() {
+            "(report only)".to_string()
+        } else {
+            steps.join(", ")
+        };
+        writeln!(
+            out,
+            "{:<32} {:<9} {:<17} {:<22} {}",
+            r.id,
+            r.severity.as_str(),
+            r.kind.collection(),
+            pack,
+            steps
+        )?;
+    }
+    Ok(Exit::Success)
+}
+
+/// `iamwarden show PLAN`: a saved plan rendered again (a plan of another format version or one
+/// edited since it was sealed is still shown, with a warning: apply is what refuses them).
+fn show(
+    path: &std::path::Path,
+    format: Format,
+    rules: &[String],
+    max_chars: usize,
+    no_color: bool,
+    out: &mut dyn Write,
+) -> Result<Exit> {
+    if let Some(hint) = sniff::mismatch(path, sniff::FileKind::Plan) {
+        anyhow::bail!("{hint}");
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let mut plan: iamwarden_core::plan::Plan = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a plan this iamwarden can read (plan format {})",
+            path.display(),
+            iamwarden_core::plan::PLAN_FORMAT_VERSION
+        )
+    })?;
+    if plan.format_version != iamwarden_core::plan::PLAN_FORMAT_VERSION {
+        eprintln!(
+            "warning: {} is plan format {}; this iamwarden writes and applies format {}",
+            path.display(),
+            plan.format_version,
+            iamwarden_core::plan::PLAN_FORMAT_VERSION
+        );
+    }
+    if !plan.hash_matches() {
+        eprintln!(
+            "warning: {} was edited after it was made (its content hash does not match); apply will refuse it",
+            path.display()
+        );
+    }
+    let set = iamwarden_core::packs::load_rule_set(rules)?;
+    render_plan(
+        &plan,
+        &set,
+        format,
+        use_color(no_color, format),
+        max_chars,
+        out,
+    )?;
+    Ok(Exit::Success)
+}
+
+/// Where rule packs sit near the current directory (its `packs/` folder, the layout `init`
+/// writes, or the directory itself): YAML files with a top-level `pack:` key.
+fn local_packs() -> Option<&'static str> {
+    let has_pack = |dir: &str| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                let p = e.path();
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                (name.ends_with(".yaml") || name.ends_with(".yml"))
+                    && !name.contains(".tests.")
+                    && std::fs::read_to_string(&p)
+                        .is_ok_and(|t| t.lines().any(|l| l.starts_with("pack:")))
+            })
+        })
+    };
+    ["packs", "."].into_iter().find(|d| has_pack(d))
+}
+
+/// Reads a snapshot; a file of another kind (a plan, events, `[]`) is named as such.
+pub(crate) fn load_snapshot(
+    path: &std::path::Path,
+) -> Result<iamwarden_core::inventory::Inventory> {
+    snapshot::load(path).map_err(|e| match sniff::mismatch(path, sniff::FileKind::Snapshot) {
+        Some(hint) => anyhow::anyhow!("{hint}"),
+        None => e.into(),
+    })
+}
+
+/// `--now`: an RFC 3339 timestamp, or a date (`2026-11-01`), which is midnight UTC.
+fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
+    match now {
+        None => Ok(Utc::now()),
+        Some(t) => DateTime::parse_from_rfc3339(t)
+            .map(|d| d.with_timezone(&Utc))
+            .or_else(|e| {
+                chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc())
+                    .ok_or(e)
+            })
+            .with_context(|| {
+                format!(
+                    "--now `{t}` is neither an RFC 3339 timestamp (2026-11-01T00:00:00Z) nor a date (2026-11-01)"
+                )
+            }),
+    }
+}
+
+/// Colour only for the human format on a terminal, never with `--no-color` or `NO_COLOR` set.
+pub(crate) fn use_color(no_color: bool, format: Format) -> bool {
+    !no_color
+        && format == Format::Human
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+}
+
+/// Renders a plan; SARIF also needs the rules (their metadata and where they are written).
+pub(crate) fn render_plan(
+    plan: &iamwarden_core::plan::Plan,
+    rules: &iamwarden_core::compile::RuleSet,
+    format: Format,
+    color: bool,
+    max_chars: usize,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if format == Format::Markdown {
+        if max_chars < render::MIN_MAX_CHARS {
+            anyhow::bail!(
+                "--max-chars {max_chars} is too small: the summary needs at least {}",
+                render::MIN_MAX_CHARS
+            );
+        }
+        render::render_markdown_bounded(plan, max_chars, out)?;
+        return Ok(());
+    }
+    if format != Format::Sarif {
+        render::render(plan, format.into(), color, out)?;
+        return Ok(());
+    }
+    let locate = |source: &str, rule: &str| -> (String, u32) {
+        let (uri, text) = match source.strip_prefix("builtin:") {
+            Some(file) => (
+                format!("rules/{file}"),
+                iamwarden_core::packs::BUILTIN
+                    .iter()
+                    .find(|(f, _)| *f == file)
+                    .map(|(_, t)| t.to_string())
+                    .unwrap_or_default(),
+            ),
+            None => (
+                source.trim_start_matches("./").to_string(),
+                std::fs::read_to_string(source).unwrap_or_default(),
+            ),
+        };
+        (uri, render::sarif::rule_line(&text, rule))
+    };
+    render::sarif::render_sarif(plan, rules, &locate, out)?;
+    Ok(())
+}
+
+fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
+    let (rules, inv, now) = args.input.load()?;
+    let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, Utc::now());
+    if let Some(file) = &args.out {
+        let text = serde_json::to_string_pretty(&plan)?;
+        std::fs::write(file, text + "\n")
+            .with_context(|| format!("cannot write the plan to {}", file.display()))?;
+    }
+    let color = use_color(args.no_color, args.format);
+    render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
+    if let Some(file) = &args.out {
+        eprintln!("Saved the plan to {}", file.display());
+        if let Some(key) = &args.sign {
+            let sig = sign::sign_plan(file, &plan.content_sha256, key, &args.input.aws)
+                .with_context(|| format!("cannot sign the plan {}", file.display()))?;
+            eprintln!("Signed it with {key}: {}", sig.display());
+        }
+    }
+    Ok(plan_exit(&plan, args.fail_on, args.detailed_exitcode))
+}
