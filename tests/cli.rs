@@ -728,3 +728,51 @@ fn completions_and_the_man_page_come_from_the_command_definitions() {
     assert!(man.contains(".TH iamwarden 1"), "{man}");
     assert!(man.contains("show"), "{man}");
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    // `iamwarden plan --format json | head -c 0`: the pipe is closed before the plan is written
+    // (closed right after the start, while the binary is still loading the packs).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args([
+            "plan",
+            "--snapshot",
+            &demo(),
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?} {}", out.status, stderr(&out));
+    assert!(!stderr(&out).contains("Broken pipe"), "{}", stderr(&out));
+}
+
+#[test]
+fn plan_out_writes_the_same_json_as_stdout_and_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let saved = std::fs::read_to_string(&file).unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let kept: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(shown["content_sha256"], kept["content_sha256"]);
+    assert!(saved.ends_with("}\n"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

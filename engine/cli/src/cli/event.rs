@@ -83,9 +83,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
         }
     }
     if let Some(file) = &args.out {
-        let text = serde_json::to_string_pretty(&plan)?;
-        std::fs::write(file, text + "\n")
-            .with_context(|| format!("cannot write the plan to {}", file.display()))?;
+        super::files::write_json(file, &plan, "the plan")?;
     }
     if args.apply {
         let journal = match &args.out {

@@ -4,6 +4,7 @@
 
 mod apply;
 mod event;
+mod files;
 mod sign;
 mod sniff;
 
@@ -404,9 +405,17 @@ struct PlanArgs {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut stdout = std::io::stdout().lock();
-    match run(cli, &mut stdout) {
+    // Buffered: a JSON plan of 100k users is one write per megabyte, not one per line (the
+    // standard stdout is line-buffered). Progress and prompts go to stderr, unbuffered.
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let result = run(cli, &mut stdout).and_then(|code| {
+        stdout.flush()?;
+        Ok(code)
+    });
+    match result {
         Ok(code) => code.into(),
+        // The reader went away (`iamwarden plan | head`): not an error of ours, say nothing.
+        Err(e) if is_broken_pipe(&e) => Exit::Success.into(),
         Err(e) => {
             let _ = stdout.flush();
             if let Some(d) = e.downcast_ref::<Diagnostics>() {
@@ -419,6 +428,14 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Whether `e` is a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
     match cli.command {
         Command::Validate { paths } => validate(&paths, out),
@@ -428,9 +445,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
         Command::Event(args) => event::event(*args, out),
         Command::Snapshot { out: file, aws } => {
             let inv = read_live(&aws)?;
-            let text = iamwarden_core::inventory::snapshot::to_json(&inv)?;
-            std::fs::write(&file, text + "\n")
-                .with_context(|| format!("cannot write the snapshot to {}", file.display()))?;
+            files::write_json(&file, &inv, "the snapshot")?;
             writeln!(
                 out,
                 "Saved the inventory of account {} ({} users, {} access keys, {} roles, {} managed policies) to {}",
@@ -819,9 +834,7 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let (rules, inv, now) = args.input.load()?;
     let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, Utc::now());
     if let Some(file) = &args.out {
-        let text = serde_json::to_string_pretty(&plan)?;
-        std::fs::write(file, text + "\n")
-            .with_context(|| format!("cannot write the plan to {}", file.display()))?;
+        files::write_json(file, &plan, "the plan")?;
     }
     let color = use_color(args.no_color, args.format);
     render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;

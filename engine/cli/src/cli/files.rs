@@ -1,0 +1,75 @@
+//! Writing the files the CLI produces (plans, snapshots): streamed through a large buffer (one
+//! serialization, no copy of the text in memory) into a temporary file beside the target, which
+//! is renamed over it only when complete, so a failed or interrupted write never leaves a
+//! truncated plan or snapshot where a complete one is expected.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The write buffer: large enough that a plan of 100k users is a few thousand writes.
+const BUFFER: usize = 1 << 20;
+
+/// Writes `value` as pretty JSON and a final newline to `path`; `what` names the file in errors
+/// ("the plan", "the snapshot").
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T, what: &str) -> Result<()> {
+    let tmp = temp_beside(path);
+    let written = (|| -> std::io::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::with_capacity(BUFFER, file);
+        serde_json::to_writer_pretty(&mut w, value)?;
+        w.write_all(b"\n")?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })();
+    let done = written.and_then(|()| std::fs::rename(&tmp, path));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done.with_context(|| format!("cannot write {what} to {}", path.display()))
+}
+
+/// `DIR/.NAME.tmp-PID` beside `path` (same file system, so the rename is atomic).
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".to_string());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn writes_pretty_json_with_a_newline_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, "old").unwrap();
+        write_json(&path, &serde_json::json!({"a": [1, 2]}), "the plan").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\n  \"a\": [\n    1,\n    2\n  ]\n}\n"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, "old").unwrap();
+        // A map with non-string keys cannot be JSON: serialization fails midway.
+        let bad: std::collections::HashMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let err = write_json(&path, &bad, "the plan").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot write the plan to"),
+            "{err:#}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
