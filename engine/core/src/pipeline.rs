@@ -3,8 +3,10 @@
 use crate::compile::RuleSet;
 use crate::eval::evaluate;
 use crate::inventory::Inventory;
+use crate::inventory::ResourceKind;
 use crate::plan::{build::build, Plan};
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
 /// Evaluates `rules` over `inv` at `now` and builds the plan. `created_at` is the wall clock
 /// recorded in the plan (kept apart from `now` so plans are reproducible).
@@ -44,13 +46,13 @@ pub fn make_event_plan(
     now: DateTime<Utc>,
     created_at: DateTime<Utc>,
 ) -> (Plan, Vec<EventReport>) {
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::BTreeSet;
     let mut reports = Vec::new();
     for e in events {
-        let mut trial = inv.clone();
-        match crate::event::fold(&mut trial, e) {
+        // A fold that fails leaves the inventory as it was (event::tests checks every kind),
+        // so events fold into the one inventory, with no copy per event.
+        match crate::event::fold(&mut inv, e) {
             Ok(folded) => {
-                inv = trial;
                 reports.push(EventReport {
                     id: e.id.clone(),
                     name: e.name.to_string(),
@@ -91,15 +93,24 @@ pub fn make_event_plan(
             })
             .unwrap_or_default()
     };
-    let matches: Vec<_> = evaluate(rules, &inv, now)
-        .into_iter()
-        .filter(|m| {
-            rules
-                .rules
-                .get(m.rule)
-                .is_some_and(|r| !triggers(r, m.kind, &m.resource.id).is_empty())
-        })
+    // Only the touched records, with only the rules that react to an event of the batch.
+    let names: BTreeSet<&str> = reports
+        .iter()
+        .filter(|r| !r.touched.is_empty())
+        .map(|r| r.name.as_str())
         .collect();
+    let targets = record_indices(&inv, by_resource.keys().copied());
+    let matches: Vec<_> = crate::eval::evaluate_records(rules, &inv, now, &targets, |r| {
+        r.on_events.iter().any(|n| names.contains(n.as_str()))
+    })
+    .into_iter()
+    .filter(|m| {
+        rules
+            .rules
+            .get(m.rule)
+            .is_some_and(|r| !triggers(r, m.kind, &m.resource.id).is_empty())
+    })
+    .collect();
     let finding_events: Vec<Vec<String>> = matches
         .iter()
         .filter(|m| m.exempt.is_none())
@@ -132,4 +143,84 @@ pub fn make_event_plan(
     }
     plan.seal();
     (plan, reports)
+}
+
+/// The record index of each `(kind, id)`, per kind, ascending; ids the inventory lacks are left
+/// out. One pass over the collections named, whatever the number of ids.
+fn record_indices<'a>(
+    inv: &Inventory,
+    wanted: impl Iterator<Item = (ResourceKind, &'a str)>,
+) -> HashMap<ResourceKind, Vec<usize>> {
+    let mut ids: HashMap<ResourceKind, std::collections::HashSet<&str>> = HashMap::new();
+    for (kind, id) in wanted {
+        ids.entry(kind).or_default().insert(id);
+    }
+    ids.into_iter()
+        .map(|(kind, ids)| {
+            let found: Vec<usize> = (0..inv.len_of(kind))
+                .filter(|&i| {
+                    inv.resource_ref(kind, i)
+                        .is_some_and(|r| ids.contains(r.id.as_str()))
+                })
+                .collect();
+            (kind, found)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::eval::{evaluate_records, Match};
+
+    fn demo() -> (RuleSet, Inventory, DateTime<Utc>) {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/demo-account.json"
+        );
+        let inv = crate::inventory::snapshot::load(std::path::Path::new(path)).unwrap();
+        let rules = crate::packs::load_rule_set(&[]).unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        (rules, inv, now)
+    }
+
+    fn keys(ms: &[Match]) -> Vec<(usize, ResourceKind, usize, String)> {
+        ms.iter()
+            .map(|m| (m.rule, m.kind, m.index, format!("{:?}", m.evidence)))
+            .collect()
+    }
+
+    #[test]
+    fn judging_some_records_gives_what_judging_all_gives_for_them() {
+        let (rules, inv, now) = demo();
+        let all = evaluate(&rules, &inv, now);
+        assert!(all.len() > 10, "{}", all.len());
+        let every: HashMap<ResourceKind, Vec<usize>> = ResourceKind::ALL
+            .iter()
+            .map(|&k| (k, (0..inv.len_of(k)).collect()))
+            .collect();
+        assert_eq!(
+            keys(&evaluate_records(&rules, &inv, now, &every, |_| true)),
+            keys(&all)
+        );
+        // Every other user, with only the rules that react to CreateAccessKey.
+        let some: HashMap<ResourceKind, Vec<usize>> = [(
+            ResourceKind::User,
+            (0..inv.len_of(ResourceKind::User)).step_by(2).collect(),
+        )]
+        .into();
+        let reacting =
+            |r: &crate::compile::Rule| r.on_events.iter().any(|n| n.as_str() == "CreateAccessKey");
+        let expected: Vec<Match> = all
+            .iter()
+            .filter(|m| m.kind == ResourceKind::User && m.index % 2 == 0)
+            .filter(|m| reacting(&rules.rules[m.rule]))
+            .cloned()
+            .collect();
+        let got = evaluate_records(&rules, &inv, now, &some, reacting);
+        assert_eq!(keys(&got), keys(&expected));
+    }
 }

@@ -106,7 +106,8 @@ pub fn evaluate_with_threads(
     }
     let run = |unit: &Unit<'_>| {
         let (kind, start, end, rules) = unit;
-        eval_chunk(set, inv, now, &now_text, *kind, *start, *end, rules)
+        let indices: Vec<usize> = (*start..*end).collect();
+        eval_chunk(set, inv, now, &now_text, *kind, &indices, rules)
     };
     let threads = threads.clamp(1, units.len().max(1));
     if threads == 1 {
@@ -144,16 +145,16 @@ fn eval_chunk(
     now: DateTime<Utc>,
     now_text: &str,
     kind: ResourceKind,
-    start: usize,
-    end: usize,
+    indices: &[usize],
     rules: &[(usize, &Rule)],
 ) -> Vec<Match> {
     let mut out = Vec::new();
     let effective = (kind == ResourceKind::User
         && rules.iter().any(|(_, r)| reads_effective_policy(r)))
     .then(|| EffectiveIndex::new(inv));
-    let chunk: Vec<Value> = (start..end)
-        .map(|i| {
+    let chunk: Vec<Value> = indices
+        .iter()
+        .map(|&i| {
             let mut v = inv.record_value(kind, i).unwrap_or(Value::Null);
             if let (Some(ix), Some(u), Value::Object(m)) = (&effective, inv.users.get(i), &mut v) {
                 m.insert("effective_policy".into(), ix.document_of(u));
@@ -177,8 +178,10 @@ fn eval_chunk(
                 .unwrap_or_default(),
         };
         for i in selected {
-            let Some(record) = items.get(i) else { continue };
-            if let Some(m) = judge(set, ri, rule, kind, start + i, record, inv, now, now_text) {
+            let (Some(record), Some(&index)) = (items.get(i), indices.get(i)) else {
+                continue;
+            };
+            if let Some(m) = judge(set, ri, rule, kind, index, record, inv, now, now_text) {
                 out.push(m);
             }
         }
@@ -186,6 +189,39 @@ fn eval_chunk(
     // Within a chunk, keep resource order first, then rule order: the same order as
     // evaluating resource by resource.
     out.sort_by_key(|m| (m.index, m.rule));
+    out
+}
+
+/// [`evaluate`] over some records only: for each kind, the records at `targets[kind]`
+/// (ascending), judged by the rules `wanted` accepts. The matches are those [`evaluate`] gives
+/// for these records and rules, in the same order; the cost is that of the records named, not
+/// of the inventory (event mode judges what its events touched this way).
+pub fn evaluate_records(
+    set: &RuleSet,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    targets: &HashMap<ResourceKind, Vec<usize>>,
+    wanted: impl Fn(&Rule) -> bool,
+) -> Vec<Match> {
+    let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut out = Vec::new();
+    for kind in ResourceKind::ALL {
+        let Some(indices) = targets.get(&kind).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let rules: Vec<(usize, &Rule)> = set
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind == kind && wanted(r))
+            .collect();
+        if rules.is_empty() {
+            continue;
+        }
+        for chunk in indices.chunks(CHUNK) {
+            out.extend(eval_chunk(set, inv, now, &now_text, kind, chunk, &rules));
+        }
+    }
     out
 }
 

@@ -268,3 +268,86 @@ fn an_inline_policy_of_a_user_the_inventory_lacks_is_judged_from_the_event() {
         "arn:aws:iam::123456789012:user/ghost"
     );
 }
+
+/// Every sample event, and every variant of it with one request or response field removed or
+/// nulled, folded into the demo account: an event that cannot be applied leaves the inventory
+/// exactly as it was (event mode folds into the one inventory, with no copy per event).
+#[test]
+fn a_fold_that_fails_changes_nothing() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let demo: crate::inventory::Inventory =
+        serde_json::from_slice(&std::fs::read(format!("{root}/demo-account.json")).unwrap())
+            .unwrap();
+    let before = serde_json::to_value(&demo).unwrap();
+    let mut events = Vec::new();
+    for entry in std::fs::read_dir(format!("{root}/events")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let bytes = std::fs::read(&path).unwrap();
+            events.extend(read(&bytes, &path.display().to_string()).unwrap().events);
+        }
+    }
+    assert!(events.len() >= 15, "{}", events.len());
+    let mut variants = Vec::new();
+    for e in &events {
+        variants.push(e.clone());
+        for part in ["request", "response"] {
+            let v = if part == "request" {
+                &e.request
+            } else {
+                &e.response
+            };
+            let keys: Vec<String> = v
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            for k in keys {
+                for replacement in [
+                    None,
+                    Some(Value::Null),
+                    Some(json!("not-what-it-should-be")),
+                ] {
+                    let mut broken = e.clone();
+                    let target = if part == "request" {
+                        &mut broken.request
+                    } else {
+                        &mut broken.response
+                    };
+                    if let Some(m) = target.as_object_mut() {
+                        match &replacement {
+                            None => {
+                                m.remove(&k);
+                            }
+                            Some(r) => {
+                                m.insert(k.clone(), r.clone());
+                            }
+                        }
+                    }
+                    variants.push(broken);
+                }
+            }
+        }
+    }
+    let (mut failed, mut applied) = (0, 0);
+    for e in &variants {
+        let mut inv = demo.clone();
+        match fold(&mut inv, e) {
+            Err(why) => {
+                failed += 1;
+                assert_eq!(
+                    serde_json::to_value(&inv).unwrap(),
+                    before,
+                    "{} {} failed ({why}) but changed the inventory",
+                    e.name,
+                    e.id
+                );
+            }
+            Ok(_) => applied += 1,
+        }
+    }
+    // Both outcomes were exercised, so the check above is not vacuous.
+    assert!(
+        failed > 20 && applied > 15,
+        "failed {failed}, applied {applied}"
+    );
+}
