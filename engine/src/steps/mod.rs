@@ -375,6 +375,15 @@ pub struct EntityIds {
     pub policy_id: Option<String>,
 }
 
+/// Reads an `Option` field of an action part that must be present, `null` allowed
+/// (`#[serde(deserialize_with = "super::present")]`): a `null` (e.g. a key never used) stays
+/// apart from a field an old plan lacks, which is an error naming the field, never "never used".
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
+
 /// A timestamp as plans write it: RFC 3339, whole seconds, `Z`.
 pub fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
