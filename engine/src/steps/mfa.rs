@@ -155,6 +155,13 @@ pub(crate) mod live {
         })
     }
 
+    /// What the check read (`before` in the journal) that the calls need.
+    #[derive(Debug, serde::Deserialize)]
+    struct Seen {
+        /// Whether the device is enabled (a virtual device that is not is only deleted).
+        enabled: bool,
+    }
+
     pub(crate) async fn execute<X: Exec>(
         x: &X,
         a: &Action,
@@ -165,7 +172,7 @@ pub(crate) mod live {
             delete_virtual,
         } = part(a, "params", &a.params)?;
         let serial = a.resource.id.as_str();
-        if before.get("enabled").and_then(Value::as_bool) == Some(true) {
+        if part::<Seen>(a, "before", before)?.enabled {
             x.send(
                 &a.id,
                 IamCall::DeactivateMfaDevice {
