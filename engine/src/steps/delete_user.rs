@@ -19,6 +19,7 @@ pub const DELETE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Destructive,
     change: ChangeKind::Delete,
+    diff: "the cascade ([8.2](#82-which-resource-an-action-lands-on)), then `- user`: `groups`, `access_keys`, `attached_policies`, `inline_policies`",
     rank: 90,
     disables_credential: Some(Disables::User),
     expand,

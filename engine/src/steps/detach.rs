@@ -11,9 +11,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-const PARAMS: &[super::ParamInfo] = &[param("policy_arns", ParamKind::StringList, false)];
+const PARAMS: &[super::ParamInfo] = &[param(
+    "policy_arns",
+    ParamKind::StringList,
+    false,
+    "ARN globs, default all",
+)];
 
-const fn info(target: &'static [ResourceKind]) -> StepInfo {
+const fn info(target: &'static [ResourceKind], diff: &'static str) -> StepInfo {
     StepInfo {
         targets: target,
         params: PARAMS,
@@ -21,6 +26,7 @@ const fn info(target: &'static [ResourceKind]) -> StepInfo {
         check_param: None,
         safety: Safety::Reversible,
         change: ChangeKind::Change,
+        diff,
         rank: 50,
         disables_credential: None,
         expand,
@@ -30,11 +36,20 @@ const fn info(target: &'static [ResourceKind]) -> StepInfo {
 }
 
 /// `detach_user_policy`.
-pub const USER: StepInfo = info(&[ResourceKind::User]);
+pub const USER: StepInfo = info(
+    &[ResourceKind::User],
+    "`~ user`: `- attached_policy = \"arn:...\"`, one action per policy",
+);
 /// `detach_group_policy`.
-pub const GROUP: StepInfo = info(&[ResourceKind::Group]);
+pub const GROUP: StepInfo = info(
+    &[ResourceKind::Group],
+    "`~ group`: `- attached_policy = \"arn:...\"`, one action per policy",
+);
 /// `detach_role_policy`.
-pub const ROLE: StepInfo = info(&[ResourceKind::Role]);
+pub const ROLE: StepInfo = info(
+    &[ResourceKind::Role],
+    "`~ role`: `- attached_policy = \"arn:...\"`, one action per policy; service-linked roles are skipped",
+);
 
 /// The params a pack writes.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]

@@ -15,6 +15,7 @@ pub const DELETE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Delete,
+    diff: "`- inline_policy`: `policy_name`, the full `document` (kept in the plan and journal, so undo puts it back)",
     rank: 60,
     disables_credential: None,
     expand,

@@ -13,11 +13,12 @@ use serde_json::Value;
 /// `deactivate_mfa_device`.
 pub const DEACTIVATE: StepInfo = StepInfo {
     targets: &[ResourceKind::MfaDevice],
-    params: &[param("delete_virtual", ParamKind::Bool, false)],
+    params: &[param("delete_virtual", ParamKind::Bool, false, "default `false`")],
     params_schema: super::schema_of::<MfaParams>,
     check_param: None,
     safety: Safety::Destructive,
     change: ChangeKind::Change,
+    diff: "`~ mfa_device`: `user = \"alice\" -> (none)`, `enabled = true -> false`; with `delete_virtual` on a virtual device it shows as `- mfa_device` (a delete)",
     rank: 30,
     disables_credential: None,
     expand,

@@ -16,11 +16,12 @@ use serde_json::Value;
 /// `replace_policy_document`.
 pub const REPLACE: StepInfo = StepInfo {
     targets: &[ResourceKind::ManagedPolicy],
-    params: &[param("document", ParamKind::Object, true)],
+    params: &[param("document", ParamKind::Object, true, "")],
     params_schema: super::schema_of::<ReplaceParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ managed_policy`: `default_version_id = \"v2\" -> \"(new)\"`, old and new `document`",
     rank: 100,
     disables_credential: None,
     expand,
@@ -31,11 +32,17 @@ pub const REPLACE: StepInfo = StepInfo {
 /// `set_default_policy_version`.
 pub const SET_DEFAULT: StepInfo = StepInfo {
     targets: &[ResourceKind::ManagedPolicy],
-    params: &[param("version_id", ParamKind::String, false)],
+    params: &[param(
+        "version_id",
+        ParamKind::String,
+        false,
+        "default `previous`",
+    )],
     params_schema: super::schema_of::<SetDefaultParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ managed_policy`: `default_version_id`, `document`",
     rank: 101,
     disables_credential: None,
     expand,

@@ -16,11 +16,17 @@ pub const QUARANTINE_POLICY_NAME: &str = "iamwarden-quarantine";
 /// `quarantine_user`.
 pub const QUARANTINE: StepInfo = StepInfo {
     targets: &[ResourceKind::User],
-    params: &[param("policy_name", ParamKind::String, false)],
+    params: &[param(
+        "policy_name",
+        ParamKind::String,
+        false,
+        "default `iamwarden-quarantine`",
+    )],
     params_schema: super::schema_of::<QuarantineParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Add,
+    diff: "`+ user`: `+ inline_policy = \"iamwarden-quarantine\"`, `+ effect = \"Deny *:* on *\"`",
     rank: 70,
     disables_credential: Some(Disables::User),
     expand,

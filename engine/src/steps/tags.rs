@@ -16,11 +16,12 @@ const TARGETS: &[ResourceKind] = &[
 /// `tag`.
 pub const TAG: StepInfo = StepInfo {
     targets: TARGETS,
-    params: &[param("tags", ParamKind::StringMap, true)],
+    params: &[param("tags", ParamKind::StringMap, true, "")],
     params_schema: super::schema_of::<TagParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ tags = {...} -> {...}`",
     rank: 80,
     disables_credential: None,
     expand,
@@ -31,11 +32,12 @@ pub const TAG: StepInfo = StepInfo {
 /// `untag`.
 pub const UNTAG: StepInfo = StepInfo {
     targets: TARGETS,
-    params: &[param("keys", ParamKind::StringList, true)],
+    params: &[param("keys", ParamKind::StringList, true, "tag keys")],
     params_schema: super::schema_of::<UntagParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ tags = {...} -> {...}`",
     rank: 81,
     disables_credential: None,
     expand,
