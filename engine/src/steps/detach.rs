@@ -178,9 +178,7 @@ pub(crate) mod live {
         let (kind, name, arn) = target(a)?;
         Ok(match x.iam().attached(kind, &name).await? {
             None => Check::Stale(format!("{kind} {name} no longer exists")),
-            Some(arns) if arns.iter().any(|x| *x == arn) => {
-                Check::Proceed(json!({"attached_policy": arn}))
-            }
+            Some(arns) if arns.contains(&arn) => Check::Proceed(json!({"attached_policy": arn})),
             Some(_) => Check::Already(json!({"attached": false})),
         })
     }
