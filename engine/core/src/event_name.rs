@@ -83,6 +83,38 @@ impl EventName {
     }
 }
 
+impl EventName {
+    /// Why `text` is no event name, naming the ones there are: the one message packs and
+    /// plans get for it.
+    pub fn unknown(text: &str) -> String {
+        format!(
+            "`{text}` is not an event iamwarden reacts to (it reacts to: {})",
+            EventName::names().collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+/// Written as CloudTrail's name.
+impl serde::Serialize for EventName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Read from CloudTrail's name; an unknown one is an error naming the known ones, with a
+/// did-you-mean (the pack loader checks names first, to report them at their position).
+impl<'de> serde::Deserialize<'de> for EventName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<EventName, D::Error> {
+        let text = String::deserialize(d)?;
+        EventName::parse(&text).ok_or_else(|| {
+            let hint = EventName::hint(&text)
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            serde::de::Error::custom(format!("{}{hint}", EventName::unknown(&text)))
+        })
+    }
+}
+
 impl std::fmt::Display for EventName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -109,6 +141,21 @@ mod tests {
         assert_eq!(
             EventName::hint("CreatePolcy").as_deref(),
             Some("did you mean `CreatePolicy`?")
+        );
+    }
+
+    #[test]
+    fn names_read_and_write_as_cloudtrail_spells_them() {
+        let e: EventName = serde_json::from_value(serde_json::json!("CreatePolicy")).unwrap();
+        assert_eq!(e, EventName::CreatePolicy);
+        assert_eq!(serde_json::to_value(e).unwrap(), "CreatePolicy");
+        let err = serde_json::from_value::<EventName>(serde_json::json!("CreatePolcy"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`CreatePolcy` is not an event iamwarden reacts to")
+                && err.contains("did you mean `CreatePolicy`?"),
+            "{err}"
         );
     }
 }

@@ -3,12 +3,21 @@
 //! and that the journal records exactly the calls sent.
 
 use crate::apply::journal::{self, History, Journal, Mode, Record};
-use crate::apply::tests::{action, plan};
+use crate::apply::tests::{plan, typed_action};
 use crate::apply::{self, Caller, Executor, Options, Outcome, Report};
 use crate::iam::fake::{Answer, FakeEntity, FakeIam, FakePolicy, FakeUser, State};
-use crate::inventory::ResourceKind;
+use crate::inventory::{KeyStatus, ResourceKind};
 use crate::plan::{Action, Plan};
 use crate::spec::StepName;
+use crate::steps::access_keys::{DeletedKey, KeyParams, KeyPrecondition, StatusState};
+use crate::steps::delete_user::{DeleteUserParams, DeleteUserPrecondition, DeletedUser};
+use crate::steps::detach::{AttachedState, DetachActionParams, DetachPrecondition};
+use crate::steps::groups::{MembershipParams, MembershipPrecondition, MembershipState};
+use crate::steps::policy_versions::{
+    KeptVersion, ReplaceActionParams, ReplaceBefore, VersionPrecondition, VersionState,
+};
+use crate::steps::tags::{TagParams, TagsPrecondition, TagsState};
+use crate::steps::Empty;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -101,32 +110,102 @@ fn account() -> State {
     s
 }
 
+fn strings(xs: &[&str]) -> Vec<String> {
+    xs.iter().map(|x| x.to_string()).collect()
+}
+
 fn delete_bob() -> Action {
-    let mut a = action(
+    typed_action(
         StepName::DeleteUser,
         ResourceKind::User,
         "AIDABOB",
         "bob",
-        json!({"user": "bob"}),
-    );
-    a.precondition = json!({"user_id": "AIDABOB"});
-    a.before = json!({
-        "access_keys": ["AKIABOB"], "groups": ["devs"],
-        "attached_policies": [P1], "inline_policies": ["p"],
-    });
-    a
+        &DeleteUserParams {
+            user: "bob".into(),
+            permissions_boundary: Some(P1.into()),
+        },
+        &DeleteUserPrecondition {
+            user_id: "AIDABOB".into(),
+            created_at: None,
+            in_use_since: None,
+        },
+        &DeletedUser {
+            user: "bob".into(),
+            groups: strings(&["devs"]),
+            access_keys: strings(&["AKIABOB"]),
+            attached_policies: strings(&[P1]),
+            inline_policies: strings(&["p"]),
+        },
+        &(),
+    )
+}
+
+/// A key step's precondition: the key active and never used, as the plan saw it.
+fn key_pre(user: &str, user_id: &str) -> KeyPrecondition {
+    KeyPrecondition {
+        user: user.into(),
+        status: KeyStatus::Active,
+        last_used_at: None,
+        user_id: Some(user_id.into()),
+    }
 }
 
 fn deactivate_alice_key() -> Action {
-    let mut a = action(
+    typed_action(
         StepName::DeactivateAccessKey,
         ResourceKind::AccessKey,
         "AKIA1",
         "AKIA1",
-        json!({"user": "alice"}),
-    );
-    a.precondition = json!({"status": "Active"});
-    a
+        &KeyParams {
+            user: "alice".into(),
+        },
+        &key_pre("alice", "AIDAALICE"),
+        &StatusState {
+            status: KeyStatus::Active,
+        },
+        &StatusState {
+            status: KeyStatus::Inactive,
+        },
+    )
+}
+
+fn delete_bob_key() -> Action {
+    typed_action(
+        StepName::DeleteAccessKey,
+        ResourceKind::AccessKey,
+        "AKIABOB",
+        "AKIABOB",
+        &KeyParams { user: "bob".into() },
+        &key_pre("bob", "AIDABOB"),
+        &DeletedKey {
+            status: KeyStatus::Active,
+            created_at: None,
+            last_used_at: None,
+        },
+        &(),
+    )
+}
+
+/// `remove_user_from_group` of `user` (id `user_id`) from `group`, on `kind` `name`.
+fn leave(id: &str, kind: ResourceKind, name: &str, user: &str, user_id: &str) -> Action {
+    typed_action(
+        StepName::RemoveUserFromGroup,
+        kind,
+        id,
+        name,
+        &MembershipParams {
+            user: user.into(),
+            group: "devs".into(),
+        },
+        &MembershipPrecondition {
+            member: true,
+            user_id: Some(user_id.into()),
+        },
+        &MembershipState {
+            group_membership: "devs".into(),
+        },
+        &Empty {},
+    )
 }
 
 fn outcome(r: &Report, id: &str) -> (Outcome, String) {
@@ -176,13 +255,7 @@ async fn a_refused_call_stops_the_cascade_and_the_actions_that_depend_on_it() {
     let fake = FakeIam::new(account());
     fake.answer("RemoveUserFromGroup", Answer::Refused("AccessDenied"), 1);
     let (_d, path) = journal_path();
-    let mut leave = action(
-        StepName::RemoveUserFromGroup,
-        ResourceKind::User,
-        "bob-devs",
-        "bob",
-        json!({"user": "bob", "group": "devs"}),
-    );
+    let mut leave = leave("bob-devs", ResourceKind::User, "bob", "bob", "AIDABOB");
     leave.part_of = Some("act-AIDABOB".into());
     let mut del = delete_bob();
     del.depends_on = vec![leave.id.clone()];
@@ -266,14 +339,7 @@ async fn answers_that_prove_nothing_changed_are_resent() {
     fake.answer("UpdateAccessKey", Answer::Throttled, 2);
     fake.answer("DeleteAccessKey", Answer::NotSent, 6);
     let (_d, path) = journal_path();
-    let mut del = action(
-        StepName::DeleteAccessKey,
-        ResourceKind::AccessKey,
-        "AKIABOB",
-        "AKIABOB",
-        json!({"user": "bob"}),
-    );
-    del.precondition = json!({"status": "Active"});
+    let del = delete_bob_key();
     let r = run(&fake, &path, &plan(vec![deactivate_alice_key(), del])).await;
     assert_eq!(outcome(&r, "act-AKIA1").0, Outcome::Applied);
     // Never sent: resent up to the dispatcher's limit, then failed as not sent.
@@ -299,12 +365,12 @@ async fn a_second_run_resumes_a_partly_applied_plan() {
     let fake = FakeIam::new(account());
     fake.answer("RemoveUserFromGroup", Answer::Unknown { applied: false }, 2);
     let (_d, path) = journal_path();
-    let leave = action(
-        StepName::RemoveUserFromGroup,
-        ResourceKind::Group,
+    let leave = leave(
         "alice-devs",
+        ResourceKind::Group,
         "devs",
-        json!({"user": "alice", "group": "devs"}),
+        "alice",
+        "AIDAALICE",
     );
     let p = plan(vec![deactivate_alice_key(), leave]);
     let first = run(&fake, &path, &p).await;
@@ -330,26 +396,59 @@ async fn a_second_run_resumes_a_partly_applied_plan() {
 async fn undo_replays_the_reverse_calls_newest_first() {
     let fake = FakeIam::new(account());
     let (_d, path) = journal_path();
-    let detach = action(
+    let detach = typed_action(
         StepName::DetachUserPolicy,
         ResourceKind::User,
         "alice-p1",
         "alice",
-        json!({"user_name": "alice", "policy_arn": P1}),
+        &DetachActionParams {
+            user_name: Some("alice".into()),
+            group_name: None,
+            role_name: None,
+            policy_arn: P1.into(),
+        },
+        &DetachPrecondition {
+            attached: true,
+            user_id: Some("AIDAALICE".into()),
+            group_id: None,
+            role_id: None,
+        },
+        &AttachedState {
+            attached_policy: P1.into(),
+        },
+        &Empty {},
     );
-    let leave = action(
-        StepName::RemoveUserFromGroup,
-        ResourceKind::User,
+    let leave = leave(
         "alice-devs",
+        ResourceKind::User,
         "alice",
-        json!({"user": "alice", "group": "devs"}),
+        "alice",
+        "AIDAALICE",
     );
-    let tag = action(
+    let tags = |pairs: &[(&str, &str)]| -> crate::steps::tags::TagMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect()
+    };
+    let tag = typed_action(
         StepName::Tag,
         ResourceKind::User,
         "alice-tag",
         "alice",
-        json!({"tags": {"owner": "sec"}}),
+        &TagParams {
+            tags: tags(&[("owner", "sec")]),
+        },
+        &TagsPrecondition {
+            tags: tags(&[]),
+            user_id: Some("AIDAALICE".into()),
+            role_id: None,
+            policy_id: None,
+        },
+        &TagsState { tags: tags(&[]) },
+        &TagsState {
+            tags: tags(&[("owner", "sec")]),
+        },
     );
     let p = plan(vec![detach, leave, tag]);
     let r = run(&fake, &path, &p).await;
@@ -437,14 +536,34 @@ async fn a_new_default_version_makes_room_and_undo_restores_the_old_default() {
     p.next_version = 6;
     let fake = FakeIam::new(s);
     let (_d, path) = journal_path();
-    let mut a = action(
+    let new = json!({"Statement": ["new"]});
+    let a = typed_action(
         StepName::ReplacePolicyDocument,
         ResourceKind::ManagedPolicy,
         "ANPAP1",
         "P1",
-        json!({"policy_arn": P1, "document": {"Statement": ["new"]}}),
+        &ReplaceActionParams {
+            policy_arn: P1.into(),
+            document: new.clone(),
+            delete_version_first: Some("v2".into()),
+        },
+        &VersionPrecondition {
+            default_version_id: "v1".into(),
+            policy_id: Some("ANPAP1".into()),
+        },
+        &ReplaceBefore {
+            default_version_id: "v1".into(),
+            document: json!({"Statement": []}),
+            deleted_version: Some(KeptVersion {
+                version_id: "v2".into(),
+                document: json!({"n": 2}),
+            }),
+        },
+        &VersionState {
+            default_version_id: "(new)".into(),
+            document: new,
+        },
     );
-    a.precondition = json!({"default_version_id": "v1"});
     let r = run(&fake, &path, &plan(vec![a])).await;
     assert_eq!(r.summary.applied, 1, "{r:?}");
     // v1 is the default: the oldest other one (v2) goes to make room.
@@ -485,4 +604,91 @@ async fn a_new_default_version_makes_room_and_undo_restores_the_old_default() {
         p.versions.iter().any(|v| v.1 == json!({"n": 2})),
         "v2's document is back"
     );
+}
+
+/// A `null` last use ("never used") and a field an old plan lacks are two things: the first
+/// is checked against IAM's last use, the second refused as a malformed plan naming the
+/// action and the field, never read as "never used".
+#[tokio::test]
+async fn a_null_last_use_is_never_used_and_a_missing_one_is_a_plan_error() {
+    use crate::steps::live::check;
+    use crate::steps::login_profile::{ProfileParams, ProfilePrecondition, ResetState};
+    let (_d, path) = journal_path();
+    let x = exec(&FakeIam::new(account()), &path, Mode::Apply);
+
+    // `null`, and IAM has no use either: proceed.
+    let a = deactivate_alice_key();
+    assert_eq!(a.precondition["last_used_at"], Value::Null);
+    assert!(matches!(
+        check(&x, &a).await,
+        Ok(crate::steps::Check::Proceed(_))
+    ));
+
+    // `null`, but the key has been used since: stale.
+    let mut s = account();
+    let used = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    s.key_last_used.insert("AKIA1".into(), used);
+    let used_x = exec(&FakeIam::new(s), &path, Mode::Apply);
+    match check(&used_x, &a).await {
+        Ok(crate::steps::Check::Stale(why)) => {
+            assert!(why.contains("used at 2026-11-30T10:00:00Z"), "{why}")
+        }
+        other => panic!("a key used since a never-used plan is stale: {other:?}"),
+    }
+
+    // Missing: a plan error naming the action and the field, for both kinds of credential.
+    let mut old = a.clone();
+    old.precondition
+        .as_object_mut()
+        .unwrap()
+        .remove("last_used_at");
+    match check(&x, &old).await {
+        Err(crate::iam::StepError::Plan(m)) => {
+            assert!(
+                m.contains("act-AKIA1") && m.contains("`last_used_at`"),
+                "{m}"
+            )
+        }
+        other => panic!("a missing last use is a plan error: {other:?}"),
+    }
+    let reset = typed_action(
+        StepName::RequirePasswordReset,
+        ResourceKind::LoginProfile,
+        "bob",
+        "bob",
+        &ProfileParams { user: "bob".into() },
+        &ProfilePrecondition {
+            user: "bob".into(),
+            created_at: None,
+            password_reset_required: false,
+            password_last_used_at: None,
+            user_id: Some("AIDABOB".into()),
+        },
+        &ResetState {
+            password_reset_required: false,
+        },
+        &ResetState {
+            password_reset_required: true,
+        },
+    );
+    assert!(matches!(
+        check(&x, &reset).await,
+        Ok(crate::steps::Check::Proceed(_))
+    ));
+    let mut old = reset;
+    old.precondition
+        .as_object_mut()
+        .unwrap()
+        .remove("password_last_used_at");
+    match check(&x, &old).await {
+        Err(crate::iam::StepError::Plan(m)) => {
+            assert!(
+                m.contains("act-bob") && m.contains("`password_last_used_at`"),
+                "{m}"
+            )
+        }
+        other => panic!("a missing password last use is a plan error: {other:?}"),
+    }
 }

@@ -38,6 +38,40 @@ pub(crate) fn action(
 }
 
 /// A sealed plan holding `actions` (made now, for account 123456789012).
+/// An action of `step` whose four parts are serialized from the step's typed structs (the
+/// ones its expansion writes), and checked to round-trip through the types the step's registry
+/// entry names: a fixture cannot drift from the step's types.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn typed_action(
+    step: StepName,
+    kind: ResourceKind,
+    id: &str,
+    name: &str,
+    params: &impl serde::Serialize,
+    precondition: &impl serde::Serialize,
+    before: &impl serde::Serialize,
+    after: &impl serde::Serialize,
+) -> Action {
+    let parts = crate::steps::Parts {
+        params: serde_json::to_value(params).unwrap(),
+        precondition: serde_json::to_value(precondition).unwrap(),
+        before: serde_json::to_value(before).unwrap(),
+        after: serde_json::to_value(after).unwrap(),
+    };
+    let back = (step.info().roundtrip)(&parts)
+        .unwrap_or_else(|e| panic!("the {step} fixture does not fit the step's types: {e}"));
+    assert_eq!(
+        back, parts,
+        "the {step} fixture round-trips through its types"
+    );
+    let mut a = action(step, kind, id, name, parts.params);
+    a.change = step.info().change;
+    a.precondition = parts.precondition;
+    a.before = parts.before;
+    a.after = parts.after;
+    a
+}
+
 pub(crate) fn plan(actions: Vec<Action>) -> Plan {
     let now = Utc::now();
     let mut p = Plan {

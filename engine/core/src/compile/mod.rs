@@ -150,7 +150,7 @@ pub struct Rule {
     /// The rule's cap on actions per plan.
     pub max_actions: Option<u32>,
     /// Event mode: the event names the rule reacts to.
-    pub on_events: Vec<String>,
+    pub on_events: Vec<EventName>,
     /// The in-use guard in force for the rule's steps.
     pub in_use: InUseGuard,
 }
@@ -338,20 +338,6 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                 }
             };
 
-            for (i, name) in spec.on_events.iter().enumerate() {
-                if EventName::parse(name).is_none() {
-                    let hint = EventName::hint(name);
-                    cx.err(
-                        &format!("on_events/{i}"),
-                        &format!("on_events[{i}]"),
-                        format!(
-                            "`{name}` is not an event iamwarden reacts to (it reacts to: {})",
-                            EventName::names().collect::<Vec<_>>().join(", ")
-                        ),
-                        hint,
-                    );
-                }
-            }
             let Some((kind, selection)) = compile_selector(&spec.select, &mut cx) else {
                 continue;
             };

@@ -264,6 +264,16 @@ pub enum KeyStatus {
     Inactive,
 }
 
+impl KeyStatus {
+    /// The status as IAM spells it: `Active`, `Inactive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+        }
+    }
+}
+
 /// One access key of one user.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -227,6 +227,10 @@ pub fn parse_pack(text: &str, file: &str) -> Result<LoadedPack, Vec<Diagnostic>>
         }
         return Err(diags);
     }
+    let unknown = unknown_events(&doc, text, file, &locations);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
     match serde_json::from_value::<PackSpec>(doc) {
         Ok(spec) => Ok(LoadedPack {
             file: file.to_string(),
@@ -236,6 +240,35 @@ pub fn parse_pack(text: &str, file: &str) -> Result<LoadedPack, Vec<Diagnostic>>
         }),
         Err(e) => Err(vec![Diagnostic::new(file, e.to_string())]),
     }
+}
+
+/// The `on_events` entries that name no [`EventName`], each at its position and naming its
+/// rule (the schema only says they are strings; the type refuses the rest, so they are
+/// reported here, where positions are known, rather than by the type's error).
+fn unknown_events(doc: &Value, text: &str, file: &str, locations: &Locations) -> Vec<Diagnostic> {
+    use crate::event_name::EventName;
+    let mut out = Vec::new();
+    let rules = doc.get("rules").and_then(Value::as_array);
+    for (r, rule) in rules.into_iter().flatten().enumerate() {
+        let names = rule.get("on_events").and_then(Value::as_array);
+        for (i, name) in names.into_iter().flatten().enumerate() {
+            let Some(name) = name.as_str().filter(|n| EventName::parse(n).is_none()) else {
+                continue;
+            };
+            let pointer = format!("/rules/{r}/on_events/{i}");
+            let mut d = Diagnostic::new(file, EventName::unknown(name))
+                .hint(EventName::hint(name))
+                .field(field_in_rule(&pointer));
+            if let Some(id) = rule_id_at(doc, &pointer) {
+                d = d.rule(&id);
+            }
+            if let Some(pos) = locations.nearest(&pointer) {
+                d = d.at(text, pos.line, pos.col);
+            }
+            out.push(d);
+        }
+    }
+    out
 }
 
 fn schema_diagnostics(
@@ -336,6 +369,31 @@ mod tests {
             e[0].starts_with("p.yaml:11:7: error in rule `r1`, field `when.older_thn`: unknown field `older_thn` (did you mean `older_than`?)"),
             "{}",
             e[0]
+        );
+    }
+
+    #[test]
+    fn an_unknown_event_name_is_an_error_at_its_position_naming_the_rule() {
+        let text = format!(
+            "{HEAD}  - id: r1\n    title: t\n    severity: high\n    select: $.managed_policies\n    on_events: [CreatePolicy, CreatePolicyVerison]\n"
+        );
+        let e = errors(&text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("p.yaml:9:")
+                && e[0].contains("error in rule `r1`, field `on_events[1]`")
+                && e[0].contains("`CreatePolicyVerison` is not an event iamwarden reacts to")
+                && e[0].contains("did you mean `CreatePolicyVersion`?"),
+            "{}",
+            e[0]
+        );
+        let ok = format!(
+            "{HEAD}  - id: r1\n    title: t\n    severity: high\n    select: $.managed_policies\n    on_events: [CreatePolicy]\n"
+        );
+        let pack = parse_pack(&ok, "p.yaml").unwrap();
+        assert_eq!(
+            pack.spec.rules[0].on_events,
+            [crate::event_name::EventName::CreatePolicy]
         );
     }
 

@@ -157,7 +157,8 @@ pub struct RuleSpec {
     /// e.g. `[CreatePolicy, CreatePolicyVersion]`. The rule then judges the resources such an
     /// event created or changed. Absent: the rule is not used in event mode.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub on_events: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub on_events: Vec<crate::event_name::EventName>,
     /// The in-use guard's window for this rule, e.g. `45d` (units `s`, `m`, `h`, `d`, `w`): a
     /// remediation step that disables or removes a credential (`deactivate_access_key`,
     /// `delete_access_key`, `delete_login_profile`, `quarantine_user`, `delete_user`) is not

@@ -15,6 +15,7 @@ pub const DEACTIVATE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ access_key`: `status = \"Active\" -> \"Inactive\"`. Skipped if already inactive.",
     rank: 20,
     disables_credential: Some(Disables::AccessKey),
     expand,
@@ -30,6 +31,7 @@ pub const DELETE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Destructive,
     change: ChangeKind::Delete,
+    diff: "`- access_key`: `status`, `created_at`, `last_used_at`",
     rank: 21,
     disables_credential: Some(Disables::AccessKey),
     expand,
@@ -54,7 +56,9 @@ pub struct KeyPrecondition {
     pub user: String,
     /// The status.
     pub status: KeyStatus,
-    /// The last use, RFC 3339.
+    /// The last use, RFC 3339 (`null`: never used; required, so an old plan without it is
+    /// refused rather than read as "never used").
+    #[serde(deserialize_with = "super::present")]
     pub last_used_at: Option<String>,
     /// The user's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,7 +158,7 @@ mod tests {
 
 pub(crate) mod live {
     //! `deactivate_access_key` and `delete_access_key`: apply's check, calls and reverse.
-    use super::KeyParams;
+    use super::{KeyParams, KeyPrecondition};
     use crate::steps::live::*;
 
     /// The action's key and its user.
@@ -166,8 +170,8 @@ pub(crate) mod live {
     }
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let pre = &a.precondition;
         let (user, key) = target(a)?;
+        let pre: KeyPrecondition = part(a, "precondition", &a.precondition)?;
         let user = user.as_str();
         let deleting = a.action == StepName::DeleteAccessKey;
         let Some(keys) = x.iam().access_keys(user).await? else {
@@ -187,18 +191,15 @@ pub(crate) mod live {
         if !deleting && status == "Inactive" {
             return Ok(Check::Already(json!({"status": "Inactive"})));
         }
-        let planned = pre
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let planned = pre.status.as_str();
         if status != planned {
             return Ok(Check::Stale(format!(
                 "the key is {status} now; the plan saw it {planned}"
             )));
         }
         let used = x.iam().key_last_used(key).await?;
-        let planned_use = plan_ts(pre.get("last_used_at"));
-        if pre.get("last_used_at").is_some() && used != planned_use && used > planned_use {
+        let planned_use = plan_ts(pre.last_used_at.as_deref());
+        if used > planned_use {
             return Ok(Check::Stale(format!(
                 "the key was used at {} since the plan saw its last use ({})",
                 when(used),

@@ -19,6 +19,7 @@ pub const DELETE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Destructive,
     change: ChangeKind::Delete,
+    diff: "the cascade ([8.2](#82-which-resource-an-action-lands-on)), then `- user`: `groups`, `access_keys`, `attached_policies`, `inline_policies`",
     rank: 90,
     disables_credential: Some(Disables::User),
     expand,
@@ -162,19 +163,20 @@ pub(crate) mod live {
     //! `delete_user`: apply's check (nothing gained since the plan; the in-use re-check is
     //! shared, in `steps`), the cascade of calls AWS requires before `DeleteUser` in AWS's order,
     //! and why it has no reverse.
+    use super::{DeleteUserParams, DeleteUserPrecondition, DeletedUser};
     use crate::iam::UserInfo;
     use crate::steps::live::*;
+    use serde::Deserialize;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let user = param(a, "user")?;
+        let user = part::<DeleteUserParams>(a, "params", &a.params)?.user;
+        let user = user.as_str();
+        let planned_id =
+            part::<DeleteUserPrecondition>(a, "precondition", &a.precondition)?.user_id;
+        let planned: DeletedUser = part(a, "before", &a.before)?;
         let Some(UserInfo { id, boundary, .. }) = x.iam().user(user).await? else {
             return Ok(Check::Already(json!({"user": "absent"})));
         };
-        let planned_id = a
-            .precondition
-            .get("user_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
         if id != planned_id {
             return Ok(Check::Stale(format!(
                 "user {user} is another user now (id {id}; the plan saw {planned_id})"
@@ -183,14 +185,14 @@ pub(crate) mod live {
         // Anything the user gained since the plan was reviewed makes it stale.
         let mut new = Vec::new();
         let keys = x.iam().access_keys(user).await?.unwrap_or_default();
-        let planned_keys = strings(a.before.get("access_keys"));
+        let planned_keys = &planned.access_keys;
         new.extend(
             keys.iter()
                 .filter(|(k, _)| !planned_keys.contains(k))
                 .map(|(k, _)| format!("access key {k}")),
         );
         let groups = x.iam().groups_of(user).await?.unwrap_or_default();
-        let planned_groups = strings(a.before.get("groups"));
+        let planned_groups = &planned.groups;
         new.extend(
             groups
                 .iter()
@@ -198,7 +200,7 @@ pub(crate) mod live {
                 .map(|g| format!("group {g}")),
         );
         let attached = x.iam().attached("user", user).await?.unwrap_or_default();
-        let planned_att = strings(a.before.get("attached_policies"));
+        let planned_att = &planned.attached_policies;
         new.extend(
             attached
                 .iter()
@@ -206,7 +208,7 @@ pub(crate) mod live {
                 .map(|p| format!("policy {p}")),
         );
         let inline = x.iam().inline_names(user).await?;
-        let planned_inline = strings(a.before.get("inline_policies"));
+        let planned_inline = &planned.inline_policies;
         new.extend(
             inline
                 .iter()
@@ -224,6 +226,14 @@ pub(crate) mod live {
         ))
     }
 
+    /// What the check read (`before` in the journal) that the calls need.
+    #[derive(Debug, Deserialize)]
+    struct Seen {
+        /// The user's permissions boundary, removed before the user.
+        #[serde(deserialize_with = "crate::steps::present")]
+        permissions_boundary: Option<String>,
+    }
+
     /// `DeleteUser` and everything AWS requires gone first, in AWS's order. The plan's own
     /// prerequisite actions normally removed what the inventory knew of; this removes the rest
     /// (signing certificates, SSH keys, service-specific credentials, the permissions boundary).
@@ -233,7 +243,8 @@ pub(crate) mod live {
         before: &Value,
     ) -> Result<Value, StepError> {
         let id = a.id.as_str();
-        let user = param(a, "user")?;
+        let user = part::<DeleteUserParams>(a, "params", &a.params)?.user;
+        let user = user.as_str();
         let u = || user.to_string();
         if x.iam().login_profile(user).await?.is_some() {
             x.send(id, IamCall::DeleteLoginProfile { user: u() })
@@ -292,9 +303,8 @@ pub(crate) mod live {
             x.send(id, IamCall::delete_inline("user", user, &name))
                 .await?;
         }
-        if before
-            .get("permissions_boundary")
-            .and_then(Value::as_str)
+        if part::<Seen>(a, "before", before)?
+            .permissions_boundary
             .is_some()
         {
             x.send(id, IamCall::DeleteUserPermissionsBoundary { user: u() })

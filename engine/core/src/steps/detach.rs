@@ -11,9 +11,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-const PARAMS: &[super::ParamInfo] = &[param("policy_arns", ParamKind::StringList, false)];
+const PARAMS: &[super::ParamInfo] = &[param(
+    "policy_arns",
+    ParamKind::StringList,
+    false,
+    "ARN globs, default all",
+)];
 
-const fn info(target: &'static [ResourceKind]) -> StepInfo {
+const fn info(target: &'static [ResourceKind], diff: &'static str) -> StepInfo {
     StepInfo {
         targets: target,
         params: PARAMS,
@@ -21,6 +26,7 @@ const fn info(target: &'static [ResourceKind]) -> StepInfo {
         check_param: None,
         safety: Safety::Reversible,
         change: ChangeKind::Change,
+        diff,
         rank: 50,
         disables_credential: None,
         expand,
@@ -30,11 +36,20 @@ const fn info(target: &'static [ResourceKind]) -> StepInfo {
 }
 
 /// `detach_user_policy`.
-pub const USER: StepInfo = info(&[ResourceKind::User]);
+pub const USER: StepInfo = info(
+    &[ResourceKind::User],
+    "`~ user`: `- attached_policy = \"arn:...\"`, one action per policy",
+);
 /// `detach_group_policy`.
-pub const GROUP: StepInfo = info(&[ResourceKind::Group]);
+pub const GROUP: StepInfo = info(
+    &[ResourceKind::Group],
+    "`~ group`: `- attached_policy = \"arn:...\"`, one action per policy",
+);
 /// `detach_role_policy`.
-pub const ROLE: StepInfo = info(&[ResourceKind::Role]);
+pub const ROLE: StepInfo = info(
+    &[ResourceKind::Role],
+    "`~ role`: `- attached_policy = \"arn:...\"`, one action per policy; service-linked roles are skipped",
+);
 
 /// The params a pack writes.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -139,16 +154,31 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
 pub(crate) mod live {
     //! `detach_user_policy`, `detach_group_policy`, `detach_role_policy`: apply's check, calls
     //! and reverse (attach it again).
+    use super::DetachActionParams;
     use crate::steps::live::*;
 
-    pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let (kind, name) = entity_of(a)?;
-        let arn = param(a, "policy_arn")?;
-        Ok(match x.iam().attached(kind, name).await? {
-            None => Check::Stale(format!("{kind} {name} no longer exists")),
-            Some(arns) if arns.iter().any(|x| x == arn) => {
-                Check::Proceed(json!({"attached_policy": arn}))
+    /// The (kind, name) of the entity the action acts on, and the policy.
+    fn target(a: &Action) -> Result<(&'static str, String, String), StepError> {
+        let p: DetachActionParams = part(a, "params", &a.params)?;
+        let (kind, name) = match (p.user_name, p.group_name, p.role_name) {
+            (Some(n), _, _) => ("user", n),
+            (_, Some(n), _) => ("group", n),
+            (_, _, Some(n)) => ("role", n),
+            _ => {
+                return Err(StepError::Plan(format!(
+                    "{} names no user, group or role",
+                    a.id
+                )))
             }
+        };
+        Ok((kind, name, p.policy_arn))
+    }
+
+    pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        let (kind, name, arn) = target(a)?;
+        Ok(match x.iam().attached(kind, &name).await? {
+            None => Check::Stale(format!("{kind} {name} no longer exists")),
+            Some(arns) if arns.contains(&arn) => Check::Proceed(json!({"attached_policy": arn})),
             Some(_) => Check::Already(json!({"attached": false})),
         })
     }
@@ -158,9 +188,8 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let (kind, name) = entity_of(a)?;
-        let arn = param(a, "policy_arn")?;
-        x.send(&a.id, IamCall::detach(kind, name, arn)).await?;
+        let (kind, name, arn) = target(a)?;
+        x.send(&a.id, IamCall::detach(kind, &name, &arn)).await?;
         Ok(Value::Null)
     }
 
@@ -169,16 +198,16 @@ pub(crate) mod live {
         _before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        match entity_of(a) {
-            Ok((kind, name)) => (
+        match target(a) {
+            Ok((kind, name, policy_arn)) => (
                 vec![UndoOp::AttachPolicy {
                     entity: kind.into(),
-                    name: name.into(),
-                    policy_arn: param_or_empty(a, "policy_arn"),
+                    name,
+                    policy_arn,
                 }],
                 None,
             ),
-            Err(_) => irreversible("the plan's action names no entity"),
+            Err(e) => irreversible(&e.to_string()),
         }
     }
 

@@ -13,11 +13,17 @@ use serde_json::Value;
 /// `remove_user_from_group`.
 pub const REMOVE: StepInfo = StepInfo {
     targets: &[ResourceKind::User],
-    params: &[param("groups", ParamKind::StringList, false)],
+    params: &[param(
+        "groups",
+        ParamKind::StringList,
+        false,
+        "group-name globs, default all",
+    )],
     params_schema: super::schema_of::<GroupsParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ user`: `- group_membership = \"admins\"`, one action per group",
     rank: 40,
     disables_credential: None,
     expand,

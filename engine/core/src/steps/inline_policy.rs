@@ -15,6 +15,7 @@ pub const DELETE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Delete,
+    diff: "`- inline_policy`: `policy_name`, the full `document` (kept in the plan and journal, so undo puts it back)",
     rank: 60,
     disables_credential: None,
     expand,
@@ -77,28 +78,28 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
 
 pub(crate) mod live {
     //! `delete_inline_policy`: apply's check, calls and reverse (put the recorded document back).
+    use super::{InlineParams, InlinePrecondition, InlineState};
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let kind = param(a, "owner_kind")?;
-        let owner = param(a, "owner")?;
-        let name = param(a, "policy_name")?;
-        Ok(match x.iam().inline(kind, owner, name).await? {
-            None => Check::Already(json!({"inline_policy": "absent"})),
-            Some(doc) => {
-                let planned = a
-                    .precondition
-                    .get("document_sha256")
-                    .and_then(Value::as_str);
-                if planned.is_some_and(|h| h != crate::digest::document_sha256(&doc)) {
+        let p: InlineParams = part(a, "params", &a.params)?;
+        let pre: InlinePrecondition = part(a, "precondition", &a.precondition)?;
+        let name = p.policy_name.as_str();
+        Ok(
+            match x
+                .iam()
+                .inline(p.owner_kind.as_str(), &p.owner, name)
+                .await?
+            {
+                None => Check::Already(json!({"inline_policy": "absent"})),
+                Some(doc) if pre.document_sha256 != crate::digest::document_sha256(&doc) => {
                     Check::Stale(
                         "the inline policy's document changed since the plan was made".into(),
                     )
-                } else {
-                    Check::Proceed(json!({"policy_name": name, "document": doc}))
                 }
-            }
-        })
+                Some(doc) => Check::Proceed(json!({"policy_name": name, "document": doc})),
+            },
+        )
     }
 
     pub(crate) async fn execute<X: Exec>(
@@ -106,30 +107,33 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let kind = param(a, "owner_kind")?;
-        let owner = param(a, "owner")?;
-        let name = param(a, "policy_name")?;
-        x.send(&a.id, IamCall::delete_inline(kind, owner, name))
-            .await?;
+        let p: InlineParams = part(a, "params", &a.params)?;
+        let call = IamCall::delete_inline(p.owner_kind.as_str(), &p.owner, &p.policy_name);
+        x.send(&a.id, call).await?;
         Ok(Value::Null)
     }
 
+    /// Puts the document recorded before (the check's read, in the journal) back.
     pub(crate) fn reverse(
         a: &Action,
         before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        match before.get("document") {
-            Some(doc) => (
+        let p = match part::<InlineParams>(a, "params", &a.params) {
+            Ok(p) => p,
+            Err(e) => return irreversible(&e.to_string()),
+        };
+        match part::<InlineState>(a, "before", before) {
+            Ok(b) => (
                 vec![UndoOp::PutInlinePolicy {
-                    entity: param_or_empty(a, "owner_kind"),
-                    name: param_or_empty(a, "owner"),
-                    policy_name: param_or_empty(a, "policy_name"),
-                    document: doc.clone(),
+                    entity: p.owner_kind.as_str().into(),
+                    name: p.owner,
+                    policy_name: p.policy_name,
+                    document: b.document,
                 }],
                 None,
             ),
-            None => irreversible("the deleted document was not recorded"),
+            Err(_) => irreversible("the deleted document was not recorded"),
         }
     }
 }

@@ -225,16 +225,56 @@ pub async fn undo_op<X: Exec>(x: &X, action: &str, op: &UndoOp) -> Result<(), St
 
 // ---- the checks every step shares ------------------------------------------------------
 
+/// The entity ids and the in-use window a step's precondition may carry, as the shared
+/// checks read them: a view over every step's precondition type (each family's struct says
+/// which of them it has; the ids are written only when the inventory knew them).
+#[derive(Debug, Default, serde::Deserialize)]
+struct Planned {
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    group_id: Option<String>,
+    #[serde(default)]
+    role_id: Option<String>,
+    #[serde(default)]
+    policy_id: Option<String>,
+    #[serde(default)]
+    owner_id: Option<String>,
+    #[serde(default)]
+    in_use_since: Option<String>,
+}
+
+/// The names the shared checks look entities up by, as a view over every step's action
+/// params (keys, login profiles and MFA devices name their `user`; detaches `user_name`,
+/// `group_name` or `role_name`; policy steps `policy_arn`; inline policies their owner).
+#[derive(Debug, Default, serde::Deserialize)]
+struct Names {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    user_name: Option<String>,
+    #[serde(default)]
+    group_name: Option<String>,
+    #[serde(default)]
+    role_name: Option<String>,
+    #[serde(default)]
+    policy_arn: Option<String>,
+    #[serde(default)]
+    owner_kind: Option<crate::inventory::OwnerKind>,
+    #[serde(default)]
+    owner: Option<String>,
+}
+
 /// Whether the entity the action acts on was re-created under the same name since the
 /// plan was made: its id (`user_id`, `group_id`, `role_id`, `policy_id`, an inline
 /// policy's `owner_id`, in the precondition) differs from the one IAM has now. An entity
 /// that is gone is left to the step's own check (gone may be the planned state).
 async fn entity_replaced<X: Exec>(x: &X, a: &Action) -> Result<Option<String>, StepError> {
-    use crate::inventory::ResourceKind as R;
-    let pre = &a.precondition;
-    let planned = |k: &str| pre.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-    let p = |k: &str| a.params.get(k).and_then(Value::as_str);
-    let own = |kind: R| (a.resource.kind == kind).then_some(a.resource.name.as_str());
+    use crate::inventory::{OwnerKind, ResourceKind as R};
+    let pre: Planned = view(a, "precondition", &a.precondition)?;
+    let names: Names = view(a, "params", &a.params)?;
+    let planned = |id: Option<String>| id.filter(|s| !s.is_empty());
+    let own = |kind: R| (a.resource.kind == kind).then(|| a.resource.name.clone());
     let differs = |what: String, now: &str, then: &str| {
         (now != then).then(|| {
             format!(
@@ -244,43 +284,44 @@ async fn entity_replaced<X: Exec>(x: &X, a: &Action) -> Result<Option<String>, S
         })
     };
     // delete_user compares the id itself, with everything else the user holds.
-    if let Some(then) = planned("user_id").filter(|_| a.action != StepName::DeleteUser) {
-        if let Some(name) = p("user").or(p("user_name")).or(own(R::User)) {
-            if let Some(u) = x.iam().user(name).await? {
-                return Ok(differs(format!("user {name}"), &u.id, then));
+    if let Some(then) = planned(pre.user_id).filter(|_| a.action != StepName::DeleteUser) {
+        let name = names.user.clone().or(names.user_name.clone());
+        if let Some(name) = name.or_else(|| own(R::User)) {
+            if let Some(u) = x.iam().user(&name).await? {
+                return Ok(differs(format!("user {name}"), &u.id, &then));
             }
         }
     }
-    if let Some(then) = planned("group_id") {
-        if let Some(name) = p("group_name").or(own(R::Group)) {
-            if let Some(id) = x.iam().group_id(name).await? {
-                return Ok(differs(format!("group {name}"), &id, then));
+    if let Some(then) = planned(pre.group_id) {
+        if let Some(name) = names.group_name.clone().or_else(|| own(R::Group)) {
+            if let Some(id) = x.iam().group_id(&name).await? {
+                return Ok(differs(format!("group {name}"), &id, &then));
             }
         }
     }
-    if let Some(then) = planned("role_id") {
-        if let Some(name) = p("role_name").or(own(R::Role)) {
-            if let Some(id) = x.iam().role_id(name).await? {
-                return Ok(differs(format!("role {name}"), &id, then));
+    if let Some(then) = planned(pre.role_id) {
+        if let Some(name) = names.role_name.clone().or_else(|| own(R::Role)) {
+            if let Some(id) = x.iam().role_id(&name).await? {
+                return Ok(differs(format!("role {name}"), &id, &then));
             }
         }
     }
-    if let Some(then) = planned("policy_id") {
-        if let Some(arn) = p("policy_arn").or(a.resource.arn.as_deref()) {
-            if let Some(id) = x.iam().policy_id(arn).await? {
-                return Ok(differs(format!("policy {arn}"), &id, then));
+    if let Some(then) = planned(pre.policy_id) {
+        if let Some(arn) = names.policy_arn.clone().or(a.resource.arn.clone()) {
+            if let Some(id) = x.iam().policy_id(&arn).await? {
+                return Ok(differs(format!("policy {arn}"), &id, &then));
             }
         }
     }
-    if let Some(then) = planned("owner_id") {
-        if let (Some(kind), Some(owner)) = (p("owner_kind"), p("owner")) {
+    if let Some(then) = planned(pre.owner_id) {
+        if let (Some(kind), Some(owner)) = (names.owner_kind, names.owner) {
             let now = match kind {
-                "user" => x.iam().user(owner).await?.map(|u| u.id),
-                "group" => x.iam().group_id(owner).await?,
-                _ => x.iam().role_id(owner).await?,
+                OwnerKind::User => x.iam().user(&owner).await?.map(|u| u.id),
+                OwnerKind::Group => x.iam().group_id(&owner).await?,
+                OwnerKind::Role => x.iam().role_id(&owner).await?,
             };
             if let Some(id) = now {
-                return Ok(differs(format!("{kind} {owner}"), &id, then));
+                return Ok(differs(format!("{} {owner}", kind.as_str()), &id, &then));
             }
         }
     }
@@ -298,11 +339,18 @@ async fn in_use_since_plan<X: Exec>(x: &X, a: &Action) -> Result<Option<String>,
         .action
         .disables_credential()
         .is_some_and(|d| d == Disables::User);
-    let since = plan_ts(a.precondition.get("in_use_since"));
-    let (true, Some(since), None) = (user_level, since, &a.allowed_in_use) else {
+    if !user_level || a.allowed_in_use.is_some() {
+        return Ok(None);
+    }
+    let pre: Planned = view(a, "precondition", &a.precondition)?;
+    let Some(since) = plan_ts(pre.in_use_since.as_deref()) else {
         return Ok(None);
     };
-    let user = param(a, "user")?;
+    let names: Names = view(a, "params", &a.params)?;
+    let user = names
+        .user
+        .ok_or_else(|| StepError::Plan(format!("{} has no `user` parameter", a.id)))?;
+    let user = user.as_str();
     let mut uses: Vec<(DateTime<Utc>, String)> = Vec::new();
     for (key, status) in x.iam().access_keys(user).await?.unwrap_or_default() {
         if status != "Active" {
@@ -329,22 +377,6 @@ async fn in_use_since_plan<X: Exec>(x: &X, a: &Action) -> Result<Option<String>,
 
 // ---- helpers ---------------------------------------------------------------------------
 
-pub(crate) fn param<'a>(a: &'a Action, key: &str) -> Result<&'a str, StepError> {
-    a.params
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| StepError::Plan(format!("{} has no `{key}` parameter", a.id)))
-}
-
-/// A string parameter for undo (empty when absent).
-pub(crate) fn param_or_empty(a: &Action, key: &str) -> String {
-    a.params
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// One part of an action (`params`, `precondition`, `before`, `after`) read into its step's
 /// typed struct, once per action: a part that does not fit is a [`StepError::Plan`] naming the
 /// action and the field.
@@ -361,15 +393,27 @@ pub(crate) fn part<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// [`part`] for the shared checks' views ([`Planned`], [`Names`]), which every step's part
+/// fits: a part that is `null` (a step whose params are none) is the view's default.
+fn view<T: serde::de::DeserializeOwned + Default>(
+    a: &Action,
+    field: &str,
+    v: &Value,
+) -> Result<T, StepError> {
+    match v {
+        Value::Null => Ok(T::default()),
+        _ => part(a, field, v),
+    }
+}
+
 /// Nothing to reverse, and why.
 pub(crate) fn irreversible(why: &str) -> (Vec<UndoOp>, Option<String>) {
     (Vec::new(), Some(why.to_string()))
 }
 
 /// A plan timestamp, at second precision (the credential report has whole seconds).
-pub(crate) fn plan_ts(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    let s = v?.as_str()?;
-    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
+pub(crate) fn plan_ts(s: Option<&str>) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(s?).ok()?.with_timezone(&Utc);
     DateTime::from_timestamp(t.timestamp(), 0)
 }
 
@@ -387,61 +431,6 @@ pub(crate) fn when(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
-pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
-
-/// The (kind, name) of the entity a detach acts on.
-pub(crate) fn entity_of(a: &Action) -> Result<(&'static str, &str), StepError> {
-    for (kind, key) in [
-        ("user", "user_name"),
-        ("group", "group_name"),
-        ("role", "role_name"),
-    ] {
-        if let Some(n) = a.params.get(key).and_then(Value::as_str) {
-            return Ok((kind, n));
-        }
-    }
-    Err(StepError::Plan(format!(
-        "{} names no user, group or role",
-        a.id
-    )))
-}
-
-/// Attachments as a plan value records them.
-pub(crate) fn attachments_of(v: Option<&Value>) -> Attachments {
-    Attachments {
-        users: strings(v.and_then(|a| a.get("users"))),
-        groups: strings(v.and_then(|a| a.get("groups"))),
-        roles: strings(v.and_then(|a| a.get("roles"))),
-    }
-}
-
-pub(crate) fn attachments_value(a: &Attachments) -> Value {
-    json!({"users": a.users, "groups": a.groups, "roles": a.roles})
-}
-
 pub(crate) fn password_policy_value(p: Option<&PasswordPolicy>) -> Value {
     serde_json::to_value(p).unwrap_or(Value::Null)
-}
-
-/// A map of strings from a plan value (`{"k": "v"}`; other values as their JSON text).
-pub(crate) fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

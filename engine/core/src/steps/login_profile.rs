@@ -16,6 +16,7 @@ pub const REQUIRE_RESET: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ login_profile`: `password_reset_required = false -> true`",
     rank: 10,
     disables_credential: None,
     expand,
@@ -31,6 +32,7 @@ pub const DELETE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Destructive,
     change: ChangeKind::Delete,
+    diff: "`- login_profile`: `login_profile = \"present\"`, `created_at`",
     rank: 11,
     disables_credential: Some(Disables::Password),
     expand,
@@ -56,7 +58,9 @@ pub struct ProfilePrecondition {
     pub created_at: Option<String>,
     /// Whether a reset is already required.
     pub password_reset_required: bool,
-    /// The password's last use.
+    /// The password's last use (`null`: never used; required, so an old plan without it is
+    /// refused rather than read as "never used").
+    #[serde(deserialize_with = "super::present")]
     pub password_last_used_at: Option<String>,
     /// The user's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,24 +139,22 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
 
 pub(crate) mod live {
     //! `require_password_reset` and `delete_login_profile`: apply's check, calls and reverse.
-    use super::ProfileParams;
+    use super::{ProfileParams, ProfilePrecondition};
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let pre = &a.precondition;
         let user = part::<ProfileParams>(a, "params", &a.params)?.user;
+        let pre: ProfilePrecondition = part(a, "precondition", &a.precondition)?;
         let user = user.as_str();
         // A console password used since the plan was made is not the unused one the plan judged.
-        if pre.get("password_last_used_at").is_some() {
-            let planned = plan_ts(pre.get("password_last_used_at"));
-            let used = x.iam().user(user).await?.and_then(|u| u.password_last_used);
-            if used > planned {
-                return Ok(Check::Stale(format!(
-                    "the password was used at {} since the plan saw its last use ({})",
-                    when(used),
-                    when(planned)
-                )));
-            }
+        let planned = plan_ts(pre.password_last_used_at.as_deref());
+        let used = x.iam().user(user).await?.and_then(|u| u.password_last_used);
+        if used > planned {
+            return Ok(Check::Stale(format!(
+                "the password was used at {} since the plan saw its last use ({})",
+                when(used),
+                when(planned)
+            )));
         }
         Ok(match x.iam().login_profile(user).await? {
             None if a.action == StepName::DeleteLoginProfile => {

@@ -15,6 +15,7 @@ pub const DETACH_EVERYWHERE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ managed_policy`: `attachments = {...} -> {\"users\":[],\"groups\":[],\"roles\":[]}`",
     rank: 110,
     disables_credential: None,
     expand,
@@ -30,6 +31,7 @@ pub const DELETE: StepInfo = StepInfo {
     check_param: None,
     safety: Safety::Destructive,
     change: ChangeKind::Delete,
+    diff: "`- managed_policy`: `default_version_id`, `versions`, `attachments`",
     rank: 120,
     disables_credential: None,
     expand,
@@ -154,11 +156,51 @@ pub(crate) mod live {
     //! `detach_policy_everywhere` and `delete_policy`: apply's check (attached to nothing new
     //! since the plan), calls (detach from every entity; delete the other versions, then the
     //! policy) and reverse.
+    use super::{AttachmentsState, DeletePrecondition, DeletedPolicy, PolicyParams};
     use crate::steps::live::*;
 
+    impl From<super::Attachments> for Attachments {
+        fn from(a: super::Attachments) -> Attachments {
+            Attachments {
+                users: a.users,
+                groups: a.groups,
+                roles: a.roles,
+            }
+        }
+    }
+
+    impl From<&Attachments> for super::Attachments {
+        fn from(a: &Attachments) -> super::Attachments {
+            super::Attachments {
+                users: a.users.clone(),
+                groups: a.groups.clone(),
+                roles: a.roles.clone(),
+            }
+        }
+    }
+
+    /// The attachments as `before` records them.
+    fn state(now: &Attachments) -> Value {
+        serde_json::to_value(AttachmentsState {
+            attachments: now.into(),
+        })
+        .unwrap_or(Value::Null)
+    }
+
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let arn = param(a, "policy_arn")?;
+        let arn = part::<PolicyParams>(a, "params", &a.params)?.policy_arn;
+        let arn = arn.as_str();
         let deleting = a.action == StepName::DeletePolicy;
+        // The plan's `before` holds the attachments it saw; a delete also the default version.
+        let (planned, planned_default) = if deleting {
+            let pre: DeletePrecondition = part(a, "precondition", &a.precondition)?;
+            let b: DeletedPolicy = part(a, "before", &a.before)?;
+            (b.attachments, pre.default_version_id)
+        } else {
+            let b: AttachmentsState = part(a, "before", &a.before)?;
+            (b.attachments, String::new())
+        };
+        let planned = Attachments::from(planned);
         let Some(current) = x.iam().policy_default(arn).await? else {
             return Ok(if deleting {
                 Check::Already(json!({"policy": "absent"}))
@@ -167,7 +209,6 @@ pub(crate) mod live {
             });
         };
         let now = x.iam().entities(arn).await?;
-        let planned = attachments_of(a.before.get("attachments"));
         let new = new_since(&now, &planned);
         if !new.is_empty() {
             return Ok(Check::Stale(format!(
@@ -177,26 +218,17 @@ pub(crate) mod live {
         }
         if !deleting {
             if is_empty(&now) {
-                return Ok(Check::Already(
-                    json!({"attachments": attachments_value(&now)}),
-                ));
+                return Ok(Check::Already(state(&now)));
             }
-            return Ok(Check::Proceed(
-                json!({"attachments": attachments_value(&now)}),
-            ));
+            return Ok(Check::Proceed(state(&now)));
         }
-        let planned_default = a
-            .precondition
-            .get("default_version_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
         if current != planned_default {
             return Ok(Check::Stale(format!(
                 "the policy's default version is {current} now; the plan saw {planned_default}"
             )));
         }
         Ok(Check::Proceed(
-            json!({"default_version_id": current, "attachments": attachments_value(&now)}),
+            json!({"default_version_id": current, "attachments": super::Attachments::from(&now)}),
         ))
     }
 
@@ -227,7 +259,8 @@ pub(crate) mod live {
         _before: &Value,
     ) -> Result<Value, StepError> {
         let id = a.id.as_str();
-        let arn = param(a, "policy_arn")?;
+        let arn = part::<PolicyParams>(a, "params", &a.params)?.policy_arn;
+        let arn = arn.as_str();
         if a.action == StepName::DeletePolicy && crate::steps::is_aws_managed(arn) {
             return Err(StepError::Plan(
                 "AWS-managed policies are never deleted".into(),
@@ -274,8 +307,15 @@ pub(crate) mod live {
             "a deleted managed policy cannot be restored: its versions are recorded in the plan's `before`",
         );
         }
-        let att = attachments_of(before.get("attachments"));
-        let arn = param_or_empty(a, "policy_arn");
+        let arn = match part::<PolicyParams>(a, "params", &a.params) {
+            Ok(p) => p.policy_arn,
+            Err(e) => return irreversible(&e.to_string()),
+        };
+        // `before` is the check's read (an [`AttachmentsState`]); nothing recorded, nothing
+        // to attach again.
+        let att: Attachments = part::<AttachmentsState>(a, "before", before)
+            .map(|b| b.attachments.into())
+            .unwrap_or_default();
         let mut ops = Vec::new();
         for (kind, names) in [
             ("user", &att.users),

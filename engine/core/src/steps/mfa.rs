@@ -13,11 +13,12 @@ use serde_json::Value;
 /// `deactivate_mfa_device`.
 pub const DEACTIVATE: StepInfo = StepInfo {
     targets: &[ResourceKind::MfaDevice],
-    params: &[param("delete_virtual", ParamKind::Bool, false)],
+    params: &[param("delete_virtual", ParamKind::Bool, false, "default `false`")],
     params_schema: super::schema_of::<MfaParams>,
     check_param: None,
     safety: Safety::Destructive,
     change: ChangeKind::Change,
+    diff: "`~ mfa_device`: `user = \"alice\" -> (none)`, `enabled = true -> false`; with `delete_virtual` on a virtual device it shows as `- mfa_device` (a delete)",
     rank: 30,
     disables_credential: None,
     expand,
@@ -56,7 +57,9 @@ pub struct MfaActionParams {
 pub struct MfaPrecondition {
     /// The user.
     pub user: String,
-    /// When the device was enabled.
+    /// When the device was enabled (`null`: not known; required, so an old plan without it
+    /// is refused).
+    #[serde(deserialize_with = "super::present")]
     pub enabled_at: Option<String>,
     /// The user's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,17 +123,21 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
 pub(crate) mod live {
     //! `deactivate_mfa_device`: apply's check and calls (it has no reverse: re-enabling a device
     //! takes two codes from it).
+    use super::{MfaActionParams, MfaPrecondition};
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let pre = &a.precondition;
-        let user = param(a, "user")?;
+        let MfaActionParams {
+            user,
+            delete_virtual,
+        } = part(a, "params", &a.params)?;
+        let pre: MfaPrecondition = part(a, "precondition", &a.precondition)?;
+        let user = user.as_str();
         let serial = a.resource.id.as_str();
-        let delete_virtual = a.params.get("delete_virtual").and_then(Value::as_bool) == Some(true);
         let devices = x.iam().mfa_devices(user).await?.unwrap_or_default();
         Ok(match devices.iter().find(|(s, _)| s == serial) {
             Some((_, enabled)) => {
-                let planned = plan_ts(pre.get("enabled_at"));
+                let planned = plan_ts(pre.enabled_at.as_deref());
                 if planned.is_some() && enabled.is_some() && planned != *enabled {
                     return Ok(Check::Stale(format!(
                         "the device was enabled again at {} (the plan saw {})",
@@ -149,24 +156,34 @@ pub(crate) mod live {
         })
     }
 
+    /// What the check read (`before` in the journal) that the calls need.
+    #[derive(Debug, serde::Deserialize)]
+    struct Seen {
+        /// Whether the device is enabled (a virtual device that is not is only deleted).
+        enabled: bool,
+    }
+
     pub(crate) async fn execute<X: Exec>(
         x: &X,
         a: &Action,
         before: &Value,
     ) -> Result<Value, StepError> {
-        let user = param(a, "user")?;
+        let MfaActionParams {
+            user,
+            delete_virtual,
+        } = part(a, "params", &a.params)?;
         let serial = a.resource.id.as_str();
-        if before.get("enabled").and_then(Value::as_bool) == Some(true) {
+        if part::<Seen>(a, "before", before)?.enabled {
             x.send(
                 &a.id,
                 IamCall::DeactivateMfaDevice {
-                    user: user.to_string(),
+                    user,
                     serial: serial.to_string(),
                 },
             )
             .await?;
         }
-        if a.params.get("delete_virtual").and_then(Value::as_bool) == Some(true) {
+        if delete_virtual {
             x.send(
                 &a.id,
                 IamCall::DeleteVirtualMfaDevice {

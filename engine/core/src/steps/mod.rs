@@ -208,6 +208,17 @@ pub enum ParamKind {
 }
 
 impl ParamKind {
+    /// How the step reference names the type.
+    pub fn short(self) -> &'static str {
+        match self {
+            ParamKind::Bool => "bool",
+            ParamKind::String => "string",
+            ParamKind::StringList => "list of strings",
+            ParamKind::StringMap => "map of strings",
+            ParamKind::Object => "object",
+        }
+    }
+
     /// How the type is named in messages.
     pub fn describe(self) -> &'static str {
         match self {
@@ -253,14 +264,23 @@ pub struct ParamInfo {
     pub kind: ParamKind,
     /// Whether the step needs it.
     pub required: bool,
+    /// What the step reference says after the type: what the value means and its default
+    /// (e.g. "ARN globs, default all"; empty: nothing more to say).
+    pub doc: &'static str,
 }
 
 /// Shorthand for a [`ParamInfo`].
-pub const fn param(name: &'static str, kind: ParamKind, required: bool) -> ParamInfo {
+pub const fn param(
+    name: &'static str,
+    kind: ParamKind,
+    required: bool,
+    doc: &'static str,
+) -> ParamInfo {
     ParamInfo {
         name,
         kind,
         required,
+        doc,
     }
 }
 
@@ -297,6 +317,9 @@ pub struct StepInfo {
     pub safety: Safety,
     /// How the diff shows it (an expansion may say otherwise for one action).
     pub change: ChangeKind,
+    /// What the diff shows for an action of the step, in words (the step reference's "The
+    /// diff shows" column).
+    pub diff: &'static str,
     /// Position in apply order among the steps on one subject (AWS's required order for the
     /// `delete_user` cascade: login profile, keys, MFA, groups, policies, then the user).
     pub rank: u16,
@@ -309,6 +332,71 @@ pub struct StepInfo {
     pub verb: fn(&Value) -> String,
     /// The typed round trip of an action's parts.
     pub roundtrip: Roundtrip,
+}
+
+/// The begin and end markers of the generated step table in `docs/rule-language.md` (§8.1).
+pub const DOC_MARKERS: (&str, &str) = (
+    "<!-- steps: generated from engine/src/steps (UPDATE_GOLDEN=1 cargo test --test generated) -->",
+    "<!-- end of generated steps -->",
+);
+
+/// The step table of `docs/rule-language.md` (markdown, between [`DOC_MARKERS`]), from each
+/// step's [`StepInfo`]: its targets, parameters, safety and what its diff shows.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| Step | Applies to | Params | Safety | The diff shows |\n|---|---|---|---|---|\n",
+    );
+    for step in ALL_STEPS {
+        let info = step.info();
+        let targets: Vec<String> = info
+            .targets
+            .iter()
+            .map(|k| format!("`{}`", k.collection()))
+            .collect();
+        let params: Vec<String> = info
+            .params
+            .iter()
+            .map(|p| {
+                let mut about = vec![p.kind.short()];
+                if p.required {
+                    about.push("required");
+                }
+                if !p.doc.is_empty() {
+                    about.push(p.doc);
+                }
+                format!("`{}` ({})", p.name, about.join(", "))
+            })
+            .collect();
+        let params = if params.is_empty() {
+            "—".to_string()
+        } else {
+            params.join("; ")
+        };
+        let safety = match info.safety {
+            Safety::Reversible => "reversible",
+            Safety::Destructive => "destructive",
+        };
+        out.push_str(&format!(
+            "| `{step}` | {} | {params} | {safety} | {} |\n",
+            targets.join(", "),
+            info.diff
+        ));
+    }
+    out
+}
+
+/// `text` with the part between [`DOC_MARKERS`] replaced by [`markdown_table`]; `None` when
+/// the markers are missing.
+pub fn splice_doc(text: &str) -> Option<String> {
+    let (begin, end) = DOC_MARKERS;
+    let start = text.find(begin)? + begin.len();
+    let stop = start + text.get(start..)?.find(end)?;
+    Some(format!(
+        "{}\n{}{}",
+        text.get(..start)?,
+        markdown_table(),
+        text.get(stop..)?
+    ))
 }
 
 /// An action's typed parts, as the plan file holds them.
@@ -373,6 +461,15 @@ pub struct EntityIds {
     pub role_id: Option<String>,
     /// A managed policy's id.
     pub policy_id: Option<String>,
+}
+
+/// Reads an `Option` field of an action part that must be present, `null` allowed
+/// (`#[serde(deserialize_with = "super::present")]`): a `null` (e.g. a key never used) stays
+/// apart from a field an old plan lacks, which is an error naming the field, never "never used".
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
 }
 
 /// A timestamp as plans write it: RFC 3339, whole seconds, `Z`.

@@ -13,11 +13,12 @@ use serde_json::Value;
 /// `update_password_policy`.
 pub const UPDATE: StepInfo = StepInfo {
     targets: &[ResourceKind::Account],
-    params: &[param("settings", ParamKind::Object, true)],
+    params: &[param("settings", ParamKind::Object, true, "")],
     params_schema: super::schema_of::<PasswordParams>,
     check_param: Some(check_param),
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ account`: one line per setting that changes",
     rank: 5,
     disables_credential: None,
     expand,

@@ -16,11 +16,12 @@ use serde_json::Value;
 /// `replace_policy_document`.
 pub const REPLACE: StepInfo = StepInfo {
     targets: &[ResourceKind::ManagedPolicy],
-    params: &[param("document", ParamKind::Object, true)],
+    params: &[param("document", ParamKind::Object, true, "")],
     params_schema: super::schema_of::<ReplaceParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ managed_policy`: `default_version_id = \"v2\" -> \"(new)\"`, old and new `document`",
     rank: 100,
     disables_credential: None,
     expand,
@@ -31,11 +32,17 @@ pub const REPLACE: StepInfo = StepInfo {
 /// `set_default_policy_version`.
 pub const SET_DEFAULT: StepInfo = StepInfo {
     targets: &[ResourceKind::ManagedPolicy],
-    params: &[param("version_id", ParamKind::String, false)],
+    params: &[param(
+        "version_id",
+        ParamKind::String,
+        false,
+        "default `previous`",
+    )],
     params_schema: super::schema_of::<SetDefaultParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ managed_policy`: `default_version_id`, `document`",
     rank: 101,
     disables_credential: None,
     expand,
@@ -242,25 +249,43 @@ pub(crate) mod live {
     //! `replace_policy_document` and `set_default_policy_version`: apply's check, calls (a new
     //! default version, making room when AWS's five are taken; each resolved by re-reading when
     //! unanswered, never more than one version per action) and reverse.
+    use super::{
+        KeptVersion, ReplaceActionParams, SetDefaultActionParams, VersionPrecondition, VersionState,
+    };
     use crate::steps::live::*;
+    use serde::Deserialize;
+
+    /// What an action of either step wants: a new default document, or another version made
+    /// the default.
+    enum Want {
+        Document(Value),
+        Version(String),
+    }
+
+    /// The action's policy and what it wants.
+    fn target(a: &Action) -> Result<(String, Want), StepError> {
+        Ok(if a.action == StepName::ReplacePolicyDocument {
+            let p: ReplaceActionParams = part(a, "params", &a.params)?;
+            (p.policy_arn, Want::Document(p.document))
+        } else {
+            let p: SetDefaultActionParams = part(a, "params", &a.params)?;
+            (p.policy_arn, Want::Version(p.version_id))
+        })
+    }
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let arn = param(a, "policy_arn")?;
-        let Some(current) = x.iam().policy_default(arn).await? else {
+        let (arn, want) = target(a)?;
+        let pre: VersionPrecondition = part(a, "precondition", &a.precondition)?;
+        let Some(current) = x.iam().policy_default(&arn).await? else {
             return Ok(Check::Stale(format!("policy {arn} no longer exists")));
         };
-        let planned = a
-            .precondition
-            .get("default_version_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let current_doc = x.iam().policy_document(arn, &current).await?;
-        if a.action == StepName::ReplacePolicyDocument {
-            let want = a.params.get("document").cloned().unwrap_or(Value::Null);
-            if current_doc == want {
-                return Ok(Check::Already(json!({"default_version_id": current})));
-            }
-        } else if Some(current.as_str()) == a.params.get("version_id").and_then(Value::as_str) {
+        let planned = pre.default_version_id;
+        let current_doc = x.iam().policy_document(&arn, &current).await?;
+        let already = match &want {
+            Want::Document(doc) => current_doc == *doc,
+            Want::Version(v) => current == *v,
+        };
+        if already {
             return Ok(Check::Already(json!({"default_version_id": current})));
         }
         if current != planned {
@@ -273,26 +298,27 @@ pub(crate) mod live {
         ))
     }
 
+    /// `before` is the check's read (a [`VersionState`]).
     pub(crate) async fn execute<X: Exec>(
         x: &X,
         a: &Action,
         before: &Value,
     ) -> Result<Value, StepError> {
         let id = a.id.as_str();
-        let arn = param(a, "policy_arn")?;
-        if a.action == StepName::SetDefaultPolicyVersion {
-            let call = IamCall::SetDefaultPolicyVersion {
-                policy_arn: arn.to_string(),
-                version_id: param(a, "version_id")?.to_string(),
-            };
-            x.send(id, call).await?;
-            return Ok(Value::Null);
-        }
-        let doc = a.params.get("document").cloned().unwrap_or(Value::Null);
-        let planned_default = before
-            .get("default_version_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let (arn, want) = target(a)?;
+        let arn = arn.as_str();
+        let doc = match want {
+            Want::Version(version_id) => {
+                let call = IamCall::SetDefaultPolicyVersion {
+                    policy_arn: arn.to_string(),
+                    version_id,
+                };
+                x.send(id, call).await?;
+                return Ok(Value::Null);
+            }
+            Want::Document(doc) => doc,
+        };
+        let planned_default = part::<VersionState>(a, "before", before)?.default_version_id;
         let versions = x.iam().policy_versions(arn).await?;
         let mut deleted = Value::Null;
         if versions.len() >= 5 {
@@ -303,8 +329,29 @@ pub(crate) mod live {
                 deleted = json!({"version_id": vid, "document": old});
             }
         }
-        let created = create_default_version_once(x, id, arn, &doc, planned_default).await?;
+        let created = create_default_version_once(x, id, arn, &doc, &planned_default).await?;
         Ok(json!({"created_version_id": created, "deleted_version": deleted}))
+    }
+
+    /// The journal's `before` of an applied action, as reverse reads it: the default version
+    /// the check saw (absent when the action was found applied by a re-read).
+    #[derive(Debug, Default, Deserialize)]
+    struct Previous {
+        #[serde(default)]
+        default_version_id: Option<String>,
+    }
+
+    /// The journal's `after` of an applied replace: what [`execute`] returned (the version
+    /// created, the version deleted to make room), or, when a re-read found it applied, the
+    /// check's `{"default_version_id": ...}`.
+    #[derive(Debug, Default, Deserialize)]
+    struct Outcome {
+        #[serde(default)]
+        created_version_id: Option<String>,
+        #[serde(default)]
+        default_version_id: Option<String>,
+        #[serde(default)]
+        deleted_version: Option<KeptVersion>,
     }
 
     /// `DeletePolicyVersion`; an unanswered attempt is resolved by listing the versions (gone:
@@ -408,37 +455,36 @@ pub(crate) mod live {
         before: &Value,
         after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        let arn = param_or_empty(a, "policy_arn");
+        let arn = match target(a) {
+            Ok((arn, _)) => arn,
+            Err(e) => return irreversible(&e.to_string()),
+        };
+        let before: Previous = part(a, "before", before).unwrap_or_default();
         let mut ops = Vec::new();
         let mut note = None;
-        if let Some(prev) = before.get("default_version_id").and_then(Value::as_str) {
+        if let Some(prev) = before.default_version_id {
             ops.push(UndoOp::SetDefaultPolicyVersion {
                 policy_arn: arn.clone(),
-                version_id: prev.to_string(),
+                version_id: prev,
             });
         }
         if a.action == StepName::ReplacePolicyDocument {
-            let created = after
-                .get("created_version_id")
-                .or_else(|| after.get("default_version_id"))
-                .and_then(Value::as_str);
-            if let Some(v) = created {
+            let after: Outcome = part(a, "after", after).unwrap_or_default();
+            if let Some(v) = after.created_version_id.or(after.default_version_id) {
                 ops.push(UndoOp::DeletePolicyVersion {
                     policy_arn: arn.clone(),
-                    version_id: v.to_string(),
+                    version_id: v,
                 });
             }
-            if let Some(d) = after.get("deleted_version").filter(|d| !d.is_null()) {
-                if let Some(doc) = d.get("document") {
-                    ops.push(UndoOp::CreatePolicyVersion {
-                        policy_arn: arn.clone(),
-                        document: doc.clone(),
-                    });
-                }
+            if let Some(d) = after.deleted_version {
+                ops.push(UndoOp::CreatePolicyVersion {
+                    policy_arn: arn.clone(),
+                    document: d.document,
+                });
                 note = Some(format!(
-                "version {} was deleted to make room; undo re-creates its document under a new version id",
-                d.get("version_id").and_then(Value::as_str).unwrap_or("?")
-            ));
+                    "version {} was deleted to make room; undo re-creates its document under a new version id",
+                    d.version_id
+                ));
             }
         }
         (ops, note)

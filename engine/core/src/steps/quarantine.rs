@@ -16,11 +16,17 @@ pub const QUARANTINE_POLICY_NAME: &str = "iamwarden-quarantine";
 /// `quarantine_user`.
 pub const QUARANTINE: StepInfo = StepInfo {
     targets: &[ResourceKind::User],
-    params: &[param("policy_name", ParamKind::String, false)],
+    params: &[param(
+        "policy_name",
+        ParamKind::String,
+        false,
+        "default `iamwarden-quarantine`",
+    )],
     params_schema: super::schema_of::<QuarantineParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Add,
+    diff: "`+ user`: `+ inline_policy = \"iamwarden-quarantine\"`, `+ effect = \"Deny *:* on *\"`",
     rank: 70,
     disables_credential: Some(Disables::User),
     expand,
@@ -135,16 +141,19 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
 pub(crate) mod live {
     //! `quarantine_user`: apply's check (the in-use re-check is shared, in `steps`), calls and
     //! reverse (delete the quarantine policy).
+    use super::QuarantineActionParams;
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let user = param(a, "user")?;
-        let name = param(a, "policy_name")?;
-        let want = a.params.get("document").cloned().unwrap_or(Value::Null);
-        if x.iam().user(user).await?.is_none() {
+        let QuarantineActionParams {
+            user,
+            policy_name: name,
+            document: want,
+        } = part(a, "params", &a.params)?;
+        if x.iam().user(&user).await?.is_none() {
             return Ok(Check::Stale(format!("user {user} no longer exists")));
         }
-        Ok(match x.iam().inline("user", user, name).await? {
+        Ok(match x.iam().inline("user", &user, &name).await? {
             Some(doc) if doc == want => Check::Already(json!({"inline_policy": name})),
             Some(_) => Check::Stale(format!(
                 "user {user} has an inline policy named {name} with another document"
@@ -158,11 +167,12 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let user = param(a, "user")?;
-        let name = param(a, "policy_name")?;
-        let doc = a.params.get("document").cloned().unwrap_or(Value::Null);
-        x.send(&a.id, IamCall::put_inline("user", user, name, &doc))
-            .await?;
+        let p: QuarantineActionParams = part(a, "params", &a.params)?;
+        x.send(
+            &a.id,
+            IamCall::put_inline("user", &p.user, &p.policy_name, &p.document),
+        )
+        .await?;
         Ok(Value::Null)
     }
 
@@ -171,13 +181,16 @@ pub(crate) mod live {
         _before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        (
-            vec![UndoOp::DeleteInlinePolicy {
-                entity: "user".into(),
-                name: param_or_empty(a, "user"),
-                policy_name: param_or_empty(a, "policy_name"),
-            }],
-            None,
-        )
+        match part::<QuarantineActionParams>(a, "params", &a.params) {
+            Ok(p) => (
+                vec![UndoOp::DeleteInlinePolicy {
+                    entity: "user".into(),
+                    name: p.user,
+                    policy_name: p.policy_name,
+                }],
+                None,
+            ),
+            Err(e) => irreversible(&e.to_string()),
+        }
     }
 }

@@ -16,11 +16,12 @@ const TARGETS: &[ResourceKind] = &[
 /// `tag`.
 pub const TAG: StepInfo = StepInfo {
     targets: TARGETS,
-    params: &[param("tags", ParamKind::StringMap, true)],
+    params: &[param("tags", ParamKind::StringMap, true, "")],
     params_schema: super::schema_of::<TagParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ tags = {...} -> {...}`",
     rank: 80,
     disables_credential: None,
     expand,
@@ -31,11 +32,12 @@ pub const TAG: StepInfo = StepInfo {
 /// `untag`.
 pub const UNTAG: StepInfo = StepInfo {
     targets: TARGETS,
-    params: &[param("keys", ParamKind::StringList, true)],
+    params: &[param("keys", ParamKind::StringList, true, "tag keys")],
     params_schema: super::schema_of::<UntagParams>,
     check_param: None,
     safety: Safety::Reversible,
     change: ChangeKind::Change,
+    diff: "`~ tags = {...} -> {...}`",
     rank: 81,
     disables_credential: None,
     expand,
@@ -168,7 +170,9 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
 pub(crate) mod live {
     //! `tag` and `untag`: apply's check, calls and reverse (restore the values before, remove
     //! the keys that were absent).
+    use super::{TagMap, TagParams, TagsPrecondition, UntagParams};
     use crate::steps::live::*;
+    use serde::Deserialize;
 
     /// The (kind, name) tag calls use: user/role name, or the policy ARN.
     fn tag_target(a: &Action) -> Result<(&'static str, String), StepError> {
@@ -189,37 +193,57 @@ pub(crate) mod live {
         }
     }
 
+    /// What the action changes: the tags a `tag` sets, or the keys an `untag` removes.
+    enum Want {
+        Set(BTreeMap<String, String>),
+        Remove(Vec<String>),
+    }
+
+    impl Want {
+        fn of(a: &Action) -> Result<Want, StepError> {
+            Ok(if a.action == StepName::Tag {
+                Want::Set(strings_of(&part::<TagParams>(a, "params", &a.params)?.tags))
+            } else {
+                Want::Remove(part::<UntagParams>(a, "params", &a.params)?.keys)
+            })
+        }
+
+        /// The keys it touches.
+        fn keys(&self) -> Vec<String> {
+            match self {
+                Want::Set(tags) => tags.keys().cloned().collect(),
+                Want::Remove(keys) => keys.clone(),
+            }
+        }
+    }
+
+    /// A tag map's values as strings (a value that is not a string as its JSON text).
+    fn strings_of(tags: &TagMap) -> BTreeMap<String, String> {
+        tags.iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect()
+    }
+
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let tagging = a.action == StepName::Tag;
         let (kind, name) = tag_target(a)?;
+        let want = Want::of(a)?;
+        let planned =
+            strings_of(&part::<TagsPrecondition>(a, "precondition", &a.precondition)?.tags);
         let Some(current) = x.iam().tags(kind, &name).await? else {
             return Ok(Check::Stale(format!(
                 "{} no longer exists",
                 a.resource.name
             )));
         };
-        let planned: BTreeMap<String, String> =
-            serde_json::from_value(a.precondition.get("tags").cloned().unwrap_or(json!({})))
-                .unwrap_or_default();
-        let keys: Vec<String> = if tagging {
-            a.params
-                .get("tags")
-                .and_then(Value::as_object)
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default()
-        } else {
-            strings(a.params.get("keys"))
-        };
-        let done = if tagging {
-            a.params
-                .get("tags")
-                .and_then(Value::as_object)
-                .is_some_and(|m| {
-                    m.iter()
-                        .all(|(k, v)| current.get(k).map(String::as_str) == v.as_str())
-                })
-        } else {
-            keys.iter().all(|k| !current.contains_key(k))
+        let keys = want.keys();
+        let done = match &want {
+            Want::Set(tags) => tags.iter().all(|(k, v)| current.get(k) == Some(v)),
+            Want::Remove(keys) => keys.iter().all(|k| !current.contains_key(k)),
         };
         if done {
             return Ok(Check::Already(json!({"tags": current})));
@@ -240,13 +264,20 @@ pub(crate) mod live {
         _before: &Value,
     ) -> Result<Value, StepError> {
         let (kind, name) = tag_target(a)?;
-        let call = if a.action == StepName::Tag {
-            IamCall::tag(kind, &name, &string_map(a.params.get("tags")))
-        } else {
-            IamCall::untag(kind, &name, &strings(a.params.get("keys")))
+        let call = match Want::of(a)? {
+            Want::Set(tags) => IamCall::tag(kind, &name, &tags),
+            Want::Remove(keys) => IamCall::untag(kind, &name, &keys),
         };
         x.send(&a.id, call).await?;
         Ok(Value::Null)
+    }
+
+    /// The journal's `before` of an applied action: each touched key's value before (`null`:
+    /// it was absent).
+    #[derive(Debug, Default, Deserialize)]
+    struct Previous {
+        #[serde(default)]
+        tags: BTreeMap<String, Option<String>>,
     }
 
     pub(crate) fn reverse(
@@ -259,14 +290,13 @@ pub(crate) mod live {
         };
         let mut restore = BTreeMap::new();
         let mut remove = Vec::new();
-        if let Some(prev) = before.get("tags").and_then(Value::as_object) {
-            for (k, v) in prev {
-                match v.as_str() {
-                    Some(v) => {
-                        restore.insert(k.clone(), v.to_string());
-                    }
-                    None => remove.push(k.clone()),
+        let before: Previous = part(a, "before", before).unwrap_or_default();
+        for (k, v) in before.tags {
+            match v {
+                Some(v) => {
+                    restore.insert(k, v);
                 }
+                None => remove.push(k),
             }
         }
         let mut ops = Vec::new();
