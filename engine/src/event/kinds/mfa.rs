@@ -4,7 +4,8 @@ use crate::event::fold::{req, user_id, Touched};
 use crate::event::IamEvent;
 use crate::inventory::{Inventory, ResourceKind};
 
-/// `DeactivateMFADevice`: the device no longer belongs to the user.
+/// `DeactivateMFADevice`: the device no longer belongs to the user (it remembers the user in
+/// `last_user`, so rules can tell a deactivated device from one never used).
 pub(super) fn deactivate_mfa_device(
     inv: &mut Inventory,
     e: &IamEvent,
@@ -16,6 +17,7 @@ pub(super) fn deactivate_mfa_device(
         d.user = None;
         d.enabled_at = None;
         d.user_arn = None;
+        d.last_user = Some(user.clone());
     }
     if inv.login_profiles.iter().any(|l| l.user == user) {
         touched.push((ResourceKind::LoginProfile, user));
