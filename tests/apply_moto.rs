@@ -1375,7 +1375,13 @@ fn enforce_mfa_and_quarantine_role_apply_read_back_and_undo() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| format!("{} {}", a["action"].as_str().unwrap(), a["resource"]["name"]))
+        .map(|a| {
+            format!(
+                "{} {}",
+                a["action"].as_str().unwrap(),
+                a["resource"]["name"]
+            )
+        })
         .collect();
     assert_eq!(
         planned,
@@ -1388,7 +1394,10 @@ fn enforce_mfa_and_quarantine_role_apply_read_back_and_undo() {
         .iter()
         .map(|s| {
             (
-                s["resource"]["name"].as_str().unwrap_or_default().to_string(),
+                s["resource"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 s["reason"].as_str().unwrap_or_default().to_string(),
             )
         })
@@ -1450,7 +1459,10 @@ fn enforce_mfa_and_quarantine_role_apply_read_back_and_undo() {
             .send()
             .await
             .unwrap();
-        assert!(names.policy_names().is_empty(), "the service-linked role was touched");
+        assert!(
+            names.policy_names().is_empty(),
+            "the service-linked role was touched"
+        );
     });
 
     // The same plan again: already applied, nothing sent.

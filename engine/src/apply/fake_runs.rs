@@ -682,7 +682,10 @@ async fn quarantine_role_refuses_a_service_linked_role_whatever_the_plan_says() 
     let r = run(
         &fake,
         &path,
-        &plan(vec![quarantine_role("AWSServiceRoleForSupport", "AROASUPPORT")]),
+        &plan(vec![quarantine_role(
+            "AWSServiceRoleForSupport",
+            "AROASUPPORT",
+        )]),
     )
     .await;
     let (o, detail) = outcome(&r, "act-AROASUPPORT");
@@ -699,7 +702,12 @@ async fn quarantine_role_is_stale_when_the_role_is_gone_or_re_created() {
     let fake = FakeIam::new(mfa_account());
     fake.edit(|s| s.roles.get_mut("deploy").unwrap().id = "AROANEW".into());
     let (_d, path) = journal_path();
-    let r = run(&fake, &path, &plan(vec![quarantine_role("deploy", "AROADEPLOY")])).await;
+    let r = run(
+        &fake,
+        &path,
+        &plan(vec![quarantine_role("deploy", "AROADEPLOY")]),
+    )
+    .await;
     let (o, detail) = outcome(&r, "act-AROADEPLOY");
     assert_eq!(o, Outcome::Stale, "{detail}");
     assert!(detail.contains("re-created"), "{detail}");
@@ -707,7 +715,12 @@ async fn quarantine_role_is_stale_when_the_role_is_gone_or_re_created() {
         s.roles.remove("deploy");
     });
     let (_d2, path2) = journal_path();
-    let r = run(&fake, &path2, &plan(vec![quarantine_role("deploy", "AROADEPLOY")])).await;
+    let r = run(
+        &fake,
+        &path2,
+        &plan(vec![quarantine_role("deploy", "AROADEPLOY")]),
+    )
+    .await;
     let (o, detail) = outcome(&r, "act-AROADEPLOY");
     assert_eq!(o, Outcome::Stale, "{detail}");
     assert!(detail.contains("no longer exists"), "{detail}");

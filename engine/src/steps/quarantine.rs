@@ -298,11 +298,7 @@ pub(crate) mod live {
         })
     }
 
-    async fn execute_user<X: Exec>(
-        x: &X,
-        a: &Action,
-        _before: &Value,
-    ) -> Result<Value, StepError> {
+    async fn execute_user<X: Exec>(x: &X, a: &Action, _before: &Value) -> Result<Value, StepError> {
         let user = param(a, "user")?;
         let name = param(a, "policy_name")?;
         let doc = a.params.get("document").cloned().unwrap_or(Value::Null);
@@ -311,11 +307,7 @@ pub(crate) mod live {
         Ok(Value::Null)
     }
 
-    fn reverse_user(
-        a: &Action,
-        _before: &Value,
-        _after: &Value,
-    ) -> (Vec<UndoOp>, Option<String>) {
+    fn reverse_user(a: &Action, _before: &Value, _after: &Value) -> (Vec<UndoOp>, Option<String>) {
         (
             vec![UndoOp::DeleteInlinePolicy {
                 entity: "user".into(),
