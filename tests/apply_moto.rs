@@ -1331,3 +1331,174 @@ fn event_apply_rolls_back_the_policy_version_that_made_a_policy_admin() {
         .unwrap()
         .contains("\"call\":\"SetDefaultPolicyVersion\""));
 }
+
+/// Issue 14: `enforce_mfa` attaches AWS's self-service MFA policy (a user with an active key is
+/// skipped), `quarantine_role` its deny-all (never on the service-linked role), read back from
+/// IAM; a second apply changes nothing; undo deletes both policies.
+#[test]
+fn enforce_mfa_and_quarantine_role_apply_read_back_and_undo() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let c = client(&server.endpoint(), SEED_KEY, "seed-secret");
+    let service_linked = rt.block_on(async {
+        for u in ["no-mfa", "keyed"] {
+            user(&c, u).await;
+            c.create_login_profile()
+                .user_name(u)
+                .password("Initial-Passw0rd!")
+                .send()
+                .await
+                .unwrap();
+        }
+        c.create_access_key().user_name("keyed").send().await.unwrap();
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        c.create_role()
+            .role_name("idle-role")
+            .assume_role_policy_document(trust)
+            .send()
+            .await
+            .unwrap();
+        c.create_service_linked_role()
+            .aws_service_name("support.amazonaws.com")
+            .send()
+            .await
+            .unwrap()
+            .role()
+            .unwrap()
+            .role_name()
+            .to_string()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let plan = make_plan(&server, &pack("enforce-mfa.yaml"), &plan_path);
+    let planned: Vec<String> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {}",
+                a["action"].as_str().unwrap(),
+                a["resource"]["name"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        [r#"enforce_mfa "no-mfa""#, r#"quarantine_role "idle-role""#],
+        "{plan:#}"
+    );
+    let skipped: Vec<(String, String)> = plan["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["resource"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                s["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let reason = |name: &str| {
+        skipped
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("{name} not skipped: {skipped:?}"))
+    };
+    assert!(reason("keyed").contains("active access key"));
+    assert!(reason(&service_linked).contains("service-linked"));
+
+    server.clear_requests();
+    let (code, report, out) = apply_json(&server, &plan_path, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(report["summary"]["applied"], json!(2), "{out}");
+    // Two subjects, run concurrently: compare as a set.
+    let mut calls: Vec<String> = mutating(&server)
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    calls.sort();
+    assert_eq!(calls, ["PutRolePolicy", "PutUserPolicy"], "{out}");
+    rt.block_on(async {
+        let doc = c
+            .get_user_policy()
+            .user_name("no-mfa")
+            .policy_name("iamwarden-enforce-mfa")
+            .send()
+            .await
+            .unwrap()
+            .policy_document()
+            .to_string();
+        // Raw or URL-encoded (moto answers either way): these names have no character to encode.
+        for part in [
+            "BlockMostAccessUnlessSignedInWithMFA",
+            "BoolIfExists",
+            "MultiFactorAuthPresent",
+            "CreateVirtualMFADevice",
+        ] {
+            assert!(doc.contains(part), "{part} not in {doc}");
+        }
+        assert!(c
+            .get_role_policy()
+            .role_name("idle-role")
+            .policy_name("iamwarden-quarantine")
+            .send()
+            .await
+            .is_ok());
+        for u in ["keyed"] {
+            let names = c.list_user_policies().user_name(u).send().await.unwrap();
+            assert!(names.policy_names().is_empty(), "{u} got a policy");
+        }
+        let names = c
+            .list_role_policies()
+            .role_name(&service_linked)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            names.policy_names().is_empty(),
+            "the service-linked role was touched"
+        );
+    });
+
+    // The same plan again: already applied, nothing sent.
+    server.clear_requests();
+    let (code, report, out) = apply_json(&server, &plan_path, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(report["summary"]["already_applied"], json!(2), "{out}");
+    assert!(mutating(&server).is_empty(), "{:?}", mutating(&server));
+
+    // Undo deletes both policies.
+    let journal = dir.path().join("plan.json.journal.jsonl");
+    server.clear_requests();
+    let o = run(iamwarden(&server, SEED_KEY, "seed-secret")
+        .args(["undo", "--auto-approve", "--format", "json"])
+        .arg(&journal));
+    assert!(o.status.success(), "{}", text(&o));
+    let mut calls: Vec<String> = mutating(&server)
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    calls.sort();
+    assert_eq!(calls, ["DeleteRolePolicy", "DeleteUserPolicy"]);
+    rt.block_on(async {
+        assert!(c
+            .get_user_policy()
+            .user_name("no-mfa")
+            .policy_name("iamwarden-enforce-mfa")
+            .send()
+            .await
+            .is_err());
+        assert!(c
+            .get_role_policy()
+            .role_name("idle-role")
+            .policy_name("iamwarden-quarantine")
+            .send()
+            .await
+            .is_err());
+    });
+}

@@ -125,7 +125,10 @@ const CASES: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "deactivate-mfa-device.json",
-        &[("console-user-without-mfa", "alice.nguyen")],
+        &[
+            ("console-user-mfa-deactivated", "alice.nguyen"),
+            ("console-user-without-mfa", "alice.nguyen"),
+        ],
     ),
     ("eventbridge-create-policy.json", &[]),
     (

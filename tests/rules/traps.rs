@@ -754,6 +754,14 @@ rules:
     when: {path: $.user_tags.status, eq: left}
     remediation:
       - step: deactivate_access_key
+  - id: leavers-need-mfa
+    title: Leavers must use MFA
+    severity: medium
+    select: $.users
+    when: {path: $.tags.status, eq: left}
+    remediation:
+      - step: enforce_mfa
+        params: {allow_active_keys: true}
 ";
 
 #[test]
@@ -831,6 +839,16 @@ fn delete_user_cascade_order_links_and_supersession() {
         delete.supersedes.iter().any(
             |s| s.action.as_str() == "quarantine_user" && s.rules == vec!["quarantine-leavers"]
         ),
+        "{:?}",
+        delete.supersedes
+    );
+    // So is the MFA policy (issue 14): delete_user's cascade would not know to delete it.
+    assert!(p.actions.iter().all(|a| a.action.as_str() != "enforce_mfa"));
+    assert!(
+        delete
+            .supersedes
+            .iter()
+            .any(|s| s.action.as_str() == "enforce_mfa" && s.rules == vec!["leavers-need-mfa"]),
         "{:?}",
         delete.supersedes
     );

@@ -657,6 +657,18 @@ impl Iam for SdkIam {
         Ok(found(r)?.and_then(|o| o.role().map(|r| r.role_id().to_string())))
     }
 
+    /// The role's path; `None` when the role does not exist.
+    async fn role_path(&self, name: &str) -> Read<Option<String>> {
+        let r = self
+            .client
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_err("GetRole", e));
+        Ok(found(r)?.and_then(|o| o.role().map(|r| r.path().to_string())))
+    }
+
     /// The managed policy's id; `None` when the policy does not exist.
     async fn policy_id(&self, arn: &str) -> Read<Option<String>> {
         let r = self

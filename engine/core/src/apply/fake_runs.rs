@@ -692,3 +692,270 @@ async fn a_null_last_use_is_never_used_and_a_missing_one_is_a_plan_error() {
         other => panic!("a missing password last use is a plan error: {other:?}"),
     }
 }
+
+// ---- enforce_mfa and quarantine_role (issue 14) ------------------------------------------
+
+const MFA_POLICY: &str = crate::steps::enforce_mfa::ENFORCE_MFA_POLICY_NAME;
+
+/// `carol`: a console user with no key and no MFA; the role `deploy` and a service-linked one.
+fn mfa_account() -> State {
+    let mut s = account();
+    s.users.insert(
+        "carol".into(),
+        FakeUser {
+            id: "AIDACAROL".into(),
+            login_profile: Some((None, false)),
+            ..FakeUser::default()
+        },
+    );
+    s.roles.insert(
+        "deploy".into(),
+        FakeEntity {
+            id: "AROADEPLOY".into(),
+            path: "/".into(),
+            ..FakeEntity::default()
+        },
+    );
+    s.roles.insert(
+        "AWSServiceRoleForSupport".into(),
+        FakeEntity {
+            id: "AROASUPPORT".into(),
+            path: "/aws-service-role/support.amazonaws.com/".into(),
+            ..FakeEntity::default()
+        },
+    );
+    s
+}
+
+fn enforce_mfa_carol() -> Action {
+    use crate::steps::enforce_mfa::{
+        enforce_mfa_document, EnforceMfaActionParams, EnforceMfaPrecondition, EnforcedState,
+    };
+    typed_action(
+        StepName::EnforceMfa,
+        ResourceKind::User,
+        "AIDACAROL",
+        "carol",
+        &EnforceMfaActionParams {
+            user: "carol".into(),
+            policy_name: MFA_POLICY.into(),
+            document: enforce_mfa_document(),
+        },
+        &EnforceMfaPrecondition {
+            inline_policy_absent: MFA_POLICY.into(),
+            no_active_keys: true,
+            user_id: Some("AIDACAROL".into()),
+        },
+        &crate::steps::Empty {},
+        &EnforcedState {
+            inline_policy: MFA_POLICY.into(),
+            effect: "Deny all but MFA self-service unless aws:MultiFactorAuthPresent".into(),
+        },
+    )
+}
+
+fn quarantine_role(name: &str, id: &str) -> Action {
+    use crate::steps::quarantine::{
+        quarantine_document, QuarantineRoleActionParams, QuarantineRolePrecondition,
+        QuarantinedState,
+    };
+    typed_action(
+        StepName::QuarantineRole,
+        ResourceKind::Role,
+        id,
+        name,
+        &QuarantineRoleActionParams {
+            role_name: name.into(),
+            policy_name: "iamwarden-quarantine".into(),
+            document: quarantine_document(),
+        },
+        &QuarantineRolePrecondition {
+            inline_policy_absent: "iamwarden-quarantine".into(),
+            not_service_linked: true,
+            role_id: Some(id.into()),
+        },
+        &crate::steps::Empty {},
+        &QuarantinedState {
+            inline_policy: "iamwarden-quarantine".into(),
+            effect: "Deny *:* on *".into(),
+        },
+    )
+}
+
+async fn undo_all(fake: &FakeIam, path: &Path) -> Report {
+    let undo = apply::undo::plan_undo(path).unwrap();
+    let x = exec(fake, path, Mode::Undo);
+    apply::undo::run(&undo, &x, &caller(), "journal.jsonl", None)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn enforce_mfa_attaches_the_policy_and_undo_deletes_it() {
+    let fake = FakeIam::new(mfa_account());
+    let (_d, path) = journal_path();
+    let r = run(&fake, &path, &plan(vec![enforce_mfa_carol()])).await;
+    assert_eq!(outcome(&r, "act-AIDACAROL").0, Outcome::Applied, "{r:?}");
+    assert_eq!(fake.call_names(), ["PutUserPolicy"]);
+    assert_eq!(
+        fake.state().users["carol"].inline[MFA_POLICY],
+        crate::steps::enforce_mfa::enforce_mfa_document()
+    );
+    let u = undo_all(&fake, &path).await;
+    assert_eq!(u.summary.applied, 1, "{u:?}");
+    assert_eq!(&fake.call_names()[1..], ["DeleteUserPolicy"]);
+    assert!(fake.state().users["carol"].inline.is_empty());
+    // A second undo finds it done and calls nothing.
+    let u = undo_all(&fake, &path).await;
+    assert_eq!(u.summary.already_applied, 1, "{u:?}");
+    assert_eq!(fake.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn enforce_mfa_already_in_place_is_not_sent_again() {
+    let mut s = mfa_account();
+    s.users.get_mut("carol").unwrap().inline.insert(
+        MFA_POLICY.into(),
+        crate::steps::enforce_mfa::enforce_mfa_document(),
+    );
+    let fake = FakeIam::new(s);
+    let (_d, path) = journal_path();
+    let r = run(&fake, &path, &plan(vec![enforce_mfa_carol()])).await;
+    assert_eq!(outcome(&r, "act-AIDACAROL").0, Outcome::AlreadyApplied);
+    assert!(fake.calls().is_empty());
+}
+
+#[tokio::test]
+async fn enforce_mfa_is_stale_when_the_policy_changed_or_a_key_appeared() {
+    // Another document under the policy's name.
+    let mut s = mfa_account();
+    s.users
+        .get_mut("carol")
+        .unwrap()
+        .inline
+        .insert(MFA_POLICY.into(), json!({"Statement": []}));
+    let fake = FakeIam::new(s);
+    let (_d, path) = journal_path();
+    let r = run(&fake, &path, &plan(vec![enforce_mfa_carol()])).await;
+    let (o, detail) = outcome(&r, "act-AIDACAROL");
+    assert_eq!(o, Outcome::Stale, "{detail}");
+    assert!(detail.contains("another document"), "{detail}");
+    // An active key since the plan: the policy would deny every request it signs.
+    let mut s = mfa_account();
+    s.users.get_mut("carol").unwrap().keys = vec![("AKIACAROL".into(), "Active".into())];
+    let fake2 = FakeIam::new(s);
+    let (_d2, path2) = journal_path();
+    let r = run(&fake2, &path2, &plan(vec![enforce_mfa_carol()])).await;
+    let (o, detail) = outcome(&r, "act-AIDACAROL");
+    assert_eq!(o, Outcome::Stale, "{detail}");
+    assert!(detail.contains("AKIACAROL"), "{detail}");
+    // The user re-created under the same name.
+    let fake3 = FakeIam::new(mfa_account());
+    fake3.edit(|s| s.users.get_mut("carol").unwrap().id = "AIDANEW".into());
+    let (_d3, path3) = journal_path();
+    let r = run(&fake3, &path3, &plan(vec![enforce_mfa_carol()])).await;
+    assert_eq!(outcome(&r, "act-AIDACAROL").0, Outcome::Stale);
+    assert!(fake.calls().is_empty() && fake2.calls().is_empty() && fake3.calls().is_empty());
+}
+
+/// Cuts the journal just before the first `result` record: the process was killed after the
+/// call left and before its answer was written.
+fn kill_after_first_call(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let cut = text.find("{\"record\":\"result\"").unwrap();
+    std::fs::write(path, &text[..cut]).unwrap();
+}
+
+#[tokio::test]
+async fn enforce_mfa_killed_after_its_call_resumes_without_sending_it_again() {
+    let fake = FakeIam::new(mfa_account());
+    let (_d, path) = journal_path();
+    let p = plan(vec![enforce_mfa_carol()]);
+    let first = run(&fake, &path, &p).await;
+    assert_eq!(first.summary.applied, 1);
+    kill_after_first_call(&path);
+
+    let second = run(&fake, &path, &p).await;
+    let (o, detail) = outcome(&second, "act-AIDACAROL");
+    // Reported as applied (by this plan), completed by the run that was killed.
+    assert_eq!(o, Outcome::Applied, "{detail}");
+    assert!(detail.contains("interrupted earlier run"), "{detail}");
+    assert_eq!(fake.call_names(), ["PutUserPolicy"], "sent once");
+    // Undo still knows to remove it.
+    let u = undo_all(&fake, &path).await;
+    assert_eq!(u.summary.applied, 1, "{u:?}");
+    assert!(fake.state().users["carol"].inline.is_empty());
+}
+
+#[tokio::test]
+async fn quarantine_role_denies_all_and_undo_removes_it_killed_or_not() {
+    let fake = FakeIam::new(mfa_account());
+    let (_d, path) = journal_path();
+    let p = plan(vec![quarantine_role("deploy", "AROADEPLOY")]);
+    let first = run(&fake, &path, &p).await;
+    assert_eq!(first.summary.applied, 1, "{first:?}");
+    assert_eq!(fake.call_names(), ["PutRolePolicy"]);
+    kill_after_first_call(&path);
+    let second = run(&fake, &path, &p).await;
+    let (o, detail) = outcome(&second, "act-AROADEPLOY");
+    assert_eq!(o, Outcome::Applied, "{detail}");
+    assert!(detail.contains("interrupted earlier run"), "{detail}");
+    assert_eq!(fake.calls().len(), 1);
+    let u = undo_all(&fake, &path).await;
+    assert_eq!(u.summary.applied, 1, "{u:?}");
+    assert_eq!(&fake.call_names()[1..], ["DeleteRolePolicy"]);
+    assert!(fake.state().roles["deploy"].inline.is_empty());
+}
+
+#[tokio::test]
+async fn quarantine_role_refuses_a_service_linked_role_whatever_the_plan_says() {
+    let fake = FakeIam::new(mfa_account());
+    let (_d, path) = journal_path();
+    // A plan that names a service-linked role (hand-edited, or made before the path was known).
+    let r = run(
+        &fake,
+        &path,
+        &plan(vec![quarantine_role(
+            "AWSServiceRoleForSupport",
+            "AROASUPPORT",
+        )]),
+    )
+    .await;
+    let (o, detail) = outcome(&r, "act-AROASUPPORT");
+    assert_eq!(o, Outcome::Stale, "{detail}");
+    assert!(detail.contains("service-linked"), "{detail}");
+    assert!(fake.calls().is_empty());
+    assert!(fake.state().roles["AWSServiceRoleForSupport"]
+        .inline
+        .is_empty());
+}
+
+#[tokio::test]
+async fn quarantine_role_is_stale_when_the_role_is_gone_or_re_created() {
+    let fake = FakeIam::new(mfa_account());
+    fake.edit(|s| s.roles.get_mut("deploy").unwrap().id = "AROANEW".into());
+    let (_d, path) = journal_path();
+    let r = run(
+        &fake,
+        &path,
+        &plan(vec![quarantine_role("deploy", "AROADEPLOY")]),
+    )
+    .await;
+    let (o, detail) = outcome(&r, "act-AROADEPLOY");
+    assert_eq!(o, Outcome::Stale, "{detail}");
+    assert!(detail.contains("re-created"), "{detail}");
+    fake.edit(|s| {
+        s.roles.remove("deploy");
+    });
+    let (_d2, path2) = journal_path();
+    let r = run(
+        &fake,
+        &path2,
+        &plan(vec![quarantine_role("deploy", "AROADEPLOY")]),
+    )
+    .await;
+    let (o, detail) = outcome(&r, "act-AROADEPLOY");
+    assert_eq!(o, Outcome::Stale, "{detail}");
+    assert!(detail.contains("no longer exists"), "{detail}");
+    assert!(fake.calls().is_empty());
+}

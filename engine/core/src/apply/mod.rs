@@ -327,6 +327,7 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
                 a.action,
                 S::DeleteUser
                     | S::QuarantineUser
+                    | S::EnforceMfa
                     | S::DeactivateAccessKey
                     | S::DeleteAccessKey
                     | S::DetachUserPolicy
@@ -349,7 +350,12 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
         let mine = a.resource.kind == ResourceKind::Role && a.resource.name == role
             || (a.params.get("owner_kind").and_then(Value::as_str) == Some("role")
                 && a.params.get("owner").and_then(Value::as_str) == Some(role));
-        if mine && matches!(a.action, S::DetachRolePolicy | S::DeleteInlinePolicy) {
+        if mine
+            && matches!(
+                a.action,
+                S::DetachRolePolicy | S::DeleteInlinePolicy | S::QuarantineRole
+            )
+        {
             return lockout("take permissions from");
         }
         if matches!(a.action, S::DetachPolicyEverywhere | S::DeletePolicy)

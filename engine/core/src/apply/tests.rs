@@ -240,6 +240,9 @@ fn the_self_lockout_guard_table() {
         ),
         (u(StepName::DeleteUser, "ci-bot"), &user, true),
         (u(StepName::QuarantineUser, "ci-bot"), &user, true),
+        // Apply signs with a key, which carries no MFA: the MFA policy would deny its next call.
+        (u(StepName::EnforceMfa, "ci-bot"), &user, true),
+        (u(StepName::EnforceMfa, "alice"), &user, false),
         (u(StepName::DetachUserPolicy, "ci-bot"), &user, true),
         (u(StepName::RemoveUserFromGroup, "ci-bot"), &user, true),
         (u(StepName::Tag, "ci-bot"), &user, false),
@@ -275,6 +278,28 @@ fn the_self_lockout_guard_table() {
                 "R",
                 "app",
                 json!({}),
+            ),
+            &role,
+            false,
+        ),
+        (
+            action(
+                StepName::QuarantineRole,
+                ResourceKind::Role,
+                "R",
+                "deployer",
+                json!({"role_name": "deployer"}),
+            ),
+            &role,
+            true,
+        ),
+        (
+            action(
+                StepName::QuarantineRole,
+                ResourceKind::Role,
+                "R",
+                "app",
+                json!({"role_name": "app"}),
             ),
             &role,
             false,

@@ -45,6 +45,8 @@ pub struct FakeUser {
 pub struct FakeEntity {
     /// The id.
     pub id: String,
+    /// The path (empty reads as `/`).
+    pub path: String,
     /// Attached managed policy ARNs.
     pub attached: Vec<String>,
     /// Inline policies by name.
@@ -639,6 +641,15 @@ impl Iam for FakeIam {
 
     async fn role_id(&self, name: &str) -> Read<Option<String>> {
         self.read(|s| s.roles.get(name).map(|r| r.id.clone()))
+    }
+
+    async fn role_path(&self, name: &str) -> Read<Option<String>> {
+        self.read(|s| {
+            s.roles.get(name).map(|r| match r.path.as_str() {
+                "" => "/".to_string(),
+                p => p.to_string(),
+            })
+        })
     }
 
     async fn attached(&self, kind: &str, name: &str) -> Read<Option<Vec<String>>> {

@@ -716,6 +716,9 @@ pub trait Iam: Clone + Send + Sync + 'static {
     fn group_id(&self, name: &str) -> impl Future<Output = Read<Option<String>>> + Send;
     /// The role's id; `None` when it does not exist.
     fn role_id(&self, name: &str) -> impl Future<Output = Read<Option<String>>> + Send;
+    /// The role's path (`/aws-service-role/...` for a service-linked one); `None` when it does
+    /// not exist.
+    fn role_path(&self, name: &str) -> impl Future<Output = Read<Option<String>>> + Send;
     /// Managed policies attached to a user, group or role; `None` when it does not exist.
     fn attached(
         &self,

@@ -241,6 +241,13 @@ pub struct User {
     /// Derived: groups of the user that grant admin access through their policies.
     #[serde(default)]
     pub admin_via_groups: Vec<String>,
+    /// Derived: MFA devices the user had that are no longer enabled for anyone (deactivated):
+    /// unassigned devices whose `last_user` is the user, and unassigned virtual devices named
+    /// after the user (serial `arn:aws:iam::<account>:mfa/<path><user name>`, the name the
+    /// console gave devices before 2022 and the usual scripted one). Empty while an MFA device
+    /// is enabled for the user.
+    #[serde(default)]
+    pub deactivated_mfa_devices: Vec<String>,
     /// Derived at evaluation time, only when a rule reads it (never stored in snapshots): one
     /// policy document holding every statement that applies to the user: the default versions
     /// of the managed policies attached to the user and to its groups, and the inline policies
@@ -338,6 +345,10 @@ pub struct MfaDevice {
     /// When the device was enabled for its user; absent if unassigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled_at: Option<DateTime<Utc>>,
+    /// For an unassigned device: the user it was last enabled for, when known (the event fold
+    /// of `DeactivateMFADevice` records it; IAM's list of virtual devices does not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_user: Option<String>,
     /// Derived: the owning user's ARN (absent for an unassigned device).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,

@@ -21,6 +21,21 @@ fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime
     }
 }
 
+/// Whether the unassigned device `m` was `user`'s: its `last_user` says so, or (when unknown)
+/// it is a virtual device whose name, after `mfa/` and any path, is the user's name.
+fn was_users_device(m: &super::MfaDevice, user: &str) -> bool {
+    match &m.last_user {
+        Some(last) => last == user,
+        None => {
+            m.r#virtual
+                && m.id
+                    .split_once(":mfa/")
+                    .and_then(|(_, rest)| rest.rsplit('/').next())
+                    .is_some_and(|name| name == user)
+        }
+    }
+}
+
 impl Inventory {
     /// Sorts every collection (users, groups and roles by name, the rest by id) and recomputes
     /// every derived field. Login profiles and MFA devices are authoritative for a user's
@@ -63,6 +78,18 @@ impl Inventory {
                     u.mfa_enabled = true;
                 }
             }
+        }
+        // Deactivated devices: unassigned ones known (or named) to have been the user's.
+        for u in &mut self.users {
+            u.deactivated_mfa_devices = if u.mfa_enabled {
+                Vec::new()
+            } else {
+                self.mfa_devices
+                    .iter()
+                    .filter(|m| m.user.is_none() && was_users_device(m, &u.name))
+                    .map(|m| m.id.clone())
+                    .collect()
+            };
         }
 
         // Access keys <-> users.

@@ -127,8 +127,12 @@ const SUPERSEDED_BY: [(StepName, StepName); 8] = [
 ];
 
 /// Steps on a user that `delete_user` makes moot.
-const MOOT_WHEN_USER_DELETED: [StepName; 3] =
-    [StepName::QuarantineUser, StepName::Tag, StepName::Untag];
+const MOOT_WHEN_USER_DELETED: [StepName; 4] = [
+    StepName::QuarantineUser,
+    StepName::EnforceMfa,
+    StepName::Tag,
+    StepName::Untag,
+];
 
 /// Builds the plan.
 pub fn build(

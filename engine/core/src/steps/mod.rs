@@ -23,6 +23,7 @@ pub mod access_keys;
 pub mod action;
 pub mod delete_user;
 pub mod detach;
+pub mod enforce_mfa;
 pub mod groups;
 pub mod inline_policy;
 pub mod live;
@@ -119,6 +120,12 @@ registry! {
     RemoveUserFromGroup = "remove_user_from_group" => groups::REMOVE,
     /// Attach an inline deny-all policy to a user (param `policy_name`) (reversible).
     QuarantineUser = "quarantine_user" => quarantine::QUARANTINE,
+    /// Attach an inline deny-all policy to a role (param `policy_name`); service-linked roles
+    /// are never touched (reversible).
+    QuarantineRole = "quarantine_role" => quarantine::QUARANTINE_ROLE,
+    /// Attach AWS's self-service MFA policy to a user: everything but enrolling an MFA device and
+    /// changing the password is denied until the user signs in with MFA (param `policy_name`) (reversible).
+    EnforceMfa = "enforce_mfa" => enforce_mfa::ENFORCE,
     /// Delete a user with everything AWS requires removed first (destructive).
     DeleteUser = "delete_user" => delete_user::DELETE,
     /// Make a new default policy version from param `document` (reversible).

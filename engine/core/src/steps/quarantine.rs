@@ -1,11 +1,24 @@
 //! `quarantine_user` (reversible): attaches an inline deny-all policy to a user (`policy_name`,
 //! default `iamwarden-quarantine`); a user that already has it is skipped.
+//!
+//! `quarantine_role` (reversible): the same deny-all inline policy on a role, so nothing that
+//! assumes it can act until undo removes it. Service-linked roles (path `/aws-service-role/`)
+//! are IAM's and never touched: the expansion skips them and apply's check, which re-reads the
+//! role's path, refuses them too, whatever the plan says.
 
 use super::{
     param, param_str, params, roundtrip, ts, ChangeKind, Cx, Disables, Empty, ParamKind, Safety,
     StepInfo, StepName, Target,
 };
 use crate::inventory::ResourceKind;
+
+/// The path IAM gives service-linked roles; iamwarden never changes a role under it.
+pub const SERVICE_LINKED_PATH: &str = "/aws-service-role/";
+
+/// Whether a role's path makes it service-linked.
+pub fn is_service_linked(path: &str) -> bool {
+    path.starts_with(SERVICE_LINKED_PATH)
+}
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -39,7 +52,39 @@ pub const QUARANTINE: StepInfo = StepInfo {
     roundtrip: roundtrip::<QuarantineActionParams, QuarantinePrecondition, Empty, QuarantinedState>,
 };
 
-/// The inline policy `quarantine_user` attaches: deny everything.
+/// `quarantine_role`.
+pub const QUARANTINE_ROLE: StepInfo = StepInfo {
+    targets: &[ResourceKind::Role],
+    params: &[param(
+        "policy_name",
+        ParamKind::String,
+        false,
+        "default `iamwarden-quarantine`; never on a service-linked role",
+    )],
+    params_schema: super::schema_of::<QuarantineParams>,
+    check_param: None,
+    safety: Safety::Reversible,
+    change: ChangeKind::Add,
+    diff: "`+ role`: `+ inline_policy = \"iamwarden-quarantine\"`, `+ effect = \"Deny *:* on *\"`",
+    rank: 70,
+    // A role has no credential of its own: sessions of it are denied, nothing is disabled.
+    disables_credential: None,
+    expand: expand_role,
+    verb: |p| {
+        format!(
+            "will be quarantined (inline deny-all policy {})",
+            param_str(p, "policy_name")
+        )
+    },
+    roundtrip: roundtrip::<
+        QuarantineRoleActionParams,
+        QuarantineRolePrecondition,
+        Empty,
+        QuarantinedState,
+    >,
+};
+
+/// The inline policy `quarantine_user` and `quarantine_role` attach: deny everything.
 pub fn quarantine_document() -> Value {
     json!({
         "Version": "2012-10-17",
@@ -138,13 +183,143 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
     );
 }
 
+/// The action's params (`quarantine_role`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineRoleActionParams {
+    /// The role.
+    pub role_name: String,
+    /// The inline policy's name.
+    pub policy_name: String,
+    /// The deny-all document ([`quarantine_document`]).
+    pub document: Value,
+}
+
+/// What apply re-reads (`quarantine_role`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineRolePrecondition {
+    /// The policy name that must not exist yet.
+    pub inline_policy_absent: String,
+    /// Always `true`: the role must not be service-linked (apply re-reads its path).
+    pub not_service_linked: bool,
+    /// The role's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+}
+
+fn expand_role(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
+    let Some(r) = cx.inv().roles.get(t.index) else {
+        return;
+    };
+    if r.service_linked || is_service_linked(&r.path) {
+        cx.skip(
+            t.resource,
+            step,
+            "service-linked roles are IAM's and never touched",
+        );
+        return;
+    }
+    let wanted: QuarantineParams = params(rendered).unwrap_or_default();
+    let name = wanted
+        .policy_name
+        .unwrap_or_else(|| QUARANTINE_POLICY_NAME.to_string());
+    if r.inline_policies.contains(&name) {
+        cx.skip(
+            t.resource,
+            step,
+            format!("already quarantined (inline policy {name} exists)"),
+        );
+        return;
+    }
+    let pre = QuarantineRolePrecondition {
+        inline_policy_absent: name.clone(),
+        not_service_linked: true,
+        role_id: cx.ix.entity_ids(t.resource).role_id,
+    };
+    let after = QuarantinedState {
+        inline_policy: name.clone(),
+        effect: "Deny *:* on *".into(),
+    };
+    let params = QuarantineRoleActionParams {
+        role_name: r.name.clone(),
+        policy_name: name,
+        document: quarantine_document(),
+    };
+    cx.propose(
+        step,
+        t.resource.clone(),
+        "",
+        &params,
+        &pre,
+        &Empty {},
+        &after,
+    );
+}
+
 pub(crate) mod live {
     //! `quarantine_user`: apply's check (the in-use re-check is shared, in `steps`), calls and
+    //! reverse (delete the quarantine policy). `quarantine_role`: apply's check (the role
+    //! exists and is not service-linked, its path read from IAM now; the policy), calls and
     //! reverse (delete the quarantine policy).
-    use super::QuarantineActionParams;
+    use super::{is_service_linked, QuarantineActionParams, QuarantineRoleActionParams};
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        match a.action {
+            StepName::QuarantineRole => check_role(x, a).await,
+            _ => check_user(x, a).await,
+        }
+    }
+
+    pub(crate) async fn execute<X: Exec>(
+        x: &X,
+        a: &Action,
+        _before: &Value,
+    ) -> Result<Value, StepError> {
+        let (kind, name, policy_name, document) = match a.action {
+            StepName::QuarantineRole => {
+                let p: QuarantineRoleActionParams = part(a, "params", &a.params)?;
+                ("role", p.role_name, p.policy_name, p.document)
+            }
+            _ => {
+                let p: QuarantineActionParams = part(a, "params", &a.params)?;
+                ("user", p.user, p.policy_name, p.document)
+            }
+        };
+        x.send(
+            &a.id,
+            IamCall::put_inline(kind, &name, &policy_name, &document),
+        )
+        .await?;
+        Ok(Value::Null)
+    }
+
+    pub(crate) fn reverse(
+        a: &Action,
+        _before: &Value,
+        _after: &Value,
+    ) -> (Vec<UndoOp>, Option<String>) {
+        let read = match a.action {
+            StepName::QuarantineRole => part::<QuarantineRoleActionParams>(a, "params", &a.params)
+                .map(|p| ("role", p.role_name, p.policy_name)),
+            _ => part::<QuarantineActionParams>(a, "params", &a.params)
+                .map(|p| ("user", p.user, p.policy_name)),
+        };
+        match read {
+            Ok((entity, name, policy_name)) => (
+                vec![UndoOp::DeleteInlinePolicy {
+                    entity: entity.into(),
+                    name,
+                    policy_name,
+                }],
+                None,
+            ),
+            Err(e) => irreversible(&e.to_string()),
+        }
+    }
+
+    async fn check_user<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let QuarantineActionParams {
             user,
             policy_name: name,
@@ -162,35 +337,105 @@ pub(crate) mod live {
         })
     }
 
-    pub(crate) async fn execute<X: Exec>(
-        x: &X,
-        a: &Action,
-        _before: &Value,
-    ) -> Result<Value, StepError> {
-        let p: QuarantineActionParams = part(a, "params", &a.params)?;
-        x.send(
-            &a.id,
-            IamCall::put_inline("user", &p.user, &p.policy_name, &p.document),
-        )
-        .await?;
-        Ok(Value::Null)
+    async fn check_role<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        let p: QuarantineRoleActionParams = part(a, "params", &a.params)?;
+        let (role, name) = (p.role_name.as_str(), p.policy_name.as_str());
+        let Some(path) = x.iam().role_path(role).await? else {
+            return Ok(Check::Stale(format!("role {role} no longer exists")));
+        };
+        if is_service_linked(&path) {
+            return Ok(Check::Stale(format!(
+                "role {role} is service-linked (path {path}): IAM's, never touched"
+            )));
+        }
+        Ok(match x.iam().inline("role", role, name).await? {
+            Some(doc) if doc == p.document => Check::Already(json!({"inline_policy": name})),
+            Some(_) => Check::Stale(format!(
+                "role {role} has an inline policy named {name} with another document"
+            )),
+            None => Check::Proceed(json!({"inline_policy_absent": name})),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Inventory, Role};
+    use crate::steps::tests::expand_one;
+    use serde_json::json;
+
+    fn roles() -> Inventory {
+        let role = |name: &str, path: &str, inline: &[&str]| Role {
+            id: format!("AROA{}", name.to_uppercase()),
+            arn: format!("arn:aws:iam::123456789012:role{path}{name}"),
+            name: name.into(),
+            path: path.into(),
+            inline_policies: inline.iter().map(|s| s.to_string()).collect(),
+            ..Role::default()
+        };
+        let mut inv = Inventory {
+            roles: vec![
+                role("deploy", "/", &[]),
+                role("AWSServiceRoleForSupport", SERVICE_LINKED_PATH, &[]),
+                role("old", "/", &[QUARANTINE_POLICY_NAME]),
+            ],
+            ..Inventory::default()
+        };
+        inv.normalize();
+        inv
     }
 
-    pub(crate) fn reverse(
-        a: &Action,
-        _before: &Value,
-        _after: &Value,
-    ) -> (Vec<UndoOp>, Option<String>) {
-        match part::<QuarantineActionParams>(a, "params", &a.params) {
-            Ok(p) => (
-                vec![UndoOp::DeleteInlinePolicy {
-                    entity: "user".into(),
-                    name: p.user,
-                    policy_name: p.policy_name,
-                }],
-                None,
-            ),
-            Err(e) => irreversible(&e.to_string()),
-        }
+    fn index(inv: &Inventory, name: &str) -> usize {
+        inv.roles.iter().position(|r| r.name == name).unwrap()
+    }
+
+    #[test]
+    fn a_role_gets_the_deny_all_policy() {
+        let inv = roles();
+        let (out, skips) = expand_one(
+            &inv,
+            StepName::QuarantineRole,
+            ResourceKind::Role,
+            index(&inv, "deploy"),
+            &Value::Null,
+        );
+        assert!(skips.is_empty(), "{skips:?}");
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].params,
+            json!({"role_name": "deploy", "policy_name": QUARANTINE_POLICY_NAME,
+                   "document": quarantine_document()})
+        );
+        assert_eq!(
+            out[0].precondition,
+            json!({"inline_policy_absent": QUARANTINE_POLICY_NAME, "not_service_linked": true,
+                   "role_id": "AROADEPLOY"})
+        );
+    }
+
+    #[test]
+    fn a_service_linked_role_and_a_quarantined_one_are_skipped() {
+        let inv = roles();
+        let i = index(&inv, "AWSServiceRoleForSupport");
+        assert!(inv.roles[i].service_linked);
+        let (out, skips) = expand_one(
+            &inv,
+            StepName::QuarantineRole,
+            ResourceKind::Role,
+            i,
+            &Value::Null,
+        );
+        assert!(out.is_empty());
+        assert!(skips[0].contains("service-linked"), "{skips:?}");
+        let (out, skips) = expand_one(
+            &inv,
+            StepName::QuarantineRole,
+            ResourceKind::Role,
+            index(&inv, "old"),
+            &Value::Null,
+        );
+        assert!(out.is_empty());
+        assert!(skips[0].contains("already quarantined"), "{skips:?}");
     }
 }

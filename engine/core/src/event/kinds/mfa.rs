@@ -2,9 +2,10 @@
 
 use crate::event::fold::{req, user_id, Touched};
 use crate::event::IamEvent;
-use crate::inventory::{Inventory, ResourceKind};
+use crate::inventory::{Inventory, MfaDevice, ResourceKind};
 
-/// `DeactivateMFADevice`: the device no longer belongs to the user.
+/// `DeactivateMFADevice`: the device no longer belongs to the user (it remembers the user in
+/// `last_user`, so rules can tell a deactivated device from one never used).
 pub(super) fn deactivate_mfa_device(
     inv: &mut Inventory,
     e: &IamEvent,
@@ -12,10 +13,22 @@ pub(super) fn deactivate_mfa_device(
     let user = req(e, "userName")?.to_string();
     let serial = req(e, "serialNumber")?.to_string();
     let mut touched = vec![(ResourceKind::User, user_id(inv, &user)?)];
+    let mut known = false;
     for d in inv.mfa_devices.iter_mut().filter(|d| d.id == serial) {
         d.user = None;
         d.enabled_at = None;
         d.user_arn = None;
+        d.last_user = Some(user.clone());
+        known = true;
+    }
+    if !known {
+        // A device the inventory never saw: it exists now, unassigned, and was the user's.
+        inv.mfa_devices.push(MfaDevice {
+            r#virtual: serial.starts_with("arn:"),
+            id: serial,
+            last_user: Some(user.clone()),
+            ..MfaDevice::default()
+        });
     }
     if inv.login_profiles.iter().any(|l| l.user == user) {
         touched.push((ResourceKind::LoginProfile, user));
