@@ -1,0 +1,566 @@
+//! `rightsize_policy` (reversible): least privilege from IAM's service last-accessed data. For
+//! a user or role, each of its customer-managed and inline policies gets a narrowed document
+//! with the services (and tracked actions) not used for `unused_for` (default `90d`) removed
+//! ([`crate::policy::rightsize`]); one action per policy that changes.
+//!
+//! - A customer-managed policy gets a new default version (the oldest non-default version is
+//!   deleted first when the policy has five, and kept so undo can recreate its document); undo
+//!   sets the old default back and deletes the new version. A policy attached to anything else
+//!   as well is left alone: narrowing it for one entity would cut the others.
+//! - An inline policy's document is replaced; the old document is in the plan and the journal,
+//!   and undo puts it back.
+//! - AWS-managed policies are never touched (a skip says so: report only).
+//!
+//! "Not used for N days" is measured from the report's own completion time
+//! (`service_access.generated_at`), so the same inventory always plans the same documents; a
+//! service never used counts as idle since the entity's creation at most (a new entity's
+//! services are not unused yet). Without a complete report (not read, failed, timed out)
+//! nothing is planned: unknown is never unused.
+
+use super::{
+    param, params, roundtrip, ChangeKind, Cx, ParamIssue, ParamKind, Safety, StepInfo, StepName,
+    Target,
+};
+use crate::inventory::{
+    AccessDataStatus, InlinePolicy, OwnerKind, ResourceKind, ResourceRef, ServiceAccess,
+};
+use crate::policy::rightsize::{narrow, Narrowed, ServiceUse, Usage};
+use chrono::{DateTime, Duration, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The window when a pack gives none.
+pub const DEFAULT_UNUSED_FOR: &str = "90d";
+
+/// `rightsize_policy`.
+pub const RIGHTSIZE: StepInfo = StepInfo {
+    targets: &[ResourceKind::User, ResourceKind::Role],
+    params: &[param("unused_for", ParamKind::String, false)],
+    params_schema: super::schema_of::<RightsizeParams>,
+    check_param: Some(check_param),
+    safety: Safety::Reversible,
+    change: ChangeKind::Change,
+    rank: 100,
+    disables_credential: None,
+    expand,
+    verb: |p| {
+        let what = if p.get("policy_arn").is_some_and(|v| !v.is_null()) {
+            "will get a narrowed default version"
+        } else {
+            "will get a narrowed document"
+        };
+        let n = p
+            .get("removed_actions")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        format!("{what} ({n} unused action patterns removed)")
+    },
+    roundtrip: roundtrip::<RightsizeActionParams, RightsizePrecondition, PolicyState, PolicyState>,
+};
+
+/// The params a pack writes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RightsizeParams {
+    /// A service or action not used for this long is removed (a duration such as `90d`;
+    /// default `90d`).
+    #[serde(default)]
+    pub unused_for: Option<String>,
+}
+
+fn check_param(name: &str, v: &Value) -> Vec<ParamIssue> {
+    match (name, v.as_str()) {
+        ("unused_for", Some(s)) if !s.contains("{{") => {
+            match crate::ops::duration::parse_duration(s) {
+                Ok(_) => Vec::new(),
+                Err(e) => vec![ParamIssue {
+                    key: String::new(),
+                    message: e,
+                    hint: None,
+                }],
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The action's params: which policy, the new document and what it removes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RightsizeActionParams {
+    /// The customer-managed policy (a new default version), or absent for an inline policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+    /// An inline policy's owner kind (`user` or `role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_kind: Option<OwnerKind>,
+    /// An inline policy's owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// An inline policy's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    /// The narrowed document.
+    pub document: Value,
+    /// The version deleted first to make room (a managed policy holds at most five).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_version_first: Option<String>,
+    /// The window judged (`90d`).
+    pub unused_for: String,
+    /// The action patterns removed, as the old document wrote them.
+    pub removed_actions: Vec<String>,
+}
+
+/// What apply re-reads: the document is the one the plan narrowed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RightsizePrecondition {
+    /// sha256 hex of the document the plan narrowed.
+    pub document_sha256: String,
+    /// A managed policy's default version then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_version_id: Option<String>,
+    /// A managed policy's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_id: Option<String>,
+    /// An inline policy owner's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+}
+
+/// A policy's document before or after, with what the diff shows of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyState {
+    /// The document.
+    pub document: Value,
+    /// Before: the services whose every action goes (the diff shows them as removed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unused_services: Vec<String>,
+    /// Before: the action patterns that go.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unused_actions: Vec<String>,
+    /// After: the patterns added (`service:*` of each used service, replacing `*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added_actions: Vec<String>,
+    /// After: what could not be narrowed safely and is kept as it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_as_is: Vec<String>,
+}
+
+/// Whether a service or action idle since `idle_since` (or last used at `last`) counts as
+/// used within the window ending at `at`.
+fn used_since(t: Option<DateTime<Utc>>, cutoff: DateTime<Utc>) -> bool {
+    t.is_some_and(|t| t > cutoff)
+}
+
+/// The usage of one entity within `window` before its report.
+pub fn usage_of(data: &ServiceAccess, created_at: DateTime<Utc>, window: Duration) -> Usage {
+    let at = data.generated_at.unwrap_or(created_at);
+    let cutoff = at - window;
+    let tracking_start = at - Duration::days(crate::inventory::ACCESS_TRACKING_DAYS);
+    let never = tracking_start.max(created_at);
+    let mut u = Usage::default();
+    for s in &data.services {
+        let idle = s.last_authenticated_at.or(s.idle_since).or(Some(never));
+        let actions = s
+            .actions
+            .iter()
+            .map(|a| {
+                (
+                    a.action.to_ascii_lowercase(),
+                    used_since(a.last_accessed_at.or(Some(never)), cutoff),
+                )
+            })
+            .collect();
+        u.services.insert(
+            s.namespace.to_ascii_lowercase(),
+            ServiceUse {
+                used: used_since(idle, cutoff),
+                actions,
+            },
+        );
+    }
+    u
+}
+
+fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
+    let inv = cx.inv();
+    let r = t.resource;
+    let (owner_kind, name, created_at, data, attached, inline, service_linked) = match r.kind {
+        ResourceKind::User => match inv.users.get(t.index) {
+            Some(u) => (
+                OwnerKind::User,
+                &u.name,
+                u.created_at,
+                u.service_access.as_ref(),
+                &u.attached_policies,
+                &u.inline_policies,
+                false,
+            ),
+            None => return,
+        },
+        ResourceKind::Role => match inv.roles.get(t.index) {
+            Some(x) => (
+                OwnerKind::Role,
+                &x.name,
+                x.created_at,
+                x.service_access.as_ref(),
+                &x.attached_policies,
+                &x.inline_policies,
+                x.service_linked,
+            ),
+            None => return,
+        },
+        _ => return,
+    };
+    if service_linked {
+        cx.skip(r, step, "IAM manages the policies of service-linked roles");
+        return;
+    }
+    let Some(wanted) = params::<RightsizeParams>(rendered) else {
+        cx.skip(r, step, "the parameters do not fit the step");
+        return;
+    };
+    let unused_for = wanted
+        .unused_for
+        .unwrap_or_else(|| DEFAULT_UNUSED_FOR.to_string());
+    let window = match crate::ops::duration::parse_duration(&unused_for) {
+        Ok(w) => w,
+        Err(e) => {
+            cx.skip(r, step, format!("unused_for `{unused_for}`: {e}"));
+            return;
+        }
+    };
+    let data = match data {
+        None => {
+            cx.skip(
+                r,
+                step,
+                "no service last-accessed data for it (read the account with last-accessed data)",
+            );
+            return;
+        }
+        Some(d) if d.status != AccessDataStatus::Complete => {
+            let why = d.error.as_deref().unwrap_or("no data");
+            cx.skip(
+                r,
+                step,
+                format!(
+                    "its service last-accessed report is {}: {why}; unknown is never unused",
+                    match d.status {
+                        AccessDataStatus::Failed => "failed",
+                        _ => "timed out",
+                    }
+                ),
+            );
+            return;
+        }
+        Some(d) => d,
+    };
+    let usage = usage_of(data, created_at, window);
+    for arn in attached {
+        if super::is_aws_managed(arn) {
+            cx.skip(
+                r,
+                step,
+                format!("{arn} is AWS-managed: never modified (report only)"),
+            );
+            continue;
+        }
+        let Some(p) = inv.managed_policies.iter().find(|p| &p.arn == arn) else {
+            cx.skip(r, step, format!("{arn} is not in the inventory"));
+            continue;
+        };
+        if p.attachment_count > 1 {
+            cx.skip(
+                r,
+                step,
+                format!(
+                    "{arn} is attached to {} entities: narrowing it for one would cut the others",
+                    p.attachment_count
+                ),
+            );
+            continue;
+        }
+        let Some(n) = narrowed(cx, r, step, arn, &p.default_document, &usage) else {
+            continue;
+        };
+        let drop = (p.versions.len() >= 5)
+            .then(|| {
+                p.versions
+                    .iter()
+                    .filter(|v| !v.is_default)
+                    .min_by_key(|v| (v.created_at, v.version_id.clone()))
+                    .map(|v| v.version_id.clone())
+            })
+            .flatten();
+        let params = RightsizeActionParams {
+            policy_arn: Some(p.arn.clone()),
+            owner_kind: None,
+            owner: None,
+            policy_name: None,
+            document: n.document.clone(),
+            delete_version_first: drop,
+            unused_for: unused_for.clone(),
+            removed_actions: n.removed_actions.clone(),
+        };
+        let pre = RightsizePrecondition {
+            document_sha256: crate::digest::document_sha256(&p.default_document),
+            default_version_id: Some(p.default_version_id.clone()),
+            policy_id: p.policy_id.clone(),
+            owner_id: None,
+        };
+        let Some(pr) = inv.managed_policies.iter().position(|x| x.arn == p.arn) else {
+            continue;
+        };
+        let Some(res) = inv.resource_ref(ResourceKind::ManagedPolicy, pr) else {
+            continue;
+        };
+        let (before, after) = states(&p.default_document, &n);
+        cx.propose(step, res, "", &params, &pre, &before, &after);
+    }
+    for pname in inline {
+        let id = format!("{}/{name}/{pname}", owner_kind.as_str());
+        let Some((i, p)) = inv
+            .inline_policies
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.id == id)
+        else {
+            continue;
+        };
+        let Some(n) = narrowed(cx, r, step, &id, &p.document, &usage) else {
+            continue;
+        };
+        let Some(res) = inv.resource_ref(ResourceKind::InlinePolicy, i) else {
+            continue;
+        };
+        propose_inline(cx, step, res, p, &n, &unused_for);
+    }
+}
+
+fn propose_inline(
+    cx: &mut Cx<'_>,
+    step: StepName,
+    res: ResourceRef,
+    p: &InlinePolicy,
+    n: &Narrowed,
+    unused_for: &str,
+) {
+    let params = RightsizeActionParams {
+        policy_arn: None,
+        owner_kind: Some(p.owner_kind),
+        owner: Some(p.owner.clone()),
+        policy_name: Some(p.name.clone()),
+        document: n.document.clone(),
+        delete_version_first: None,
+        unused_for: unused_for.to_string(),
+        removed_actions: n.removed_actions.clone(),
+    };
+    let pre = RightsizePrecondition {
+        document_sha256: crate::digest::document_sha256(&p.document),
+        default_version_id: None,
+        policy_id: None,
+        owner_id: cx.ix.owner_id(p.owner_kind, &p.owner),
+    };
+    let (before, after) = states(&p.document, n);
+    cx.propose(step, res, "", &params, &pre, &before, &after);
+}
+
+/// The narrowed document of one policy, or `None` with a skip saying why not.
+fn narrowed(
+    cx: &mut Cx<'_>,
+    r: &ResourceRef,
+    step: StepName,
+    what: &str,
+    doc: &Value,
+    usage: &Usage,
+) -> Option<Narrowed> {
+    match narrow(doc, usage) {
+        Err(e) => {
+            cx.skip(r, step, format!("{what}: {e}"));
+            None
+        }
+        Ok(n) if !n.changed() => {
+            let mut why = format!("{what}: nothing it grants is unused");
+            if !n.left_alone.is_empty() {
+                why.push_str(&format!(" ({})", n.left_alone.join("; ")));
+            }
+            cx.skip(r, step, why);
+            None
+        }
+        Ok(n) => Some(n),
+    }
+}
+
+fn states(old: &Value, n: &Narrowed) -> (PolicyState, PolicyState) {
+    (
+        PolicyState {
+            document: old.clone(),
+            unused_services: n.removed_services.clone(),
+            unused_actions: n.removed_actions.clone(),
+            added_actions: Vec::new(),
+            left_as_is: Vec::new(),
+        },
+        PolicyState {
+            document: n.document.clone(),
+            unused_services: Vec::new(),
+            unused_actions: Vec::new(),
+            added_actions: n.added_actions.clone(),
+            left_as_is: n.left_alone.clone(),
+        },
+    )
+}
+
+pub(crate) mod live {
+    //! `rightsize_policy`: apply's check (the document is still the one narrowed), calls (a
+    //! new default version through `policy_versions`' once-only creation, or the inline
+    //! document put) and reverse (the old default back and the new version deleted, or the old
+    //! inline document put back).
+    use crate::steps::live::*;
+    use crate::steps::policy_versions::live::{create_default_version_once, delete_version_once};
+
+    fn planned_sha(a: &Action) -> &str {
+        a.precondition
+            .get("document_sha256")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    fn inline_target(a: &Action) -> Result<(&str, &str, &str), StepError> {
+        Ok((
+            param(a, "owner_kind")?,
+            param(a, "owner")?,
+            param(a, "policy_name")?,
+        ))
+    }
+
+    pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
+        let want = a.params.get("document").cloned().unwrap_or(Value::Null);
+        if let Some(arn) = a.params.get("policy_arn").and_then(Value::as_str) {
+            let Some(current) = x.iam().policy_default(arn).await? else {
+                return Ok(Check::Stale(format!("policy {arn} no longer exists")));
+            };
+            let doc = x.iam().policy_document(arn, &current).await?;
+            if doc == want {
+                return Ok(Check::Already(json!({"default_version_id": current})));
+            }
+            let planned = a
+                .precondition
+                .get("default_version_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if current != planned || crate::digest::document_sha256(&doc) != planned_sha(a) {
+                return Ok(Check::Stale(format!(
+                    "the policy's default version is {current} with the document it has now; \
+                     the plan narrowed {planned}"
+                )));
+            }
+            return Ok(Check::Proceed(
+                json!({"default_version_id": current, "document": doc}),
+            ));
+        }
+        let (kind, owner, name) = inline_target(a)?;
+        Ok(match x.iam().inline(kind, owner, name).await? {
+            None => Check::Stale(format!(
+                "{kind} {owner} has no inline policy {name} any more"
+            )),
+            Some(doc) if doc == want => Check::Already(json!({"policy_name": name})),
+            Some(doc) if crate::digest::document_sha256(&doc) != planned_sha(a) => Check::Stale(
+                "the inline policy's document changed since the plan was made".into(),
+            ),
+            Some(doc) => Check::Proceed(json!({"policy_name": name, "document": doc})),
+        })
+    }
+
+    pub(crate) async fn execute<X: Exec>(
+        x: &X,
+        a: &Action,
+        before: &Value,
+    ) -> Result<Value, StepError> {
+        let id = a.id.as_str();
+        let doc = a.params.get("document").cloned().unwrap_or(Value::Null);
+        if let Some(arn) = a.params.get("policy_arn").and_then(Value::as_str) {
+            let planned_default = before
+                .get("default_version_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let versions = x.iam().policy_versions(arn).await?;
+            let mut deleted = Value::Null;
+            if versions.len() >= 5 {
+                // AWS keeps five versions: drop the oldest non-default one (kept for undo).
+                if let Some((vid, _, _)) = versions.iter().find(|(_, d, _)| !d) {
+                    let old = x.iam().policy_document(arn, vid).await?;
+                    delete_version_once(x, id, arn, vid).await?;
+                    deleted = json!({"version_id": vid, "document": old});
+                }
+            }
+            let created = create_default_version_once(x, id, arn, &doc, planned_default).await?;
+            return Ok(json!({"created_version_id": created, "deleted_version": deleted}));
+        }
+        let (kind, owner, name) = inline_target(a)?;
+        x.send(id, IamCall::put_inline(kind, owner, name, &doc))
+            .await?;
+        Ok(Value::Null)
+    }
+
+    pub(crate) fn reverse(
+        a: &Action,
+        before: &Value,
+        after: &Value,
+    ) -> (Vec<UndoOp>, Option<String>) {
+        if a.params.get("policy_arn").is_some_and(Value::is_string) {
+            let arn = param_or_empty(a, "policy_arn");
+            let mut ops = Vec::new();
+            let mut note = None;
+            match before.get("default_version_id").and_then(Value::as_str) {
+                Some(prev) => ops.push(UndoOp::SetDefaultPolicyVersion {
+                    policy_arn: arn.clone(),
+                    version_id: prev.to_string(),
+                }),
+                None => return irreversible("the default version before was not recorded"),
+            }
+            // `default_version_id`: an interrupted earlier run's call landed, and the
+            // check found the narrowed document as the default.
+            if let Some(v) = after
+                .get("created_version_id")
+                .or_else(|| after.get("default_version_id"))
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+            {
+                ops.push(UndoOp::DeletePolicyVersion {
+                    policy_arn: arn.clone(),
+                    version_id: v.to_string(),
+                });
+            }
+            if let Some(d) = after.get("deleted_version").filter(|d| !d.is_null()) {
+                if let Some(doc) = d.get("document") {
+                    ops.push(UndoOp::CreatePolicyVersion {
+                        policy_arn: arn.clone(),
+                        document: doc.clone(),
+                    });
+                }
+                note = Some(format!(
+                    "version {} was deleted to make room; undo re-creates its document under a new version id",
+                    d.get("version_id").and_then(Value::as_str).unwrap_or("?")
+                ));
+            }
+            return (ops, note);
+        }
+        match before.get("document") {
+            Some(doc) => (
+                vec![UndoOp::PutInlinePolicy {
+                    entity: param_or_empty(a, "owner_kind"),
+                    name: param_or_empty(a, "owner"),
+                    policy_name: param_or_empty(a, "policy_name"),
+                    document: doc.clone(),
+                }],
+                None,
+            ),
+            None => irreversible("the inline document before was not recorded"),
+        }
+    }
+}
+
