@@ -71,7 +71,11 @@ fn inventory() -> Inventory {
             generated_at: Some(at(0)),
             error: None,
             services: vec![
-                service("s3", Some(3), &[("GetObject", Some(3)), ("PutObject", Some(200))]),
+                service(
+                    "s3",
+                    Some(3),
+                    &[("GetObject", Some(3)), ("PutObject", Some(200))],
+                ),
                 service("ec2", Some(10), &[]),
                 service("sqs", None, &[]),
             ],
@@ -132,7 +136,12 @@ fn actions(inv: &Inventory) -> Vec<Action> {
         index: 0,
         resource: &r,
     };
-    expand(StepName::RightsizePolicy, &mut cx, &t, &json!({"unused_for": "90d"}));
+    expand(
+        StepName::RightsizePolicy,
+        &mut cx,
+        &t,
+        &json!({"unused_for": "90d"}),
+    );
     assert!(cx.skips.is_empty(), "{:?}", cx.skips);
     cx.out
         .into_iter()
@@ -174,8 +183,8 @@ fn exec(fake: &FakeIam, path: &Path, mode: Mode) -> Executor<FakeIam> {
 
 async fn run(fake: &FakeIam, path: &Path, p: &Plan) -> Report {
     let records = journal::read(path).unwrap_or_default();
-    let history: History = journal::history(path, &records, Some(&p.content_sha256))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let history: History =
+        journal::history(path, &records, Some(&p.content_sha256)).unwrap_or_else(|e| panic!("{e}"));
     let x = exec(fake, path, Mode::Apply);
     let opts = Options {
         allow_destructive: false,
@@ -258,7 +267,11 @@ async fn apply_narrows_both_and_undo_restores_both() {
     assert_eq!(u.summary.applied, 2, "{u:?}");
     assert_eq!(
         &fake.call_names()[n..],
-        ["PutUserPolicy", "SetDefaultPolicyVersion", "DeletePolicyVersion"]
+        [
+            "PutUserPolicy",
+            "SetDefaultPolicyVersion",
+            "DeletePolicyVersion"
+        ]
     );
     assert_eq!(default_doc(&fake), broad());
     let versions: Vec<String> = fake.state().policies[P]
@@ -294,7 +307,10 @@ async fn a_policy_changed_since_the_plan_is_stale() {
     let mut s = account();
     let other = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]});
     s.policies.get_mut(P).map(|p| {
-        p.versions = vec![("v1".into(), broad(), false), ("v2".into(), other.clone(), true)];
+        p.versions = vec![
+            ("v1".into(), broad(), false),
+            ("v2".into(), other.clone(), true),
+        ];
         p.next_version = 3;
     });
     s.users
@@ -304,7 +320,11 @@ async fn a_policy_changed_since_the_plan_is_stale() {
     let (_d, path) = journal_path();
     let r = run(&fake, &path, &plan(actions(&inventory()))).await;
     assert_eq!(outcomes(&r), [Outcome::Stale, Outcome::Stale], "{r:?}");
-    assert!(r.actions[0].detail.contains("v2"), "{}", r.actions[0].detail);
+    assert!(
+        r.actions[0].detail.contains("v2"),
+        "{}",
+        r.actions[0].detail
+    );
     assert!(fake.calls().is_empty());
     assert_eq!(inline_doc(&fake), other);
 }
@@ -334,17 +354,29 @@ async fn a_run_killed_after_its_calls_resumes_without_a_second_version_and_undo_
 
     let second = run(&fake, &path, &p).await;
     assert!(
-        second.actions.iter().all(|a| matches!(a.outcome, Outcome::Applied | Outcome::AlreadyApplied)),
+        second
+            .actions
+            .iter()
+            .all(|a| matches!(a.outcome, Outcome::Applied | Outcome::AlreadyApplied)),
         "{second:?}"
     );
     assert_eq!(fake.calls().len(), n, "the resumed run sent nothing again");
-    assert_eq!(fake.state().policies[P].versions.len(), 2, "one new version only");
+    assert_eq!(
+        fake.state().policies[P].versions.len(),
+        2,
+        "one new version only"
+    );
 
     let u = undo(&fake, &path).await;
     assert_eq!(u.summary.failed, 0, "{u:?}");
     assert_eq!(default_doc(&fake), broad());
     assert_eq!(inline_doc(&fake), broad());
-    assert_eq!(fake.state().policies[P].versions.len(), 1, "{:?}", fake.state().policies[P].versions);
+    assert_eq!(
+        fake.state().policies[P].versions.len(),
+        1,
+        "{:?}",
+        fake.state().policies[P].versions
+    );
 }
 
 #[tokio::test]
@@ -370,7 +402,10 @@ async fn a_policy_with_five_versions_loses_its_oldest_other_version_and_undo_rec
     let (_d, path) = journal_path();
     let r = run(&fake, &path, &plan(vec![acts[0].clone()])).await;
     assert_eq!(r.summary.applied, 1, "{r:?}");
-    assert_eq!(fake.call_names(), ["DeletePolicyVersion", "CreatePolicyVersion"]);
+    assert_eq!(
+        fake.call_names(),
+        ["DeletePolicyVersion", "CreatePolicyVersion"]
+    );
     let u = undo(&fake, &path).await;
     assert_eq!(u.summary.applied, 1, "{u:?}");
     assert_eq!(default_doc(&fake), broad());

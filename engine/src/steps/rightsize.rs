@@ -468,9 +468,9 @@ pub(crate) mod live {
                 "{kind} {owner} has no inline policy {name} any more"
             )),
             Some(doc) if doc == want => Check::Already(json!({"policy_name": name})),
-            Some(doc) if crate::digest::document_sha256(&doc) != planned_sha(a) => Check::Stale(
-                "the inline policy's document changed since the plan was made".into(),
-            ),
+            Some(doc) if crate::digest::document_sha256(&doc) != planned_sha(a) => {
+                Check::Stale("the inline policy's document changed since the plan was made".into())
+            }
             Some(doc) => Check::Proceed(json!({"policy_name": name, "document": doc})),
         })
     }
@@ -563,4 +563,3 @@ pub(crate) mod live {
         }
     }
 }
-
