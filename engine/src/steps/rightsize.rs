@@ -563,3 +563,155 @@ pub(crate) mod live {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Inventory, ManagedPolicy, PolicyVersion, Role, ServiceLastAccessed};
+    use crate::steps::tests::expand_one;
+    use serde_json::json;
+
+    const P: &str = "arn:aws:iam::123456789012:policy/shared";
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap_or_default()
+    }
+
+    /// A role with `shared` attached (attached to `others` more) and last-accessed data.
+    fn inv(status: AccessDataStatus, others: usize, doc: Value) -> Inventory {
+        let mut inv = Inventory::default();
+        for i in 0..=others {
+            inv.roles.push(Role {
+                id: format!("AROA{i}"),
+                arn: format!("arn:aws:iam::123456789012:role/r{i}"),
+                name: format!("r{i}"),
+                created_at: t("2024-01-01T00:00:00Z"),
+                attached_policies: vec![P.into(), "arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+                service_access: Some(ServiceAccess {
+                    status,
+                    generated_at: Some(t("2026-11-01T00:00:00Z")),
+                    error: Some("boom".into()).filter(|_| status != AccessDataStatus::Complete),
+                    services: vec![
+                        ServiceLastAccessed {
+                            namespace: "s3".into(),
+                            last_authenticated_at: Some(t("2026-10-30T00:00:00Z")),
+                            ..ServiceLastAccessed::default()
+                        },
+                        ServiceLastAccessed {
+                            namespace: "sqs".into(),
+                            ..ServiceLastAccessed::default()
+                        },
+                    ],
+                }),
+                ..Role::default()
+            });
+        }
+        inv.managed_policies.push(ManagedPolicy {
+            id: P.into(),
+            arn: P.into(),
+            name: "shared".into(),
+            default_version_id: "v1".into(),
+            versions: vec![PolicyVersion {
+                version_id: "v1".into(),
+                is_default: true,
+                created_at: None,
+                document: doc,
+            }],
+            ..ManagedPolicy::default()
+        });
+        inv.normalize();
+        inv
+    }
+
+    fn doc(actions: Value) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]})
+    }
+
+    fn run(inv: &Inventory, params: Value) -> (Vec<super::super::Proposed>, Vec<String>) {
+        expand_one(
+            inv,
+            StepName::RightsizePolicy,
+            ResourceKind::Role,
+            0,
+            &params,
+        )
+    }
+
+    #[test]
+    fn a_policy_of_one_role_is_narrowed_and_aws_managed_ones_are_report_only() {
+        let (out, skips) = run(
+            &inv(AccessDataStatus::Complete, 0, doc(json!(["s3:*", "sqs:*"]))),
+            Value::Null,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].params["document"], doc(json!(["s3:*"])));
+        assert_eq!(out[0].params["unused_for"], json!("90d"));
+        assert_eq!(out[0].resource.kind, ResourceKind::ManagedPolicy);
+        assert_eq!(
+            skips,
+            ["arn:aws:iam::aws:policy/ReadOnlyAccess is AWS-managed: never modified (report only)"]
+        );
+    }
+
+    #[test]
+    fn a_shared_policy_is_left_alone() {
+        let (out, skips) = run(
+            &inv(AccessDataStatus::Complete, 1, doc(json!(["s3:*", "sqs:*"]))),
+            Value::Null,
+        );
+        assert!(out.is_empty());
+        assert!(
+            skips.iter().any(|s| s.contains("attached to 2 entities")),
+            "{skips:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_or_timed_out_report_plans_nothing() {
+        for status in [AccessDataStatus::Failed, AccessDataStatus::TimedOut] {
+            let (out, skips) = run(&inv(status, 0, doc(json!("sqs:*"))), Value::Null);
+            assert!(out.is_empty());
+            assert!(skips[0].contains("unknown is never unused"), "{skips:?}");
+        }
+    }
+
+    #[test]
+    fn nothing_left_or_nothing_unused_is_a_skip_and_the_window_is_a_param() {
+        let (out, skips) = run(
+            &inv(AccessDataStatus::Complete, 0, doc(json!("sqs:*"))),
+            Value::Null,
+        );
+        assert!(out.is_empty());
+        assert!(
+            skips
+                .iter()
+                .any(|s| s.contains("nothing this policy allows was used")),
+            "{skips:?}"
+        );
+        let (out, skips) = run(
+            &inv(AccessDataStatus::Complete, 0, doc(json!("s3:*"))),
+            Value::Null,
+        );
+        assert!(out.is_empty());
+        assert!(
+            skips
+                .iter()
+                .any(|s| s.contains("nothing it grants is unused")),
+            "{skips:?}"
+        );
+        // A window longer than IAM's record: sqs is idle since 2024-01-01 (the role's
+        // creation is before the tracking start, so since 2025-09-27): not 800 days.
+        let (out, _) = run(
+            &inv(AccessDataStatus::Complete, 0, doc(json!(["s3:*", "sqs:*"]))),
+            json!({"unused_for": "800d"}),
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn the_window_param_is_checked_at_load() {
+        assert!(check_param("unused_for", &json!("90d")).is_empty());
+        assert!(check_param("unused_for", &json!("{{params.days}}d")).is_empty());
+        assert_eq!(check_param("unused_for", &json!("ninety")).len(), 1);
+    }
+}
