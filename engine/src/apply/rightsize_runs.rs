@@ -306,13 +306,13 @@ async fn an_account_already_narrowed_is_already_applied() {
 async fn a_policy_changed_since_the_plan_is_stale() {
     let mut s = account();
     let other = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]});
-    s.policies.get_mut(P).map(|p| {
+    if let Some(p) = s.policies.get_mut(P) {
         p.versions = vec![
             ("v1".into(), broad(), false),
             ("v2".into(), other.clone(), true),
         ];
         p.next_version = 3;
-    });
+    }
     s.users
         .get_mut("carol")
         .map(|u| u.inline.insert("own".into(), other.clone()));
