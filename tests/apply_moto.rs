@@ -1502,3 +1502,143 @@ fn enforce_mfa_and_quarantine_role_apply_read_back_and_undo() {
             .is_err());
     });
 }
+
+/// `rightsize_policy` end to end: moto serves canned last-accessed data (the harness patch);
+/// a pack that plans the step makes the reader read it; apply narrows the managed policy (a
+/// new default version) and the inline one; undo restores both.
+#[test]
+fn rightsize_narrows_from_last_accessed_data_and_undo_restores() {
+    const BROAD: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","sqs:*"],"Resource":"*"}]}"#;
+    let narrowed = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]});
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let c = client(&server.endpoint(), SEED_KEY, "seed-secret");
+    // carol exists for 200 days: a service she never used is idle that long.
+    server.set_clock_offset(-200 * 86_400);
+    let arn = rt.block_on(async {
+        user(&c, "carol").await;
+        let arn = policy(&c, "broad", BROAD).await;
+        c.attach_user_policy()
+            .user_name("carol")
+            .policy_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        c.put_user_policy()
+            .user_name("carol")
+            .policy_name("own")
+            .policy_document(BROAD)
+            .send()
+            .await
+            .unwrap();
+        arn
+    });
+    server.set_clock_offset(0);
+    let day = |n: i64| {
+        (chrono::Utc::now() - chrono::Duration::days(n))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    server.set_service_access(&json!({
+        "arn:aws:iam::123456789012:user/carol": {
+            "status": "COMPLETED",
+            "polls": 1,
+            "services": [
+                {"ServiceNamespace": "s3", "ServiceName": "Amazon S3", "LastAuthenticated": day(2),
+                 "TrackedActionsLastAccessed": [
+                     {"ActionName": "GetObject", "LastAccessedTime": day(2)},
+                     {"ActionName": "PutObject", "LastAccessedTime": day(150)}
+                 ]},
+                {"ServiceNamespace": "sqs", "ServiceName": "Amazon SQS"}
+            ]
+        }
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let plan = make_plan(&server, &pack("rightsize.yaml"), &plan_path);
+    let reads = server
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "GetServiceLastAccessedDetails")
+        .count();
+    assert!(
+        reads >= 2,
+        "IN_PROGRESS once, then COMPLETED: {reads} reads"
+    );
+    let actions = plan["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2, "{plan:#}");
+    for a in actions {
+        assert_eq!(a["action"], "rightsize_policy");
+        assert_eq!(a["params"]["document"], narrowed, "{a:#}");
+        assert_eq!(
+            a["before"]["unused_actions"],
+            json!(["s3:PutObject", "sqs:*"])
+        );
+    }
+    server.clear_requests();
+
+    let (code, report, out) = apply_json(&server, &plan_path, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(report["summary"]["applied"], 2, "{report:#}");
+    let mut calls: Vec<String> = mutating(&server)
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    calls.sort(); // the policy and the user are separate subjects, applied concurrently
+    assert_eq!(calls, ["CreatePolicyVersion", "PutUserPolicy"], "{calls:?}");
+    let read_back = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(async {
+            let p = c.get_policy().policy_arn(&arn).send().await.unwrap();
+            let v = p
+                .policy()
+                .unwrap()
+                .default_version_id()
+                .unwrap()
+                .to_string();
+            let d = c
+                .get_policy_version()
+                .policy_arn(&arn)
+                .version_id(&v)
+                .send()
+                .await
+                .unwrap();
+            let managed = iamwarden_core::policy::parse_document_text(
+                d.policy_version().unwrap().document().unwrap(),
+            )
+            .unwrap();
+            let i = c
+                .get_user_policy()
+                .user_name("carol")
+                .policy_name("own")
+                .send()
+                .await
+                .unwrap();
+            let inline = iamwarden_core::policy::parse_document_text(i.policy_document()).unwrap();
+            let versions = c
+                .list_policy_versions()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .unwrap()
+                .versions()
+                .len();
+            (v, managed, inline, versions)
+        })
+    };
+    let (v, managed, inline, versions) = read_back(&rt);
+    assert_eq!(v, "v2");
+    assert_eq!(managed, narrowed);
+    assert_eq!(inline, narrowed);
+    assert_eq!(versions, 2);
+
+    let journal = dir.path().join("plan.json.journal.jsonl");
+    let o = run(iamwarden(&server, SEED_KEY, "seed-secret")
+        .args(["undo", "--auto-approve", "--format", "json"])
+        .arg(&journal));
+    assert!(o.status.success(), "{}", text(&o));
+    let broad: Value = serde_json::from_str(BROAD).unwrap();
+    let (v, managed, inline, versions) = read_back(&rt);
+    assert_eq!(v, "v1");
+    assert_eq!(managed, broad);
+    assert_eq!(inline, broad);
+    assert_eq!(versions, 1, "the narrowed version is deleted");
+}

@@ -362,3 +362,86 @@ async fn cli_snapshot_and_live_plan_agree() {
     }
     assert_eq!(a, b, "a live plan and a plan on its snapshot are identical");
 }
+
+/// Service last-accessed data through the harness's patch of moto: a completed job (after an
+/// IN_PROGRESS poll) per user, a failed one, an entity the file does not name, a snapshot that
+/// carries it, and no such call at all without the option.
+#[tokio::test(flavor = "multi_thread")]
+async fn last_accessed_data_is_read_when_asked_with_gaps_per_entity() {
+    let server = moto::MotoServer::start();
+    let admin = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "seed-secret");
+    server.set_clock_offset(-300 * DAY);
+    for u in ["ann", "ben"] {
+        admin.create_user().user_name(u).send().await.unwrap();
+    }
+    admin
+        .create_role()
+        .role_name("app")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    server.set_clock_offset(0);
+    let recent = (chrono::Utc::now() - chrono::Duration::days(3))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    server.set_service_access(&serde_json::json!({
+        "arn:aws:iam::123456789012:user/ann": {"status": "COMPLETED", "polls": 2, "services": [
+            {"ServiceNamespace": "s3", "LastAuthenticated": recent,
+             "TrackedActionsLastAccessed": [{"ActionName": "GetObject", "LastAccessedTime": recent}, {"ActionName": "PutObject"}]},
+            {"ServiceNamespace": "sqs"}
+        ]},
+        "arn:aws:iam::123456789012:user/ben": {"status": "FAILED", "error": "canned failure"}
+    }));
+    let reader = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "reader-secret");
+    let without = read(&reader, &LiveOptions::default()).await.unwrap();
+    assert!(without.0.users.iter().all(|u| u.service_access.is_none()));
+    assert!(!server
+        .requests()
+        .iter()
+        .any(|r| r["action"] == "GenerateServiceLastAccessedDetails"));
+
+    let (inv, stats) = read(
+        &reader,
+        &LiveOptions {
+            concurrency: 2,
+            service_access: Some(std::time::Duration::from_secs(30)),
+            ..LiveOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    use iamwarden_core::inventory::AccessDataStatus as S;
+    let ann = inv.users.iter().find(|u| u.name == "ann").unwrap();
+    let a = ann.service_access.as_ref().unwrap();
+    assert_eq!(a.status, S::Complete, "{a:?}");
+    assert_eq!(ann.unused_services, ["sqs"]);
+    assert_eq!(a.services[0].actions.len(), 2);
+    // Never used: idle since ann's creation (300 days ago), so "not used for 90 days".
+    let idle = a.services[1].idle_since.unwrap();
+    assert!(
+        chrono::Utc::now() - idle > chrono::Duration::days(299),
+        "{idle}"
+    );
+    let ben = inv.users.iter().find(|u| u.name == "ben").unwrap();
+    let b = ben.service_access.as_ref().unwrap();
+    assert_eq!(b.status, S::Failed);
+    assert!(
+        b.error.as_deref().unwrap().contains("canned failure"),
+        "{b:?}"
+    );
+    let app = inv.roles.iter().find(|r| r.name == "app").unwrap();
+    let r = app.service_access.as_ref().unwrap();
+    assert_eq!((r.status, r.services.len()), (S::Complete, 0));
+    assert_eq!(
+        stats.calls.get("GenerateServiceLastAccessedDetails"),
+        Some(&3)
+    );
+    // ann polled IN_PROGRESS twice, then COMPLETED; ben and app once each.
+    assert_eq!(stats.calls.get("GetServiceLastAccessedDetails"), Some(&5));
+
+    // A snapshot carries it and reads back the same.
+    let text = iamwarden_core::inventory::snapshot::to_json(&inv).unwrap();
+    let back = iamwarden_core::inventory::snapshot::parse(text.as_bytes(), "snap.json").unwrap();
+    assert_eq!(back.users, inv.users);
+    assert_eq!(back.roles, inv.roles);
+}

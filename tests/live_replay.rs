@@ -195,3 +195,194 @@ fn read_only_policy_grants_exactly_what_the_reader_calls() {
     assert!(!parsed.allows("iam:CreateUser", "*", false), "read-only");
     assert!(!parsed.admin_access(true));
 }
+
+// ---- service last-accessed data ---------------------------------------------------------
+
+const LAST_ACCESSED_PAGE1: &str = "<JobStatus>COMPLETED</JobStatus><JobType>ACTION_LEVEL</JobType>\
+<JobCreationDate>2026-11-01T00:00:00Z</JobCreationDate><JobCompletionDate>2026-11-01T00:00:04Z</JobCompletionDate>\
+<IsTruncated>true</IsTruncated><Marker>sla-2</Marker><ServicesLastAccessed>\
+<member><ServiceName>Amazon S3</ServiceName><ServiceNamespace>s3</ServiceNamespace>\
+<LastAuthenticated>2026-10-30T08:00:00Z</LastAuthenticated><LastAuthenticatedRegion>eu-west-1</LastAuthenticatedRegion>\
+<TotalAuthenticatedEntities>1</TotalAuthenticatedEntities><TrackedActionsLastAccessed>\
+<member><ActionName>GetObject</ActionName><LastAccessedTime>2026-10-30T08:00:00Z</LastAccessedTime><LastAccessedRegion>eu-west-1</LastAccessedRegion></member>\
+<member><ActionName>PutObject</ActionName></member>\
+</TrackedActionsLastAccessed></member></ServicesLastAccessed>";
+
+const LAST_ACCESSED_PAGE2: &str = "<JobStatus>COMPLETED</JobStatus><JobType>ACTION_LEVEL</JobType>\
+<JobCreationDate>2026-11-01T00:00:00Z</JobCreationDate><JobCompletionDate>2026-11-01T00:00:04Z</JobCompletionDate>\
+<IsTruncated>false</IsTruncated><ServicesLastAccessed>\
+<member><ServiceName>Amazon SQS</ServiceName><ServiceNamespace>sqs</ServiceNamespace><TotalAuthenticatedEntities>0</TotalAuthenticatedEntities></member>\
+</ServicesLastAccessed>";
+
+fn in_progress() -> http::Response<aws_smithy_types::body::SdkBody> {
+    ok(
+        "GetServiceLastAccessedDetails",
+        "<JobStatus>IN_PROGRESS</JobStatus><JobCreationDate>2026-11-01T00:00:00Z</JobCreationDate><ServicesLastAccessed/>",
+    )
+}
+
+fn job(id: &str) -> http::Response<aws_smithy_types::body::SdkBody> {
+    ok(
+        "GenerateServiceLastAccessedDetails",
+        &format!("<JobId>{id}</JobId>"),
+    )
+}
+
+#[tokio::test]
+async fn last_accessed_jobs_are_polled_until_complete_and_a_failed_job_is_a_gap() {
+    let mut evs = events();
+    evs.extend([
+        // alice: started, in progress, then complete over two pages.
+        ReplayEvent::new(req(), job("job-alice")),
+        ReplayEvent::new(req(), in_progress()),
+        ReplayEvent::new(req(), ok("GetServiceLastAccessedDetails", LAST_ACCESSED_PAGE1)),
+        ReplayEvent::new(req(), ok("GetServiceLastAccessedDetails", LAST_ACCESSED_PAGE2)),
+        // bob: the job fails.
+        ReplayEvent::new(req(), job("job-bob")),
+        ReplayEvent::new(
+            req(),
+            ok(
+                "GetServiceLastAccessedDetails",
+                "<JobStatus>FAILED</JobStatus><JobCreationDate>2026-11-01T00:00:00Z</JobCreationDate>\
+                 <JobCompletionDate>2026-11-01T00:00:01Z</JobCompletionDate><ServicesLastAccessed/>\
+                 <Error><Message>internal failure</Message><Code>ServiceFailure</Code></Error>",
+            ),
+        ),
+    ]);
+    let http = StaticReplayClient::new(evs);
+    let client = replay_client(http.clone());
+    let opts = LiveOptions {
+        concurrency: 1,
+        service_access: Some(std::time::Duration::from_secs(30)),
+        ..LiveOptions::default()
+    };
+    let (inv, stats) = read(&client, &opts).await.unwrap();
+    let requests: Vec<_> = http.actual_requests().collect();
+    let tail: Vec<String> = requests.iter().skip(12).map(|r| action_of(r)).collect();
+    assert_eq!(
+        tail,
+        [
+            "GenerateServiceLastAccessedDetails",
+            "GetServiceLastAccessedDetails",
+            "GetServiceLastAccessedDetails",
+            "GetServiceLastAccessedDetails",
+            "GenerateServiceLastAccessedDetails",
+            "GetServiceLastAccessedDetails",
+        ]
+    );
+    let body = |i: usize| {
+        std::str::from_utf8(requests[i].body().bytes().unwrap())
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        body(12).contains("Granularity=ACTION_LEVEL"),
+        "{}",
+        body(12)
+    );
+    assert!(body(12).contains("user%2Falice"), "{}", body(12));
+    assert!(body(13).contains("JobId=job-alice"), "{}", body(13));
+    assert!(body(15).contains("Marker=sla-2"), "{}", body(15));
+    assert_eq!(stats.calls.get("GetServiceLastAccessedDetails"), Some(&4));
+
+    let alice = inv.users.iter().find(|u| u.name == "alice").unwrap();
+    let data = alice.service_access.as_ref().unwrap();
+    assert_eq!(
+        data.status,
+        iamwarden_core::inventory::AccessDataStatus::Complete
+    );
+    assert_eq!(
+        data.generated_at.unwrap().to_rfc3339(),
+        "2026-11-01T00:00:04+00:00"
+    );
+    let ns: Vec<&str> = data.services.iter().map(|s| s.namespace.as_str()).collect();
+    assert_eq!(ns, ["s3", "sqs"]);
+    assert_eq!(data.services[0].actions.len(), 2);
+    assert!(data.services[0].actions[1].last_accessed_at.is_none());
+    assert_eq!(alice.unused_services, ["sqs"]);
+
+    let bob = inv.users.iter().find(|u| u.name == "bob").unwrap();
+    let gap = bob.service_access.as_ref().unwrap();
+    assert_eq!(
+        gap.status,
+        iamwarden_core::inventory::AccessDataStatus::Failed
+    );
+    assert!(
+        gap.error.as_deref().unwrap().contains("internal failure"),
+        "{gap:?}"
+    );
+    assert!(
+        gap.services.is_empty() && bob.unused_services.is_empty(),
+        "a gap is never unused"
+    );
+}
+
+#[tokio::test]
+async fn a_job_still_running_at_the_deadline_is_a_timed_out_gap_and_a_refused_start_a_failed_one() {
+    let mut evs = events();
+    // alice: refused (the caller lacks the permission); bob: never finishes.
+    evs.push(ReplayEvent::new(
+        req(),
+        error(
+            403,
+            "AccessDenied",
+            "not authorized to perform: iam:GenerateServiceLastAccessedDetails",
+        ),
+    ));
+    evs.push(ReplayEvent::new(req(), job("job-bob")));
+    for _ in 0..20 {
+        evs.push(ReplayEvent::new(req(), in_progress()));
+    }
+    let http = StaticReplayClient::new(evs);
+    let client = replay_client(http.clone());
+    let opts = LiveOptions {
+        concurrency: 1,
+        service_access: Some(std::time::Duration::from_millis(500)),
+        ..LiveOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let (inv, stats) = read(&client, &opts).await.unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the wait is bounded"
+    );
+    let alice = inv.users.iter().find(|u| u.name == "alice").unwrap();
+    let a = alice.service_access.as_ref().unwrap();
+    assert_eq!(
+        a.status,
+        iamwarden_core::inventory::AccessDataStatus::Failed
+    );
+    assert!(
+        a.error
+            .as_deref()
+            .unwrap()
+            .contains("iam:GenerateServiceLastAccessedDetails"),
+        "{a:?}"
+    );
+    let bob = inv.users.iter().find(|u| u.name == "bob").unwrap();
+    let b = bob.service_access.as_ref().unwrap();
+    assert_eq!(
+        b.status,
+        iamwarden_core::inventory::AccessDataStatus::TimedOut
+    );
+    assert!(b.error.as_deref().unwrap().contains("IN_PROGRESS"), "{b:?}");
+    let polls = stats
+        .calls
+        .get("GetServiceLastAccessedDetails")
+        .copied()
+        .unwrap_or(0);
+    assert!((2..20).contains(&polls), "{polls} polls in 500 ms");
+}
+
+#[tokio::test]
+async fn without_the_option_no_last_accessed_call_is_made() {
+    let http = StaticReplayClient::new(events());
+    let client = replay_client(http.clone());
+    let opts = LiveOptions {
+        concurrency: 1,
+        ..LiveOptions::default()
+    };
+    let (inv, stats) = read(&client, &opts).await.unwrap();
+    assert_eq!(stats.calls.get("GenerateServiceLastAccessedDetails"), None);
+    assert!(inv.users.iter().all(|u| u.service_access.is_none()));
+}

@@ -41,7 +41,8 @@ fn the_step_table_of_rule_language_md_matches_the_registry() {
 /// docs/rule-language.md with both generated tables refreshed (both tests check, and with
 /// `UPDATE_GOLDEN=1` write, the whole file: neither may undo the other's refresh).
 fn rule_language_md() -> String {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("../docs/rule-language.md");
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .join("../docs/rule-language.md");
     let committed = std::fs::read_to_string(&path).unwrap();
     let ops = iamwarden_core::ops::splice_doc(&committed)
         .expect("docs/rule-language.md lost the generated-operators markers");

@@ -987,3 +987,40 @@ fn previous_version_without_creation_dates_is_never_a_newer_one() {
         Some("no version `previous` to make the default")
     );
 }
+
+/// The live reader's opt-in: the built-in rules read last-accessed data but only report, so a
+/// plain live plan costs no last-accessed calls (the CLI notes that `--service-access` reads
+/// it); a pack that plans `rightsize_policy` turns the read on by itself.
+#[test]
+fn only_a_rule_that_plans_rightsize_turns_the_last_accessed_read_on() {
+    assert!(builtin().reads_service_access());
+    assert!(!builtin().acts_on_service_access());
+    let path = write_pack(
+        "rightsize",
+        "pack: {name: acme/least-privilege, version: 1.0.0}\n\
+         rules:\n\
+         \x20 - id: narrow\n\
+         \x20   title: narrow\n\
+         \x20   severity: low\n\
+         \x20   select: $.roles\n\
+         \x20   when: {path: $.unused_services, empty: false}\n\
+         \x20   remediation:\n\
+         \x20     - step: rightsize_policy\n\
+         \x20       params: {unused_for: 30d}\n",
+    );
+    let rules = iamwarden_core::packs::load_rule_set(std::slice::from_ref(&path)).unwrap();
+    assert!(rules.reads_service_access() && rules.acts_on_service_access());
+    // A window that is not a duration is a load error, at the parameter.
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("30d", "a month"),
+    )
+    .unwrap();
+    let err = iamwarden_core::packs::load_rule_set(std::slice::from_ref(&path))
+        .unwrap_err()
+        .to_string();
+    let _ = std::fs::remove_file(&path);
+    assert!(err.contains("unused_for"), "{err}");
+}

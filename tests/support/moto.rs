@@ -111,6 +111,8 @@ impl MotoServer {
                 .arg("--exit-with-parent")
                 .arg("--request-log")
                 .arg(dir.path().join("requests.jsonl"))
+                .arg("--access-file")
+                .arg(dir.path().join("access.json"))
                 .env(
                     "MOTO_IAM_LOAD_MANAGED_POLICIES",
                     if managed == ManagedPolicies::Load {
@@ -207,6 +209,15 @@ impl MotoServer {
         let tmp = self.dir.path().join("clock.tmp");
         std::fs::write(&tmp, secs.to_string()).expect("write the moto clock file");
         std::fs::rename(&tmp, self.dir.path().join("clock")).expect("move the moto clock file");
+    }
+
+    /// Sets the canned service last-accessed data the server answers with (see
+    /// `moto_clock_server.py`: entity ARN -> status, polls, services), read on every call.
+    pub fn set_service_access(&self, data: &serde_json::Value) {
+        let tmp = self.dir.path().join("access.tmp");
+        std::fs::write(&tmp, data.to_string()).expect("write the moto access file");
+        std::fs::rename(&tmp, self.dir.path().join("access.json"))
+            .expect("move the moto access file");
     }
 
     /// A raw IAM query-API call (`POST /`, form-encoded; `Version=2010-05-08` is added unless

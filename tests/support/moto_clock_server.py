@@ -21,6 +21,13 @@ inherit (../shared/notes/moto.md):
   which deletes the login profile; AWS only changes PasswordResetRequired).
 - `ListServiceSpecificCredentials` exists (moto 5.2.5 does not implement it; a user created
   here never has such credentials, so the answer is an empty list, as AWS gives).
+- `GenerateServiceLastAccessedDetails` / `GetServiceLastAccessedDetails` exist (moto 5.2.5 has
+  neither). They serve canned data a test sets in --access-file (JSON, read on every call):
+  `{"<entity ARN>": {"status": "COMPLETED" | "FAILED" | "IN_PROGRESS", "polls": N,
+  "services": [{"ServiceNamespace": "s3", "ServiceName": "Amazon S3", "LastAuthenticated":
+  "2026-10-30T00:00:00Z", "TrackedActionsLastAccessed": [{"ActionName": "GetObject",
+  "LastAccessedTime": "..."}]}]}}`. A job answers IN_PROGRESS for its first `polls` reads
+  (default 0), then `status`; an ARN not in the file completes with no services.
 With --request-log, every IAM/STS request's action and identifying parameters are appended
 to a JSON Lines file, so tests can count the calls that reached the server independently of
 what iamwarden's journal says.
@@ -58,6 +65,7 @@ def main() -> None:
         "--exit-with-parent", action="store_true", help="stop when the starting process is gone"
     )
     parser.add_argument("--request-log", help="append each request's action here (JSON Lines)")
+    parser.add_argument("--access-file", help="canned service last-accessed data (JSON)")
     args = parser.parse_args()
     if args.exit_with_parent:
         exit_with_parent()
@@ -109,6 +117,7 @@ def main() -> None:
     )
 
     patch_iam(args.request_log)
+    patch_last_accessed(args.access_file)
     moto.server.main(["--host", args.host, "--port", str(args.port)])
 
 
@@ -167,6 +176,94 @@ def patch_iam(request_log) -> None:
             return result
 
         core_responses.BaseResponse.call_action = call_action
+
+
+def patch_last_accessed(access_file) -> None:
+    import json
+    import uuid
+
+    import moto.iam.responses as iam_responses
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+
+    jobs = {}  # job id -> [entity ARN, reads so far, created]
+    lock = threading.Lock()
+
+    def canned() -> dict:
+        if not access_file:
+            return {}
+        try:
+            with open(access_file, encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+
+    def when(text):
+        if text is None:
+            return None
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    def generate(self):
+        arn = self._get_param("Arn")
+        job = "job-" + str(uuid.uuid4())
+        with lock:
+            jobs[job] = [arn, 0, utcnow()]
+        return ActionResult({"JobId": job})
+
+    def get(self):
+        job = self._get_param("JobId")
+        with lock:
+            entry = jobs.get(job)
+            if entry is not None:
+                entry[1] += 1
+        if entry is None:
+            from moto.iam.exceptions import IAMNotFoundException
+
+            raise IAMNotFoundException(f"Job {job} not found")
+        arn, reads, created = entry
+        data = canned().get(arn, {})
+        status = data.get("status", "COMPLETED")
+        if reads <= int(data.get("polls", 0)):
+            status = "IN_PROGRESS"
+        result = {
+            "JobStatus": status,
+            "JobType": "ACTION_LEVEL",
+            "JobCreationDate": created,
+            "ServicesLastAccessed": [],
+        }
+        if status == "IN_PROGRESS":
+            return ActionResult(result)
+        result["JobCompletionDate"] = utcnow()
+        if status == "FAILED":
+            result["Error"] = {"Message": data.get("error", "canned failure"), "Code": "ServiceFailure"}
+            return ActionResult(result)
+        services = []
+        for s in data.get("services", []):
+            item = {
+                "ServiceNamespace": s["ServiceNamespace"],
+                "ServiceName": s.get("ServiceName", s["ServiceNamespace"]),
+                "TotalAuthenticatedEntities": 1 if s.get("LastAuthenticated") else 0,
+            }
+            if s.get("LastAuthenticated"):
+                item["LastAuthenticated"] = when(s["LastAuthenticated"])
+                item["LastAuthenticatedRegion"] = s.get("LastAuthenticatedRegion", "us-east-1")
+                item["LastAuthenticatedEntity"] = arn
+            actions = []
+            for a in s.get("TrackedActionsLastAccessed", []):
+                t = {"ActionName": a["ActionName"]}
+                if a.get("LastAccessedTime"):
+                    t["LastAccessedTime"] = when(a["LastAccessedTime"])
+                    t["LastAccessedRegion"] = a.get("LastAccessedRegion", "us-east-1")
+                actions.append(t)
+            if actions:
+                item["TrackedActionsLastAccessed"] = actions
+            services.append(item)
+        result["ServicesLastAccessed"] = services
+        result["IsTruncated"] = False
+        return ActionResult(result)
+
+    iam_responses.IamResponse.generate_service_last_accessed_details = generate
+    iam_responses.IamResponse.get_service_last_accessed_details = get
 
 
 if __name__ == "__main__":

@@ -8,7 +8,12 @@
 //! keys (the report gives key slots, not ids) and `ListMFADevices` only for users the report
 //! says have MFA that no virtual device explains. Any failed call ends the read with the call
 //! and the IAM permission it needs: a partial inventory is never planned on.
+//!
+//! Opt-in ([`LiveOptions::service_access`]): IAM's service last-accessed data for every user and
+//! role ([`access`]), two or more calls per entity; a job that fails or times out is a gap for
+//! that entity, not the end of the read.
 
+pub mod access;
 pub mod report;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
@@ -26,7 +31,7 @@ use std::time::{Duration, Instant};
 
 /// Every IAM operation the reader calls. `examples/iam-read-only-policy.json` grants exactly
 /// these (a test keeps the two equal).
-pub const OPERATIONS: [&str; 9] = [
+pub const OPERATIONS: [&str; 11] = [
     "GetAccountAuthorizationDetails",
     "GenerateCredentialReport",
     "GetCredentialReport",
@@ -36,6 +41,8 @@ pub const OPERATIONS: [&str; 9] = [
     "ListAccountAliases",
     "ListAccessKeys",
     "ListMFADevices",
+    "GenerateServiceLastAccessedDetails",
+    "GetServiceLastAccessedDetails",
 ];
 
 /// Called as the read advances: (step, done, total; total 0 when unknown). The CLI draws a
@@ -64,6 +71,9 @@ pub struct LiveOptions {
     pub concurrency: usize,
     /// Time limits on every call.
     pub timeouts: Timeouts,
+    /// Read service last-accessed data for every user and role, waiting at most this long for
+    /// each entity's job (`None`: not read; rules then see no data).
+    pub service_access: Option<Duration>,
 }
 
 /// Time limits on every AWS call (IAM, STS, KMS: every client built from [`sdk_config`]), so
@@ -361,6 +371,10 @@ pub async fn read(client: &Client, opts: &LiveOptions) -> Result<(Inventory, Sta
     apply_report(&mut inv, &rows);
     read_keys(client, &counter, opts, &mut inv, &rows).await?;
     read_mfa(client, &counter, opts, &mut inv, &rows, virtual_mfa).await?;
+    if let Some(wait) = opts.service_access {
+        tick("service last-accessed data", 0, 0);
+        access::read(client, &counter, opts, &mut inv, wait).await;
+    }
 
     inv.account.id = account_id(&inv, &rows).ok_or_else(|| {
         LiveError::Data("cannot tell the account id: no ARN in the account names one".into())

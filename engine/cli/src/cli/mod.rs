@@ -251,6 +251,13 @@ struct AwsArgs {
     /// Time limit on a whole AWS call, its retries and their backoff included.
     #[arg(long, env = "IAMWARDEN_CALL_TIMEOUT", default_value = "50s", value_parser = parse_timeout)]
     call_timeout: std::time::Duration,
+    /// Also read IAM's service last-accessed data for every user and role (two or more calls
+    /// each; on by itself when a loaded rule plans `rightsize_policy`).
+    #[arg(long)]
+    service_access: bool,
+    /// How long to wait for one entity's last-accessed job before recording a gap.
+    #[arg(long, default_value = "60s", value_parser = parse_timeout)]
+    service_access_wait: std::time::Duration,
 }
 
 /// A timeout flag: `500ms`, or a duration as rules write them (`3s`, `1m`).
@@ -295,6 +302,7 @@ impl AwsArgs {
                 attempt: self.attempt_timeout,
                 call: self.call_timeout,
             },
+            service_access: self.service_access.then_some(self.service_access_wait),
         }
     }
 
@@ -365,7 +373,17 @@ impl Inputs {
         let rules = iamwarden_core::packs::load_rule_set(&self.rules)?;
         let inv = match &self.snapshot {
             Some(path) => load_snapshot(path)?,
-            None => read_live(&self.aws)?,
+            None => {
+                let mut aws = self.aws.clone();
+                aws.service_access |= rules.acts_on_service_access();
+                if !aws.service_access && rules.reads_service_access() {
+                    eprintln!(
+                        "note: rules that read service last-accessed data see none without \
+                         --service-access (it costs two or more calls per user and role)"
+                    );
+                }
+                read_live(&aws)?
+            }
         };
         Ok((rules, inv, now))
     }

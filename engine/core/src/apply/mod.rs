@@ -284,7 +284,10 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
     if let Some(arn) = a.params.get("policy_arn").and_then(Value::as_str) {
         let modifies_policy = matches!(
             a.action,
-            S::ReplacePolicyDocument | S::SetDefaultPolicyVersion | S::DeletePolicy
+            S::ReplacePolicyDocument
+                | S::SetDefaultPolicyVersion
+                | S::DeletePolicy
+                | S::RightsizePolicy
         );
         if crate::steps::is_aws_managed(arn) && modifies_policy {
             return Some("AWS-managed policies are never modified or deleted".into());
@@ -790,3 +793,6 @@ mod tests;
 
 #[cfg(test)]
 mod fake_runs;
+
+#[cfg(test)]
+mod rightsize_runs;

@@ -40,6 +40,40 @@ pub struct RuleSet {
     pub templates: Handlebars<'static>,
 }
 
+impl RuleSet {
+    /// Whether a rule selects on service last-accessed data (`service_access`,
+    /// `unused_services`).
+    pub fn reads_service_access(&self) -> bool {
+        fn walk(c: &Condition) -> bool {
+            match c {
+                Condition::All(cs) | Condition::Any(cs) => cs.iter().any(walk),
+                Condition::Not(c) => walk(c),
+                Condition::Leaf(l) => {
+                    std::iter::once(&l.path)
+                        .chain(l.fallback.as_ref())
+                        .any(|p| {
+                            p.text().contains("service_access")
+                                || p.text().contains("unused_services")
+                        })
+                }
+            }
+        }
+        self.rules.iter().any(|r| {
+            r.select.contains("service_access")
+                || r.select.contains("unused_services")
+                || r.when.as_ref().is_some_and(walk)
+        })
+    }
+
+    /// Whether a rule plans a step that needs service last-accessed data (`rightsize_policy`):
+    /// the live reader reads it then without being asked.
+    pub fn acts_on_service_access(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.steps.iter().any(|s| s.name == StepName::RightsizePolicy))
+    }
+}
+
 /// A rule pack as the plan records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -248,6 +248,16 @@ pub struct User {
     /// is enabled for the user.
     #[serde(default)]
     pub deactivated_mfa_devices: Vec<String>,
+    /// IAM's service last-accessed data for the user (`GenerateServiceLastAccessedDetails`,
+    /// action level), when the reader was asked for it; absent: not read (rules see unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_access: Option<ServiceAccess>,
+    /// Derived: namespaces of the services the user's policies grant that IAM saw no
+    /// authentication for within its tracking period; empty when the data is absent or
+    /// incomplete (unknown is never unused). For "not used within N days" a rule reads
+    /// `$.service_access.services[*].idle_since` with `older_than`.
+    #[serde(default)]
+    pub unused_services: Vec<String>,
     /// Derived at evaluation time, only when a rule reads it (never stored in snapshots): one
     /// policy document holding every statement that applies to the user: the default versions
     /// of the managed policies attached to the user and to its groups, and the inline policies
@@ -260,6 +270,84 @@ pub struct User {
 fn default_path() -> String {
     "/".to_string()
 }
+
+/// How a service last-accessed job ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessDataStatus {
+    /// IAM finished the report: `services` is the whole answer.
+    #[default]
+    Complete,
+    /// The job failed (IAM's `FAILED`, or a call refused): no data, a gap.
+    Failed,
+    /// The job did not finish within the reader's wait: no data, a gap.
+    TimedOut,
+}
+
+/// IAM's service last-accessed report for one user or role (access advisor data). Only a
+/// `complete` report says anything about use: a failed or timed-out one is a gap, and rules
+/// see neither used nor unused services for it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccess {
+    /// `complete`, `failed` or `timed_out`.
+    pub status: AccessDataStatus,
+    /// When IAM completed the report (its `JobCompletionDate`); the instant "not used within
+    /// N days" is measured from when a step narrows a policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_at: Option<DateTime<Utc>>,
+    /// Why there is no data (failed or timed out), never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Every service the entity's policies grant, as IAM reports it (complete reports only).
+    #[serde(default)]
+    pub services: Vec<ServiceLastAccessed>,
+}
+
+/// One service of a last-accessed report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceLastAccessed {
+    /// The service namespace (`s3`, `ec2`, `iam`), lowercase.
+    pub namespace: String,
+    /// The service's name as IAM gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The last authenticated request to the service within IAM's tracking period; absent:
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_authenticated_at: Option<DateTime<Utc>>,
+    /// The region of that request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_authenticated_region: Option<String>,
+    /// Per action, for the actions IAM tracks at action level (S3, EC2, IAM, Lambda
+    /// management actions, ...); empty for other services.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionLastAccessed>,
+    /// Derived: since when the service is idle: its last authentication, or for a service
+    /// never used, the later of the entity's creation and the start of IAM's tracking period
+    /// (400 days before the report). `older_than: 90d` on it means "not used for 90 days".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_since: Option<DateTime<Utc>>,
+}
+
+/// One tracked action of a last-accessed report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionLastAccessed {
+    /// The action name without the service prefix (`GetObject`).
+    pub action: String,
+    /// The last authenticated use of the action; absent: none within the tracking period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_accessed_at: Option<DateTime<Utc>>,
+    /// The region of that use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_accessed_region: Option<String>,
+}
+
+/// How long IAM tracks service access (days): a service without authentication in a report
+/// is idle since at most this long before the report.
+pub const ACCESS_TRACKING_DAYS: i64 = 400;
 
 /// Whether an access key can be used.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -452,6 +540,16 @@ pub struct Role {
     /// The role's tags.
     #[serde(default)]
     pub tags: Tags,
+    /// IAM's service last-accessed data for the role (`GenerateServiceLastAccessedDetails`,
+    /// action level), when the reader was asked for it; absent: not read (rules see unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_access: Option<ServiceAccess>,
+    /// Derived: namespaces of the services the role's policies grant that IAM saw no
+    /// authentication for within its tracking period; empty when the data is absent or
+    /// incomplete (unknown is never unused). For "not used within N days" a rule reads
+    /// `$.service_access.services[*].idle_since` with `older_than`.
+    #[serde(default)]
+    pub unused_services: Vec<String>,
     /// Derived: whether the role is service-linked (path `/aws-service-role/`); IAM manages those.
     #[serde(default)]
     pub service_linked: bool,

@@ -4,7 +4,9 @@
 //! key's owner, a user's newest key, the key to keep of two, which attached policies grant
 //! admin) are joined here, once, so evaluation never reaches across collections.
 
-use super::{Inventory, KeyStatus, OwnerKind};
+use super::{
+    AccessDataStatus, Inventory, KeyStatus, OwnerKind, ServiceAccess, ACCESS_TRACKING_DAYS,
+};
 use crate::policy::Document;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -343,6 +345,7 @@ impl Inventory {
                 .filter(|g| admin_groups.contains(g.as_str()))
                 .cloned()
                 .collect();
+            u.unused_services = derive_service_access(u.service_access.as_mut(), u.created_at);
         }
         for r in &mut self.roles {
             r.service_linked = r.path.starts_with("/aws-service-role/");
@@ -351,6 +354,39 @@ impl Inventory {
                 .get(&(OwnerKind::Role, r.name.clone()))
                 .cloned()
                 .unwrap_or_default();
+            r.unused_services = derive_service_access(r.service_access.as_mut(), r.created_at);
         }
     }
+}
+
+/// Sets each service's `idle_since` and returns the namespaces with no authentication in the
+/// report (sorted). A report that is not complete yields nothing: unknown is never unused.
+fn derive_service_access(
+    data: Option<&mut ServiceAccess>,
+    created_at: DateTime<Utc>,
+) -> Vec<String> {
+    let Some(data) = data else {
+        return Vec::new();
+    };
+    if data.status != AccessDataStatus::Complete {
+        data.services.clear();
+        return Vec::new();
+    }
+    let tracking_start = data
+        .generated_at
+        .map(|g| g - chrono::Duration::days(ACCESS_TRACKING_DAYS));
+    data.services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    let mut unused = Vec::new();
+    for s in &mut data.services {
+        s.namespace = s.namespace.to_ascii_lowercase();
+        s.actions.sort_by(|a, b| a.action.cmp(&b.action));
+        s.idle_since = match s.last_authenticated_at {
+            Some(t) => Some(t),
+            None => {
+                unused.push(s.namespace.clone());
+                Some(tracking_start.map_or(created_at, |t| t.max(created_at)))
+            }
+        };
+    }
+    unused
 }

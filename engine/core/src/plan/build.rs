@@ -112,7 +112,7 @@ impl Builder<'_> {
 }
 
 /// Which proposals a stronger one makes moot: (weaker step, stronger step on the same target).
-const SUPERSEDED_BY: [(StepName, StepName); 8] = [
+const SUPERSEDED_BY: [(StepName, StepName); 10] = [
     (StepName::Tag, StepName::DeletePolicy),
     (StepName::Untag, StepName::DeletePolicy),
     (StepName::DeactivateAccessKey, StepName::DeleteAccessKey),
@@ -120,6 +120,8 @@ const SUPERSEDED_BY: [(StepName, StepName); 8] = [
     (StepName::DetachPolicyEverywhere, StepName::DeletePolicy),
     (StepName::ReplacePolicyDocument, StepName::DeletePolicy),
     (StepName::SetDefaultPolicyVersion, StepName::DeletePolicy),
+    (StepName::RightsizePolicy, StepName::DeletePolicy),
+    (StepName::RightsizePolicy, StepName::DeleteInlinePolicy),
     (
         StepName::SetDefaultPolicyVersion,
         StepName::ReplacePolicyDocument,

@@ -25,6 +25,7 @@ use serde_json::Value;
 pub mod analysis;
 pub mod catalog;
 pub mod resource;
+pub mod rightsize;
 
 /// A parse failure of a policy document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -33,6 +33,7 @@ pub mod mfa;
 pub mod password_policy;
 pub mod policy_versions;
 pub mod quarantine;
+pub mod rightsize;
 pub mod tags;
 
 pub use action::{Action, Check, Superseded, UndoOp};
@@ -142,6 +143,8 @@ registry! {
     Tag = "tag" => tags::TAG,
     /// Remove tags (param `keys`) (reversible).
     Untag = "untag" => tags::UNTAG,
+    /// Narrow a user's or role's customer-managed and inline policies to what its service last-accessed data shows used within `unused_for` (reversible).
+    RightsizePolicy = "rightsize_policy" => rightsize::RIGHTSIZE,
 }
 
 impl StepName {

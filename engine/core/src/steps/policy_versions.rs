@@ -356,7 +356,7 @@ pub(crate) mod live {
 
     /// `DeletePolicyVersion`; an unanswered attempt is resolved by listing the versions (gone:
     /// done; still there: sent once more).
-    async fn delete_version_once<X: Exec>(
+    pub(crate) async fn delete_version_once<X: Exec>(
         x: &X,
         id: &str,
         arn: &str,
@@ -396,7 +396,7 @@ pub(crate) mod live {
     /// planned document is the default -> created (that version); the default is still the
     /// one the plan saw -> not created, sent once more; anything else -> failed. Never more
     /// than one version per action.
-    async fn create_default_version_once<X: Exec>(
+    pub(crate) async fn create_default_version_once<X: Exec>(
         x: &X,
         id: &str,
         arn: &str,

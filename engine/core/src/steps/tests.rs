@@ -84,7 +84,7 @@ fn every_name_is_its_serde_name_and_unique() {
         assert!(seen.insert(s.as_str()), "{s} twice");
         assert!(!s.info().targets.is_empty(), "{s} has no targets");
     }
-    assert_eq!(seen.len(), 21);
+    assert_eq!(seen.len(), 22);
 }
 
 #[test]
