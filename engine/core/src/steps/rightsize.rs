@@ -46,7 +46,7 @@ pub const RIGHTSIZE: StepInfo = StepInfo {
     check_param: Some(check_param),
     safety: Safety::Reversible,
     change: ChangeKind::Change,
-    diff: "one action per customer-managed or inline policy that narrows: `~ managed_policy` / `~ inline_policy` with the old and new document, the services and actions removed",
+    diff: "one action per customer-managed or inline policy that narrows: `~ managed_policy` / `~ inline_policy` with the old and new `document`, `- unused_services`, `- unused_actions`, `+ added_actions` (`*` replaced by the used services), `+ left_as_is` (what could not be narrowed safely)",
     rank: 100,
     disables_credential: None,
     expand,
