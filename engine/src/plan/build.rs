@@ -45,6 +45,7 @@ fn key(step: StepName, r: &ResourceRef, q: &str) -> String {
 
 struct Builder<'a> {
     ix: &'a Index<'a>,
+    now: DateTime<Utc>,
     proposals: Vec<Proposal>,
     skipped: Vec<Skipped>,
 }
@@ -77,6 +78,7 @@ impl Builder<'_> {
     ) {
         let mut cx = Cx::new(self.ix);
         cx.in_use_since = in_use_since;
+        cx.now = Some(self.now);
         let target = Target {
             kind: m.kind,
             index: m.index,
@@ -141,6 +143,7 @@ pub fn build(
     let ix = Index::new(inv);
     let mut b = Builder {
         ix: &ix,
+        now,
         proposals: Vec::new(),
         skipped: Vec::new(),
     };
