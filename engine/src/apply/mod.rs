@@ -810,3 +810,6 @@ mod tests;
 
 #[cfg(test)]
 mod fake_runs;
+
+#[cfg(test)]
+mod rotate_runs;
