@@ -138,7 +138,9 @@ async fn keys(c: &aws_sdk_iam::Client) -> Vec<(String, String)> {
             (
                 k.create_date().map(|d| d.as_nanos()).unwrap_or_default(),
                 k.access_key_id().unwrap_or_default().to_string(),
-                k.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                k.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
             )
         })
         .collect();
@@ -154,7 +156,10 @@ fn files(dir: &Path) -> Vec<(PathBuf, String)> {
         if p.is_dir() {
             out.extend(files(&p));
         } else {
-            out.push((p.clone(), String::from_utf8_lossy(&std::fs::read(&p).unwrap()).to_string()));
+            out.push((
+                p.clone(),
+                String::from_utf8_lossy(&std::fs::read(&p).unwrap()).to_string(),
+            ));
         }
     }
     out
@@ -191,7 +196,11 @@ fn rotation_hands_the_new_key_off_through_secrets_manager_and_undo_removes_it() 
     assert_eq!(acts[0]["params"]["phase"], "create_new_key");
     assert_eq!(acts[0]["params"]["secret_name"], SECRET);
     let r = apply(&server, &mut outs, &plan1);
-    assert_eq!(outcomes(&r), [("rotate_access_key".into(), "applied".into())], "{r}");
+    assert_eq!(
+        outcomes(&r),
+        [("rotate_access_key".into(), "applied".into())],
+        "{r}"
+    );
     let ks = rt.block_on(keys(&iam));
     assert_eq!(ks.len(), 2, "{ks:?}");
     assert_eq!(ks[0], (old.clone(), "Active".to_string()));
@@ -199,7 +208,12 @@ fn rotation_hands_the_new_key_off_through_secrets_manager_and_undo_removes_it() 
 
     // The secret holds the new key, and only Secrets Manager has its secret.
     let (stored, tags) = rt.block_on(async {
-        let v = sm.get_secret_value().secret_id(SECRET).send().await.unwrap();
+        let v = sm
+            .get_secret_value()
+            .secret_id(SECRET)
+            .send()
+            .await
+            .unwrap();
         let d = sm.describe_secret().secret_id(SECRET).send().await.unwrap();
         let tags: Vec<(String, String)> = d
             .tags()
@@ -219,10 +233,22 @@ fn rotation_hands_the_new_key_off_through_secrets_manager_and_undo_removes_it() 
     assert_eq!(stored["AccessKeyId"], new.as_str());
     let secret = stored["SecretAccessKey"].as_str().unwrap().to_string();
     assert!(secret.len() >= 20, "a real secret: {}", secret.len());
-    assert!(tags.contains(&("iamwarden:user".into(), USER.into())), "{tags:?}");
-    assert!(tags.contains(&("iamwarden:old-key".into(), old.clone())), "{tags:?}");
+    assert!(
+        tags.contains(&("iamwarden:user".into(), USER.into())),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&("iamwarden:old-key".into(), old.clone())),
+        "{tags:?}"
+    );
     let user_tags = rt.block_on(async {
-        iam.list_user_tags().user_name(USER).send().await.unwrap().tags().to_vec()
+        iam.list_user_tags()
+            .user_name(USER)
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .to_vec()
     });
     assert!(user_tags
         .iter()
@@ -233,7 +259,10 @@ fn rotation_hands_the_new_key_off_through_secrets_manager_and_undo_removes_it() 
 
     // Before the new key is used (grace 30d), the next plan waits.
     let waiting = plan(&server, &mut outs, &dir.path().join("plan-wait.json"));
-    assert!(waiting["actions"].as_array().unwrap().is_empty(), "{waiting}");
+    assert!(
+        waiting["actions"].as_array().unwrap().is_empty(),
+        "{waiting}"
+    );
 
     // A consumer signs a call with the new key (moto records its last use).
     let (status, body) = server.post_form_as(&new, &[("Action", "GetUser"), ("UserName", USER)]);
@@ -247,19 +276,40 @@ fn rotation_hands_the_new_key_off_through_secrets_manager_and_undo_removes_it() 
     assert_eq!(acts[0]["params"]["phase"], "deactivate_old_key");
     assert_eq!(acts[0]["params"]["new_key"], new.as_str());
     let r2 = apply(&server, &mut outs, &plan2);
-    assert_eq!(outcomes(&r2), [("rotate_access_key".into(), "applied".into())], "{r2}");
+    assert_eq!(
+        outcomes(&r2),
+        [("rotate_access_key".into(), "applied".into())],
+        "{r2}"
+    );
     assert_eq!(
         rt.block_on(keys(&iam)),
-        [(old.clone(), "Inactive".to_string()), (new.clone(), "Active".to_string())]
+        [
+            (old.clone(), "Inactive".to_string()),
+            (new.clone(), "Active".to_string())
+        ]
     );
 
     // Undo, newest run first: the old key active again; then the new key and the secret gone.
-    let u2 = undo(&server, &mut outs, &dir.path().join("plan2.json.journal.jsonl"));
+    let u2 = undo(
+        &server,
+        &mut outs,
+        &dir.path().join("plan2.json.journal.jsonl"),
+    );
     assert_eq!(u2["summary"]["failed"], 0, "{u2}");
-    assert_eq!(rt.block_on(keys(&iam))[0], (old.clone(), "Active".to_string()));
-    let u1 = undo(&server, &mut outs, &dir.path().join("plan1.json.journal.jsonl"));
+    assert_eq!(
+        rt.block_on(keys(&iam))[0],
+        (old.clone(), "Active".to_string())
+    );
+    let u1 = undo(
+        &server,
+        &mut outs,
+        &dir.path().join("plan1.json.journal.jsonl"),
+    );
     assert_eq!(u1["summary"]["failed"], 0, "{u1}");
-    assert_eq!(rt.block_on(keys(&iam)), [(old.clone(), "Active".to_string())]);
+    assert_eq!(
+        rt.block_on(keys(&iam)),
+        [(old.clone(), "Active".to_string())]
+    );
     let gone = rt.block_on(async { sm.describe_secret().secret_id(SECRET).send().await });
     match gone {
         Err(e) => {
@@ -268,21 +318,41 @@ fn rotation_hands_the_new_key_off_through_secrets_manager_and_undo_removes_it() 
                 .to_string();
             assert_eq!(code, "ResourceNotFoundException", "{e:?}");
         }
-        Ok(d) => assert!(d.deleted_date().is_some(), "the secret is still there: {d:?}"),
+        Ok(d) => assert!(
+            d.deleted_date().is_some(),
+            "the secret is still there: {d:?}"
+        ),
     }
     let user_tags = rt.block_on(async {
-        iam.list_user_tags().user_name(USER).send().await.unwrap().tags().to_vec()
+        iam.list_user_tags()
+            .user_name(USER)
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .to_vec()
     });
     assert!(!user_tags.iter().any(|t| t.key().starts_with("iamwarden:")));
 
     // The secret is nowhere but where it was written.
     let written = files(dir.path());
-    assert!(written.len() >= 5, "{:?}", written.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(
+        written.len() >= 5,
+        "{:?}",
+        written.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     for (path, text) in &written {
-        assert!(!text.contains(&secret), "the secret is in {}", path.display());
+        assert!(
+            !text.contains(&secret),
+            "the secret is in {}",
+            path.display()
+        );
     }
     for (i, text) in outs.0.iter().enumerate() {
-        assert!(!text.contains(&secret), "the secret is in output {i}:\n{text}");
+        assert!(
+            !text.contains(&secret),
+            "the secret is in output {i}:\n{text}"
+        );
     }
     // The journal names the new key (so undo works), never its secret.
     let j1 = std::fs::read_to_string(dir.path().join("plan1.json.journal.jsonl")).unwrap();

@@ -122,7 +122,10 @@ fn keys(fake: &FakeIam) -> Vec<(String, String)> {
 /// The new key's secret as the fake handed it out, from the secret's current value.
 fn stored(fake: &FakeIam) -> Value {
     let s = fake.state();
-    let text = s.secrets[SECRET].current_value().unwrap_or_default().to_string();
+    let text = s.secrets[SECRET]
+        .current_value()
+        .unwrap_or_default()
+        .to_string();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -167,8 +170,14 @@ async fn phase_one_hands_the_new_key_off_through_the_secret_only() {
     assert_no_secret(&path, &r);
     // The journal names what was created: the key id and the secret's ARN and version.
     let journal = std::fs::read_to_string(&path).unwrap();
-    assert!(journal.contains(&format!("\"AccessKeyId\":\"{new}\"")), "{journal}");
-    assert!(journal.contains("\"SecretString\":\"<redacted>\""), "{journal}");
+    assert!(
+        journal.contains(&format!("\"AccessKeyId\":\"{new}\"")),
+        "{journal}"
+    );
+    assert!(
+        journal.contains("\"SecretString\":\"<redacted>\""),
+        "{journal}"
+    );
     assert!(journal.contains("\"VersionId\":\"ver-1\""), "{journal}");
 }
 
@@ -235,7 +244,12 @@ async fn undo_of_phase_one_on_an_existing_secret_restores_its_current_version() 
     assert_eq!(outcome(&r, "act-AKIAOLD").0, Outcome::Applied);
     assert_eq!(
         fake.call_names(),
-        ["CreateAccessKey", "PutSecretValue", "TagResource", "TagUser"]
+        [
+            "CreateAccessKey",
+            "PutSecretValue",
+            "TagResource",
+            "TagUser"
+        ]
     );
     assert_eq!(stored(&fake)["AccessKeyId"], keys(&fake)[1].0.as_str());
     let u = undo(&fake, &path).await;
@@ -361,8 +375,7 @@ async fn phase_two_is_stale_while_the_old_key_is_still_used() {
     run(&fake, &path, &plan(vec![phase_one()])).await;
     let new = keys(&fake)[1].0.clone();
     fake.edit(|s| {
-        s.key_last_used
-            .insert("AKIAOLD".into(), chrono::Utc::now());
+        s.key_last_used.insert("AKIAOLD".into(), chrono::Utc::now());
     });
     let (_d2, later) = journal_path();
     let r = run(&fake, &later, &plan(vec![phase_two(&new)])).await;

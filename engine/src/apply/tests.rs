@@ -394,7 +394,14 @@ fn operations_in_source() -> std::collections::BTreeSet<String> {
     let calls = regex::Regex::new(r#"C::[A-Za-z]+ \{[^}]*\} => "([A-Za-z]+)""#).unwrap();
     let reads = regex::Regex::new(r#"(?:sdk_err|all_items!)\(\s*"([A-Za-z]+)""#).unwrap();
     // The rotation hand-off's Secrets Manager operations (`IamCall::service`).
-    let secrets = ["CreateSecret", "PutSecretValue", "TagResource", "UpdateSecretVersionStage", "DeleteSecret", "DescribeSecret"];
+    let secrets = [
+        "CreateSecret",
+        "PutSecretValue",
+        "TagResource",
+        "UpdateSecretVersionStage",
+        "DeleteSecret",
+        "DescribeSecret",
+    ];
     let iam = include_str!("../iam/mod.rs");
     let sdk = include_str!("aws/mod.rs");
     calls

@@ -228,7 +228,7 @@ pub fn apply_plan(
     // IAM and Secrets Manager (the rotation hand-off) from the one config: the same endpoint
     // override, region, credentials and timeouts.
     let aws = Aws::from_config(&config, journal, journal::Mode::Apply)
-    .with_endpoint(aws.options().endpoint_url.as_deref());
+        .with_endpoint(aws.options().endpoint_url.as_deref());
     let report = rt.block_on(apply::run(
         plan,
         &opts,
@@ -302,7 +302,7 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
     // IAM and Secrets Manager (the rotation hand-off) from the one config: the same endpoint
     // override, region, credentials and timeouts.
     let aws = Aws::from_config(&config, journal, journal::Mode::Undo)
-    .with_endpoint(args.aws.options().endpoint_url.as_deref());
+        .with_endpoint(args.aws.options().endpoint_url.as_deref());
     let report = rt.block_on(apply::undo::run(
         &plan,
         &aws,

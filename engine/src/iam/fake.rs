@@ -604,10 +604,7 @@ fn apply(s: &mut State, call: &IamCall) -> Applied {
             tags,
         } => {
             if s.secrets.contains_key(name) {
-                return Err((
-                    "ResourceExistsException",
-                    format!("secret {name} exists"),
-                ));
+                return Err(("ResourceExistsException", format!("secret {name} exists")));
             }
             let mut x = FakeSecret {
                 arn: format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf"),

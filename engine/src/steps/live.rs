@@ -5,9 +5,7 @@
 //! credential used since the plan); the dispatch over [`UndoOp`] (its call, and how undo tells
 //! whether IAM already holds what an op restores); and the helpers.
 
-use super::{
-    access_keys, detach, groups, login_profile, password_policy, policy_versions, rotate,
-};
+use super::{access_keys, detach, groups, login_profile, password_policy, policy_versions, rotate};
 pub(crate) use super::{Action, Check, Disables, StepName, UndoOp};
 pub(crate) use crate::iam::{
     resolved_failure, unresolved, Attachments, Exec, Iam, IamCall, StepError,
@@ -184,11 +182,9 @@ pub(crate) async fn undo_holds<X: Exec>(x: &X, op: &UndoOp) -> Result<bool, Step
             user,
             access_key_id,
         } => !rotate::live::has_key(x, user, access_key_id).await?,
-        UndoOp::DeleteSecret { secret_id } => x
-            .iam()
-            .secret(secret_id)
-            .await?
-            .is_none_or(|s| s.deleted),
+        UndoOp::DeleteSecret { secret_id } => {
+            x.iam().secret(secret_id).await?.is_none_or(|s| s.deleted)
+        }
         UndoOp::RestoreSecretVersion {
             secret_id, move_to, ..
         } => x

@@ -275,10 +275,9 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 );
                 return;
             }
-            let grace = crate::ops::duration::parse_duration(
-                p.grace.as_deref().unwrap_or(DEFAULT_GRACE),
-            )
-            .unwrap_or_else(|_| chrono::Duration::days(7));
+            let grace =
+                crate::ops::duration::parse_duration(p.grace.as_deref().unwrap_or(DEFAULT_GRACE))
+                    .unwrap_or_else(|_| chrono::Duration::days(7));
             let used = nk.last_used_at.is_some();
             let until = nk.created_at + grace;
             let over = cx.now.is_some_and(|now| now >= until);
@@ -421,7 +420,10 @@ mod tests {
         }
         let (out, skips) = run(&inv, i);
         assert!(out.is_empty());
-        assert!(skips[0].contains("waiting until the new key AKIANEW"), "{skips:?}");
+        assert!(
+            skips[0].contains("waiting until the new key AKIANEW"),
+            "{skips:?}"
+        );
         // Used: phase two.
         let n = inv.access_keys.len() - 1;
         inv.access_keys[n].last_used_at = Some(chrono::Utc::now());
@@ -564,8 +566,11 @@ pub(crate) mod live {
         let (p, pre) = parts(a)?;
         let old = a.resource.id.as_str();
         if p.phase == Phase::DeactivateOldKey {
-            x.send(&a.id, access_keys::live::status_call(&p.user, old, "Inactive"))
-                .await?;
+            x.send(
+                &a.id,
+                access_keys::live::status_call(&p.user, old, "Inactive"),
+            )
+            .await?;
             return Ok(Value::Null);
         }
         let (new, secret) = create_key(x, a, &p, &pre).await?;
