@@ -340,6 +340,22 @@ async fn a_key_that_cannot_be_taken_back_is_named() {
     let new = keys(&fake)[1].0.clone();
     assert!(detail.contains(&format!("access key {new}")), "{detail}");
     assert!(detail.contains("delete-access-key"), "{detail}");
+    // The journal names the key left behind.
+    let journal = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        journal.contains(&format!("\"AccessKeyId\":\"{new}\"")),
+        "{journal}"
+    );
+    // A later run does not rotate on top of it: stale, and it says what to do.
+    let (_d2, later) = journal_path();
+    let again = run(&fake, &later, &plan(vec![phase_one()])).await;
+    let (o, detail) = outcome(&again, "act-AKIAOLD");
+    assert_eq!(o, Outcome::Stale);
+    assert!(
+        detail.contains(&new) && detail.contains("delete-access-key"),
+        "{detail}"
+    );
+    assert_eq!(keys(&fake).len(), 2);
 }
 
 #[tokio::test]
