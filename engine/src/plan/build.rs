@@ -114,7 +114,11 @@ impl Builder<'_> {
 }
 
 /// Which proposals a stronger one makes moot: (weaker step, stronger step on the same target).
-const SUPERSEDED_BY: [(StepName, StepName); 8] = [
+const SUPERSEDED_BY: [(StepName, StepName); 10] = [
+    // A key being deleted or deactivated needs no hand-off (deletion first: it wins when
+    // both are planned).
+    (StepName::RotateAccessKey, StepName::DeleteAccessKey),
+    (StepName::RotateAccessKey, StepName::DeactivateAccessKey),
     (StepName::Tag, StepName::DeletePolicy),
     (StepName::Untag, StepName::DeletePolicy),
     (StepName::DeactivateAccessKey, StepName::DeleteAccessKey),
