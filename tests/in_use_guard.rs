@@ -66,6 +66,9 @@ fn all_in_use() -> Inventory {
             user("bob", json!({})),
             user("carol", json!({"password_last_used_at": ago(3)})),
             user("dave", json!({"created_at": "2023-01-01T00:00:00Z", "password_last_used_at": ago(44)})),
+            // A rotate_access_key rotation in progress: the old key is still in use.
+            user("erin", json!({"tags": {"iamwarden:rotates": "AKIAERIN1",
+                                         "iamwarden:rotation-new-key": "AKIAERIN2"}})),
         ],
         "login_profiles": [
             {"id": "alice", "user": "alice", "created_at": "2023-01-01T00:00:00Z"},
@@ -79,6 +82,8 @@ fn all_in_use() -> Inventory {
             key("AKIAALICE2", "alice", "2024-02-01T00:00:00Z", 20),
             key("AKIABOB1", "bob", "2022-06-01T00:00:00Z", 1),
             key("AKIADAVE1", "dave", "2023-01-01T00:01:00Z", 30),
+            key("AKIAERIN1", "erin", "2022-06-01T00:00:00Z", 5),
+            key("AKIAERIN2", "erin", &ago(20), 1),
         ],
     }))
 }
@@ -124,11 +129,18 @@ fn sarif(p: &Plan, rules: &RuleSet) -> String {
 }
 
 /// (step, resource name) of the disabling actions rule `rule` asked for (cascade parts included).
+/// Whether the action stops a credential: a step that disables one, except phase one of
+/// `rotate_access_key`, which only adds a key.
+fn disables(a: &iamwarden_core::plan::Action) -> bool {
+    a.action.disables_credential().is_some()
+        && a.params.get("phase").and_then(Value::as_str) != Some("create_new_key")
+}
+
 fn disabling_actions(p: &Plan, rule: &str) -> BTreeSet<(StepName, String)> {
     p.actions
         .iter()
         .filter(|a| a.rules.iter().any(|r| r == rule))
-        .filter(|a| a.action.disables_credential().is_some())
+        .filter(|a| disables(a))
         .map(|a| (a.action, a.resource.name.clone()))
         .collect()
 }
@@ -225,7 +237,7 @@ fn no_builtin_rule_disables_a_credential_in_use_unless_it_opts_out() {
                 .actions
                 .iter()
                 .filter(|a| a.rules.iter().any(|r| r == rule) && a.part_of.is_none())
-                .filter(|a| a.action.disables_credential().is_some())
+                .filter(|a| disables(a))
                 .map(|a| (a.action, a.resource.name.clone()))
                 .collect();
             if top != kept_out {

@@ -1,5 +1,7 @@
 //! The AWS edge of apply: [`SdkIam`], the aws-sdk-iam implementation of [`Iam`]: one `match`
-//! from [`IamCall`] to the SDK's builders (each sent once, with the SDK's own retries off),
+//! from [`IamCall`] to the SDK's builders (each sent once, with the SDK's own retries off;
+//! the rotation hand-off's secret calls go to aws-sdk-secretsmanager, built from the same
+//! `SdkConfig`, so the endpoint override and timeouts are the IAM client's),
 //! the classification of what came back ([`classify`] -> [`CallOutcome`]), the typed reads,
 //! tokio's timer for the waits, and the caller's identity ([`caller`]). Everything else apply
 //! does (checks, the order of calls, journaling, resending, undo) is SDK-free, in
@@ -15,7 +17,7 @@ use iamwarden_core::apply::journal::{Journal, Mode};
 use iamwarden_core::apply::Caller;
 use iamwarden_core::iam::{
     Attachments, CallOk, CallOutcome, Iam, IamCall, KeyStatus, LoginProfileInfo, MfaDeviceInfo,
-    Read, ReadError, UserInfo, VersionInfo,
+    Read, ReadError, Secret, SecretInfo, UserInfo, VersionInfo,
 };
 use iamwarden_core::inventory::PasswordPolicy;
 use iamwarden_core::policy::parse_document_text;
@@ -28,21 +30,47 @@ use iamwarden_core::iam::StepError;
 /// Apply's executor over the SDK (what the CLI and the moto tests run).
 pub type Aws = Executor<SdkIam>;
 
-/// Apply's executor over this client, journaling its mutating calls to `journal`.
+/// Apply's executor over this client (no Secrets Manager client: the rotation hand-off's
+/// calls are refused), journaling its mutating calls to `journal`.
 pub fn executor(client: Client, journal: Arc<Journal>, mode: Mode) -> Aws {
-    Executor::over(SdkIam { client }, journal, mode)
+    Executor::over(SdkIam::new(client), journal, mode)
 }
 
-/// aws-sdk-iam as an [`Iam`].
+/// The IAM and Secrets Manager clients of one `SdkConfig` (the same endpoint override,
+/// region, credentials and timeouts) and the journal.
+pub fn executor_from_config(config: &aws_config::SdkConfig, journal: Arc<Journal>, mode: Mode) -> Aws {
+    Executor::over(SdkIam::from_config(config), journal, mode)
+}
+
+/// aws-sdk-iam (and, for the rotation hand-off, aws-sdk-secretsmanager) as an [`Iam`].
 #[derive(Debug, Clone)]
 pub struct SdkIam {
     client: Client,
+    secrets: Option<aws_sdk_secretsmanager::Client>,
 }
 
 impl SdkIam {
-    /// Over this client.
+    /// Over this IAM client, without Secrets Manager (its calls are not sent).
     pub fn new(client: Client) -> SdkIam {
-        SdkIam { client }
+        SdkIam {
+            client,
+            secrets: None,
+        }
+    }
+
+    /// IAM and Secrets Manager clients from one config.
+    pub fn from_config(config: &aws_config::SdkConfig) -> SdkIam {
+        SdkIam {
+            client: Client::new(config),
+            secrets: Some(aws_sdk_secretsmanager::Client::new(config)),
+        }
+    }
+}
+
+/// The answer to a Secrets Manager call made without a Secrets Manager client.
+fn no_secrets_client<T>() -> CallOutcome<T> {
+    CallOutcome::NotSent {
+        message: "no Secrets Manager client is configured".into(),
     }
 }
 
@@ -189,6 +217,23 @@ fn no_retry() -> aws_sdk_iam::config::Builder {
         .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
 }
 
+/// [`no_retry`] for Secrets Manager calls.
+fn sm_no_retry() -> aws_sdk_secretsmanager::config::Builder {
+    aws_sdk_secretsmanager::config::Builder::default()
+        .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+}
+
+fn sm_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_secretsmanager::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+        })
+        .collect()
+}
+
 /// Every item of a paginated list call (all pages), or the call's error.
 macro_rules! all_items {
     ($call:literal, $request:expr) => {
@@ -240,6 +285,78 @@ fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_iam::types::Tag> {
                 .ok()
         })
         .collect()
+}
+
+macro_rules! once_sm {
+    ($builder:expr) => {
+        classify(
+            $builder
+                .customize()
+                .config_override(sm_no_retry())
+                .send()
+                .await,
+        )
+    };
+}
+
+impl SdkIam {
+    /// One attempt of a Secrets Manager call.
+    async fn send_secret(&self, call: &IamCall) -> CallOutcome<CallOk> {
+        use IamCall as C;
+        let Some(sm) = &self.secrets else {
+            return no_secrets_client();
+        };
+        let written = |arn: Option<&str>, version: Option<&str>| CallOk::SecretWritten {
+            arn: arn.unwrap_or_default().to_string(),
+            version_id: version.unwrap_or_default().to_string(),
+        };
+        match call {
+            C::CreateSecret {
+                name,
+                secret_string,
+                kms_key_id,
+                tags,
+            } => once_sm!(sm
+                .create_secret()
+                .name(name)
+                .secret_string(secret_string.expose())
+                .set_kms_key_id(kms_key_id.clone())
+                .set_tags(Some(sm_tags(tags))))
+            .map(|o| written(o.arn(), o.version_id())),
+            C::PutSecretValue {
+                secret_id,
+                secret_string,
+            } => once_sm!(sm
+                .put_secret_value()
+                .secret_id(secret_id)
+                .secret_string(secret_string.expose()))
+            .map(|o| written(o.arn(), o.version_id())),
+            C::TagSecret { secret_id, tags } => once_sm!(sm
+                .tag_resource()
+                .secret_id(secret_id)
+                .set_tags(Some(sm_tags(tags))))
+            .map(|_| CallOk::Empty),
+            C::UpdateSecretVersionStage {
+                secret_id,
+                move_to,
+                remove_from,
+            } => once_sm!(sm
+                .update_secret_version_stage()
+                .secret_id(secret_id)
+                .version_stage("AWSCURRENT")
+                .move_to_version_id(move_to)
+                .remove_from_version_id(remove_from))
+            .map(|_| CallOk::Empty),
+            C::DeleteSecret { secret_id } => once_sm!(sm
+                .delete_secret()
+                .secret_id(secret_id)
+                .force_delete_without_recovery(true))
+            .map(|_| CallOk::Empty),
+            _ => CallOutcome::NotSent {
+                message: format!("{} is not a Secrets Manager call", call.name()),
+            },
+        }
+    }
 }
 
 impl Iam for SdkIam {
@@ -459,6 +576,26 @@ impl Iam for SdkIam {
                 once!(c.delete_user_permissions_boundary().user_name(user))
             }
             C::DeleteUser { user } => once!(c.delete_user().user_name(user)),
+            C::CreateAccessKey { user } => classify(
+                c.create_access_key()
+                    .user_name(user)
+                    .customize()
+                    .config_override(no_retry())
+                    .send()
+                    .await,
+            )
+            .map(|out| match out.access_key() {
+                Some(k) => CallOk::CreatedKey {
+                    id: k.access_key_id().to_string(),
+                    secret: Secret::new(k.secret_access_key()),
+                },
+                None => CallOk::Empty,
+            }),
+            C::CreateSecret { .. }
+            | C::PutSecretValue { .. }
+            | C::TagSecret { .. }
+            | C::UpdateSecretVersionStage { .. }
+            | C::DeleteSecret { .. } => self.send_secret(call).await,
         }
     }
 
@@ -797,6 +934,59 @@ impl Iam for SdkIam {
             .map(|t| to_map(&t)),
         };
         found(r)
+    }
+
+    async fn secret(&self, id: &str) -> Read<Option<SecretInfo>> {
+        let Some(sm) = &self.secrets else {
+            return Err(ReadError {
+                call: "DescribeSecret",
+                code: None,
+                message: "no Secrets Manager client is configured".into(),
+            });
+        };
+        match sm.describe_secret().secret_id(id).send().await {
+            Ok(o) => {
+                let stages = o.version_ids_to_stages();
+                let mut versions: Vec<String> = stages
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default();
+                versions.sort();
+                let staged = |stage: &str| {
+                    stages.and_then(|m| {
+                        m.iter()
+                            .find(|(_, st)| st.iter().any(|s| s == stage))
+                            .map(|(v, _)| v.clone())
+                    })
+                };
+                let (current_version, previous_version) =
+                    (staged("AWSCURRENT"), staged("AWSPREVIOUS"));
+                Ok(Some(SecretInfo {
+                    arn: o.arn().unwrap_or_default().to_string(),
+                    current_version,
+                    previous_version,
+                    versions,
+                    tags: o
+                        .tags()
+                        .iter()
+                        .map(|t| {
+                            (
+                                t.key().unwrap_or_default().to_string(),
+                                t.value().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect(),
+                    deleted: o.deleted_date().is_some(),
+                }))
+            }
+            Err(e) => {
+                let e = sdk_err("DescribeSecret", e);
+                if e.code.as_deref() == Some("ResourceNotFoundException") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
     }
 
     async fn signing_certificates(&self, user: &str) -> Read<Vec<String>> {

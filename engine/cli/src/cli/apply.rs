@@ -227,12 +227,10 @@ pub fn apply_plan(
     }
     let journal = Arc::new(journal::Journal::open(&journal_path)?);
     say_torn_tail(&journal);
-    let aws = iamwarden_aws::iam::executor(
-        aws_sdk_iam::Client::new(&config),
-        journal,
-        journal::Mode::Apply,
-    )
-    .with_endpoint(aws.options().endpoint_url.as_deref());
+    // IAM and Secrets Manager (the rotation hand-off) from the one config: the same endpoint
+    // override, region, credentials and timeouts.
+    let aws = iamwarden_aws::iam::executor_from_config(&config, journal, journal::Mode::Apply)
+        .with_endpoint(aws.options().endpoint_url.as_deref());
     let report = rt.block_on(apply::run(
         plan,
         &opts,
@@ -303,12 +301,10 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
     }
     let journal = Arc::new(journal::Journal::open(&args.journal)?);
     say_torn_tail(&journal);
-    let aws = iamwarden_aws::iam::executor(
-        aws_sdk_iam::Client::new(&config),
-        journal,
-        journal::Mode::Undo,
-    )
-    .with_endpoint(args.aws.options().endpoint_url.as_deref());
+    // IAM and Secrets Manager (the rotation hand-off) from the one config: the same endpoint
+    // override, region, credentials and timeouts.
+    let aws = iamwarden_aws::iam::executor_from_config(&config, journal, journal::Mode::Undo)
+        .with_endpoint(args.aws.options().endpoint_url.as_deref());
     let report = rt.block_on(apply::undo::run(
         &plan,
         &aws,

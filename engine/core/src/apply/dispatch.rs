@@ -105,7 +105,11 @@ impl<I: Iam> Executor<I> {
                         e.to_string()
                     }
                 }),
-                response: Value::Null,
+                // The ids of what the call created (a new key, a secret version), so a run
+                // cut off before its `done` record still leaves them in the journal.
+                response: result
+                    .as_ref()
+                    .map_or(Value::Null, CallOk::journal_response),
                 at: Utc::now(),
             })?;
             if !resend {

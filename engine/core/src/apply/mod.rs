@@ -311,7 +311,10 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
     if let Some(key) = &caller.access_key_id {
         if a.resource.kind == ResourceKind::AccessKey
             && &a.resource.id == key
-            && matches!(a.action, S::DeactivateAccessKey | S::DeleteAccessKey)
+            && matches!(
+                a.action,
+                S::DeactivateAccessKey | S::DeleteAccessKey | S::RotateAccessKey
+            )
         {
             return lockout("disable the access key of");
         }
@@ -796,3 +799,6 @@ mod fake_runs;
 
 #[cfg(test)]
 mod rightsize_runs;
+
+#[cfg(test)]
+mod rotate_runs;

@@ -103,9 +103,12 @@ impl StepError {
             _ => None,
         }
     }
-    /// Whether IAM said the target does not exist.
+    /// Whether IAM (or Secrets Manager) said the target does not exist.
     pub fn is_not_found(&self) -> bool {
-        self.code() == Some("NoSuchEntity")
+        matches!(
+            self.code(),
+            Some("NoSuchEntity" | "ResourceNotFoundException")
+        )
     }
     /// Whether the outcome of a mutating call is unknown (sent, no answer).
     pub fn is_unknown(&self) -> bool {

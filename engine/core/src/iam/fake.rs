@@ -97,6 +97,38 @@ pub struct State {
     pub key_last_used: BTreeMap<String, DateTime<Utc>>,
     /// The account password policy.
     pub password_policy: Option<PasswordPolicy>,
+    /// Secrets Manager secrets by name.
+    pub secrets: BTreeMap<String, FakeSecret>,
+    /// The number the next created access key gets (`AKIAFAKE<n>`).
+    pub next_key: u32,
+}
+
+/// A Secrets Manager secret.
+#[derive(Debug, Clone, Default)]
+pub struct FakeSecret {
+    /// The ARN.
+    pub arn: String,
+    /// Versions, oldest first: (id, value).
+    pub versions: Vec<(String, String)>,
+    /// The version holding `AWSCURRENT`.
+    pub current: Option<String>,
+    /// The version holding `AWSPREVIOUS`.
+    pub previous: Option<String>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// The KMS key.
+    pub kms_key_id: Option<String>,
+}
+
+impl FakeSecret {
+    /// The current value.
+    pub fn current_value(&self) -> Option<&str> {
+        let cur = self.current.as_deref()?;
+        self.versions
+            .iter()
+            .find(|(v, _)| v == cur)
+            .map(|(_, s)| s.as_str())
+    }
 }
 
 /// How the fake answers a call it was told about.
@@ -325,6 +357,29 @@ fn untag(s: &mut State, kind: &str, name: &str, keys: &[String]) -> Applied {
     Ok(CallOk::Empty)
 }
 
+fn secret<'a>(s: &'a mut State, id: &str) -> Result<&'a mut FakeSecret, (&'static str, String)> {
+    let name = s
+        .secrets
+        .iter()
+        .find(|(n, x)| *n == id || x.arn == id)
+        .map(|(n, _)| n.clone())
+        .unwrap_or_default();
+    s.secrets.get_mut(&name).ok_or((
+        "ResourceNotFoundException",
+        format!("secret {id} not found"),
+    ))
+}
+
+fn new_version(x: &mut FakeSecret, value: &str) -> CallOk {
+    let id = format!("ver-{}", x.versions.len() + 1);
+    x.versions.push((id.clone(), value.to_string()));
+    x.previous = x.current.replace(id.clone());
+    CallOk::SecretWritten {
+        arn: x.arn.clone(),
+        version_id: id,
+    }
+}
+
 fn attached_anywhere(s: &State, arn: &str) -> bool {
     s.users
         .values()
@@ -536,6 +591,67 @@ fn apply(s: &mut State, call: &IamCall) -> Applied {
         )?,
         C::DeleteUserPermissionsBoundary { user: u } => {
             user(s, u)?.boundary = None;
+        }
+        C::CreateAccessKey { user: u } => {
+            s.next_key += 1;
+            let n = s.next_key;
+            let keys = &mut user(s, u)?.keys;
+            if keys.len() >= 2 {
+                return Err(("LimitExceeded", "a user has at most two access keys".into()));
+            }
+            let id = format!("AKIAFAKE{n:04}");
+            keys.push((id.clone(), "Active".into()));
+            return Ok(CallOk::CreatedKey {
+                id,
+                secret: Secret::new(format!("fake-secret-{n:04}-do-not-print")),
+            });
+        }
+        C::CreateSecret {
+            name,
+            secret_string,
+            kms_key_id,
+            tags,
+        } => {
+            if s.secrets.contains_key(name) {
+                return Err(("ResourceExistsException", format!("secret {name} exists")));
+            }
+            let mut x = FakeSecret {
+                arn: format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf"),
+                tags: tags.clone(),
+                kms_key_id: kms_key_id.clone(),
+                ..FakeSecret::default()
+            };
+            let ok = new_version(&mut x, secret_string.expose());
+            s.secrets.insert(name.clone(), x);
+            return Ok(ok);
+        }
+        C::PutSecretValue {
+            secret_id,
+            secret_string,
+        } => return Ok(new_version(secret(s, secret_id)?, secret_string.expose())),
+        C::TagSecret { secret_id, tags } => {
+            secret(s, secret_id)?.tags.extend(tags.clone());
+        }
+        C::UpdateSecretVersionStage {
+            secret_id,
+            move_to,
+            remove_from,
+        } => {
+            let x = secret(s, secret_id)?;
+            if x.current.as_deref() != Some(remove_from.as_str()) {
+                return Err((
+                    "InvalidParameterException",
+                    format!("{remove_from} is not the current version"),
+                ));
+            }
+            if !x.versions.iter().any(|(v, _)| v == move_to) {
+                return Err(("ResourceNotFoundException", format!("no version {move_to}")));
+            }
+            x.previous = x.current.replace(move_to.clone());
+        }
+        C::DeleteSecret { secret_id } => {
+            let arn = secret(s, secret_id)?.arn.clone();
+            s.secrets.retain(|_, x| x.arn != arn);
         }
         C::DeleteUser { user: u } => {
             let x = user(s, u)?;
@@ -790,6 +906,22 @@ impl Iam for FakeIam {
                 .get(user)
                 .map(|u| u.service_credentials.clone())
                 .unwrap_or_default()
+        })
+    }
+
+    async fn secret(&self, id: &str) -> Read<Option<SecretInfo>> {
+        self.read(|s| {
+            s.secrets
+                .iter()
+                .find(|(n, x)| *n == id || x.arn == id)
+                .map(|(_, x)| SecretInfo {
+                    arn: x.arn.clone(),
+                    current_version: x.current.clone(),
+                    previous_version: x.previous.clone(),
+                    versions: x.versions.iter().map(|(v, _)| v.clone()).collect(),
+                    tags: x.tags.clone(),
+                    deleted: false,
+                })
         })
     }
 }

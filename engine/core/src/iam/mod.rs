@@ -372,6 +372,65 @@ pub enum IamCall {
         #[serde(rename = "UserName")]
         user: String,
     },
+    /// Creates an access key for a user (not idempotent: each accepted call is a new key, and
+    /// the answer carries the key's secret, which only [`CallOk::CreatedKey`] holds).
+    CreateAccessKey {
+        /// The user.
+        #[serde(rename = "UserName")]
+        user: String,
+    },
+    /// Secrets Manager `CreateSecret`: a new secret holding `secret_string`.
+    CreateSecret {
+        /// The secret's name.
+        #[serde(rename = "Name")]
+        name: String,
+        /// The value (journaled redacted).
+        #[serde(rename = "SecretString")]
+        secret_string: Secret,
+        /// The KMS key that encrypts it (the account's default key when absent).
+        #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
+        kms_key_id: Option<String>,
+        /// Tags.
+        #[serde(rename = "Tags")]
+        tags: BTreeMap<String, String>,
+    },
+    /// Secrets Manager `PutSecretValue`: a new current version of an existing secret.
+    PutSecretValue {
+        /// The secret's name or ARN.
+        #[serde(rename = "SecretId")]
+        secret_id: String,
+        /// The value (journaled redacted).
+        #[serde(rename = "SecretString")]
+        secret_string: Secret,
+    },
+    /// Secrets Manager `TagResource` on a secret.
+    #[serde(rename = "TagResource")]
+    TagSecret {
+        /// The secret's name or ARN.
+        #[serde(rename = "SecretId")]
+        secret_id: String,
+        /// Tags.
+        #[serde(rename = "Tags")]
+        tags: BTreeMap<String, String>,
+    },
+    /// Secrets Manager `UpdateSecretVersionStage`: moves `AWSCURRENT` back to an older version.
+    UpdateSecretVersionStage {
+        /// The secret's name or ARN.
+        #[serde(rename = "SecretId")]
+        secret_id: String,
+        /// The version that becomes current.
+        #[serde(rename = "MoveToVersionId")]
+        move_to: String,
+        /// The version that stops being current.
+        #[serde(rename = "RemoveFromVersionId")]
+        remove_from: String,
+    },
+    /// Secrets Manager `DeleteSecret` without a recovery window (a secret apply created).
+    DeleteSecret {
+        /// The secret's name or ARN.
+        #[serde(rename = "SecretId")]
+        secret_id: String,
+    },
     /// Deletes a user (everything it holds must be gone first).
     DeleteUser {
         /// The user.
@@ -422,6 +481,26 @@ impl IamCall {
             C::DeleteServiceSpecificCredential { .. } => "DeleteServiceSpecificCredential",
             C::DeleteUserPermissionsBoundary { .. } => "DeleteUserPermissionsBoundary",
             C::DeleteUser { .. } => "DeleteUser",
+            C::CreateAccessKey { .. } => "CreateAccessKey",
+            C::CreateSecret { .. } => "CreateSecret",
+            C::PutSecretValue { .. } => "PutSecretValue",
+            C::TagSecret { .. } => "TagResource",
+            C::UpdateSecretVersionStage { .. } => "UpdateSecretVersionStage",
+            C::DeleteSecret { .. } => "DeleteSecret",
+        }
+    }
+
+    /// The AWS service the call goes to: `secretsmanager` for the rotation hand-off's secret
+    /// calls, `iam` for every other (the permission is `<service>:<name>`).
+    pub fn service(&self) -> &'static str {
+        use IamCall as C;
+        match self {
+            C::CreateSecret { .. }
+            | C::PutSecretValue { .. }
+            | C::TagSecret { .. }
+            | C::UpdateSecretVersionStage { .. }
+            | C::DeleteSecret { .. } => "secretsmanager",
+            _ => "iam",
         }
     }
 
@@ -553,6 +632,35 @@ pub enum CallOk {
     Empty,
     /// `CreatePolicyVersion`: the version id IAM gave the new version.
     CreatedVersion(String),
+    /// `CreateAccessKey`: the new key's id and its secret (never journaled: the dispatcher
+    /// journals no response, and the secret is a [`Secret`]).
+    CreatedKey {
+        /// The access key id.
+        id: String,
+        /// The secret access key.
+        secret: Secret,
+    },
+    /// `CreateSecret` / `PutSecretValue`: the secret's ARN and the version written.
+    SecretWritten {
+        /// The secret's ARN.
+        arn: String,
+        /// The version id.
+        version_id: String,
+    },
+}
+
+impl CallOk {
+    /// What the journal's `result` record keeps of the answer: the ids of what a call created
+    /// (a new access key's id, a secret's ARN and version), never a secret; `null` otherwise.
+    pub fn journal_response(&self) -> Value {
+        match self {
+            CallOk::CreatedKey { id, .. } => serde_json::json!({ "AccessKeyId": id }),
+            CallOk::SecretWritten { arn, version_id } => {
+                serde_json::json!({ "ARN": arn, "VersionId": version_id })
+            }
+            CallOk::Empty | CallOk::CreatedVersion(_) => Value::Null,
+        }
+    }
 }
 
 /// What one attempt of a mutating call came to.
@@ -633,6 +741,23 @@ pub struct ReadError {
 
 /// A read's result.
 pub type Read<T> = Result<T, ReadError>;
+
+/// A Secrets Manager secret as `DescribeSecret` gives it (never its value).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SecretInfo {
+    /// The ARN.
+    pub arn: String,
+    /// The version that holds `AWSCURRENT`.
+    pub current_version: Option<String>,
+    /// The version that holds `AWSPREVIOUS`.
+    pub previous_version: Option<String>,
+    /// Every version id.
+    pub versions: Vec<String>,
+    /// The secret's tags.
+    pub tags: BTreeMap<String, String>,
+    /// Scheduled for deletion.
+    pub deleted: bool,
+}
 
 /// What `GetUser` tells the checks.
 #[derive(Debug, Clone, PartialEq)]
@@ -764,6 +889,8 @@ pub trait Iam: Clone + Send + Sync + 'static {
         &self,
         user: &str,
     ) -> impl Future<Output = Read<Vec<String>>> + Send;
+    /// A Secrets Manager secret by name or ARN (never its value); `None` when it does not exist.
+    fn secret(&self, id: &str) -> impl Future<Output = Read<Option<SecretInfo>>> + Send;
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ fn key(step: StepName, r: &ResourceRef, q: &str) -> String {
 
 struct Builder<'a> {
     ix: &'a Index<'a>,
+    now: DateTime<Utc>,
     proposals: Vec<Proposal>,
     skipped: Vec<Skipped>,
 }
@@ -77,6 +78,7 @@ impl Builder<'_> {
     ) {
         let mut cx = Cx::new(self.ix);
         cx.in_use_since = in_use_since;
+        cx.now = Some(self.now);
         let target = Target {
             kind: m.kind,
             index: m.index,
@@ -112,7 +114,11 @@ impl Builder<'_> {
 }
 
 /// Which proposals a stronger one makes moot: (weaker step, stronger step on the same target).
-const SUPERSEDED_BY: [(StepName, StepName); 10] = [
+const SUPERSEDED_BY: [(StepName, StepName); 12] = [
+    // A key being deleted or deactivated needs no hand-off (deletion first: it wins when
+    // both are planned).
+    (StepName::RotateAccessKey, StepName::DeleteAccessKey),
+    (StepName::RotateAccessKey, StepName::DeactivateAccessKey),
     (StepName::Tag, StepName::DeletePolicy),
     (StepName::Untag, StepName::DeletePolicy),
     (StepName::DeactivateAccessKey, StepName::DeleteAccessKey),
@@ -147,6 +153,7 @@ pub fn build(
     let ix = Index::new(inv);
     let mut b = Builder {
         ix: &ix,
+        now,
         proposals: Vec::new(),
         skipped: Vec::new(),
     };

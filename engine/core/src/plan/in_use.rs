@@ -97,6 +97,23 @@ impl<'a> CredentialIndex<'a> {
                     at,
                 })
             }
+            Disables::RotatedKey => {
+                let k = inv
+                    .access_keys
+                    .get(index)
+                    .filter(|_| kind == ResourceKind::AccessKey)?;
+                // Phase one only adds a key: nothing stops working.
+                if crate::steps::rotate::recorded(&k.user_tags).map(|r| r.old)
+                    != Some(k.id.as_str())
+                    || k.status != KeyStatus::Active
+                {
+                    return None;
+                }
+                recent(k.last_used_at).map(|at| Use {
+                    credential: String::new(),
+                    at,
+                })
+            }
             Disables::Password => {
                 let user = match kind {
                     ResourceKind::User => inv.users.get(index).map(|u| u.name.as_str()),

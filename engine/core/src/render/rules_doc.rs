@@ -82,6 +82,9 @@ pub fn render(packs: &[LoadedPack]) -> String {
                     let guard = match s.step.disables_credential() {
                         None => "",
                         Some(crate::steps::Disables::AccessKey) => "; in-use guard: the key",
+                        Some(crate::steps::Disables::RotatedKey) => {
+                            "; in-use guard: the old key, before it is deactivated"
+                        }
                         Some(crate::steps::Disables::Password) => "; in-use guard: the password",
                         Some(crate::steps::Disables::User) => {
                             "; in-use guard: the user's active keys and password"

@@ -169,6 +169,28 @@ pub enum UndoOp {
         /// The tags.
         tags: BTreeMap<String, String>,
     },
+    /// `DeleteAccessKey` of a key apply created (the rotation's new key).
+    DeleteAccessKey {
+        /// The key's user.
+        user: String,
+        /// The key.
+        access_key_id: String,
+    },
+    /// Secrets Manager `DeleteSecret` (no recovery window) of a secret apply created.
+    DeleteSecret {
+        /// The secret's ARN.
+        secret_id: String,
+    },
+    /// Secrets Manager `UpdateSecretVersionStage`: `AWSCURRENT` back to the version that was
+    /// current before apply put a new one.
+    RestoreSecretVersion {
+        /// The secret's ARN.
+        secret_id: String,
+        /// The version that was current before.
+        move_to: String,
+        /// The version apply wrote.
+        remove_from: String,
+    },
     /// Remove tags apply added.
     Untag {
         /// `user`, `role` or `managed_policy`.

@@ -5,7 +5,7 @@
 //! credential used since the plan); the dispatch over [`UndoOp`] (its call, and how undo tells
 //! whether IAM already holds what an op restores); and the helpers.
 
-use super::{access_keys, detach, groups, login_profile, password_policy, policy_versions};
+use super::{access_keys, detach, groups, login_profile, password_policy, policy_versions, rotate};
 pub(crate) use super::{Action, Check, Disables, StepName, UndoOp};
 pub(crate) use crate::iam::{
     resolved_failure, unresolved, Attachments, Exec, Iam, IamCall, StepError,
@@ -102,6 +102,25 @@ pub(crate) fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError>
         UndoOp::DeletePasswordPolicy => IamCall::DeleteAccountPasswordPolicy {},
         UndoOp::Tag { kind, name, tags } => IamCall::tag(kind, name, tags),
         UndoOp::Untag { kind, name, keys } => IamCall::untag(kind, name, keys),
+        UndoOp::DeleteAccessKey {
+            user,
+            access_key_id,
+        } => IamCall::DeleteAccessKey {
+            user: user.clone(),
+            key: access_key_id.clone(),
+        },
+        UndoOp::DeleteSecret { secret_id } => IamCall::DeleteSecret {
+            secret_id: secret_id.clone(),
+        },
+        UndoOp::RestoreSecretVersion {
+            secret_id,
+            move_to,
+            remove_from,
+        } => IamCall::UpdateSecretVersionStage {
+            secret_id: secret_id.clone(),
+            move_to: move_to.clone(),
+            remove_from: remove_from.clone(),
+        },
     })
 }
 
@@ -159,6 +178,20 @@ pub(crate) async fn undo_holds<X: Exec>(x: &X, op: &UndoOp) -> Result<bool, Step
             let now = x.iam().tags(kind, name).await?.unwrap_or_default();
             keys.iter().all(|k| !now.contains_key(k))
         }
+        UndoOp::DeleteAccessKey {
+            user,
+            access_key_id,
+        } => !rotate::live::has_key(x, user, access_key_id).await?,
+        UndoOp::DeleteSecret { secret_id } => {
+            x.iam().secret(secret_id).await?.is_none_or(|s| s.deleted)
+        }
+        UndoOp::RestoreSecretVersion {
+            secret_id, move_to, ..
+        } => x
+            .iam()
+            .secret(secret_id)
+            .await?
+            .is_some_and(|s| s.current_version.as_deref() == Some(move_to.as_str())),
     })
 }
 
@@ -189,6 +222,8 @@ pub async fn undo_op<X: Exec>(x: &X, action: &str, op: &UndoOp) -> Result<(), St
             UndoOp::DeleteInlinePolicy { .. }
                 | UndoOp::DeletePolicyVersion { .. }
                 | UndoOp::DeletePasswordPolicy
+                | UndoOp::DeleteAccessKey { .. }
+                | UndoOp::DeleteSecret { .. }
         );
         if delete && err.is_not_found() {
             return Ok(());

@@ -34,6 +34,7 @@ pub mod password_policy;
 pub mod policy_versions;
 pub mod quarantine;
 pub mod rightsize;
+pub mod rotate;
 pub mod tags;
 
 pub use action::{Action, Check, Superseded, UndoOp};
@@ -145,6 +146,10 @@ registry! {
     Untag = "untag" => tags::UNTAG,
     /// Narrow a user's or role's customer-managed and inline policies to what its service last-accessed data shows used within `unused_for` (reversible).
     RightsizePolicy = "rightsize_policy" => rightsize::RIGHTSIZE,
+    /// Rotate an access key through Secrets Manager (param `secret_name`): a new key written
+    /// only to the secret, then on a later run the old key deactivated once the new one was
+    /// used or `grace` passed (reversible).
+    RotateAccessKey = "rotate_access_key" => rotate::ROTATE,
 }
 
 impl StepName {
@@ -200,6 +205,9 @@ pub enum Disables {
     Password,
     /// Everything the user signs in or signs requests with: every active key and the password.
     User,
+    /// The access key acted on, once a rotation hand-off to a new key is recorded (phase two of
+    /// `rotate_access_key`); phase one, which only adds a key, stops nothing.
+    RotatedKey,
 }
 
 /// The type of a step parameter as a pack writes it (before templates are rendered).
@@ -558,6 +566,10 @@ pub struct Index<'a> {
     pub mfa_owner: HashMap<&'a str, &'a str>,
     /// Inline policy id -> (owner kind, owner name).
     pub inline_owner: HashMap<&'a str, (OwnerKind, &'a str)>,
+    /// User name -> index in `inv.users`.
+    pub users: HashMap<&'a str, usize>,
+    /// Access key id -> index in `inv.access_keys`.
+    pub keys: HashMap<&'a str, usize>,
     /// (kind, name) -> id of users, groups and roles, and ("policy", ARN) -> policy id.
     entity_ids: HashMap<(&'static str, &'a str), &'a str>,
 }
@@ -587,6 +599,18 @@ impl<'a> Index<'a> {
                 .inline_policies
                 .iter()
                 .map(|p| (p.id.as_str(), (p.owner_kind, p.owner.as_str())))
+                .collect(),
+            users: inv
+                .users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.name.as_str(), i))
+                .collect(),
+            keys: inv
+                .access_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.id.as_str(), i))
                 .collect(),
             entity_ids: inv
                 .users
@@ -744,6 +768,8 @@ pub struct Cx<'a> {
     /// whole user: the window's start, which the precondition carries (`in_use_since`) so
     /// apply re-checks against the same instant.
     pub in_use_since: Option<DateTime<Utc>>,
+    /// The evaluation clock (`--now`), for steps that wait (a rotation's grace period).
+    pub now: Option<DateTime<Utc>>,
     /// The proposals.
     pub out: Vec<Proposed>,
     /// The skips.
@@ -756,6 +782,7 @@ impl<'a> Cx<'a> {
         Cx {
             ix,
             in_use_since: None,
+            now: None,
             out: Vec::new(),
             skips: Vec::new(),
         }

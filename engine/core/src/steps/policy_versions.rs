@@ -413,7 +413,7 @@ pub(crate) mod live {
             sent += 1;
             match x.send(id, call.clone()).await {
                 Ok(crate::iam::CallOk::CreatedVersion(v)) => return Ok(v),
-                Ok(crate::iam::CallOk::Empty) => return Ok(String::new()),
+                Ok(_) => return Ok(String::new()),
                 Err(e) if e.is_unknown() => {
                     x.wait_settle().await;
                     let reread = async {

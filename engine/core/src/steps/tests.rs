@@ -68,6 +68,7 @@ fn sample_params(inv: &Inventory, step: StepName, kind: ResourceKind, index: usi
         }}),
         StepName::UpdatePasswordPolicy => json!({"settings": {"minimum_password_length": 99}}),
         StepName::DeactivateMfaDevice => json!({"delete_virtual": index.is_multiple_of(2)}),
+        StepName::RotateAccessKey => json!({"secret_name": "iamwarden/test"}),
         _ => Value::Null,
     }
 }
@@ -84,7 +85,7 @@ fn every_name_is_its_serde_name_and_unique() {
         assert!(seen.insert(s.as_str()), "{s} twice");
         assert!(!s.info().targets.is_empty(), "{s} has no targets");
     }
-    assert_eq!(seen.len(), 22);
+    assert_eq!(seen.len(), 23);
 }
 
 #[test]
