@@ -147,7 +147,7 @@ pub fn markdown(r: &OrgReport, max_chars: usize, out: &mut dyn Write) -> io::Res
     );
     // Room kept for the longest "… and N more" line of a section.
     const TAIL: usize = 40;
-    let mut section = |text: &mut String, title: &str, header: &str, rows: Vec<String>| {
+    let section = |text: &mut String, title: &str, header: &str, rows: Vec<String>| {
         if rows.is_empty() {
             return;
         }
