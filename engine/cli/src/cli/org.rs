@@ -195,7 +195,7 @@ fn exit_of(r: &OrgReport, detailed_exitcode: bool) -> Exit {
 
 /// What one account's task hands back: small counts only (the plan is on disk).
 enum Outcome {
-    Planned(PlannedAccount, String),
+    Planned(PlannedAccount, String, String),
     Failed(FailedAccount, String),
 }
 
@@ -305,14 +305,14 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let mut entries = Vec::new();
     for o in outcomes {
         match o {
-            Outcome::Planned(p, role_arn) => {
+            Outcome::Planned(p, role_arn, sha) => {
                 entries.push(ManifestEntry {
                     id: p.id.clone(),
                     name: p.name.clone(),
                     status: "planned".into(),
                     role_arn: Some(role_arn),
                     plan: Some(p.plan.clone()),
-                    plan_sha256: Some(p.plan_sha256.clone()),
+                    plan_sha256: Some(sha),
                 });
                 planned.push(p);
             }
@@ -446,30 +446,34 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
     let dir = ctx.dir.join(&account.id);
     let name = account.name.clone();
     let id = account.id.clone();
-    let written = tokio::task::spawn_blocking(move || -> Result<PlannedAccount, String> {
-        let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, chrono::Utc::now());
-        drop(inv);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let path = dir.join("plan.json");
-        let file = std::fs::File::create(&path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        let mut w = std::io::BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut w, &plan)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        w.write_all(b"\n")
-            .and_then(|()| w.flush())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(PlannedAccount::of(&plan, &name, &format!("{id}/plan.json")))
-    })
-    .await;
+    let written =
+        tokio::task::spawn_blocking(move || -> Result<(PlannedAccount, String), String> {
+            let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, chrono::Utc::now());
+            drop(inv);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let path = dir.join("plan.json");
+            let file = std::fs::File::create(&path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            serde_json::to_writer_pretty(&mut w, &plan)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            w.write_all(b"\n")
+                .and_then(|()| w.flush())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok((
+                PlannedAccount::of(&plan, &name, &format!("{id}/plan.json")),
+                plan.content_sha256.clone(),
+            ))
+        })
+        .await;
     match written {
-        Ok(Ok(p)) => {
+        Ok(Ok((p, sha))) => {
             eprintln!(
                 "  {} {}: {} finding(s), {} action(s)",
                 p.id, p.name, p.findings, p.actions
             );
-            Outcome::Planned(p, role_arn)
+            Outcome::Planned(p, role_arn, sha)
         }
         Ok(Err(message)) => Outcome::Failed(
             FailedAccount {

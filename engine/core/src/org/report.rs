@@ -74,10 +74,9 @@ pub struct PlannedAccount {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// The plan, relative to the output folder.
+    /// The plan, relative to the output folder (its content hash is in the manifest: the
+    /// report holds nothing that differs between two runs on the same accounts and clock).
     pub plan: String,
-    /// The plan's content hash.
-    pub plan_sha256: String,
     /// Findings.
     pub findings: usize,
     /// Actions.
@@ -114,7 +113,6 @@ impl PlannedAccount {
             id: plan.account_id.clone(),
             name: name.to_string(),
             plan: path.to_string(),
-            plan_sha256: plan.content_sha256.clone(),
             findings: plan.findings.len(),
             actions: plan.actions.len(),
             destructive: plan.summary.destructive,

@@ -261,7 +261,6 @@ fn planned(
         id: id.to_string(),
         name: format!("acct-{}", &id[..3]),
         plan: format!("{id}/plan.json"),
-        plan_sha256: format!("sha256:{id}"),
         findings,
         actions,
         destructive: 0,
