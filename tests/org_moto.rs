@@ -388,7 +388,9 @@ fn a_refused_assume_role_fails_that_account_only() {
     let (members, _) = rt().block_on(seed(&server.endpoint()));
     let proxy = faultproxy::FaultProxy::start(server.port(), faultproxy::Faults::mixed(0.0, 1));
     let refused = &members[1].0;
-    proxy.deny(&["Action=AssumeRole", refused.as_str()]);
+    // Refused by its external id (as a trust policy refuses a wrong one): this also shows
+    // each account's own external id reaches STS.
+    proxy.deny(&["Action=AssumeRole", "ExternalId=ext-1"]);
     // The accounts come from a file this time, with a role and external id per account.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("accounts.yaml");
@@ -449,13 +451,6 @@ fn a_refused_assume_role_fails_that_account_only() {
             "{refused}  member-1: sts:AssumeRole failed (AccessDenied)"
         )),
         "{text}"
-    );
-    // The external id of each account went to STS.
-    let bodies: Vec<String> = server.requests().iter().map(|r| r.to_string()).collect();
-    assert!(
-        bodies.iter().any(|b| b.contains("ext-0"))
-            || !bodies.iter().any(|b| b.contains("ExternalId")),
-        "external ids are sent"
     );
 }
 
