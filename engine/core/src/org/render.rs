@@ -95,8 +95,8 @@ pub fn human(r: &OrgReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "  {:<12}  {:<24} {:>8} {:>8} {:>11}  {}",
-            "ACCOUNT", "NAME", "FINDINGS", "ACTIONS", "DESTRUCTIVE", "PLAN"
+            "  {:<12}  {:<24} {:>8} {:>8} {:>11}  PLAN",
+            "ACCOUNT", "NAME", "FINDINGS", "ACTIONS", "DESTRUCTIVE"
         )?;
         for a in &r.planned {
             writeln!(
