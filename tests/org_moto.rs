@@ -591,3 +591,104 @@ fn example_policies_grant_exactly_what_an_org_run_calls() {
         member
     );
 }
+
+#[test]
+fn org_apply_changes_each_account_only_as_its_plan_says_and_resumes() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let runtime = rt();
+    let (members, _) = runtime.block_on(seed(&endpoint));
+    // A key in the management account that no plan covers (it is excluded from the run).
+    let mgmt = moto::iam_client(&endpoint, "AKIAIOSFODNN7EXAMPLE", "caller-secret");
+    runtime.block_on(async {
+        mgmt.create_user()
+            .user_name("mgmt-user")
+            .send()
+            .await
+            .unwrap();
+        mgmt.create_access_key()
+            .user_name("mgmt-user")
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(org_plan(&endpoint, dir.path(), &[]).status.code(), Some(0));
+    let refused = iamwarden(&endpoint, &["org", "apply", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "no --auto-approve: nothing runs"
+    );
+
+    let apply = |dir: &Path| {
+        iamwarden(
+            &endpoint,
+            &["org", "apply", dir.to_str().unwrap(), "--auto-approve"],
+        )
+    };
+    let out = apply(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3 account(s) applied"),
+        "{stderr}"
+    );
+
+    // Read every account back: each key its plan deactivates is inactive, in that account.
+    runtime.block_on(async {
+        for (id, users) in &members {
+            let plan = read_json(&dir.path().join(id).join("plan.json"));
+            let planned_keys: BTreeSet<String> = plan["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| {
+                    a["resource"]["kind"] == "access_key"
+                        || a["resource"]["id"]
+                            .as_str()
+                            .is_some_and(|k| k.starts_with("AKIA"))
+                })
+                .filter_map(|a| a["resource"]["id"].as_str().map(str::to_string))
+                .collect();
+            assert!(!planned_keys.is_empty(), "{id}: {plan:#}");
+            let iam = iam_in(&endpoint, id).await;
+            let mut checked = 0;
+            for u in users {
+                let keys = iam.list_access_keys().user_name(u).send().await.unwrap();
+                for k in keys.access_key_metadata() {
+                    let key = k.access_key_id().unwrap();
+                    let status = k.status().unwrap().as_str();
+                    if planned_keys.contains(key) {
+                        assert_ne!(status, "Active", "{id}/{u}/{key} was applied");
+                        checked += 1;
+                    }
+                }
+            }
+            assert_eq!(
+                checked,
+                users.len(),
+                "{id}: every seeded key was planned and checked"
+            );
+            assert!(dir.path().join(id).join("plan.json.journal.jsonl").exists());
+        }
+        let keys = mgmt
+            .list_access_keys()
+            .user_name("mgmt-user")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            keys.access_key_metadata()[0].status().unwrap().as_str(),
+            "Active",
+            "the management account was not in the run and is untouched"
+        );
+    });
+
+    // A second run resumes from the journals: nothing new is applied.
+    let again = apply(dir.path());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(" 0 applied,"), "{stderr}");
+    assert!(!stderr.contains("caller-secret"));
+}

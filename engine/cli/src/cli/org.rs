@@ -38,6 +38,54 @@ pub(crate) enum OrgCommand {
         #[arg(long)]
         detailed_exitcode: bool,
     },
+    /// Apply every planned account's plan in an `org plan` folder, one account after another,
+    /// each as the role its plan was made with and with its own journal
+    /// (DIR/<account-id>/plan.json.journal.jsonl; a re-run resumes). A failed account never
+    /// stops the others.
+    Apply(Box<OrgApplyArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct OrgApplyArgs {
+    /// The `org plan --out` folder.
+    dir: PathBuf,
+    /// Required: an organization apply asks no question per account (review the plans, or
+    /// report.md, first).
+    #[arg(long)]
+    auto_approve: bool,
+    /// Run destructive actions.
+    #[arg(long)]
+    allow_destructive: bool,
+    /// Refuse an account's plan when it has more actions than this.
+    #[arg(long)]
+    max_actions: Option<usize>,
+    /// Refuse plans older than this (e.g. 24h, 30m, 2d).
+    #[arg(long, default_value = "24h")]
+    max_plan_age: String,
+    /// Apply only accounts matching one of these (id:ID, name:GLOB).
+    #[arg(long, value_parser = Filter::parse)]
+    include: Vec<Filter>,
+    /// The accounts file the plan was made from, for each account's external id.
+    #[arg(long)]
+    accounts: Option<PathBuf>,
+    /// The external id for every account (an accounts file's wins).
+    #[arg(long)]
+    external_id: Option<String>,
+    /// The role session name.
+    #[arg(long, default_value = "iamwarden")]
+    session_name: String,
+    /// A named profile for the caller's credentials.
+    #[arg(long)]
+    profile: Option<String>,
+    /// The region (default us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// One endpoint URL for STS and IAM; also read from AWS_ENDPOINT_URL.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// IAM calls in flight at once within one account.
+    #[arg(long, default_value_t = 8)]
+    calls_per_account: usize,
 }
 
 /// The organization report's formats.
@@ -133,6 +181,7 @@ pub(crate) struct OrgPlanArgs {
 pub(crate) fn org(command: OrgCommand, out: &mut dyn Write) -> Result<Exit> {
     match command {
         OrgCommand::Plan(args) => plan(*args, out),
+        OrgCommand::Apply(args) => apply(*args, out),
         OrgCommand::Report {
             dirs,
             format,
@@ -522,4 +571,153 @@ fn live_failure(account: &Account, e: &iamwarden_aws::live::LiveError) -> Failed
         code,
         message,
     }
+}
+
+fn apply(args: OrgApplyArgs, out: &mut dyn Write) -> Result<Exit> {
+    use iamwarden_core::apply::{self as core_apply, journal, ExitKind};
+    if !args.auto_approve {
+        anyhow::bail!(
+            "org apply runs without a question per account: review the plans (report.md,              `iamwarden show DIR/<id>/plan.json`), then pass --auto-approve"
+        );
+    }
+    let max_plan_age = iamwarden_core::compile::duration::parse_duration(&args.max_plan_age)
+        .map_err(|e| anyhow::anyhow!("--max-plan-age: {e}"))?;
+    let path = args.dir.join("manifest.json");
+    let manifest: Manifest = serde_json::from_str(
+        &std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+    )
+    .with_context(|| format!("{}: not an org manifest", path.display()))?;
+    let file_accounts = match &args.accounts {
+        Some(p) => {
+            let shown = p.display().to_string();
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the accounts file {shown}"))?;
+            iamwarden_core::org::parse_accounts(&shown, &text)?
+        }
+        None => Vec::new(),
+    };
+    let selection = Selection {
+        include: args.include.clone(),
+        exclude: Vec::new(),
+    };
+    let aws = AwsArgs {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        concurrency: args.calls_per_account,
+        stats: false,
+        connect_timeout: iamwarden_aws::live::Timeouts::CONNECT,
+        attempt_timeout: iamwarden_aws::live::Timeouts::ATTEMPT,
+        call_timeout: iamwarden_aws::live::Timeouts::CALL,
+    };
+    let opts = aws.options();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let caller_config = rt.block_on(iamwarden_aws::live::sdk_config(&opts));
+    let assume = AssumeOptions {
+        session_name: args.session_name.clone(),
+        duration_seconds: 3600,
+    };
+    let (mut ok, mut stale, mut failed) = (0usize, 0usize, 0usize);
+    for entry in &manifest.accounts {
+        let (Some(plan_rel), Some(role_arn)) = (&entry.plan, &entry.role_arn) else {
+            continue;
+        };
+        let mut account = file_accounts
+            .iter()
+            .find(|a| a.id == entry.id)
+            .cloned()
+            .unwrap_or_else(|| Account::new(&entry.id, &entry.name));
+        if !selection.selects(&account) {
+            continue;
+        }
+        if account.external_id.is_none() {
+            account.external_id.clone_from(&args.external_id);
+        }
+        let plan_path = args.dir.join(plan_rel);
+        let result = (|| -> Result<ExitKind> {
+            let text = std::fs::read_to_string(&plan_path)
+                .with_context(|| format!("cannot read {}", plan_path.display()))?;
+            let plan =
+                core_apply::load_plan(&text).with_context(|| format!("{}", plan_path.display()))?;
+            if entry.plan_sha256.as_deref() != Some(plan.content_sha256.as_str()) {
+                anyhow::bail!(
+                    "{} is not the plan the manifest lists (its content hash differs)",
+                    plan_path.display()
+                );
+            }
+            if plan.account_id != entry.id {
+                anyhow::bail!(
+                    "{} is a plan of account {}",
+                    plan_path.display(),
+                    plan.account_id
+                );
+            }
+            let apply_opts = core_apply::Options {
+                allow_destructive: args.allow_destructive,
+                max_actions: args.max_actions,
+                max_plan_age,
+                concurrency: args.calls_per_account,
+                plan_file: plan_path.display().to_string(),
+            };
+            core_apply::precheck(&plan, &apply_opts, chrono::Utc::now())?;
+            if plan.actions.is_empty() {
+                return Ok(ExitKind::Ok);
+            }
+            let journal_path = super::apply::default_journal(&plan_path);
+            let records = journal::read(&journal_path)?;
+            let history = journal::history(&journal_path, &records, Some(&plan.content_sha256))?;
+            let config = rt
+                .block_on(aws_org::assume(&caller_config, &account, role_arn, &assume))
+                .map_err(anyhow::Error::new)?;
+            let caller = rt
+                .block_on(iamwarden_aws::iam::caller(&config))
+                .context("sts:GetCallerIdentity as the member role")?;
+            core_apply::check_account(&plan, &caller)?;
+            let journal = Arc::new(journal::Journal::open(&journal_path)?);
+            let exec = iamwarden_aws::iam::executor(
+                aws_sdk_iam::Client::new(&config),
+                journal,
+                journal::Mode::Apply,
+            )
+            .with_endpoint(opts.endpoint_url.as_deref());
+            let report = rt.block_on(core_apply::run(
+                &plan,
+                &apply_opts,
+                &exec,
+                &caller,
+                &history,
+                None,
+            ))?;
+            let s = &report.summary;
+            eprintln!(
+                "  {} {}: {} applied, {} already applied, {} stale, {} failed, {} refused",
+                entry.id, entry.name, s.applied, s.already_applied, s.stale, s.failed, s.refused
+            );
+            Ok(core_apply::exit_kind(s))
+        })();
+        match result {
+            Ok(ExitKind::Ok) => ok += 1,
+            Ok(ExitKind::Stale) => stale += 1,
+            Ok(ExitKind::Failed) => failed += 1,
+            Err(e) => {
+                eprintln!("  {} {}: {e:#}", entry.id, entry.name);
+                failed += 1;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "Organization apply: {ok} account(s) applied, {stale} with stale actions skipped, {failed} failed"
+    )?;
+    Ok(if failed > 0 {
+        Exit::Error
+    } else if stale > 0 {
+        Exit::Stale
+    } else {
+        Exit::Success
+    })
 }
