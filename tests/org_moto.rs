@@ -2,8 +2,9 @@
 //! three seeded member accounts on one server (`sts:AssumeRole` into
 //! `arn:aws:iam::<account>:role/<any>` acts in that account), each account's plan naming only
 //! that account's resources; two shards run as separate processes merge into the report of the
-//! unsharded run; one account whose AssumeRole is refused (a proxy answers AccessDenied) while
-//! the others complete. Also: the human report's golden file and the example policies.
+//! unsharded run; one account whose AssumeRole is refused (a proxy answers AccessDenied) and one
+//! whose reads are throttled past the retries, while the other completes; `org apply` changes
+//! each account as its plan says and resumes from the journals. Also: the human report's golden file and the example policies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/faultproxy.rs"]
@@ -383,7 +384,7 @@ fn two_shards_as_separate_processes_merge_to_the_unsharded_report() {
 }
 
 #[test]
-fn a_refused_assume_role_fails_that_account_only() {
+fn a_refused_and_a_throttled_account_fail_alone() {
     let server = moto::MotoServer::start();
     let (members, _) = rt().block_on(seed(&server.endpoint()));
     let proxy = faultproxy::FaultProxy::start(server.port(), faultproxy::Faults::mixed(0.0, 1));
@@ -391,6 +392,9 @@ fn a_refused_assume_role_fails_that_account_only() {
     // Refused by its external id (as a trust policy refuses a wrong one): this also shows
     // each account's own external id reaches STS.
     proxy.deny(&["Action=AssumeRole", "ExternalId=ext-1"]);
+    // And the third account's reads throttled past the retries.
+    let throttled = &members[2].0;
+    proxy.throttle(&["Action=ListAccessKeys", "UserName=gamma-user-0"]);
     // The accounts come from a file this time, with a role and external id per account.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("accounts.yaml");
@@ -420,8 +424,14 @@ fn a_refused_assume_role_fails_that_account_only() {
         "a failed account is an error once the others are done"
     );
     let report = read_json(&out_dir.join("report.json"));
-    assert_eq!(report["totals"]["planned"], 2, "{report:#}");
-    let failed = &report["failed"][0];
+    assert_eq!(report["totals"]["planned"], 1, "{report:#}");
+    assert_eq!(report["totals"]["failed"], 2, "{report:#}");
+    let failed = report["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == refused.as_str())
+        .unwrap();
     assert_eq!(failed["id"], refused.as_str());
     assert_eq!(failed["call"], "sts:AssumeRole");
     assert_eq!(failed["code"], "AccessDenied");
@@ -429,11 +439,30 @@ fn a_refused_assume_role_fails_that_account_only() {
         failed["permission"],
         format!("sts:AssumeRole on arn:aws:iam::{refused}:role/OrganizationAccountAccessRole")
     );
+    let slow = report["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == throttled.as_str())
+        .unwrap();
+    assert_eq!(slow["call"], "iam:ListAccessKeys", "{slow:#}");
+    assert_eq!(slow["code"], "Throttling", "{slow:#}");
+    assert!(
+        slow.get("permission").is_none(),
+        "throttling is no missing permission"
+    );
     assert!(
         !out_dir.join(refused).exists(),
         "no plan for the refused account"
     );
-    for (id, _) in members.iter().filter(|(id, _)| id != refused) {
+    assert!(
+        !out_dir.join(throttled).exists(),
+        "no plan for the throttled account"
+    );
+    for (id, _) in members
+        .iter()
+        .filter(|(id, _)| id != refused && id != throttled)
+    {
         assert!(
             out_dir.join(id).join("plan.json").exists(),
             "{id} was planned"

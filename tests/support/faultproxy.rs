@@ -11,7 +11,8 @@
 //!   the connection is closed (a truncated body).
 //! - `Stall`: forwarded; then no answer at all until the client gives up (its timeout).
 //!
-//! Besides the random faults, [`FaultProxy::deny`] refuses chosen requests with `403 AccessDenied`.
+//! Besides the random faults, [`FaultProxy::deny`] refuses chosen requests with `403 AccessDenied`
+//! and [`FaultProxy::throttle`] with `400 Throttling`, every time.
 //!
 //! The server's own request log ([`super::moto::MotoServer::requests`]) counts what reached IAM;
 //! [`FaultProxy::stats`] counts what the proxy did. Include it with
@@ -114,7 +115,7 @@ struct Shared {
     rng: Mutex<Rng>,
     stats: Mutex<Stats>,
     /// Requests containing all of one entry's needles are refused (`deny`).
-    deny: Mutex<Vec<Vec<String>>>,
+    deny: Mutex<Vec<(Vec<String>, bool)>>,
 }
 
 /// A running proxy; stopped when dropped.
@@ -176,11 +177,21 @@ impl FaultProxy {
     /// `needles` with `403 AccessDenied`, without forwarding it: a refused call for one
     /// account (`&["Action=AssumeRole", "111111111111"]`) while the others go through.
     pub fn deny(&self, needles: &[&str]) {
+        self.refuse(needles, false);
+    }
+
+    /// Like [`FaultProxy::deny`], with `400 Throttling` every time: throttled past the
+    /// client's retries.
+    pub fn throttle(&self, needles: &[&str]) {
+        self.refuse(needles, true);
+    }
+
+    fn refuse(&self, needles: &[&str], throttle: bool) {
         self.shared
             .deny
             .lock()
             .unwrap()
-            .push(needles.iter().map(|n| n.to_string()).collect());
+            .push((needles.iter().map(|n| n.to_string()).collect(), throttle));
     }
 
     /// What the proxy did so far.
@@ -320,22 +331,37 @@ fn count(shared: &Shared, kind: &str, forwarded: bool) {
 async fn serve(mut conn: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     while let Some(request) = read_request(&mut conn).await? {
         let text = String::from_utf8_lossy(&request).into_owned();
-        let denied = shared
+        let refused = shared
             .deny
             .lock()
             .unwrap()
             .iter()
-            .any(|all| all.iter().all(|n| text.contains(n.as_str())));
-        if denied {
-            count(&shared, "denied", false);
-            conn.write_all(&error_response(
-                "403 Forbidden",
-                "Sender",
-                "AccessDenied",
-                "User is not authorized to perform this action (test proxy)",
-            ))
-            .await?;
-            continue;
+            .find(|(all, _)| all.iter().all(|n| text.contains(n.as_str())))
+            .map(|(_, throttle)| *throttle);
+        match refused {
+            Some(false) => {
+                count(&shared, "denied", false);
+                conn.write_all(&error_response(
+                    "403 Forbidden",
+                    "Sender",
+                    "AccessDenied",
+                    "User is not authorized to perform this action (test proxy)",
+                ))
+                .await?;
+                continue;
+            }
+            Some(true) => {
+                count(&shared, "throttle", false);
+                conn.write_all(&error_response(
+                    "400 Bad Request",
+                    "Sender",
+                    "Throttling",
+                    "Rate exceeded",
+                ))
+                .await?;
+                continue;
+            }
+            None => {}
         }
         let (fault, extra, stall_max) = pick(&shared);
         match fault {
