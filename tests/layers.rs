@@ -40,6 +40,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("ruletest", 11),
     ("schema", 11),
     ("scaffold", 11),
+    // Organizations: accounts, filters, shards, the org report (uses plan and spec::locate).
+    ("org", 11),
 ];
 
 /// Modules of one layer that must not import each other.

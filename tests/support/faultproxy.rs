@@ -11,6 +11,9 @@
 //!   the connection is closed (a truncated body).
 //! - `Stall`: forwarded; then no answer at all until the client gives up (its timeout).
 //!
+//! Besides the random faults, [`FaultProxy::deny`] refuses chosen requests with `403 AccessDenied`
+//! and [`FaultProxy::throttle`] with `400 Throttling`, every time.
+//!
 //! The server's own request log ([`super::moto::MotoServer::requests`]) counts what reached IAM;
 //! [`FaultProxy::stats`] counts what the proxy did. Include it with
 //! `#[path = "support/faultproxy.rs"] mod faultproxy;`. Needs tokio's `net` and `io-util`.
@@ -111,6 +114,8 @@ struct Shared {
     faults: Mutex<Faults>,
     rng: Mutex<Rng>,
     stats: Mutex<Stats>,
+    /// Requests containing all of one entry's needles are refused (`deny`).
+    deny: Mutex<Vec<(Vec<String>, bool)>>,
 }
 
 /// A running proxy; stopped when dropped.
@@ -137,6 +142,7 @@ impl FaultProxy {
             rng: Mutex::new(Rng(faults.seed)),
             faults: Mutex::new(faults),
             stats: Mutex::new(Stats::default()),
+            deny: Mutex::new(Vec::new()),
         });
         let s = shared.clone();
         runtime.spawn(async move {
@@ -165,6 +171,27 @@ impl FaultProxy {
     /// Changes the faults from now on (the RNG goes on with the same sequence).
     pub fn set_rate(&self, rate: f64) {
         self.shared.faults.lock().unwrap().rate = rate;
+    }
+
+    /// From now on, answers every request whose text (head and form body) contains all of
+    /// `needles` with `403 AccessDenied`, without forwarding it: a refused call for one
+    /// account (`&["Action=AssumeRole", "111111111111"]`) while the others go through.
+    pub fn deny(&self, needles: &[&str]) {
+        self.refuse(needles, false);
+    }
+
+    /// Like [`FaultProxy::deny`], with `400 Throttling` every time: throttled past the
+    /// client's retries.
+    pub fn throttle(&self, needles: &[&str]) {
+        self.refuse(needles, true);
+    }
+
+    fn refuse(&self, needles: &[&str], throttle: bool) {
+        self.shared
+            .deny
+            .lock()
+            .unwrap()
+            .push((needles.iter().map(|n| n.to_string()).collect(), throttle));
     }
 
     /// What the proxy did so far.
@@ -303,6 +330,39 @@ fn count(shared: &Shared, kind: &str, forwarded: bool) {
 
 async fn serve(mut conn: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     while let Some(request) = read_request(&mut conn).await? {
+        let text = String::from_utf8_lossy(&request).into_owned();
+        let refused = shared
+            .deny
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(all, _)| all.iter().all(|n| text.contains(n.as_str())))
+            .map(|(_, throttle)| *throttle);
+        match refused {
+            Some(false) => {
+                count(&shared, "denied", false);
+                conn.write_all(&error_response(
+                    "403 Forbidden",
+                    "Sender",
+                    "AccessDenied",
+                    "User is not authorized to perform this action (test proxy)",
+                ))
+                .await?;
+                continue;
+            }
+            Some(true) => {
+                count(&shared, "throttle", false);
+                conn.write_all(&error_response(
+                    "400 Bad Request",
+                    "Sender",
+                    "Throttling",
+                    "Rate exceeded",
+                ))
+                .await?;
+                continue;
+            }
+            None => {}
+        }
         let (fault, extra, stall_max) = pick(&shared);
         match fault {
             None => {

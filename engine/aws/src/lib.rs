@@ -4,12 +4,14 @@
 //! - [`iam`]: [`iam::SdkIam`], the aws-sdk-iam implementation of the core's `Iam` trait that
 //!   apply runs against, the classification of what the SDK returns, and the caller's identity;
 //! - [`kms`]: plan signatures with an AWS KMS asymmetric key.
+//! - [`org`]: the accounts of an organization and `sts:AssumeRole` into each of them.
 //!
 //! The CLI builds the SDK configuration and the tokio runtime these run on.
 
 pub mod iam;
 pub mod kms;
 pub mod live;
+pub mod org;
 
 #[cfg(test)]
 mod tests;

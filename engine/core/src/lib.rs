@@ -15,6 +15,7 @@ pub mod event_name;
 pub mod iam;
 pub mod inventory;
 pub mod ops;
+pub mod org;
 pub mod packs;
 pub mod pipeline;
 pub mod plan;

@@ -5,6 +5,7 @@
 mod apply;
 mod event;
 mod files;
+mod org;
 mod sign;
 mod sniff;
 
@@ -135,6 +136,12 @@ enum Command {
     Undo(apply::UndoArgs),
     /// Turn CloudTrail IAM events into a plan (and apply it with --apply).
     Event(Box<event::EventArgs>),
+    /// Every account of an organization: `org plan` (one plan per account, sharded across
+    /// job runners) and `org report` (merge shard outputs).
+    Org {
+        #[command(subcommand)]
+        command: org::OrgCommand,
+    },
     /// Start a policy-as-code repository in DIR: a pack that includes the built-ins with
     /// overrides and a rule of its own, its tests, schemas, a CI workflow and a README.
     Init {
@@ -461,6 +468,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
         Command::Apply(args) => apply::apply(args, out),
         Command::Undo(args) => apply::undo(args, out),
         Command::Event(args) => event::event(*args, out),
+        Command::Org { command } => org::org(command, out),
         Command::Snapshot { out: file, aws } => {
             let inv = read_live(&aws)?;
             files::write_json(&file, &inv, "the snapshot")?;
