@@ -4,7 +4,8 @@
 //! process (so peak memory is the pipeline's alone): reading the file, parsing it with plain
 //! serde_json into a `Value` (the baseline), parsing it into the inventory (with
 //! normalization), evaluating every built-in rule and building the plan, and the peak resident
-//! memory (VmHWM) of the whole `plan` path.
+//! memory (VmHWM) of the whole `plan` path; then event mode: 1,000 CloudTrail records folded
+//! into the loaded snapshot and judged (the cost must not grow with the account).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Instant;
@@ -83,6 +84,68 @@ fn child(path: &str) {
     );
 }
 
+/// Event mode on the snapshot: 1,000 CloudTrail records (`CreateAccessKey` for users spread
+/// over the account, and `CreatePolicy` of an admin policy) folded and judged after the
+/// snapshot is loaded. Prints the time and the per-event cost.
+fn child_events(path: &str) {
+    let bytes = std::fs::read(path).unwrap();
+    let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
+    let inv = iamwarden_core::inventory::snapshot::parse(&bytes, path).unwrap();
+    drop(bytes);
+    let n = inv.users.len();
+    let records: Vec<serde_json::Value> = (0..1000)
+        .map(|i| {
+            let base = serde_json::json!({
+                "eventVersion": "1.09",
+                "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/ops"},
+                "eventTime": "2026-10-31T10:00:00Z",
+                "eventSource": "iam.amazonaws.com",
+                "awsRegion": "us-east-1",
+                "eventID": format!("bench-{i}"),
+                "recipientAccountId": inv.account.id,
+            });
+            let mut r = base;
+            if i % 10 == 9 {
+                r["eventName"] = "CreatePolicy".into();
+                r["requestParameters"] = serde_json::json!({"policyName": format!("bench-admin-{i}"),
+                    "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"});
+                r["responseElements"] = serde_json::json!({"policy": {"policyName": format!("bench-admin-{i}"),
+                    "policyId": format!("ANPABENCH{i}"), "arn": format!("arn:aws:iam::{}:policy/bench-admin-{i}", inv.account.id),
+                    "defaultVersionId": "v1", "createDate": "Oct 31, 2026 10:00:00 AM"}});
+            } else {
+                let user = &inv.users[(i * 7919) % n].name;
+                r["eventName"] = "CreateAccessKey".into();
+                r["requestParameters"] = serde_json::json!({"userName": user});
+                r["responseElements"] = serde_json::json!({"accessKey": {"userName": user,
+                    "accessKeyId": format!("AKIABENCH{i:08}"), "status": "Active",
+                    "createDate": "Oct 31, 2026 10:00:00 AM"}});
+            }
+            r
+        })
+        .collect();
+    let text = serde_json::json!({"Records": records}).to_string();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let t = Instant::now();
+    let events = iamwarden_core::event::read(text.as_bytes(), "bench").unwrap();
+    let read = t.elapsed();
+    let t = Instant::now();
+    let (plan, reports) =
+        iamwarden_core::pipeline::make_event_plan(&rules, inv, &events.events, now, now);
+    let judged = t.elapsed();
+    let skipped = reports.iter().filter(|r| r.skipped.is_some()).count();
+    println!(
+        "{{\"events\": {}, \"skipped\": {skipped}, \"read_ms\": {:.1}, \"fold_judge_plan_ms\": {:.1}, \"per_event_us\": {:.1}, \"findings\": {}, \"actions\": {}}}",
+        events.events.len(),
+        read.as_secs_f64() * 1e3,
+        judged.as_secs_f64() * 1e3,
+        judged.as_secs_f64() * 1e6 / events.events.len().max(1) as f64,
+        plan.findings.len(),
+        plan.actions.len(),
+    );
+}
+
 /// Peak memory of the plan path without the baseline's Value: a second child that skips it.
 fn child_plan_only(path: &str) {
     let bytes = std::fs::read(path).unwrap();
@@ -111,6 +174,9 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         return child(&args[i + 1]);
+    }
+    if let Some(i) = args.iter().position(|a| a == "--child-events") {
+        return child_events(&args[i + 1]);
     }
     if let Some(i) = args.iter().position(|a| a == "--child-plan-only") {
         return child_plan_only(&args[i + 1]);
@@ -152,6 +218,19 @@ fn main() {
         println!(
             "users={n} {} plan_path_peak_rss_kib={peak}",
             String::from_utf8_lossy(&out.stdout).trim()
+        );
+        let ev = std::process::Command::new(&exe)
+            .args(["--child-events", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            ev.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ev.stderr)
+        );
+        println!(
+            "users={n} event_mode {}",
+            String::from_utf8_lossy(&ev.stdout).trim()
         );
         if std::env::var_os("IAMWARDEN_BENCH_KEEP").is_none() {
             let _ = std::fs::remove_file(&path);
