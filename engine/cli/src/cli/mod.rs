@@ -835,25 +835,27 @@ pub(crate) fn render_plan(
         render::render(plan, format.into(), color, out)?;
         return Ok(());
     }
-    let locate = |source: &str, rule: &str| -> (String, u32) {
-        let (uri, text) = match source.strip_prefix("builtin:") {
-            Some(file) => (
-                format!("rules/{file}"),
-                iamwarden_core::packs::BUILTIN
-                    .iter()
-                    .find(|(f, _)| *f == file)
-                    .map(|(_, t)| t.to_string())
-                    .unwrap_or_default(),
-            ),
-            None => (
-                source.trim_start_matches("./").to_string(),
-                std::fs::read_to_string(source).unwrap_or_default(),
-            ),
-        };
-        (uri, render::sarif::rule_line(&text, rule))
-    };
-    render::sarif::render_sarif(plan, rules, &locate, out)?;
+    render::sarif::render_sarif(plan, rules, &rule_location, out)?;
     Ok(())
+}
+
+/// Where a rule is written, for SARIF: (file URI relative to the repository, line).
+pub(crate) fn rule_location(source: &str, rule: &str) -> (String, u32) {
+    let (uri, text) = match source.strip_prefix("builtin:") {
+        Some(file) => (
+            format!("rules/{file}"),
+            iamwarden_core::packs::BUILTIN
+                .iter()
+                .find(|(f, _)| *f == file)
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default(),
+        ),
+        None => (
+            source.trim_start_matches("./").to_string(),
+            std::fs::read_to_string(source).unwrap_or_default(),
+        ),
+    };
+    (uri, render::sarif::rule_line(&text, rule))
 }
 
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {

@@ -28,9 +28,13 @@ pub(crate) enum OrgCommand {
         /// Output folders of `org plan`.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
-        /// Output format.
+        /// Output format (sarif: one run per account, read from each account's plan).
         #[arg(long, value_enum, default_value = "human")]
         format: ReportFormat,
+        /// Rule packs for SARIF's rule metadata (default: builtin; the packs the plans were
+        /// made with).
+        #[arg(long = "rules")]
+        rules: Vec<String>,
         /// `--format markdown` stays within this many characters.
         #[arg(long, default_value_t = iamwarden_core::render::DEFAULT_MAX_CHARS)]
         max_chars: usize,
@@ -97,6 +101,9 @@ pub(crate) enum ReportFormat {
     Markdown,
     /// `report.json`.
     Json,
+    /// SARIF 2.1.0, one run per account (GitHub code scanning keeps them apart by
+    /// `automationDetails.id`); a failed account's run says why.
+    Sarif,
 }
 
 #[derive(Debug, clap::Args)]
@@ -185,15 +192,26 @@ pub(crate) fn org(command: OrgCommand, out: &mut dyn Write) -> Result<Exit> {
         OrgCommand::Report {
             dirs,
             format,
+            rules,
             max_chars,
             detailed_exitcode,
         } => {
             let mut reports = Vec::new();
+            let mut home: std::collections::BTreeMap<String, PathBuf> = Default::default();
             for d in &dirs {
-                reports.push(read_report(d)?);
+                let r = read_report(d)?;
+                for a in &r.planned {
+                    home.insert(a.id.clone(), d.clone());
+                }
+                reports.push(r);
             }
             let merged = OrgReport::merge(reports)?;
-            write_report(&merged, format, max_chars, out)?;
+            if format == ReportFormat::Sarif {
+                let rules = iamwarden_core::packs::load_rule_set(&rules)?;
+                write_sarif(&merged, &rules, &|id| home.get(id).cloned(), out)?;
+            } else {
+                write_report(&merged, format, max_chars, out)?;
+            }
             Ok(exit_of(&merged, detailed_exitcode))
         }
     }
@@ -226,8 +244,29 @@ fn write_report(
         ReportFormat::Human => render::human(r, out)?,
         ReportFormat::Markdown => render::markdown(r, max_chars, out)?,
         ReportFormat::Json => render::json(r, out)?,
+        ReportFormat::Sarif => anyhow::bail!("SARIF is written with the plans: see write_sarif"),
     }
     Ok(())
+}
+
+/// The organization's SARIF: each planned account's plan read from the folder that holds it
+/// (`dir_of(account id)`) only while its run is written.
+fn write_sarif(
+    r: &OrgReport,
+    rules: &iamwarden_core::compile::RuleSet,
+    dir_of: &dyn Fn(&str) -> Option<PathBuf>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let locate = |source: &str, rule: &str| super::rule_location(source, rule);
+    let mut load = |a: &PlannedAccount| -> Result<iamwarden_core::plan::Plan> {
+        let dir =
+            dir_of(&a.id).with_context(|| format!("account {}: no folder holds its plan", a.id))?;
+        let path = dir.join(&a.plan);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        iamwarden_core::apply::load_plan(&text).with_context(|| format!("{}", path.display()))
+    };
+    render::sarif(r, rules, &locate, &mut load, out)
 }
 
 /// Failed accounts are an error (1) once every other account is done; then changes (2 with
@@ -341,7 +380,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
         RunContext {
             caller,
             opts,
-            rules,
+            rules: rules.clone(),
             now,
             dir: args.out.clone(),
             role: args.role_name.clone(),
@@ -411,7 +450,12 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let mut md = Vec::new();
     render::markdown(&report, args.max_chars, &mut md)?;
     write_file(&args.out.join("report.md"), &String::from_utf8(md)?)?;
-    write_report(&report, args.format, args.max_chars, out)?;
+    if args.format == ReportFormat::Sarif {
+        let dir = args.out.clone();
+        write_sarif(&report, &rules, &|_| Some(dir.clone()), out)?;
+    } else {
+        write_report(&report, args.format, args.max_chars, out)?;
+    }
     Ok(exit_of(&report, args.detailed_exitcode))
 }
 
