@@ -289,7 +289,10 @@ enum Outcome {
 
 fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let now = parse_now(args.now.as_deref())?;
-    let rules = Arc::new(iamwarden_core::packs::load_rule_set(&args.rules)?);
+    let packs = iamwarden_core::packs::load_packs(&args.rules)?;
+    let rules = Arc::new(
+        iamwarden_core::compile::compile(&packs).map_err(iamwarden_core::diag::Diagnostics)?,
+    );
     let shard = match &args.shard {
         Some(s) => Shard::parse(s, &|v| std::env::var(v).ok()).map_err(anyhow::Error::msg)?,
         None => Shard::ALL,
@@ -300,17 +303,27 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the accounts file {shown}"))?;
             let accounts = iamwarden_core::org::parse_accounts(&shown, &text)?;
-            if let Some(a) = accounts.iter().find(|a| !a.params.is_empty()) {
-                anyhow::bail!(
-                    "{shown}: account {} has `params`; per-account rule parameters are parsed but \
-                     not applied yet, so this run refuses them rather than plan without them",
-                    a.id
-                );
-            }
             Some(accounts)
         }
         None => None,
     };
+    // An account's `params` make its own rule set, compiled (and checked) before any account
+    // is planned: a wrong rule or parameter stops the run, never plans without it.
+    let mut account_rules = std::collections::BTreeMap::new();
+    for a in file_accounts.iter().flatten() {
+        if !a.params.is_empty() {
+            let origin = format!(
+                "{} (account {})",
+                args.accounts
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                a.id
+            );
+            let set = iamwarden_core::packs::with_params(&packs, &a.params, &origin)?;
+            account_rules.insert(a.id.clone(), Arc::new(set));
+        }
+    }
     let aws = AwsArgs {
         profile: args.profile.clone(),
         region: args.region.clone(),
@@ -381,6 +394,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
             caller,
             opts,
             rules: rules.clone(),
+            account_rules,
             now,
             dir: args.out.clone(),
             role: args.role_name.clone(),
@@ -467,6 +481,8 @@ struct RunContext {
     caller: aws_config::SdkConfig,
     opts: iamwarden_aws::live::LiveOptions,
     rules: Arc<iamwarden_core::compile::RuleSet>,
+    /// The rule sets of accounts with their own `params` (the accounts file's).
+    account_rules: std::collections::BTreeMap<String, Arc<iamwarden_core::compile::RuleSet>>,
     now: chrono::DateTime<chrono::Utc>,
     dir: PathBuf,
     role: String,
@@ -537,7 +553,11 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
     }
     // Evaluation is CPU work: off the async workers, and the inventory and plan are dropped
     // as soon as the plan is on disk.
-    let rules = ctx.rules.clone();
+    let rules = ctx
+        .account_rules
+        .get(&account.id)
+        .unwrap_or(&ctx.rules)
+        .clone();
     let now = ctx.now;
     let dir = ctx.dir.join(&account.id);
     let name = account.name.clone();
