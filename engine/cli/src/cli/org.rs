@@ -120,9 +120,13 @@ pub(crate) struct OrgPlanArgs {
     #[arg(long)]
     accounts: Option<PathBuf>,
     /// Plan only accounts matching one of these (repeatable): id:ID, name:GLOB, tag:KEY,
-    /// tag:KEY=GLOB.
+    /// tag:KEY=GLOB (without --accounts, tags are read from Organizations).
     #[arg(long, value_parser = Filter::parse)]
     include: Vec<Filter>,
+    /// Only the accounts under this organizational unit (or root) id, at any depth
+    /// (repeatable; Organizations only).
+    #[arg(long)]
+    ou: Vec<String>,
     /// Skip accounts matching any of these (repeatable; same forms as --include).
     #[arg(long, value_parser = Filter::parse)]
     exclude: Vec<Filter>,
@@ -344,6 +348,18 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     let caller = rt.block_on(iamwarden_aws::live::sdk_config(&opts));
+    // Tags are read from Organizations only when a filter asks for them (one call an account).
+    let list_opts = aws_org::ListOptions {
+        ous: args.ou.clone(),
+        tags: args
+            .include
+            .iter()
+            .chain(&args.exclude)
+            .any(|f| matches!(f, Filter::Tag(..))),
+    };
+    if file_accounts.is_some() && !args.ou.is_empty() {
+        anyhow::bail!("--ou lists accounts from Organizations; it cannot be used with --accounts");
+    }
     let (all, skipped, source) = match file_accounts {
         Some(a) => (
             a,
@@ -354,15 +370,17 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
                 .unwrap_or_default(),
         ),
         None => {
-            let (active, skipped) =
-                rt.block_on(aws_org::list_accounts(&caller))
-                    .with_context(|| {
-                        format!(
-                            "listing the organization's accounts at {} (the caller needs \
-                         organizations:ListAccounts; or pass --accounts FILE)",
-                            aws.endpoint("organizations")
-                        )
-                    })?;
+            let (active, skipped) = rt
+                .block_on(aws_org::list_accounts(&caller, &list_opts))
+                .with_context(|| {
+                    format!(
+                        "listing the organization's accounts at {} (the caller needs \
+                         organizations:ListAccounts, and with --ou ListChildren and \
+                         ListAccountsForParent, with tag: filters ListTagsForResource; or pass \
+                         --accounts FILE)",
+                        aws.endpoint("organizations")
+                    )
+                })?;
             (active, skipped, "organizations".to_string())
         }
     };
