@@ -776,3 +776,95 @@ fn plan_out_writes_the_same_json_as_stdout_and_no_temporary_file() {
     assert!(saved.ends_with("}\n"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// `org report A B --format sarif`: one run per account in id order, a planned account's run
+/// the very run `plan --format sarif` writes for it, a failed account's run an unsuccessful
+/// invocation saying why; golden.
+#[test]
+fn org_report_sarif_has_one_run_per_account() {
+    use iamwarden_core::org::report::{FailedAccount, OrgReport, PlannedAccount};
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("shard-a"), dir.path().join("shard-b"));
+    let plan_file = dir.path().join("plan.json");
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--out",
+        plan_file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&plan_file).unwrap();
+    let plan = iamwarden_core::apply::load_plan(&text).unwrap();
+    let id = plan.account_id.clone();
+    std::fs::create_dir_all(a.join(&id)).unwrap();
+    std::fs::write(a.join(&id).join("plan.json"), &text).unwrap();
+    let planned = PlannedAccount::of(&plan, "demo", &format!("{id}/plan.json"));
+    let report_a = OrgReport::new(vec![planned], vec![], vec![]);
+    std::fs::write(
+        a.join("report.json"),
+        serde_json::to_string(&report_a).unwrap(),
+    )
+    .unwrap();
+    // The failed account sorts first: its run comes first.
+    let failed = FailedAccount {
+        id: "000000000001".into(),
+        name: "locked".into(),
+        call: "sts:AssumeRole".into(),
+        code: Some("AccessDenied".into()),
+        message: "not authorized".into(),
+        permission: Some("sts:AssumeRole on arn:aws:iam::000000000001:role/Audit".into()),
+    };
+    std::fs::create_dir_all(&b).unwrap();
+    let report_b = OrgReport::new(vec![], vec![failed], vec![]);
+    std::fs::write(
+        b.join("report.json"),
+        serde_json::to_string(&report_b).unwrap(),
+    )
+    .unwrap();
+    let o = iamwarden(&[
+        "org",
+        "report",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "a failed account: {}", stderr(&o));
+    let out = stdout(&o);
+    golden("org-report.sarif.json", &out.replace(&id, "ACCOUNT"));
+    let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let runs = log["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        runs[0]["automationDetails"]["id"],
+        "iamwarden/000000000001/"
+    );
+    assert_eq!(runs[0]["invocations"][0]["executionSuccessful"], false);
+    let note = runs[0]["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        note.contains("sts:AssumeRole failed (AccessDenied)"),
+        "{note}"
+    );
+    assert!(runs[0]["results"].as_array().unwrap().is_empty());
+    let single = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--format",
+        "sarif",
+    ]);
+    let single: serde_json::Value = serde_json::from_str(&stdout(&single)).unwrap();
+    assert_eq!(
+        runs[1], single["runs"][0],
+        "the account's run is its plan's run"
+    );
+    assert!(!runs[1]["results"].as_array().unwrap().is_empty());
+}

@@ -483,6 +483,186 @@ fn a_refused_and_a_throttled_account_fail_alone() {
     );
 }
 
+/// The rules of `plan` counted per rule id.
+fn rules_in(plan: &Value) -> BTreeSet<String> {
+    plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// An accounts file's per-account `params` apply to that account's rules only: alpha with
+/// `access-key-unused: {days: 20000}` has no unused-key finding where beta (no params), and
+/// alpha itself without the params, have them. A parameter no rule has stops the run.
+#[test]
+fn per_account_params_change_only_that_accounts_plan() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let (members, _closed) = rt().block_on(seed(&endpoint));
+    let (alpha, beta) = (&members[0].0, &members[1].0);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, alpha_params: &str| {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "accounts:\n  - id: \"{alpha}\"\n    name: alpha\n{alpha_params}  - id: \"{beta}\"\n    name: beta\n"
+            ),
+        )
+        .unwrap();
+        let out_dir = dir.path().join(name);
+        let out = org_plan(&endpoint, &out_dir, &["--accounts", file.to_str().unwrap()]);
+        (out, out_dir)
+    };
+    let (out, with) = run(
+        "with",
+        "    params:\n      access-key-unused: {days: 20000}\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (out, without) = run("without", "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan_of = |d: &Path, id: &str| read_json(&d.join(id).join("plan.json"));
+    assert!(
+        !rules_in(&plan_of(&with, alpha)).contains("access-key-unused"),
+        "alpha's own days: {:#}",
+        plan_of(&with, alpha)["findings"]
+    );
+    assert!(rules_in(&plan_of(&with, beta)).contains("access-key-unused"));
+    assert!(rules_in(&plan_of(&without, alpha)).contains("access-key-unused"));
+    assert_ne!(
+        plan_of(&with, alpha)["actions"],
+        plan_of(&without, alpha)["actions"],
+        "the params change alpha's plan"
+    );
+    // (Findings differ by the role's last use: the first run assumed it.)
+    assert_eq!(
+        plan_of(&with, beta)["actions"],
+        plan_of(&without, beta)["actions"],
+        "beta's plan does not change"
+    );
+
+    let (out, _) = run("typo", "    params:\n      access-key-unused: {dayz: 3}\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rule access-key-unused has no parameter `dayz`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("account {alpha}")), "{stderr}");
+    assert!(
+        !dir.path().join("typo").join(alpha).exists(),
+        "nothing planned"
+    );
+}
+
+/// Without an accounts file: `--ou` plans only the accounts under that OU (nested OUs
+/// included), and `--include tag:K=V` matches the tags Organizations holds.
+#[test]
+fn ou_and_organizations_tags_select_accounts() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let (members, _closed) = rt().block_on(seed(&endpoint));
+    let (alpha, beta, gamma) = (&members[0].0, &members[1].0, &members[2].0);
+    let (ou, nested) = rt().block_on(async {
+        let org = aws_sdk_organizations::Client::new(&caller_config(&endpoint));
+        let root = org.list_roots().send().await.unwrap().roots()[0]
+            .id()
+            .unwrap()
+            .to_string();
+        let ou = org
+            .create_organizational_unit()
+            .parent_id(&root)
+            .name("workloads")
+            .send()
+            .await
+            .unwrap()
+            .organizational_unit()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string();
+        let nested = org
+            .create_organizational_unit()
+            .parent_id(&ou)
+            .name("prod")
+            .send()
+            .await
+            .unwrap()
+            .organizational_unit()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string();
+        for (account, to) in [(alpha, &ou), (beta, &nested)] {
+            org.move_account()
+                .account_id(account)
+                .source_parent_id(&root)
+                .destination_parent_id(to)
+                .send()
+                .await
+                .unwrap();
+        }
+        org.tag_resource()
+            .resource_id(gamma)
+            .tags(
+                aws_sdk_organizations::types::Tag::builder()
+                    .key("env")
+                    .value("prod")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        (ou, nested)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let planned = |name: &str, extra: &[&str]| -> BTreeSet<String> {
+        let out_dir = dir.path().join(name);
+        let out = org_plan(&endpoint, &out_dir, extra);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        read_json(&out_dir.join("report.json"))["planned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let set = |ids: &[&String]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        planned("ou", &["--ou", &ou]),
+        set(&[alpha, beta]),
+        "nested OU included"
+    );
+    assert_eq!(planned("nested", &["--ou", &nested]), set(&[beta]));
+    assert_eq!(
+        planned("tag", &["--include", "tag:env=prod"]),
+        set(&[gamma])
+    );
+    assert_eq!(
+        planned("tag-out", &["--exclude", "tag:env"]),
+        set(&[alpha, beta]),
+        "exclude by an Organizations tag"
+    );
+}
+
 #[test]
 fn an_accounts_file_error_points_at_its_line() {
     let dir = tempfile::tempdir().unwrap();

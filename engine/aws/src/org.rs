@@ -11,7 +11,13 @@ use iamwarden_core::org::Account;
 
 /// Every Organizations and STS operation an organization run calls from the caller's account;
 /// `examples/iam-org-caller-policy.json` grants exactly these (a test keeps them equal).
-pub const CALLER_OPERATIONS: [&str; 2] = ["organizations:ListAccounts", "sts:AssumeRole"];
+pub const CALLER_OPERATIONS: [&str; 5] = [
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListChildren",
+    "organizations:ListTagsForResource",
+    "sts:AssumeRole",
+];
 
 /// A failed Organizations or STS call.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -63,17 +69,78 @@ where
     }
 }
 
-/// The organization's accounts: active ones (sorted by id, with their names) and the others
-/// (suspended, pending closure), which are skipped and listed.
+/// Which accounts of the organization to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    /// Only the accounts under these OUs (or roots), at any depth (`ListChildren`,
+    /// `ListAccountsForParent`); empty: every account (`ListAccounts`).
+    pub ous: Vec<String>,
+    /// Read each active account's tags (`ListTagsForResource`), for `tag:` filters.
+    pub tags: bool,
+}
+
+/// The accounts directly in `parent` and in every OU under it (breadth first).
+async fn accounts_under(
+    client: &aws_sdk_organizations::Client,
+    root: &str,
+) -> Result<Vec<aws_sdk_organizations::types::Account>, OrgCallError> {
+    let mut queue = std::collections::VecDeque::from([root.to_string()]);
+    let mut out = Vec::new();
+    while let Some(parent) = queue.pop_front() {
+        let mut pages = client
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("organizations:ListAccountsForParent", &e))?;
+            out.extend(page.accounts().iter().cloned());
+        }
+        let mut pages = client
+            .list_children()
+            .parent_id(&parent)
+            .child_type(aws_sdk_organizations::types::ChildType::OrganizationalUnit)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("organizations:ListChildren", &e))?;
+            queue.extend(
+                page.children()
+                    .iter()
+                    .filter_map(|c| c.id().map(str::to_string)),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The organization's accounts: active ones (sorted by id, with their names, and their tags
+/// when asked) and the others (suspended, pending closure), which are skipped and listed.
 pub async fn list_accounts(
     config: &aws_config::SdkConfig,
+    opts: &ListOptions,
 ) -> Result<(Vec<Account>, Vec<SkippedAccount>), OrgCallError> {
     let client = aws_sdk_organizations::Client::new(config);
-    let mut pages = client.list_accounts().into_paginator().send();
+    let mut listed = Vec::new();
+    if opts.ous.is_empty() {
+        let mut pages = client.list_accounts().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("organizations:ListAccounts", &e))?;
+            listed.extend(page.accounts().iter().cloned());
+        }
+    } else {
+        let mut seen = std::collections::BTreeSet::new();
+        for ou in &opts.ous {
+            for a in accounts_under(&client, ou).await? {
+                if seen.insert(a.id().unwrap_or_default().to_string()) {
+                    listed.push(a);
+                }
+            }
+        }
+    }
     let (mut active, mut skipped) = (Vec::new(), Vec::new());
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| call_error("organizations:ListAccounts", &e))?;
-        for a in page.accounts() {
+    {
+        for a in &listed {
             let id = a.id().unwrap_or_default().to_string();
             let name = a.name().unwrap_or_default().to_string();
             // `State` replaces the deprecated `Status`; older endpoints (and moto) give only
@@ -85,7 +152,24 @@ pub async fn list_accounts(
                 .or_else(|| a.status().map(|s| s.as_str().to_string()))
                 .unwrap_or_else(|| "ACTIVE".to_string());
             if state == "ACTIVE" {
-                active.push(Account::new(&id, &name));
+                let mut account = Account::new(&id, &name);
+                if opts.tags {
+                    let mut pages = client
+                        .list_tags_for_resource()
+                        .resource_id(&id)
+                        .into_paginator()
+                        .send();
+                    while let Some(page) = pages.next().await {
+                        let page =
+                            page.map_err(|e| call_error("organizations:ListTagsForResource", &e))?;
+                        for t in page.tags() {
+                            account
+                                .tags
+                                .insert(t.key().to_string(), t.value().to_string());
+                        }
+                    }
+                }
+                active.push(account);
             } else {
                 skipped.push(SkippedAccount {
                     id,

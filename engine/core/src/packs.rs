@@ -296,3 +296,53 @@ pub fn load_rule_set(sources: &[String]) -> Result<RuleSet, Diagnostics> {
     let packs = load_packs(sources)?;
     compile(&packs).map_err(Diagnostics)
 }
+
+/// The rule set `packs` compile to with some rules' parameters set otherwise (an organization
+/// accounts file's per-account `params`: rule id -> parameter -> value). A rule id or a
+/// parameter that no loaded rule has is an error naming `origin` (never silently planned
+/// without it); the value is checked by compiling, as a pack's own is.
+pub fn with_params(
+    packs: &[LoadedPack],
+    params: &std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, serde_json::Value>,
+    >,
+    origin: &str,
+) -> Result<RuleSet, Diagnostics> {
+    let mut packs = packs.to_vec();
+    let mut diags = Vec::new();
+    for (rule_id, values) in params {
+        let rule = packs
+            .iter_mut()
+            .rev()
+            .find_map(|p| p.spec.rules.iter_mut().find(|r| &r.id == rule_id));
+        let Some(rule) = rule else {
+            diags.push(Diagnostic::new(
+                origin,
+                format!("params: no loaded rule `{rule_id}`"),
+            ));
+            continue;
+        };
+        for (k, v) in values {
+            if !rule.params.contains_key(k) {
+                let known: Vec<&str> = rule.params.keys().map(String::as_str).collect();
+                diags.push(
+                    Diagnostic::new(
+                        origin,
+                        format!(
+                            "params: rule {rule_id} has no parameter `{k}` (it has: {})",
+                            known.join(", ")
+                        ),
+                    )
+                    .hint(crate::diag::did_you_mean(k, known.iter().copied())),
+                );
+                continue;
+            }
+            rule.params.insert(k.clone(), v.clone());
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    compile(&packs).map_err(Diagnostics)
+}

@@ -96,14 +96,14 @@ jobs:
   plan:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@v5
       - name: Install iamwarden
         run: cargo install --locked --git https://github.com/iamwarden/iamwarden iamwarden
       - name: Validate the packs
         run: iamwarden validate packs
       - name: Run the rule tests
         run: iamwarden test packs --format junit > rule-tests.xml
-      - uses: aws-actions/configure-aws-credentials@v4
+      - uses: aws-actions/configure-aws-credentials@v6
         with:
           role-to-assume: ${{ vars.IAMWARDEN_READ_ROLE }}   # grants examples/iam-read-only-policy.json
           aws-region: us-east-1
@@ -120,7 +120,7 @@ jobs:
         if: github.event_name == 'pull_request'
         with:
           path: plan.md
-      - uses: actions/upload-artifact@v4
+      - uses: actions/upload-artifact@v6
         with:
           name: iamwarden-plan
           path: |
@@ -157,6 +157,81 @@ iamwarden apply plan.json        # shows the diff, asks for yes; refuses a stale
 iamwarden undo plan.json.journal.jsonl   # if needed
 ```
 "#;
+
+/// The organization workflow (`init --ci github-org`): a matrix of `SHARDS` jobs, each
+/// `org plan --shard I/N` into an artifact, then one job merging them with `org report`.
+const ORG_WORKFLOW: &str = r#"# Plans every account of the organization in SHARDS parallel jobs (a GitHub Actions matrix),
+# each `iamwarden org plan --shard I/SHARDS` as the role IAMWARDEN_ORG_CALLER_ROLE (it grants
+# examples/iam-org-caller-policy.json and assumes IAMWARDEN_MEMBER_ROLE in each account), then
+# merges the shards into one organization report: a job summary, SARIF with one run per account,
+# and the plans as an artifact for a reviewed `iamwarden org apply`.
+name: iamwarden-org
+on:
+  schedule:
+    - cron: "17 5 * * 1"
+  workflow_dispatch:
+permissions:
+  contents: read
+  id-token: write          # OIDC to assume the caller role
+  security-events: write   # SARIF upload
+jobs:
+  plan:
+    runs-on: ubuntu-latest
+    strategy:
+      fail-fast: false     # one shard failing never stops the others
+      matrix:
+        shard: [SHARD_LIST]
+    steps:
+      - uses: actions/checkout@v5
+      - name: Install iamwarden
+        run: cargo install --locked --git https://github.com/iamwarden/iamwarden iamwarden
+      - uses: aws-actions/configure-aws-credentials@v6
+        with:
+          role-to-assume: ${{ vars.IAMWARDEN_ORG_CALLER_ROLE }}
+          aws-region: us-east-1
+      - name: Plan shard ${{ matrix.shard }} of SHARDS
+        env:
+          MEMBER_ROLE: ${{ vars.IAMWARDEN_MEMBER_ROLE }}
+        run: |
+          iamwarden org plan --rules packs --role-name "$MEMBER_ROLE" \
+            --shard "${{ matrix.shard }}/SHARDS" --out "out/shard-${{ matrix.shard }}"
+      - uses: actions/upload-artifact@v6
+        if: always()
+        with:
+          name: iamwarden-org-shard-${{ matrix.shard }}
+          path: out/shard-${{ matrix.shard }}
+  report:
+    needs: plan
+    if: always()
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - name: Install iamwarden
+        run: cargo install --locked --git https://github.com/iamwarden/iamwarden iamwarden
+      - uses: actions/download-artifact@v7
+        with:
+          pattern: iamwarden-org-shard-*
+          path: shards
+      - name: Merge the shards
+        run: |
+          iamwarden org report shards/* --format markdown >> "$GITHUB_STEP_SUMMARY"
+          iamwarden org report shards/* --rules packs --format sarif > iamwarden-org.sarif
+      - uses: github/codeql-action/upload-sarif@v3
+        with:
+          sarif_file: iamwarden-org.sarif
+"#;
+
+/// The organization workflow for `shards` parallel jobs (at least 1).
+pub fn org_workflow(shards: u32) -> String {
+    let n = shards.max(1);
+    let list: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    ORG_WORKFLOW
+        .replace("SHARD_LIST", &list.join(", "))
+        .replace("SHARDS", &n.to_string())
+}
+
+/// Where [`org_workflow`] is written in a new repository.
+pub const ORG_WORKFLOW_PATH: &str = ".github/workflows/iamwarden-org.yml";
 
 /// The files of a new repository, relative to its root.
 pub fn files() -> Vec<(String, String)> {

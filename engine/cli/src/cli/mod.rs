@@ -150,6 +150,13 @@ enum Command {
         /// Overwrite files that exist.
         #[arg(long)]
         force: bool,
+        /// `github-org` also writes .github/workflows/iamwarden-org.yml: `org plan` over the
+        /// organization in a matrix of --shards jobs, merged by `org report`.
+        #[arg(long, value_parser = ["github", "github-org"], default_value = "github")]
+        ci: String,
+        /// The organization workflow's number of shards.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+        shards: u32,
     },
     /// Run rule tests: every `NAME.tests.yaml` (beside the pack `NAME.yaml`) under the paths.
     Test {
@@ -489,8 +496,19 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             sign::keygen(&file, force, out)?;
             Ok(Exit::Success)
         }
-        Command::Init { dir, force } => {
-            let files = iamwarden_core::scaffold::files();
+        Command::Init {
+            dir,
+            force,
+            ci,
+            shards,
+        } => {
+            let mut files = iamwarden_core::scaffold::files();
+            if ci == "github-org" {
+                files.push((
+                    iamwarden_core::scaffold::ORG_WORKFLOW_PATH.into(),
+                    iamwarden_core::scaffold::org_workflow(shards),
+                ));
+            }
             let existing: Vec<String> = files
                 .iter()
                 .filter(|(p, _)| dir.join(p).exists())
@@ -835,25 +853,27 @@ pub(crate) fn render_plan(
         render::render(plan, format.into(), color, out)?;
         return Ok(());
     }
-    let locate = |source: &str, rule: &str| -> (String, u32) {
-        let (uri, text) = match source.strip_prefix("builtin:") {
-            Some(file) => (
-                format!("rules/{file}"),
-                iamwarden_core::packs::BUILTIN
-                    .iter()
-                    .find(|(f, _)| *f == file)
-                    .map(|(_, t)| t.to_string())
-                    .unwrap_or_default(),
-            ),
-            None => (
-                source.trim_start_matches("./").to_string(),
-                std::fs::read_to_string(source).unwrap_or_default(),
-            ),
-        };
-        (uri, render::sarif::rule_line(&text, rule))
-    };
-    render::sarif::render_sarif(plan, rules, &locate, out)?;
+    render::sarif::render_sarif(plan, rules, &rule_location, out)?;
     Ok(())
+}
+
+/// Where a rule is written, for SARIF: (file URI relative to the repository, line).
+pub(crate) fn rule_location(source: &str, rule: &str) -> (String, u32) {
+    let (uri, text) = match source.strip_prefix("builtin:") {
+        Some(file) => (
+            format!("rules/{file}"),
+            iamwarden_core::packs::BUILTIN
+                .iter()
+                .find(|(f, _)| *f == file)
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default(),
+        ),
+        None => (
+            source.trim_start_matches("./").to_string(),
+            std::fs::read_to_string(source).unwrap_or_default(),
+        ),
+    };
+    (uri, render::sarif::rule_line(&text, rule))
 }
 
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {

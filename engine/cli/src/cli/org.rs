@@ -28,9 +28,13 @@ pub(crate) enum OrgCommand {
         /// Output folders of `org plan`.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
-        /// Output format.
+        /// Output format (sarif: one run per account, read from each account's plan).
         #[arg(long, value_enum, default_value = "human")]
         format: ReportFormat,
+        /// Rule packs for SARIF's rule metadata (default: builtin; the packs the plans were
+        /// made with).
+        #[arg(long = "rules")]
+        rules: Vec<String>,
         /// `--format markdown` stays within this many characters.
         #[arg(long, default_value_t = iamwarden_core::render::DEFAULT_MAX_CHARS)]
         max_chars: usize,
@@ -97,6 +101,9 @@ pub(crate) enum ReportFormat {
     Markdown,
     /// `report.json`.
     Json,
+    /// SARIF 2.1.0, one run per account (GitHub code scanning keeps them apart by
+    /// `automationDetails.id`); a failed account's run says why.
+    Sarif,
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,9 +120,13 @@ pub(crate) struct OrgPlanArgs {
     #[arg(long)]
     accounts: Option<PathBuf>,
     /// Plan only accounts matching one of these (repeatable): id:ID, name:GLOB, tag:KEY,
-    /// tag:KEY=GLOB.
+    /// tag:KEY=GLOB (without --accounts, tags are read from Organizations).
     #[arg(long, value_parser = Filter::parse)]
     include: Vec<Filter>,
+    /// Only the accounts under this organizational unit (or root) id, at any depth
+    /// (repeatable; Organizations only).
+    #[arg(long)]
+    ou: Vec<String>,
     /// Skip accounts matching any of these (repeatable; same forms as --include).
     #[arg(long, value_parser = Filter::parse)]
     exclude: Vec<Filter>,
@@ -185,15 +196,26 @@ pub(crate) fn org(command: OrgCommand, out: &mut dyn Write) -> Result<Exit> {
         OrgCommand::Report {
             dirs,
             format,
+            rules,
             max_chars,
             detailed_exitcode,
         } => {
             let mut reports = Vec::new();
+            let mut home: std::collections::BTreeMap<String, PathBuf> = Default::default();
             for d in &dirs {
-                reports.push(read_report(d)?);
+                let r = read_report(d)?;
+                for a in &r.planned {
+                    home.insert(a.id.clone(), d.clone());
+                }
+                reports.push(r);
             }
             let merged = OrgReport::merge(reports)?;
-            write_report(&merged, format, max_chars, out)?;
+            if format == ReportFormat::Sarif {
+                let rules = iamwarden_core::packs::load_rule_set(&rules)?;
+                write_sarif(&merged, &rules, &|id| home.get(id).cloned(), out)?;
+            } else {
+                write_report(&merged, format, max_chars, out)?;
+            }
             Ok(exit_of(&merged, detailed_exitcode))
         }
     }
@@ -226,8 +248,29 @@ fn write_report(
         ReportFormat::Human => render::human(r, out)?,
         ReportFormat::Markdown => render::markdown(r, max_chars, out)?,
         ReportFormat::Json => render::json(r, out)?,
+        ReportFormat::Sarif => anyhow::bail!("SARIF is written with the plans: see write_sarif"),
     }
     Ok(())
+}
+
+/// The organization's SARIF: each planned account's plan read from the folder that holds it
+/// (`dir_of(account id)`) only while its run is written.
+fn write_sarif(
+    r: &OrgReport,
+    rules: &iamwarden_core::compile::RuleSet,
+    dir_of: &dyn Fn(&str) -> Option<PathBuf>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let locate = |source: &str, rule: &str| super::rule_location(source, rule);
+    let mut load = |a: &PlannedAccount| -> Result<iamwarden_core::plan::Plan> {
+        let dir =
+            dir_of(&a.id).with_context(|| format!("account {}: no folder holds its plan", a.id))?;
+        let path = dir.join(&a.plan);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        iamwarden_core::apply::load_plan(&text).with_context(|| format!("{}", path.display()))
+    };
+    render::sarif(r, rules, &locate, &mut load, out)
 }
 
 /// Failed accounts are an error (1) once every other account is done; then changes (2 with
@@ -250,7 +293,10 @@ enum Outcome {
 
 fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let now = parse_now(args.now.as_deref())?;
-    let rules = Arc::new(iamwarden_core::packs::load_rule_set(&args.rules)?);
+    let packs = iamwarden_core::packs::load_packs(&args.rules)?;
+    let rules = Arc::new(
+        iamwarden_core::compile::compile(&packs).map_err(iamwarden_core::diag::Diagnostics)?,
+    );
     let shard = match &args.shard {
         Some(s) => Shard::parse(s, &|v| std::env::var(v).ok()).map_err(anyhow::Error::msg)?,
         None => Shard::ALL,
@@ -261,17 +307,27 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the accounts file {shown}"))?;
             let accounts = iamwarden_core::org::parse_accounts(&shown, &text)?;
-            if let Some(a) = accounts.iter().find(|a| !a.params.is_empty()) {
-                anyhow::bail!(
-                    "{shown}: account {} has `params`; per-account rule parameters are parsed but \
-                     not applied yet, so this run refuses them rather than plan without them",
-                    a.id
-                );
-            }
             Some(accounts)
         }
         None => None,
     };
+    // An account's `params` make its own rule set, compiled (and checked) before any account
+    // is planned: a wrong rule or parameter stops the run, never plans without it.
+    let mut account_rules = std::collections::BTreeMap::new();
+    for a in file_accounts.iter().flatten() {
+        if !a.params.is_empty() {
+            let origin = format!(
+                "{} (account {})",
+                args.accounts
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                a.id
+            );
+            let set = iamwarden_core::packs::with_params(&packs, &a.params, &origin)?;
+            account_rules.insert(a.id.clone(), Arc::new(set));
+        }
+    }
     let aws = AwsArgs {
         profile: args.profile.clone(),
         region: args.region.clone(),
@@ -292,6 +348,18 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     let caller = rt.block_on(iamwarden_aws::live::sdk_config(&opts));
+    // Tags are read from Organizations only when a filter asks for them (one call an account).
+    let list_opts = aws_org::ListOptions {
+        ous: args.ou.clone(),
+        tags: args
+            .include
+            .iter()
+            .chain(&args.exclude)
+            .any(|f| matches!(f, Filter::Tag(..))),
+    };
+    if file_accounts.is_some() && !args.ou.is_empty() {
+        anyhow::bail!("--ou lists accounts from Organizations; it cannot be used with --accounts");
+    }
     let (all, skipped, source) = match file_accounts {
         Some(a) => (
             a,
@@ -302,15 +370,17 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
                 .unwrap_or_default(),
         ),
         None => {
-            let (active, skipped) =
-                rt.block_on(aws_org::list_accounts(&caller))
-                    .with_context(|| {
-                        format!(
-                            "listing the organization's accounts at {} (the caller needs \
-                         organizations:ListAccounts; or pass --accounts FILE)",
-                            aws.endpoint("organizations")
-                        )
-                    })?;
+            let (active, skipped) = rt
+                .block_on(aws_org::list_accounts(&caller, &list_opts))
+                .with_context(|| {
+                    format!(
+                        "listing the organization's accounts at {} (the caller needs \
+                         organizations:ListAccounts, and with --ou ListChildren and \
+                         ListAccountsForParent, with tag: filters ListTagsForResource; or pass \
+                         --accounts FILE)",
+                        aws.endpoint("organizations")
+                    )
+                })?;
             (active, skipped, "organizations".to_string())
         }
     };
@@ -341,7 +411,8 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
         RunContext {
             caller,
             opts,
-            rules,
+            rules: rules.clone(),
+            account_rules,
             now,
             dir: args.out.clone(),
             role: args.role_name.clone(),
@@ -411,7 +482,12 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let mut md = Vec::new();
     render::markdown(&report, args.max_chars, &mut md)?;
     write_file(&args.out.join("report.md"), &String::from_utf8(md)?)?;
-    write_report(&report, args.format, args.max_chars, out)?;
+    if args.format == ReportFormat::Sarif {
+        let dir = args.out.clone();
+        write_sarif(&report, &rules, &|_| Some(dir.clone()), out)?;
+    } else {
+        write_report(&report, args.format, args.max_chars, out)?;
+    }
     Ok(exit_of(&report, args.detailed_exitcode))
 }
 
@@ -423,6 +499,8 @@ struct RunContext {
     caller: aws_config::SdkConfig,
     opts: iamwarden_aws::live::LiveOptions,
     rules: Arc<iamwarden_core::compile::RuleSet>,
+    /// The rule sets of accounts with their own `params` (the accounts file's).
+    account_rules: std::collections::BTreeMap<String, Arc<iamwarden_core::compile::RuleSet>>,
     now: chrono::DateTime<chrono::Utc>,
     dir: PathBuf,
     role: String,
@@ -493,7 +571,11 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
     }
     // Evaluation is CPU work: off the async workers, and the inventory and plan are dropped
     // as soon as the plan is on disk.
-    let rules = ctx.rules.clone();
+    let rules = ctx
+        .account_rules
+        .get(&account.id)
+        .unwrap_or(&ctx.rules)
+        .clone();
     let now = ctx.now;
     let dir = ctx.dir.join(&account.id);
     let name = account.name.clone();

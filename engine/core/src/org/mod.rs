@@ -93,7 +93,7 @@ const ACCOUNT_KEYS: [&str; 6] = ["id", "name", "role", "external_id", "tags", "p
 ///     external_id: team-7f3a    # optional
 ///     tags: {env: prod}         # optional, for --include/--exclude tag:KEY=VALUE
 ///     params:                   # optional: per-account rule parameters
-///       access-key-unused: {max_idle: 120d}
+///       access-key-unused: {days: 120}
 /// ```
 ///
 /// Every problem is reported, each at `file:line:col`.

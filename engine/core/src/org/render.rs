@@ -1,5 +1,6 @@
 //! The organization report as human text, markdown within a character budget (a pull-request
-//! comment or a job summary) and JSON, each written to any `io::Write`.
+//! comment or a job summary), JSON and SARIF (one run per account), each written to any
+//! `io::Write`.
 
 use super::report::{FailedAccount, OrgReport};
 use std::fmt::Write as _;
@@ -237,4 +238,50 @@ pub fn markdown(r: &OrgReport, max_chars: usize, out: &mut dyn Write) -> io::Res
 
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// SARIF 2.1.0 with one run per account, in id order: a planned account's run holds its plan's
+/// findings (`automationDetails.id` `iamwarden/<account-id>/`, as `plan --format sarif` writes
+/// for one account); a failed account's run has no results and an unsuccessful invocation
+/// saying the call, code and permission. `load` reads one account's plan when its run is
+/// written, so only one plan is in memory at a time.
+pub fn sarif<E: From<io::Error>>(
+    r: &OrgReport,
+    rules: &crate::compile::RuleSet,
+    locate: crate::render::sarif::Locate<'_>,
+    load: &mut dyn FnMut(&super::report::PlannedAccount) -> Result<crate::plan::Plan, E>,
+    out: &mut dyn Write,
+) -> Result<(), E> {
+    enum Item<'a> {
+        Planned(&'a super::report::PlannedAccount),
+        Failed(&'a FailedAccount),
+    }
+    let mut items: Vec<(&str, Item<'_>)> = r
+        .planned
+        .iter()
+        .map(|a| (a.id.as_str(), Item::Planned(a)))
+        .chain(r.failed.iter().map(|f| (f.id.as_str(), Item::Failed(f))))
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(b.0));
+    let runs = items.into_iter().map(|(_, item)| match item {
+        Item::Planned(a) => load(a).map(|plan| crate::render::sarif::run(&plan, rules, locate)),
+        Item::Failed(f) => Ok(serde_json::json!({
+            "tool": {"driver": {
+                "name": "iamwarden",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/iamwarden/iamwarden",
+                "rules": [],
+            }},
+            "automationDetails": {"id": format!("iamwarden/{}/", f.id)},
+            "invocations": [{
+                "executionSuccessful": false,
+                "toolExecutionNotifications": [{
+                    "level": "error",
+                    "message": {"text": format!("account {} ({}): {}", f.id, f.name, failure_text(f))},
+                }],
+            }],
+            "results": [],
+        })),
+    });
+    crate::render::sarif::write_log(runs, out)
 }

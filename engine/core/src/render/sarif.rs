@@ -39,6 +39,21 @@ pub fn render_sarif(
     locate: Locate<'_>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let log = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [run(plan, rules, locate)],
+    });
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+/// The `$schema` of the logs written here.
+pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// One SARIF run: the plan's findings (one account), the rules' metadata, and
+/// `automationDetails.id` `iamwarden/<account-id>/` (code scanning keeps accounts apart by it).
+pub fn run(plan: &Plan, rules: &RuleSet, locate: Locate<'_>) -> Value {
     let pack_source = |i: usize| {
         rules
             .packs
@@ -156,22 +171,47 @@ pub fn render_sarif(
             result
         })
         .collect();
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "iamwarden",
-                "version": plan.iamwarden_version,
-                "informationUri": "https://github.com/iamwarden/iamwarden",
-                "rules": descriptors,
-            }},
-            "automationDetails": {"id": format!("iamwarden/{}/", plan.account_id)},
-            "results": results,
-        }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    writeln!(out)
+    json!({
+        "tool": {"driver": {
+            "name": "iamwarden",
+            "version": plan.iamwarden_version,
+            "informationUri": "https://github.com/iamwarden/iamwarden",
+            "rules": descriptors,
+        }},
+        "automationDetails": {"id": format!("iamwarden/{}/", plan.account_id)},
+        "results": results,
+    })
+}
+
+/// Writes a SARIF 2.1.0 log of many runs, one run at a time: only the run being written is in
+/// memory (an organization's log has a run per account). A run that cannot be made stops the
+/// log with its error.
+pub fn write_log<E>(
+    runs: impl IntoIterator<Item = Result<Value, E>>,
+    out: &mut dyn Write,
+) -> Result<(), E>
+where
+    E: From<io::Error>,
+{
+    write!(
+        out,
+        "{{\n  \"$schema\": \"{SCHEMA}\",\n  \"version\": \"2.1.0\",\n  \"runs\": ["
+    )?;
+    let mut first = true;
+    for r in runs {
+        let r = r?;
+        out.write_all(if first { b"\n" } else { b",\n" })?;
+        first = false;
+        let text = serde_json::to_string_pretty(&r).map_err(io::Error::from)?;
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                out.write_all(b"\n")?;
+            }
+            write!(out, "    {line}")?;
+        }
+    }
+    out.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
+    Ok(())
 }
 
 /// Finds the line of `- id: RULE` (or `id: RULE`) in a pack's text; 1 when not found.
@@ -190,6 +230,23 @@ pub fn rule_line(text: &str, rule_id: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_log_is_the_log_serde_writes() {
+        let runs = vec![
+            json!({"a": 1, "b": [1, {"c": "x\ny"}]}),
+            json!({"results": []}),
+        ];
+        let mut out = Vec::new();
+        write_log::<io::Error>(runs.iter().cloned().map(Ok), &mut out).unwrap();
+        let whole = json!({"$schema": SCHEMA, "version": "2.1.0", "runs": runs});
+        let want = serde_json::to_string_pretty(&whole).unwrap() + "\n";
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        let mut empty = Vec::new();
+        write_log::<io::Error>(std::iter::empty(), &mut empty).unwrap();
+        let v: Value = serde_json::from_slice(&empty).unwrap();
+        assert_eq!(v["runs"], json!([]));
+    }
 
     #[test]
     fn rule_lines_are_found() {
