@@ -182,11 +182,11 @@ pub struct EventLine {
     pub name: String,
     /// Resources judged.
     pub resources: usize,
-    /// Findings it led to (those with an action it triggered).
+    /// Findings on the resources it touched or with an action it triggered.
     pub findings: usize,
     /// Actions it triggered.
     pub actions: usize,
-    /// `planned`, `clean`, `skipped: WHY`; the CLI sets `applied` / `apply failed` after apply.
+    /// `planned` (actions), `reported` (findings only), `clean`, `skipped: WHY`; the CLI sets `applied` / `apply failed` after apply.
     pub outcome: String,
     /// From receiving the batch to its plan on disk (or its journal, with apply).
     pub latency_ms: u64,
@@ -213,11 +213,15 @@ pub fn event_lines(plan: &Plan, reports: &[EventReport]) -> Vec<EventLine> {
                 .iter()
                 .filter(|f| {
                     mine.is_some_and(|m| f.actions.iter().any(|a| m.contains(a.as_str())))
+                        || r.touched
+                            .iter()
+                            .any(|(k, id)| *k == f.resource.kind && *id == f.resource.id)
                 })
                 .count();
             let outcome = match &r.skipped {
                 Some(why) => format!("skipped: {why}"),
                 None if actions > 0 => "planned".to_string(),
+                None if findings > 0 => "reported".to_string(),
                 None => "clean".to_string(),
             };
             EventLine {
