@@ -15,7 +15,8 @@ use std::process::{Command, Output};
 
 const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const NOW: &str = "2026-11-21T00:00:00Z";
-const ADMIN: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ADMIN: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
 
 fn root() -> PathBuf {
@@ -43,7 +44,10 @@ fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
 async fn queue(c: &aws_sdk_sqs::Client) -> String {
     c.create_queue()
         .queue_name("iam-events")
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "2")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "2",
+        )
         .send()
         .await
         .unwrap()
@@ -112,7 +116,14 @@ fn iamwarden(server: &moto::MotoServer) -> Command {
 
 fn watch(server: &moto::MotoServer, url: &str, out_dir: &Path, extra: &[&str]) -> Output {
     let o = iamwarden(server)
-        .args(["watch", "--queue-url", url, "--until-empty", "--wait-seconds", "1"])
+        .args([
+            "watch",
+            "--queue-url",
+            url,
+            "--until-empty",
+            "--wait-seconds",
+            "1",
+        ])
         .arg("--out-dir")
         .arg(out_dir)
         .args(extra)
@@ -169,20 +180,35 @@ fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_lef
         put(&c, &url, &create_policy("ev-first", "ci-deployer")).await;
         put(&c, &url, "{ this is not an event").await;
         for i in 0..100 {
-            put(&c, &url, &create_policy(&format!("ev-burst-{i:03}"), &format!("burst-{i:03}"))).await;
+            put(
+                &c,
+                &url,
+                &create_policy(&format!("ev-burst-{i:03}"), &format!("burst-{i:03}")),
+            )
+            .await;
         }
         url
     });
     let dir = tempfile::tempdir().unwrap();
     let snapshot = root().join("examples/demo-account.json");
     let snap = snapshot.to_str().unwrap();
-    let o = watch(&server, &url, dir.path(), &["--snapshot", snap, "--now", NOW]);
+    let o = watch(
+        &server,
+        &url,
+        dir.path(),
+        &["--snapshot", snap, "--now", NOW],
+    );
     let s = summary(&o);
     // The malformed message may come back within the run (visibility timeout 2 s): each time
     // it is received it is counted and left again.
     let malformed = s["malformed"].as_u64().unwrap();
     assert!(malformed >= 1, "{}", text(&o));
-    assert_eq!(s["messages"].as_u64(), Some(102 + malformed), "{}", text(&o));
+    assert_eq!(
+        s["messages"].as_u64(),
+        Some(102 + malformed),
+        "{}",
+        text(&o)
+    );
     assert_eq!(s["events"], 101, "{}", text(&o));
     assert_eq!(s["duplicates"], 1, "{}", text(&o));
     assert_eq!(s["deleted"], 102, "{}", text(&o));
@@ -221,9 +247,19 @@ fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_lef
 
     // Redelivery after a restart: the state file says ev-first was planned.
     rt.block_on(put(&c, &url, &create_policy("ev-first", "ci-deployer")));
-    let o = watch(&server, &url, dir.path(), &["--snapshot", snap, "--now", NOW]);
+    let o = watch(
+        &server,
+        &url,
+        dir.path(),
+        &["--snapshot", snap, "--now", NOW],
+    );
     let s = summary(&o);
-    assert_eq!((s["events"].as_u64(), s["duplicates"].as_u64()), (Some(0), Some(1)), "{}", text(&o));
+    assert_eq!(
+        (s["events"].as_u64(), s["duplicates"].as_u64()),
+        (Some(0), Some(1)),
+        "{}",
+        text(&o)
+    );
     assert_eq!(rt.block_on(drain(&c, &url)), ["{ this is not an event"]);
 }
 
@@ -276,7 +312,12 @@ fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_a
     let dir = tempfile::tempdir().unwrap();
     let o = watch(&server, &url, dir.path(), &["--apply", "--auto-approve"]);
     let s = summary(&o);
-    assert_eq!((s["events"].as_u64(), s["applied"].as_u64()), (Some(1), Some(1)), "{}", text(&o));
+    assert_eq!(
+        (s["events"].as_u64(), s["applied"].as_u64()),
+        (Some(1), Some(1)),
+        "{}",
+        text(&o)
+    );
     let default = |rt: &tokio::runtime::Runtime| {
         rt.block_on(async {
             iam.get_policy()
@@ -316,7 +357,12 @@ fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_a
     });
     let o = watch(&server, &url, dir.path(), &["--apply", "--auto-approve"]);
     let s = summary(&o);
-    assert_eq!((s["duplicates"].as_u64(), s["applied"].as_u64()), (Some(1), Some(0)), "{}", text(&o));
+    assert_eq!(
+        (s["duplicates"].as_u64(), s["applied"].as_u64()),
+        (Some(1), Some(0)),
+        "{}",
+        text(&o)
+    );
     assert_eq!(default(&rt), "v2");
     assert_eq!(files(dir.path(), ".journal.jsonl").len(), 1);
 }

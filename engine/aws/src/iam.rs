@@ -38,7 +38,11 @@ pub fn executor(client: Client, journal: Arc<Journal>, mode: Mode) -> Aws {
 
 /// The IAM and Secrets Manager clients of one `SdkConfig` (the same endpoint override,
 /// region, credentials and timeouts) and the journal.
-pub fn executor_from_config(config: &aws_config::SdkConfig, journal: Arc<Journal>, mode: Mode) -> Aws {
+pub fn executor_from_config(
+    config: &aws_config::SdkConfig,
+    journal: Arc<Journal>,
+    mode: Mode,
+) -> Aws {
     Executor::over(SdkIam::from_config(config), journal, mode)
 }
 

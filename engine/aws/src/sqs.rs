@@ -106,13 +106,12 @@ impl Queue {
                     }
                 })?;
             for f in out.failed {
-                let receipt = f
-                    .id
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| chunk.get(i))
-                    .cloned()
-                    .unwrap_or_default();
+                let receipt =
+                    f.id.parse::<usize>()
+                        .ok()
+                        .and_then(|i| chunk.get(i))
+                        .cloned()
+                        .unwrap_or_default();
                 failed.push((receipt, f.message.unwrap_or(f.code)));
             }
         }

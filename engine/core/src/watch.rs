@@ -328,7 +328,11 @@ mod tests {
         assert_eq!(s.duplicates, ["e1", "old"]);
         let bad: Vec<_> = s.malformed.iter().map(|m| m.message_id.as_str()).collect();
         assert_eq!(bad, ["m3", "m5"]);
-        assert!(s.malformed[0].reason.contains("not JSON"), "{:?}", s.malformed);
+        assert!(
+            s.malformed[0].reason.contains("not JSON"),
+            "{:?}",
+            s.malformed
+        );
         assert!(s.malformed[1].reason.contains("no CloudTrail record"));
         // Malformed messages stay on the queue; duplicates are deleted.
         assert_eq!(s.delete, ["r1", "r2", "r4", "r6"]);
@@ -336,10 +340,8 @@ mod tests {
 
     #[test]
     fn a_failed_call_is_read_skipped_and_deleted() {
-        let body = envelope("e9", "p9").replace(
-            "\"eventID\"",
-            "\"errorCode\":\"AccessDenied\",\"eventID\"",
-        );
+        let body = envelope("e9", "p9")
+            .replace("\"eventID\"", "\"errorCode\":\"AccessDenied\",\"eventID\"");
         let s = sort_batch(&[msg(1, body)], &Seen::new(4));
         assert!(s.events.is_empty());
         assert_eq!(s.skipped.len(), 1);

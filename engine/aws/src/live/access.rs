@@ -8,12 +8,12 @@
 //! read (IAM manages them; no step acts on them).
 
 use super::{call_error, chrono_of, Counter, LiveOptions};
-use iamwarden_core::inventory::{
-    AccessDataStatus, ActionLastAccessed, Inventory, ServiceAccess, ServiceLastAccessed,
-};
 use aws_sdk_iam::types::{AccessAdvisorUsageGranularityType, JobStatusType};
 use aws_sdk_iam::Client;
 use chrono::{DateTime, Utc};
+use iamwarden_core::inventory::{
+    AccessDataStatus, ActionLastAccessed, Inventory, ServiceAccess, ServiceLastAccessed,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -4,11 +4,11 @@
 
 mod apply;
 mod event;
-mod watch;
 mod files;
 mod org;
 mod sign;
 mod sniff;
+mod watch;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};

@@ -115,7 +115,9 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         let sorted = core_watch::sort_batch(&messages, &seen);
         metrics.count(messages.len(), &sorted);
         for m in &sorted.malformed {
-            log(json!({"message": m.message_id, "outcome": "malformed: left for redrive", "reason": m.reason}));
+            log(
+                json!({"message": m.message_id, "outcome": "malformed: left for redrive", "reason": m.reason}),
+            );
         }
         for d in &sorted.duplicates {
             log(json!({"id": d, "outcome": "duplicate"}));
@@ -126,7 +128,10 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         let mut durable = true;
         if !sorted.events.is_empty() {
             batch_no += 1;
-            let name = format!("batch-{}-{batch_no:04}", Utc::now().format("%Y%m%dT%H%M%SZ"));
+            let name = format!(
+                "batch-{}-{batch_no:04}",
+                Utc::now().format("%Y%m%dT%H%M%SZ")
+            );
             let (rules_now, inv, now) = match (&args.input.snapshot, base.take()) {
                 (Some(_), Some(inv)) => {
                     let now = super::parse_now(args.input.now.as_deref())?;
@@ -168,7 +173,11 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
                     }
                     Ok(e) => {
                         metrics.apply_failures += 1;
-                        format!("apply ended with exit {} (see {})", e as u8, journal.display())
+                        format!(
+                            "apply ended with exit {} (see {})",
+                            e as u8,
+                            journal.display()
+                        )
                     }
                     Err(e) => {
                         // Refused before any change (a guard): the messages stay on the queue.
