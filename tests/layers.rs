@@ -42,6 +42,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("scaffold", 11),
     // Organizations: accounts, filters, shards, the org report (uses plan and spec::locate).
     ("org", 11),
+    // `watch`: queue messages sorted, the seen-event state, log lines and metrics.
+    ("watch", 11),
 ];
 
 /// Modules of one layer that must not import each other.

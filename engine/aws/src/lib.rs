@@ -5,6 +5,7 @@
 //!   apply runs against, the classification of what the SDK returns, and the caller's identity;
 //! - [`kms`]: plan signatures with an AWS KMS asymmetric key.
 //! - [`org`]: the accounts of an organization and `sts:AssumeRole` into each of them.
+//! - [`sqs`]: the queue `watch` long-polls for CloudTrail events (receive, delete).
 //!
 //! The CLI builds the SDK configuration and the tokio runtime these run on.
 
@@ -12,6 +13,7 @@ pub mod iam;
 pub mod kms;
 pub mod live;
 pub mod org;
+pub mod sqs;
 
 #[cfg(test)]
 mod tests;

@@ -27,3 +27,4 @@ pub mod schema;
 pub mod sign;
 pub mod spec;
 pub mod steps;
+pub mod watch;

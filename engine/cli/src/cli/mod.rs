@@ -8,6 +8,7 @@ mod files;
 mod org;
 mod sign;
 mod sniff;
+mod watch;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -136,6 +137,9 @@ enum Command {
     Undo(apply::UndoArgs),
     /// Turn CloudTrail IAM events into a plan (and apply it with --apply).
     Event(Box<event::EventArgs>),
+    /// Long-poll an SQS queue of CloudTrail IAM events (EventBridge): plan each batch (and
+    /// apply it with --apply --auto-approve); a message is deleted once its plan is on disk.
+    Watch(Box<watch::WatchArgs>),
     /// Every account of an organization: `org plan` (one plan per account, sharded across
     /// job runners) and `org report` (merge shard outputs).
     Org {
@@ -475,6 +479,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
         Command::Apply(args) => apply::apply(args, out),
         Command::Undo(args) => apply::undo(args, out),
         Command::Event(args) => event::event(*args, out),
+        Command::Watch(args) => watch::watch(*args, out),
         Command::Org { command } => org::org(command, out),
         Command::Snapshot { out: file, aws } => {
             let inv = read_live(&aws)?;

@@ -1,0 +1,234 @@
+//! `iamwarden watch --queue-url URL`: long-polls the SQS queue an EventBridge rule feeds with
+//! CloudTrail IAM events and, batch by batch, plans them with the event pipeline (and with
+//! `--apply --auto-approve` applies them through `apply`'s path and guards). A message is
+//! deleted only once its batch's plan (and journal) and the seen-event state are on disk; a
+//! message that is not events stays on the queue for its redrive policy. SIGTERM and SIGINT
+//! finish the batch in hand, then exit with the metrics summary.
+
+use super::apply::{apply_plan, ApplyFlags, ReportFormat};
+use super::{Exit, Inputs};
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use iamwarden_core::watch::{self as core_watch, Metrics, Seen};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// The SQS queue URL (its messages: EventBridge envelopes of CloudTrail IAM events).
+    #[arg(long)]
+    queue_url: String,
+    /// The packs, the account before the events (a snapshot, or live: read again per batch),
+    /// the clock.
+    #[command(flatten)]
+    input: Inputs,
+    /// Where each batch's plan (and journal) is written.
+    #[arg(long, default_value = "iamwarden-watch")]
+    out_dir: PathBuf,
+    /// The seen-event state (eventIDs already planned), so a restart does not plan or apply a
+    /// redelivered event again; default: OUT_DIR/state.json.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// How many eventIDs the state keeps (the oldest are forgotten first).
+    #[arg(long, default_value_t = core_watch::DEFAULT_SEEN_CAPACITY)]
+    state_capacity: usize,
+    /// Exit once one long poll found the queue empty (batch jobs, tests).
+    #[arg(long)]
+    until_empty: bool,
+    /// The long poll's wait (SQS WaitTimeSeconds, 0-20).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20))]
+    wait_seconds: i32,
+    /// Apply each batch's plan (needs --auto-approve), with every check `iamwarden apply` makes.
+    #[arg(long, requires = "auto_approve")]
+    apply: bool,
+    #[command(flatten)]
+    apply_flags: ApplyFlags,
+}
+
+/// Says what happened, as one JSON line on stderr.
+fn log(v: serde_json::Value) {
+    eprintln!("{v}");
+}
+
+pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| args.out_dir.join("state.json"));
+    let mut seen = match std::fs::read_to_string(&state_path) {
+        Ok(text) => Seen::from_json(&text, args.state_capacity)
+            .with_context(|| state_path.display().to_string())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Seen::new(args.state_capacity),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", state_path.display())),
+    };
+    // The rules (and a snapshot) once; a live account is read again for every batch.
+    let (rules, base, _) = args.input.load()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()));
+    let queue = iamwarden_aws::sqs::Queue::new(&config, &args.queue_url);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    rt.spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        let _ = stop_tx.send(true);
+    });
+
+    let mut metrics = Metrics::default();
+    let mut batch_no = 0usize;
+    let mut base = Some(base);
+    loop {
+        if *stop_rx.borrow() {
+            break;
+        }
+        let mut stop = stop_rx.clone();
+        // A signal during the poll abandons it: what it would have received comes back after
+        // its visibility timeout.
+        let received = rt.block_on(async {
+            tokio::select! {
+                r = queue.receive(args.wait_seconds) => Some(r),
+                _ = stop.changed() => None,
+            }
+        });
+        let Some(received) = received else { break };
+        let messages = received.with_context(|| format!("queue {}", args.queue_url))?;
+        if messages.is_empty() {
+            if args.until_empty {
+                break;
+            }
+            continue;
+        }
+        let started = Instant::now();
+        let sorted = core_watch::sort_batch(&messages, &seen);
+        metrics.count(messages.len(), &sorted);
+        for m in &sorted.malformed {
+            log(
+                json!({"message": m.message_id, "outcome": "malformed: left for redrive", "reason": m.reason}),
+            );
+        }
+        for d in &sorted.duplicates {
+            log(json!({"id": d, "outcome": "duplicate"}));
+        }
+        for s in &sorted.skipped {
+            log(json!({"id": s.id, "name": s.what, "outcome": format!("skipped: {}", s.reason)}));
+        }
+        let mut durable = true;
+        if !sorted.events.is_empty() {
+            batch_no += 1;
+            let name = format!(
+                "batch-{}-{batch_no:04}",
+                Utc::now().format("%Y%m%dT%H%M%SZ")
+            );
+            let (rules_now, inv, now) = match (&args.input.snapshot, base.take()) {
+                (Some(_), Some(inv)) => {
+                    let now = super::parse_now(args.input.now.as_deref())?;
+                    base = Some(inv.clone());
+                    (None, inv, now)
+                }
+                _ => {
+                    let (r, inv, now) = args.input.load()?;
+                    (Some(r), inv, now)
+                }
+            };
+            let rules = rules_now.as_ref().unwrap_or(&rules);
+            let (plan, reports) = iamwarden_core::pipeline::make_event_plan(
+                rules,
+                inv,
+                &sorted.events,
+                now,
+                Utc::now(),
+            );
+            let plan_file = args.out_dir.join(format!("{name}.plan.json"));
+            super::files::write_json(&plan_file, &plan, "the plan")?;
+            metrics.findings += plan.summary.findings;
+            metrics.actions += plan.actions.len();
+            let mut lines = core_watch::event_lines(&plan, &reports);
+            if args.apply && !plan.actions.is_empty() {
+                let journal = args.out_dir.join(format!("{name}.journal.jsonl"));
+                let outcome = match apply_plan(
+                    &plan,
+                    &plan_file.display().to_string(),
+                    &journal,
+                    &args.apply_flags,
+                    ReportFormat::Human,
+                    &args.input.aws,
+                    out,
+                ) {
+                    Ok(Exit::Success) => {
+                        metrics.applied += plan.actions.len();
+                        "applied".to_string()
+                    }
+                    Ok(e) => {
+                        metrics.apply_failures += 1;
+                        format!(
+                            "apply ended with exit {} (see {})",
+                            e as u8,
+                            journal.display()
+                        )
+                    }
+                    Err(e) => {
+                        // Refused before any change (a guard): the messages stay on the queue.
+                        metrics.apply_failures += 1;
+                        durable = false;
+                        format!("apply refused: {e:#}")
+                    }
+                };
+                for l in lines.iter_mut().filter(|l| l.actions > 0) {
+                    l.outcome.clone_from(&outcome);
+                }
+            }
+            let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            metrics.max_latency_ms = metrics.max_latency_ms.max(latency);
+            for mut l in lines {
+                l.latency_ms = latency;
+                log(serde_json::to_value(&l)?);
+            }
+        }
+        if !durable {
+            continue;
+        }
+        for e in &sorted.events {
+            seen.insert(&e.id);
+        }
+        let state: serde_json::Value = serde_json::from_str(&seen.to_json())?;
+        super::files::write_json(&state_path, &state, "the watch state")?;
+        let failed = rt
+            .block_on(queue.delete(&sorted.delete))
+            .with_context(|| format!("queue {}", args.queue_url))?;
+        for (receipt, why) in &failed {
+            log(json!({"delete_failed": receipt.get(..16).unwrap_or(receipt), "reason": why}));
+        }
+        metrics.deleted += sorted.delete.len() - failed.len();
+    }
+    log(json!({ "summary": metrics }));
+    writeln!(
+        out,
+        "watch: {} batch(es), {} message(s), {} event(s) planned, {} duplicate(s), {} malformed left on the queue, {} finding(s), {} action(s), {} applied, {} deleted",
+        metrics.batches,
+        metrics.messages,
+        metrics.events,
+        metrics.duplicates,
+        metrics.malformed,
+        metrics.findings,
+        metrics.actions,
+        metrics.applied,
+        metrics.deleted
+    )?;
+    if metrics.apply_failures > 0 {
+        bail!("{} batch(es) did not apply cleanly", metrics.apply_failures);
+    }
+    Ok(Exit::Success)
+}

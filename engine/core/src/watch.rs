@@ -1,0 +1,393 @@
+//! The pure parts of `iamwarden watch`: queue messages (EventBridge envelopes of CloudTrail
+//! IAM events) sorted into new events, duplicates and malformed messages; the bounded set of
+//! `eventID`s already planned, kept in a state file so that a restart does not plan (or apply)
+//! a redelivered event again (SQS delivers at least once; an event is acted on at most once);
+//! one structured log line per event; the metrics summary.
+//!
+//! No I/O: the CLI receives and deletes messages (iamwarden-aws `sqs`) and reads and writes
+//! the state file with what [`Seen::to_json`] gives.
+
+use crate::event::{IamEvent, SkippedRecord};
+use crate::pipeline::EventReport;
+use crate::plan::Plan;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// The state file's format version.
+pub const STATE_FORMAT_VERSION: u32 = 1;
+
+/// How many `eventID`s the state keeps by default (the oldest are forgotten first).
+pub const DEFAULT_SEEN_CAPACITY: usize = 100_000;
+
+/// One message as the queue delivered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// SQS's message id.
+    pub id: String,
+    /// The receipt handle that deletes it.
+    pub receipt: String,
+    /// The body: an EventBridge envelope (or any shape `event::read` takes).
+    pub body: String,
+}
+
+/// The state file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// Not the state file's JSON.
+    #[error("the watch state is not valid: {0}")]
+    State(String),
+    /// Written by a newer iamwarden.
+    #[error("the watch state has format version {0}; this iamwarden reads version {STATE_FORMAT_VERSION}")]
+    Version(u32),
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StateFile {
+    format_version: u32,
+    capacity: usize,
+    /// Oldest first.
+    seen: Vec<String>,
+}
+
+/// The `eventID`s already planned, bounded: past `capacity` the oldest is forgotten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    capacity: usize,
+    order: VecDeque<String>,
+    set: HashSet<String>,
+}
+
+impl Seen {
+    /// An empty set keeping at most `capacity` ids (at least one).
+    pub fn new(capacity: usize) -> Seen {
+        Seen {
+            capacity: capacity.max(1),
+            order: VecDeque::new(),
+            set: HashSet::new(),
+        }
+    }
+
+    /// Whether `id` was planned already.
+    pub fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
+    }
+
+    /// How many ids it holds.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Records `id`; forgets the oldest when full.
+    pub fn insert(&mut self, id: &str) {
+        if !self.set.insert(id.to_string()) {
+            return;
+        }
+        self.order.push_back(id.to_string());
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+    }
+
+    /// The state file's text.
+    pub fn to_json(&self) -> String {
+        let f = StateFile {
+            format_version: STATE_FORMAT_VERSION,
+            capacity: self.capacity,
+            seen: self.order.iter().cloned().collect(),
+        };
+        serde_json::to_string(&f).unwrap_or_default()
+    }
+
+    /// Reads a state file's text; `capacity` (the current setting) wins over the file's and
+    /// keeps the newest ids.
+    pub fn from_json(text: &str, capacity: usize) -> Result<Seen, WatchError> {
+        let f: StateFile =
+            serde_json::from_str(text).map_err(|e| WatchError::State(e.to_string()))?;
+        if f.format_version > STATE_FORMAT_VERSION {
+            return Err(WatchError::Version(f.format_version));
+        }
+        let mut s = Seen::new(capacity);
+        for id in &f.seen {
+            s.insert(id);
+        }
+        Ok(s)
+    }
+}
+
+/// A message that could not be read as events: left on the queue for its redrive policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    /// SQS's message id.
+    pub message_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One batch of messages, sorted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sorted {
+    /// The events to plan: new, each once, in event-time order.
+    pub events: Vec<IamEvent>,
+    /// Records read but not IAM events to act on (another service, a failed call).
+    pub skipped: Vec<SkippedRecord>,
+    /// `eventID`s planned before (or twice in this batch): not planned again.
+    pub duplicates: Vec<String>,
+    /// Messages left on the queue.
+    pub malformed: Vec<Malformed>,
+    /// The receipts to delete once the batch's plan (and journal) is durable: every message
+    /// that was read, duplicates included.
+    pub delete: Vec<String>,
+}
+
+/// Sorts a batch against the ids already planned.
+pub fn sort_batch(messages: &[Message], seen: &Seen) -> Sorted {
+    let mut out = Sorted::default();
+    let mut in_batch: HashSet<String> = HashSet::new();
+    for m in messages {
+        match crate::event::read(m.body.as_bytes(), &format!("message {}", m.id)) {
+            Err(e) => out.malformed.push(Malformed {
+                message_id: m.id.clone(),
+                reason: e.to_string(),
+            }),
+            Ok(read) => {
+                for e in read.events {
+                    if seen.contains(&e.id) || !in_batch.insert(e.id.clone()) {
+                        out.duplicates.push(e.id);
+                    } else {
+                        out.events.push(e);
+                    }
+                }
+                out.skipped.extend(read.skipped);
+                out.delete.push(m.receipt.clone());
+            }
+        }
+    }
+    out.events
+        .sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+    out
+}
+
+/// One structured log line: what one event led to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventLine {
+    /// `eventID`.
+    pub id: String,
+    /// `eventName`.
+    pub name: String,
+    /// Resources judged.
+    pub resources: usize,
+    /// Findings on the resources it touched or with an action it triggered.
+    pub findings: usize,
+    /// Actions it triggered.
+    pub actions: usize,
+    /// `planned` (actions), `reported` (findings only), `clean`, `skipped: WHY`; the CLI sets `applied` / `apply failed` after apply.
+    pub outcome: String,
+    /// From receiving the batch to its plan on disk (or its journal, with apply).
+    pub latency_ms: u64,
+}
+
+/// The log lines of a planned batch (latency left 0 for the caller to set).
+pub fn event_lines(plan: &Plan, reports: &[EventReport]) -> Vec<EventLine> {
+    let mut actions_of: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for a in &plan.actions {
+        for e in &a.triggered_by {
+            actions_of
+                .entry(e.as_str())
+                .or_default()
+                .insert(a.id.as_str());
+        }
+    }
+    reports
+        .iter()
+        .map(|r| {
+            let mine = actions_of.get(r.id.as_str());
+            let actions = mine.map_or(0, HashSet::len);
+            let findings = plan
+                .findings
+                .iter()
+                .filter(|f| {
+                    mine.is_some_and(|m| f.actions.iter().any(|a| m.contains(a.as_str())))
+                        || r.touched
+                            .iter()
+                            .any(|(k, id)| *k == f.resource.kind && *id == f.resource.id)
+                })
+                .count();
+            let outcome = match &r.skipped {
+                Some(why) => format!("skipped: {why}"),
+                None if actions > 0 => "planned".to_string(),
+                None if findings > 0 => "reported".to_string(),
+                None => "clean".to_string(),
+            };
+            EventLine {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                resources: r.touched.len(),
+                findings,
+                actions,
+                outcome,
+                latency_ms: 0,
+            }
+        })
+        .collect()
+}
+
+/// What a watch run did, printed on exit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Metrics {
+    /// Non-empty batches received.
+    pub batches: usize,
+    /// Messages received.
+    pub messages: usize,
+    /// Events planned.
+    pub events: usize,
+    /// Events not planned again (already seen).
+    pub duplicates: usize,
+    /// Messages left on the queue (not readable as events).
+    pub malformed: usize,
+    /// Records read but not acted on.
+    pub skipped_records: usize,
+    /// Findings across the batches' plans.
+    pub findings: usize,
+    /// Actions across the batches' plans.
+    pub actions: usize,
+    /// Actions applied (with `--apply`).
+    pub applied: usize,
+    /// Batches whose apply did not end cleanly.
+    pub apply_failures: usize,
+    /// Messages deleted from the queue.
+    pub deleted: usize,
+    /// Slowest batch, receive to durable (ms).
+    pub max_latency_ms: u64,
+}
+
+impl Metrics {
+    /// Counts a sorted batch.
+    pub fn count(&mut self, messages: usize, s: &Sorted) {
+        self.batches += 1;
+        self.messages += messages;
+        self.events += s.events.len();
+        self.duplicates += s.duplicates.len();
+        self.malformed += s.malformed.len();
+        self.skipped_records += s.skipped.len();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn envelope(id: &str, name: &str) -> String {
+        serde_json::json!({
+            "version": "0",
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.iam",
+            "account": "123456789012",
+            "detail": {
+                "eventTime": "2026-11-20T10:15:30Z",
+                "eventSource": "iam.amazonaws.com",
+                "eventName": "CreatePolicy",
+                "requestParameters": {"policyName": name, "policyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"},
+                "responseElements": {"policy": {"policyName": name, "arn": format!("arn:aws:iam::123456789012:policy/{name}"), "defaultVersionId": "v1", "createDate": "Nov 20, 2026 10:15:30 AM"}},
+                "eventID": id,
+                "recipientAccountId": "123456789012"
+            }
+        })
+        .to_string()
+    }
+
+    fn msg(n: usize, body: String) -> Message {
+        Message {
+            id: format!("m{n}"),
+            receipt: format!("r{n}"),
+            body,
+        }
+    }
+
+    #[test]
+    fn a_batch_sorts_into_new_duplicate_and_malformed() {
+        let mut seen = Seen::new(10);
+        seen.insert("old");
+        let msgs = vec![
+            msg(1, envelope("e1", "p1")),
+            msg(2, envelope("e1", "p1")),
+            msg(3, "{not json".to_string()),
+            msg(4, envelope("old", "p0")),
+            msg(5, r#"{"hello": "world"}"#.to_string()),
+            msg(6, envelope("e2", "p2")),
+        ];
+        let s = sort_batch(&msgs, &seen);
+        let ids: Vec<_> = s.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["e1", "e2"]);
+        assert_eq!(s.duplicates, ["e1", "old"]);
+        let bad: Vec<_> = s.malformed.iter().map(|m| m.message_id.as_str()).collect();
+        assert_eq!(bad, ["m3", "m5"]);
+        assert!(
+            s.malformed[0].reason.contains("not JSON"),
+            "{:?}",
+            s.malformed
+        );
+        assert!(s.malformed[1].reason.contains("no CloudTrail record"));
+        // Malformed messages stay on the queue; duplicates are deleted.
+        assert_eq!(s.delete, ["r1", "r2", "r4", "r6"]);
+    }
+
+    #[test]
+    fn a_failed_call_is_read_skipped_and_deleted() {
+        let body = envelope("e9", "p9")
+            .replace("\"eventID\"", "\"errorCode\":\"AccessDenied\",\"eventID\"");
+        let s = sort_batch(&[msg(1, body)], &Seen::new(4));
+        assert!(s.events.is_empty());
+        assert_eq!(s.skipped.len(), 1);
+        assert_eq!(s.delete, ["r1"]);
+    }
+
+    #[test]
+    fn seen_is_bounded_and_forgets_the_oldest() {
+        let mut s = Seen::new(3);
+        for id in ["a", "b", "c", "a", "d"] {
+            s.insert(id);
+        }
+        assert_eq!(s.len(), 3);
+        assert!(!s.contains("a"));
+        assert!(s.contains("b") && s.contains("c") && s.contains("d"));
+    }
+
+    #[test]
+    fn seen_round_trips_through_the_state_file_and_shrinks_to_the_capacity() {
+        let mut s = Seen::new(5);
+        for id in ["a", "b", "c", "d"] {
+            s.insert(id);
+        }
+        let text = s.to_json();
+        assert_eq!(Seen::from_json(&text, 5).unwrap(), s);
+        let small = Seen::from_json(&text, 2).unwrap();
+        assert!(small.contains("c") && small.contains("d") && !small.contains("b"));
+        assert!(matches!(
+            Seen::from_json("{}", 5),
+            Err(WatchError::State(_))
+        ));
+        let newer = text.replace("\"format_version\":1", "\"format_version\":9");
+        assert!(matches!(
+            Seen::from_json(&newer, 5),
+            Err(WatchError::Version(9))
+        ));
+    }
+
+    #[test]
+    fn metrics_count_a_batch() {
+        let s = sort_batch(
+            &[msg(1, envelope("e1", "p1")), msg(2, "x".to_string())],
+            &Seen::new(4),
+        );
+        let mut m = Metrics::default();
+        m.count(2, &s);
+        assert_eq!((m.batches, m.messages, m.events, m.malformed), (1, 2, 1, 1));
+    }
+}

@@ -1,0 +1,368 @@
+//! `iamwarden watch` against moto's SQS: a queue of EventBridge-shaped CloudTrail messages
+//! (a burst, a duplicate eventID, a malformed body) planned once each against the demo
+//! snapshot, the good messages deleted and the malformed one left for redrive; a restart with
+//! the state file plans a redelivered event no more; with `--apply` a seeded moto account ends
+//! in the planned state with one journal record per action, and the redelivered event is not
+//! applied again.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+const NOW: &str = "2026-11-21T00:00:00Z";
+const ADMIN: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
+    let creds = aws_sdk_sqs::config::Credentials::new(SEED_KEY, "seed-secret", None, None, "test");
+    let conf = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .build();
+    aws_sdk_sqs::Client::from_conf(conf)
+}
+
+async fn queue(c: &aws_sdk_sqs::Client) -> String {
+    c.create_queue()
+        .queue_name("iam-events")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "2",
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
+async fn put(c: &aws_sdk_sqs::Client, url: &str, body: &str) {
+    c.send_message()
+        .queue_url(url)
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every body on the queue now (waits for invisible ones to come back).
+async fn drain(c: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let mut out = Vec::new();
+    loop {
+        let r = c
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let msgs = r.messages.unwrap_or_default();
+        if msgs.is_empty() {
+            return out;
+        }
+        out.extend(msgs.into_iter().map(|m| m.body.unwrap_or_default()));
+    }
+}
+
+/// An EventBridge envelope of the example CreatePolicy record, with its own id and policy.
+fn create_policy(id: &str, name: &str) -> String {
+    let text = std::fs::read_to_string(root().join("examples/events/create-policy.json")).unwrap();
+    let mut record: Value = serde_json::from_str(&text).unwrap();
+    record["eventID"] = json!(id);
+    record["requestParameters"]["policyName"] = json!(name);
+    record["responseElements"]["policy"]["policyName"] = json!(name);
+    record["responseElements"]["policy"]["arn"] =
+        json!(format!("arn:aws:iam::123456789012:policy/{name}"));
+    json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
+           "account": "123456789012", "detail": record})
+    .to_string()
+}
+
+fn iamwarden(server: &moto::MotoServer) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", SEED_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", server.endpoint())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn watch(server: &moto::MotoServer, url: &str, out_dir: &Path, extra: &[&str]) -> Output {
+    let o = iamwarden(server)
+        .args([
+            "watch",
+            "--queue-url",
+            url,
+            "--until-empty",
+            "--wait-seconds",
+            "1",
+        ])
+        .arg("--out-dir")
+        .arg(out_dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    let all = text(&o);
+    assert!(!all.contains("seed-secret"), "a secret was printed:\n{all}");
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    o
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The JSON lines on stderr.
+fn lines(o: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(Value::is_object)
+        .collect()
+}
+
+fn summary(o: &Output) -> Value {
+    lines(o)
+        .into_iter()
+        .find_map(|l| l.get("summary").cloned())
+        .unwrap_or_else(|| panic!("no summary: {}", text(o)))
+}
+
+fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_left() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let c = sqs(&server.endpoint());
+    let url = rt.block_on(async {
+        let url = queue(&c).await;
+        put(&c, &url, &create_policy("ev-first", "ci-deployer")).await;
+        put(&c, &url, &create_policy("ev-first", "ci-deployer")).await;
+        put(&c, &url, "{ this is not an event").await;
+        for i in 0..100 {
+            put(
+                &c,
+                &url,
+                &create_policy(&format!("ev-burst-{i:03}"), &format!("burst-{i:03}")),
+            )
+            .await;
+        }
+        url
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = root().join("examples/demo-account.json");
+    let snap = snapshot.to_str().unwrap();
+    let o = watch(
+        &server,
+        &url,
+        dir.path(),
+        &["--snapshot", snap, "--now", NOW],
+    );
+    let s = summary(&o);
+    // The malformed message may come back within the run (visibility timeout 2 s): each time
+    // it is received it is counted and left again.
+    let malformed = s["malformed"].as_u64().unwrap();
+    assert!(malformed >= 1, "{}", text(&o));
+    assert_eq!(
+        s["messages"].as_u64(),
+        Some(102 + malformed),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(s["events"], 101, "{}", text(&o));
+    assert_eq!(s["duplicates"], 1, "{}", text(&o));
+    assert_eq!(s["deleted"], 102, "{}", text(&o));
+    // Each event judged once: one log line per event id, each with its admin finding planned.
+    let judged: Vec<Value> = lines(&o)
+        .into_iter()
+        .filter(|l| l.get("latency_ms").is_some())
+        .collect();
+    let mut ids: Vec<&str> = judged.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!((before, ids.len()), (101, 101), "{}", text(&o));
+    for l in &judged {
+        assert_eq!(l["name"], "CreatePolicy");
+        // The built-in CreatePolicy rule reports an admin policy (no action of its own).
+        assert_eq!(l["outcome"], "reported", "{l}");
+        assert_eq!(l["resources"], 1, "{l}");
+        assert_eq!(l["findings"], 1, "{l}");
+    }
+    // The plans on disk hold one finding per event, each policy once.
+    let mut judged_policies = Vec::new();
+    for p in files(dir.path(), ".plan.json") {
+        let plan: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        for f in plan["findings"].as_array().unwrap() {
+            judged_policies.push(f["resource"]["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(judged_policies.len(), 101);
+    judged_policies.sort();
+    judged_policies.dedup();
+    assert_eq!(judged_policies.len(), 101);
+    // Only the malformed message is left, visible again after its visibility timeout.
+    let left = rt.block_on(drain(&c, &url));
+    assert_eq!(left, ["{ this is not an event"]);
+
+    // Redelivery after a restart: the state file says ev-first was planned.
+    rt.block_on(put(&c, &url, &create_policy("ev-first", "ci-deployer")));
+    let o = watch(
+        &server,
+        &url,
+        dir.path(),
+        &["--snapshot", snap, "--now", NOW],
+    );
+    let s = summary(&o);
+    assert_eq!(
+        (s["events"].as_u64(), s["duplicates"].as_u64()),
+        (Some(0), Some(1)),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(rt.block_on(drain(&c, &url)), ["{ this is not an event"]);
+}
+
+#[test]
+fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_again() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let iam = moto::iam_client(&server.endpoint(), SEED_KEY, "seed-secret");
+    let c = sqs(&server.endpoint());
+    let arn = rt.block_on(async {
+        let arn = iam
+            .create_policy()
+            .policy_name("deployer")
+            .policy_document(S3_READ)
+            .send()
+            .await
+            .unwrap()
+            .policy
+            .unwrap()
+            .arn
+            .unwrap();
+        iam.create_policy_version()
+            .policy_arn(&arn)
+            .policy_document(ADMIN)
+            .set_as_default(true)
+            .send()
+            .await
+            .unwrap();
+        arn
+    });
+    let record = json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
+        "eventTime": "2026-11-20T10:15:30Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": "CreatePolicyVersion",
+        "awsRegion": "us-east-1",
+        "requestParameters": {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true},
+        "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
+        "eventID": "ev-admin-version",
+        "recipientAccountId": "123456789012",
+    });
+    let body = json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam", "account": "123456789012", "detail": record}).to_string();
+    let url = rt.block_on(async {
+        let url = queue(&c).await;
+        put(&c, &url, &body).await;
+        put(&c, &url, "[]").await;
+        url
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let o = watch(&server, &url, dir.path(), &["--apply", "--auto-approve"]);
+    let s = summary(&o);
+    assert_eq!(
+        (s["events"].as_u64(), s["applied"].as_u64()),
+        (Some(1), Some(1)),
+        "{}",
+        text(&o)
+    );
+    let default = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(async {
+            iam.get_policy()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .unwrap()
+                .policy
+                .unwrap()
+                .default_version_id
+                .unwrap()
+        })
+    };
+    assert_eq!(default(&rt), "v1");
+    let journals = files(dir.path(), ".journal.jsonl");
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let journal = std::fs::read_to_string(&journals[0]).unwrap();
+    assert_eq!(
+        (
+            journal.matches("\"record\":\"done\"").count(),
+            journal.matches("\"record\":\"call\"").count()
+        ),
+        (1, 1),
+        "{journal}"
+    );
+    assert_eq!(rt.block_on(drain(&c, &url)), ["[]"]);
+
+    // Someone makes v2 the default again and the event is delivered again: not applied twice.
+    rt.block_on(async {
+        iam.set_default_policy_version()
+            .policy_arn(&arn)
+            .version_id("v2")
+            .send()
+            .await
+            .unwrap();
+        put(&c, &url, &body).await;
+    });
+    let o = watch(&server, &url, dir.path(), &["--apply", "--auto-approve"]);
+    let s = summary(&o);
+    assert_eq!(
+        (s["duplicates"].as_u64(), s["applied"].as_u64()),
+        (Some(1), Some(0)),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(default(&rt), "v2");
+    assert_eq!(files(dir.path(), ".journal.jsonl").len(), 1);
+}
