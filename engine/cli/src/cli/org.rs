@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// `iamwarden org ...`
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum OrgCommand {
-    /// Plan every account: assume a role in each, read it, and write DIR/<account-id>/plan.json
+    /// Plan every account: assume a role in each, read it, and write `DIR/<account-id>/plan.json`
     /// (the plan `apply` takes), DIR/manifest.json, DIR/report.json and DIR/report.md.
     Plan(Box<OrgPlanArgs>),
     /// Merge the outputs of several shards (`org plan --shard I/N --out DIR`) into the report
@@ -44,7 +44,7 @@ pub(crate) enum OrgCommand {
     },
     /// Apply every planned account's plan in an `org plan` folder, one account after another,
     /// each as the role its plan was made with and with its own journal
-    /// (DIR/<account-id>/plan.json.journal.jsonl; a re-run resumes). A failed account never
+    /// (`DIR/<account-id>/plan.json.journal.jsonl`; a re-run resumes). A failed account never
     /// stops the others.
     Apply(Box<OrgApplyArgs>),
 }
