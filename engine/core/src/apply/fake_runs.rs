@@ -25,7 +25,8 @@ use std::sync::Arc;
 const P1: &str = "arn:aws:iam::123456789012:policy/P1";
 const MFA: &str = "arn:aws:iam::123456789012:mfa/bob";
 
-fn caller() -> Caller {
+/// The harness the fake-IAM run suites share (`rotate_runs`, `rightsize_runs` use it too).
+pub(super) fn caller() -> Caller {
     Caller {
         arn: "arn:aws:iam::123456789012:user/ci".into(),
         account_id: "123456789012".into(),
@@ -43,7 +44,7 @@ fn opts() -> Options {
     }
 }
 
-fn exec(fake: &FakeIam, path: &Path, mode: Mode) -> Executor<FakeIam> {
+pub(super) fn exec(fake: &FakeIam, path: &Path, mode: Mode) -> Executor<FakeIam> {
     let j = Arc::new(Journal::open(path).unwrap());
     Executor::over(fake.clone(), j, mode)
         .with_settle(std::time::Duration::ZERO)
@@ -51,15 +52,20 @@ fn exec(fake: &FakeIam, path: &Path, mode: Mode) -> Executor<FakeIam> {
 }
 
 async fn run(fake: &FakeIam, path: &Path, p: &Plan) -> Report {
+    run_with(fake, path, p, &opts()).await
+}
+
+/// Applies `p` against `fake`, resuming from what the journal at `path` holds.
+pub(super) async fn run_with(fake: &FakeIam, path: &Path, p: &Plan, opts: &Options) -> Report {
     let records = journal::read(path).unwrap_or_default();
     let history: History = journal::history(path, &records, Some(&p.content_sha256)).unwrap();
     let x = exec(fake, path, Mode::Apply);
-    apply::run(p, &opts(), &x, &caller(), &history, None)
+    apply::run(p, opts, &x, &caller(), &history, None)
         .await
         .unwrap()
 }
 
-fn journal_path() -> (tempfile::TempDir, PathBuf) {
+pub(super) fn journal_path() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.jsonl");
     (dir, path)
@@ -782,7 +788,8 @@ fn quarantine_role(name: &str, id: &str) -> Action {
     )
 }
 
-async fn undo_all(fake: &FakeIam, path: &Path) -> Report {
+/// Undoes everything the journal at `path` holds.
+pub(super) async fn undo_all(fake: &FakeIam, path: &Path) -> Report {
     let undo = apply::undo::plan_undo(path).unwrap();
     let x = exec(fake, path, Mode::Undo);
     apply::undo::run(&undo, &x, &caller(), "journal.jsonl", None)

@@ -2,8 +2,8 @@
 //! data, then applied, found stale, found already applied, undone, and resumed after a run
 //! killed between its call and its result (managed and inline policies alike).
 
-use crate::apply::journal::{self, History, Journal, Mode};
-use crate::apply::{self, Caller, Executor, Options, Outcome, Report};
+use crate::apply::fake_runs::{journal_path, run_with, undo_all};
+use crate::apply::{Options, Outcome, Report};
 use crate::iam::fake::{FakeIam, FakePolicy, FakeUser, State};
 use crate::inventory::{
     AccessDataStatus, ActionLastAccessed, Inventory, ManagedPolicy, PolicyVersion, ServiceAccess,
@@ -14,8 +14,7 @@ use crate::spec::StepName;
 use crate::steps::{expand, Cx, Index, Target};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 const P: &str = "arn:aws:iam::123456789012:policy/broad";
 
@@ -166,26 +165,7 @@ fn plan(actions: Vec<Action>) -> Plan {
     crate::apply::tests::plan(actions)
 }
 
-fn caller() -> Caller {
-    Caller {
-        arn: "arn:aws:iam::123456789012:user/ci".into(),
-        account_id: "123456789012".into(),
-        access_key_id: Some("AKIACI".into()),
-    }
-}
-
-fn exec(fake: &FakeIam, path: &Path, mode: Mode) -> Executor<FakeIam> {
-    let j = Arc::new(Journal::open(path).unwrap_or_else(|e| panic!("{e}")));
-    Executor::over(fake.clone(), j, mode)
-        .with_settle(std::time::Duration::ZERO)
-        .with_backoff_ms(0)
-}
-
 async fn run(fake: &FakeIam, path: &Path, p: &Plan) -> Report {
-    let records = journal::read(path).unwrap_or_default();
-    let history: History =
-        journal::history(path, &records, Some(&p.content_sha256)).unwrap_or_else(|e| panic!("{e}"));
-    let x = exec(fake, path, Mode::Apply);
     let opts = Options {
         allow_destructive: false,
         max_actions: None,
@@ -193,23 +173,7 @@ async fn run(fake: &FakeIam, path: &Path, p: &Plan) -> Report {
         concurrency: 1,
         plan_file: "plan.json".into(),
     };
-    apply::run(p, &opts, &x, &caller(), &history, None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn undo(fake: &FakeIam, path: &Path) -> Report {
-    let u = apply::undo::plan_undo(path).unwrap_or_else(|e| panic!("{e}"));
-    let x = exec(fake, path, Mode::Undo);
-    apply::undo::run(&u, &x, &caller(), "journal.jsonl", None)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn journal_path() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("journal.jsonl");
-    (dir, path)
+    run_with(fake, path, p, &opts).await
 }
 
 fn default_doc(fake: &FakeIam) -> Value {
@@ -263,7 +227,7 @@ async fn apply_narrows_both_and_undo_restores_both() {
     assert_eq!(again.summary.applied, 0, "{again:?}");
     assert_eq!(fake.calls().len(), n);
 
-    let u = undo(&fake, &path).await;
+    let u = undo_all(&fake, &path).await;
     assert_eq!(u.summary.applied, 2, "{u:?}");
     assert_eq!(
         &fake.call_names()[n..],
@@ -367,7 +331,7 @@ async fn a_run_killed_after_its_calls_resumes_without_a_second_version_and_undo_
         "one new version only"
     );
 
-    let u = undo(&fake, &path).await;
+    let u = undo_all(&fake, &path).await;
     assert_eq!(u.summary.failed, 0, "{u:?}");
     assert_eq!(default_doc(&fake), broad());
     assert_eq!(inline_doc(&fake), broad());
@@ -406,7 +370,7 @@ async fn a_policy_with_five_versions_loses_its_oldest_other_version_and_undo_rec
         fake.call_names(),
         ["DeletePolicyVersion", "CreatePolicyVersion"]
     );
-    let u = undo(&fake, &path).await;
+    let u = undo_all(&fake, &path).await;
     assert_eq!(u.summary.applied, 1, "{u:?}");
     assert_eq!(default_doc(&fake), broad());
     assert!(fake.state().policies[P]

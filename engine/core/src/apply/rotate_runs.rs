@@ -4,27 +4,18 @@
 //! unanswered `CreateAccessKey`, a secret write that fails; and that the key's secret is in
 //! the secret only, never in the journal or the report.
 
-use crate::apply::journal::{self, History, Journal, Mode};
+use crate::apply::fake_runs::{journal_path, run_with, undo_all};
 use crate::apply::tests::{action, plan};
-use crate::apply::{self, Caller, Executor, Options, Outcome, Report};
+use crate::apply::{Options, Outcome, Report};
 use crate::iam::fake::{Answer, FakeIam, FakeSecret, FakeUser, State};
 use crate::inventory::ResourceKind;
 use crate::plan::{Action, Plan};
 use crate::spec::StepName;
 use crate::steps::rotate::{TAG_NEW, TAG_OLD};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 const SECRET: &str = "iamwarden/alice";
-
-fn caller() -> Caller {
-    Caller {
-        arn: "arn:aws:iam::123456789012:user/ci".into(),
-        account_id: "123456789012".into(),
-        access_key_id: Some("AKIACI".into()),
-    }
-}
 
 fn opts() -> Options {
     Options {
@@ -36,34 +27,8 @@ fn opts() -> Options {
     }
 }
 
-fn exec(fake: &FakeIam, path: &Path, mode: Mode) -> Executor<FakeIam> {
-    let j = Arc::new(Journal::open(path).unwrap());
-    Executor::over(fake.clone(), j, mode)
-        .with_settle(std::time::Duration::ZERO)
-        .with_backoff_ms(0)
-}
-
 async fn run(fake: &FakeIam, path: &Path, p: &Plan) -> Report {
-    let records = journal::read(path).unwrap_or_default();
-    let history: History = journal::history(path, &records, Some(&p.content_sha256)).unwrap();
-    let x = exec(fake, path, Mode::Apply);
-    apply::run(p, &opts(), &x, &caller(), &history, None)
-        .await
-        .unwrap()
-}
-
-async fn undo(fake: &FakeIam, path: &Path) -> Report {
-    let u = apply::undo::plan_undo(path).unwrap();
-    let x = exec(fake, path, Mode::Undo);
-    apply::undo::run(&u, &x, &caller(), "journal.jsonl", None)
-        .await
-        .unwrap()
-}
-
-fn journal_path() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.jsonl");
-    (dir, path)
+    run_with(fake, path, p, &opts()).await
 }
 
 fn account() -> State {
@@ -215,7 +180,7 @@ async fn undo_of_phase_one_deletes_the_new_key_and_the_secret_it_created() {
     let fake = FakeIam::new(account());
     let (_d, path) = journal_path();
     run(&fake, &path, &plan(vec![phase_one()])).await;
-    let u = undo(&fake, &path).await;
+    let u = undo_all(&fake, &path).await;
     assert_eq!(u.summary.failed, 0, "{u:?}");
     assert_eq!(keys(&fake), [("AKIAOLD".to_string(), "Active".to_string())]);
     let s = fake.state();
@@ -252,7 +217,7 @@ async fn undo_of_phase_one_on_an_existing_secret_restores_its_current_version() 
         ]
     );
     assert_eq!(stored(&fake)["AccessKeyId"], keys(&fake)[1].0.as_str());
-    let u = undo(&fake, &path).await;
+    let u = undo_all(&fake, &path).await;
     assert_eq!(u.summary.failed, 0, "{u:?}");
     assert_eq!(
         fake.state().secrets[SECRET].current.as_deref(),
@@ -280,7 +245,7 @@ async fn a_run_killed_before_its_done_record_is_completed_with_its_undo() {
     assert_eq!(o, Outcome::Applied, "{detail}");
     assert!(detail.contains("interrupted"), "{detail}");
     assert_eq!(fake.calls().len(), calls, "no call made twice");
-    let u = undo(&fake, &path).await;
+    let u = undo_all(&fake, &path).await;
     assert_eq!(u.summary.failed, 0, "{u:?}");
     assert_eq!(keys(&fake).len(), 1);
     assert!(fake.state().secrets.is_empty());
@@ -375,10 +340,10 @@ async fn phase_two_deactivates_the_old_key_and_undo_reactivates_it() {
     let again = run(&fake, &other, &two).await;
     assert_eq!(outcome(&again, "act-phase-two").0, Outcome::AlreadyApplied);
     // Undo, newest first: the old key active again, then the new key and secret gone.
-    let u = undo(&fake, &later).await;
+    let u = undo_all(&fake, &later).await;
     assert_eq!(u.summary.failed, 0, "{u:?}");
     assert_eq!(keys(&fake)[0], ("AKIAOLD".into(), "Active".into()));
-    let u = undo(&fake, &path).await;
+    let u = undo_all(&fake, &path).await;
     assert_eq!(u.summary.failed, 0, "{u:?}");
     assert_eq!(keys(&fake), [("AKIAOLD".to_string(), "Active".to_string())]);
     assert!(fake.state().secrets.is_empty());
