@@ -445,3 +445,275 @@ async fn last_accessed_data_is_read_when_asked_with_gaps_per_entity() {
     assert_eq!(back.users, inv.users);
     assert_eq!(back.roles, inv.roles);
 }
+
+// ---- event mode's targeted read ---------------------------------------------------------
+
+/// A CloudTrail record of an IAM call made against the test server.
+fn record(
+    name: &str,
+    request: serde_json::Value,
+    response: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/admin"},
+        "eventTime": "2026-11-20T10:15:30Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": name,
+        "requestParameters": request,
+        "responseElements": response,
+        "eventID": format!("ev-{name}"),
+        "recipientAccountId": "123456789012",
+    })
+}
+
+/// Seeds `users` filler users (each with a key and a customer policy attached), then makes
+/// the four calls the benchmark names on `target` and returns their CloudTrail records.
+async fn seed_events(server: &moto::MotoServer, users: usize) -> Vec<serde_json::Value> {
+    let admin = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "seed-secret");
+    let filler = admin
+        .create_policy()
+        .policy_name("filler")
+        .policy_document(S3_READ)
+        .send()
+        .await
+        .unwrap();
+    let filler = filler.policy().unwrap().arn().unwrap().to_string();
+    for i in 0..users {
+        let name = format!("user-{i:05}");
+        admin.create_user().user_name(&name).send().await.unwrap();
+        admin
+            .create_access_key()
+            .user_name(&name)
+            .send()
+            .await
+            .unwrap();
+        admin
+            .attach_user_policy()
+            .user_name(&name)
+            .policy_arn(&filler)
+            .send()
+            .await
+            .unwrap();
+    }
+    admin
+        .create_user()
+        .user_name("target")
+        .send()
+        .await
+        .unwrap();
+    let policy = admin
+        .create_policy()
+        .policy_name("too-broad")
+        .policy_document(S3_READ)
+        .send()
+        .await
+        .unwrap();
+    let arn = policy.policy().unwrap().arn().unwrap().to_string();
+    let version = admin
+        .create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(ADMIN)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let version_id = version
+        .policy_version()
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_string();
+    admin
+        .attach_user_policy()
+        .user_name("target")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let key = admin
+        .create_access_key()
+        .user_name("target")
+        .send()
+        .await
+        .unwrap();
+    let key_id = key.access_key().unwrap().access_key_id().to_string();
+    vec![
+        record(
+            "CreatePolicy",
+            serde_json::json!({"policyName": "too-broad", "policyDocument": S3_READ}),
+            serde_json::json!({"policy": {"arn": arn, "policyName": "too-broad", "defaultVersionId": "v1"}}),
+        ),
+        record(
+            "CreatePolicyVersion",
+            serde_json::json!({"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true}),
+            serde_json::json!({"policyVersion": {"versionId": version_id, "isDefaultVersion": true}}),
+        ),
+        record(
+            "AttachUserPolicy",
+            serde_json::json!({"userName": "target", "policyArn": arn}),
+            serde_json::Value::Null,
+        ),
+        record(
+            "CreateAccessKey",
+            serde_json::json!({"userName": "target"}),
+            serde_json::json!({"accessKey": {"userName": "target", "accessKeyId": key_id, "status": "Active"}}),
+        ),
+    ]
+}
+
+fn events_of(records: &[serde_json::Value]) -> Vec<iamwarden_core::event::IamEvent> {
+    let bytes = serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap();
+    iamwarden_core::event::read(&bytes, "test").unwrap().events
+}
+
+/// Issue 16's budget: at most 10 calls per event, the same on a small and a ten times larger
+/// account; the read has what the plan needs (the admin policy is judged on its live default
+/// version, the new key is found with its user).
+#[tokio::test(flavor = "multi_thread")]
+async fn targeted_reads_cost_the_same_calls_per_event_on_any_account_size() {
+    use iamwarden_aws::live::scoped::read_scoped;
+    use iamwarden_core::event::scope::scope;
+    let mut per_size = Vec::new();
+    for users in [10, 100] {
+        let server = moto::MotoServer::start();
+        let records = seed_events(&server, users).await;
+        let opts = LiveOptions {
+            concurrency: 8,
+            ..LiveOptions::default()
+        };
+        let c = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "reader-secret");
+        let mut calls = Vec::new();
+        for r in &records {
+            let events = events_of(std::slice::from_ref(r));
+            let read = read_scoped(&c, &scope(&events), &opts).await.unwrap();
+            let n = read.stats.total();
+            assert!(
+                n <= 10,
+                "{}: {n} calls ({:?})",
+                events[0].name,
+                read.stats.calls
+            );
+            assert!(read.gone.is_empty(), "{:?}", read.gone);
+            calls.push((events[0].name.to_string(), n, read.stats.calls.clone()));
+        }
+        // The batch: each resource read once however many events touched it.
+        let events = events_of(&records);
+        let read = read_scoped(&c, &scope(&events), &opts).await.unwrap();
+        let sum: u64 = calls.iter().map(|(_, n, _)| n).sum();
+        assert!(read.stats.total() < sum, "{} vs {sum}", read.stats.total());
+        let inv = &read.inventory;
+        assert_eq!(inv.account.id, "123456789012");
+        let policy = inv
+            .managed_policies
+            .iter()
+            .find(|p| p.name == "too-broad")
+            .unwrap();
+        assert_eq!(policy.versions.len(), 2, "a full read has every version");
+        assert_eq!(policy.default_version_id, "v2");
+        assert!(policy.attached_users.contains(&"target".to_string()));
+        let target = inv.users.iter().find(|u| u.name == "target").unwrap();
+        assert!(!target.id.is_empty(), "the id apply checks against");
+        assert_eq!(target.active_access_key_count, 1);
+        assert!(
+            inv.users.iter().all(|u| !u.name.starts_with("user-")),
+            "no filler user is read"
+        );
+        let rules = iamwarden_core::packs::load_rule_set(&["builtin".to_string()]).unwrap();
+        let now = chrono::Utc::now();
+        let (plan, reports) =
+            iamwarden_core::pipeline::make_event_plan(&rules, read.inventory, &events, now, now);
+        assert!(reports.iter().all(|r| r.skipped.is_none()), "{:?}", reports);
+        assert!(
+            plan.actions
+                .iter()
+                .any(|a| a.rules.iter().any(|r| r == "customer-policy-admin")),
+            "{:?}",
+            plan.actions.iter().map(|a| &a.id).collect::<Vec<_>>()
+        );
+        per_size.push(calls);
+    }
+    let counts =
+        |v: &Vec<(String, u64, std::collections::BTreeMap<&'static str, u64>)>| -> Vec<(String, u64)> {
+            v.iter().map(|(n, c, _)| (n.clone(), *c)).collect()
+        };
+    assert_eq!(
+        counts(&per_size[0]),
+        counts(&per_size[1]),
+        "calls per event do not grow with the account"
+    );
+    eprintln!("calls per event: {:?}", counts(&per_size[1]));
+}
+
+/// `iamwarden event` without a snapshot reads only the events' resources (no
+/// GetAccountAuthorizationDetails, no credential report), says so with --stats, and plans the
+/// same changes for them as a full read does.
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_event_reads_only_what_the_events_touched() {
+    let server = moto::MotoServer::start();
+    let records = seed_events(&server, 30).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap(),
+    )
+    .unwrap();
+    let endpoint = server.endpoint();
+    let run = |read: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+            .args([
+                "event",
+                file.to_str().unwrap(),
+                "--endpoint-url",
+                &endpoint,
+                "--stats",
+                "--read",
+                read,
+                "--format",
+                "json",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "cli-secret-never-printed")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.code().is_some_and(|c| c == 0 || c == 2), "{err}");
+        let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (plan, err)
+    };
+    let (targeted, err) = run("targeted");
+    assert!(err.contains("targeted read of 4 event(s)"), "{err}");
+    assert!(!err.contains("GetAccountAuthorizationDetails"), "{err}");
+    assert!(!err.contains("GetCredentialReport"), "{err}");
+    let calls: u64 = err
+        .split("API calls (")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(calls <= 40, "{calls} calls for 4 events: {err}");
+    let (full, full_err) = run("full");
+    assert!(
+        full_err.contains("GetAccountAuthorizationDetails"),
+        "{full_err}"
+    );
+    let ids = |p: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = p["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(!ids(&targeted).is_empty());
+    assert_eq!(
+        ids(&targeted),
+        ids(&full),
+        "the same changes as a full read"
+    );
+}

@@ -173,23 +173,36 @@ fn read_only_policy_grants_exactly_what_the_reader_calls() {
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let parsed = iamwarden_core::policy::Document::parse(&doc).unwrap();
-    let mut granted: Vec<String> = doc["Statement"][0]["Action"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().trim_start_matches("iam:").to_string())
-        .collect();
-    granted.sort();
-    let mut needed: Vec<String> = iamwarden_aws::live::OPERATIONS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    needed.sort();
+    // Statement 0: the full read; statement 1: event mode's targeted read.
+    let granted = |i: usize| -> Vec<String> {
+        let mut ops: Vec<String> = doc["Statement"][i]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().trim_start_matches("iam:").to_string())
+            .collect();
+        ops.sort();
+        ops
+    };
+    let sorted = |ops: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ops.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    };
     assert_eq!(
-        granted, needed,
+        granted(0),
+        sorted(&iamwarden_aws::live::OPERATIONS),
         "least privilege: exactly the operations the reader calls"
     );
-    for op in iamwarden_aws::live::OPERATIONS {
+    assert_eq!(
+        granted(1),
+        sorted(&iamwarden_aws::live::scoped::OPERATIONS),
+        "least privilege: exactly the operations the targeted read adds"
+    );
+    for op in iamwarden_aws::live::OPERATIONS
+        .iter()
+        .chain(&iamwarden_aws::live::scoped::OPERATIONS)
+    {
         assert!(parsed.allows(&format!("iam:{op}"), "*", false), "{op}");
     }
     assert!(!parsed.allows("iam:CreateUser", "*", false), "read-only");

@@ -9,12 +9,15 @@
 //! says have MFA that no virtual device explains. Any failed call ends the read with the call
 //! and the IAM permission it needs: a partial inventory is never planned on.
 //!
+//! Event mode reads only what its events touched instead ([`scoped`]).
+//!
 //! Opt-in ([`LiveOptions::service_access`]): IAM's service last-accessed data for every user and
 //! role ([`access`]), two or more calls per entity; a job that fails or times out is a gap for
 //! that entity, not the end of the read.
 
 pub mod access;
 pub mod report;
+pub mod scoped;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::Client;
@@ -29,8 +32,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Every IAM operation the reader calls. `examples/iam-read-only-policy.json` grants exactly
-/// these (a test keeps the two equal).
+/// Every IAM operation the full reader calls. `examples/iam-read-only-policy.json` grants
+/// exactly these and [`scoped::OPERATIONS`] (a test keeps them equal).
 pub const OPERATIONS: [&str; 11] = [
     "GetAccountAuthorizationDetails",
     "GenerateCredentialReport",

@@ -33,12 +33,81 @@ pub struct EventArgs {
     /// Exit 4 when a finding at or above this severity exists (see `plan --fail-on`).
     #[arg(long, value_name = "SEVERITY", value_parser = super::parse_severity)]
     fail_on: Option<iamwarden_core::spec::Severity>,
+    /// Without `--snapshot`: read only what the events touched (`targeted`, a bounded number
+    /// of calls per event whatever the account's size) or the whole account (`full`).
+    #[arg(long, value_enum, default_value = "targeted")]
+    read: LiveRead,
     /// Apply the plan right away (for automation that runs on each event), with every check
     /// `iamwarden apply` makes.
     #[arg(long)]
     apply: bool,
     #[command(flatten)]
     apply_flags: ApplyFlags,
+}
+
+/// How event mode reads a live account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LiveRead {
+    /// Only the resources the events touched, with the parts the reacting rules look at.
+    Targeted,
+    /// The whole account, as `plan` reads it.
+    Full,
+}
+
+/// The rules, the account as event mode judges it, and the clock: the snapshot when given,
+/// else the live account read as `read` says (the rules first: a broken pack fails before any
+/// AWS call).
+pub(super) fn load_for_events(
+    input: &Inputs,
+    events: &[iamwarden_core::event::IamEvent],
+    read: LiveRead,
+) -> Result<(
+    iamwarden_core::compile::RuleSet,
+    iamwarden_core::inventory::Inventory,
+    chrono::DateTime<Utc>,
+)> {
+    if input.snapshot.is_some() || read == LiveRead::Full {
+        return input.load();
+    }
+    let now = super::parse_now(input.now.as_deref())?;
+    let rules = iamwarden_core::packs::load_rule_set(&input.rules)?;
+    let scope = iamwarden_core::event::scope::scope(events);
+    let opts = input.aws.options();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let read = rt
+        .block_on(async {
+            let client = iamwarden_aws::live::client(&opts).await;
+            iamwarden_aws::live::scoped::read_scoped(&client, &scope, &opts).await
+        })
+        .with_context(|| {
+            format!(
+                "reading the events' resources at {}",
+                input.aws.endpoint("iam")
+            )
+        })?;
+    for what in &read.gone {
+        eprintln!("  gone: {what} no longer exists (deleted after the event?)");
+    }
+    for what in &read.unread {
+        eprintln!("  not read: {what}");
+    }
+    if input.aws.stats && !events.is_empty() {
+        let n = events.len();
+        eprintln!(
+            "API calls ({} in {:.2} s, {:.1} per event; targeted read of {} event(s)):",
+            read.stats.total(),
+            read.stats.elapsed.as_secs_f64(),
+            read.stats.total() as f64 / n as f64,
+            events.len()
+        );
+        for (op, calls) in &read.stats.calls {
+            eprintln!("  {op:<32} {calls}");
+        }
+    }
+    Ok((rules, read.inventory, now))
 }
 
 pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
@@ -56,7 +125,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
         ),
     };
     let events = iamwarden_core::event::read(&bytes, &name)?;
-    let (rules, inv, now) = args.input.load()?;
+    let (rules, inv, now) = load_for_events(&args.input, &events.events, args.read)?;
     let (plan, reports) =
         iamwarden_core::pipeline::make_event_plan(&rules, inv, &events.events, now, Utc::now());
     eprintln!(

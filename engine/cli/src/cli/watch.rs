@@ -6,6 +6,7 @@
 //! finish the batch in hand, then exit with the metrics summary.
 
 use super::apply::{apply_plan, ApplyFlags, ReportFormat};
+use super::event::{load_for_events, LiveRead};
 use super::{Exit, Inputs};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
@@ -24,6 +25,10 @@ pub struct WatchArgs {
     /// the clock.
     #[command(flatten)]
     input: Inputs,
+    /// Without `--snapshot`: per batch, read only what its events touched (`targeted`) or the
+    /// whole account (`full`).
+    #[arg(long, value_enum, default_value = "targeted")]
+    read: LiveRead,
     /// Where each batch's plan (and journal) is written.
     #[arg(long, default_value = "iamwarden-watch")]
     out_dir: PathBuf,
@@ -65,8 +70,9 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Seen::new(args.state_capacity),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", state_path.display())),
     };
-    // The rules (and a snapshot) once; a live account is read again for every batch.
-    let (rules, base, _) = args.input.load()?;
+    // The rules (and a snapshot) once; a live account is read again for every batch, only
+    // what the batch touched unless `--read full`.
+    let (rules, base, _) = load_for_events(&args.input, &[], args.read)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -139,7 +145,7 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
                     (None, inv, now)
                 }
                 _ => {
-                    let (r, inv, now) = args.input.load()?;
+                    let (r, inv, now) = load_for_events(&args.input, &sorted.events, args.read)?;
                     (Some(r), inv, now)
                 }
             };

@@ -11,6 +11,7 @@
 
 pub mod fold;
 mod kinds;
+pub mod scope;
 
 pub use fold::fold;
 
