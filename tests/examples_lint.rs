@@ -130,3 +130,94 @@ fn k8s_indexed_job_is_a_valid_kubernetes_job() {
         "kubernetes-validate accepted a broken manifest: {said}"
     );
 }
+
+/// The template as JSON (its intrinsic functions are written in long form, so plain YAML reads
+/// it), through the PyYAML that cfn-lint installs with itself.
+fn template_json(path: &Path) -> serde_json::Value {
+    let python = tool("python");
+    let (ok, said) = run(
+        &python,
+        &[
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+            path.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(ok, "{said}");
+    serde_json::from_str(&said).unwrap()
+}
+
+fn strings(v: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn watch_deployment_template_passes_cfn_lint_and_grants_exactly_what_watch_calls() {
+    let cfn_lint = tool("cfn-lint");
+    let template = root().join("examples/deploy/iamwarden-watch.yaml");
+    let (ok, said) = run(&cfn_lint, &[template.to_str().unwrap()], &root());
+    assert!(ok, "cfn-lint: {said}");
+    // The linter is really checking: a wrong property type fails.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    let text = std::fs::read_to_string(&template).unwrap();
+    assert!(text.contains("VisibilityTimeout: 300"));
+    std::fs::write(
+        &broken,
+        text.replace("VisibilityTimeout: 300", "VisibilityTimeout: lots"),
+    )
+    .unwrap();
+    let (ok, said) = run(&cfn_lint, &[broken.to_str().unwrap()], &root());
+    assert!(!ok, "cfn-lint accepted a broken template: {said}");
+
+    let t = template_json(&template);
+    let r = &t["Resources"];
+    // The EventBridge rule forwards exactly the events the rules can react to.
+    let names: std::collections::BTreeSet<String> = iamwarden_core::event::EventName::ALL
+        .iter()
+        .map(|e| e.as_str().to_string())
+        .collect();
+    assert_eq!(
+        strings(&r["IamEventsRule"]["Properties"]["EventPattern"]["detail"]["eventName"]),
+        names
+    );
+    // Report mode: the targeted read's operations and the queue's, nothing more.
+    let statements = r["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    let read: std::collections::BTreeSet<String> = iamwarden_aws::live::scoped::OPERATIONS
+        .iter()
+        .chain(&[
+            "GetAccountPasswordPolicy",
+            "ListAccessKeys",
+            "ListMFADevices",
+        ])
+        .map(|op| format!("iam:{op}"))
+        .collect();
+    assert_eq!(strings(&statements[0]["Action"]), read);
+    let sqs: std::collections::BTreeSet<String> = iamwarden_aws::sqs::OPERATIONS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(strings(&statements[1]["Action"]), sqs);
+    assert_eq!(statements.len(), 2);
+    // Apply mode adds what apply calls: the same actions as examples/iam-apply-policy.json.
+    let apply: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/iam-apply-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let added =
+        &r["TaskRole"]["Properties"]["Policies"][1]["Fn::If"][1]["PolicyDocument"]["Statement"];
+    for i in 0..2 {
+        assert_eq!(
+            strings(&added[i]["Action"]),
+            strings(&apply["Statement"][i]["Action"]),
+            "statement {i}"
+        );
+    }
+}
