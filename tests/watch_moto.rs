@@ -366,3 +366,123 @@ fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_a
     assert_eq!(default(&rt), "v2");
     assert_eq!(files(dir.path(), ".journal.jsonl").len(), 1);
 }
+
+fn sns(endpoint: &str) -> aws_sdk_sns::Client {
+    let creds = aws_sdk_sns::config::Credentials::new(SEED_KEY, "seed-secret", None, None, "test");
+    let conf = aws_sdk_sns::Config::builder()
+        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .region(aws_sdk_sns::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(creds)
+        .build();
+    aws_sdk_sns::Client::from_conf(conf)
+}
+
+/// A queue subscribed to a new topic (SNS's envelope kept unless `raw`); returns (topic ARN,
+/// queue URL).
+async fn subscribed_queue(
+    sqs: &aws_sdk_sqs::Client,
+    sns: &aws_sdk_sns::Client,
+    name: &str,
+    raw: bool,
+) -> (String, String) {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = attrs
+        .attributes
+        .unwrap()
+        .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .unwrap()
+        .clone();
+    let topic = sns
+        .create_topic()
+        .name(format!("{name}-topic"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let mut sub = sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn);
+    if raw {
+        sub = sub.attributes("RawMessageDelivery", "true");
+    }
+    sub.send().await.unwrap();
+    (topic, url)
+}
+
+/// Issue 16's SNS parts: events that reach the queue through an SNS topic (SNS's envelope
+/// around EventBridge's) are planned like direct ones, and `--notify-topic` publishes one
+/// summary per planned batch, with the counts and the changes and no secret.
+#[test]
+fn sns_delivered_events_are_planned_and_each_batch_summary_is_published() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let q = sqs(&server.endpoint());
+    let n = sns(&server.endpoint());
+    let (events_topic, events_url, notes_topic, notes_url) = rt.block_on(async {
+        let (events_topic, events_url) = subscribed_queue(&q, &n, "iam-events", false).await;
+        let (notes_topic, notes_url) = subscribed_queue(&q, &n, "notes", true).await;
+        (events_topic, events_url, notes_topic, notes_url)
+    });
+    rt.block_on(async {
+        n.publish()
+            .topic_arn(&events_topic)
+            .message(create_policy("ev-via-sns", "ci-deployer"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = root().join("examples/demo-account.json");
+    let o = watch(
+        &server,
+        &events_url,
+        dir.path(),
+        &[
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--notify-topic",
+            &notes_topic,
+        ],
+    );
+    let s = summary(&o);
+    assert_eq!(s["events"], 1, "{}", text(&o));
+    assert_eq!(s["malformed"], 0, "the SNS envelope is read: {}", text(&o));
+    assert_eq!(s["deleted"], 1, "{}", text(&o));
+    assert_eq!(s["notified"], 1, "{}", text(&o));
+    assert_eq!(s["notify_failures"], 0, "{}", text(&o));
+    let notes = rt.block_on(drain(&q, &notes_url));
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let note: Value = serde_json::from_str(&notes[0]).unwrap();
+    assert_eq!(note["account"], "123456789012", "{note}");
+    assert_eq!(note["findings"], 1, "{note}");
+    assert_eq!(note["by_severity"]["critical"], 1, "{note}");
+    assert_eq!(note["outcome"], "reported", "{note}");
+    let plan = PathBuf::from(note["plan"].as_str().unwrap());
+    assert!(plan.exists(), "{note}");
+    assert!(!notes[0].contains("seed-secret"));
+    assert!(
+        !notes[0].contains("\"Statement\""),
+        "no policy document in a notification: {note}"
+    );
+    assert!(rt.block_on(drain(&q, &events_url)).is_empty());
+}

@@ -6,6 +6,7 @@
 //! - [`kms`]: plan signatures with an AWS KMS asymmetric key.
 //! - [`org`]: the accounts of an organization and `sts:AssumeRole` into each of them.
 //! - [`sqs`]: the queue `watch` long-polls for CloudTrail events (receive, delete).
+//! - [`sns`]: the topic `watch --notify-topic` publishes batch summaries to.
 //!
 //! The CLI builds the SDK configuration and the tokio runtime these run on.
 
@@ -13,6 +14,7 @@ pub mod iam;
 pub mod kms;
 pub mod live;
 pub mod org;
+pub mod sns;
 pub mod sqs;
 
 #[cfg(test)]

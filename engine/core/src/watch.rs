@@ -150,7 +150,7 @@ pub fn sort_batch(messages: &[Message], seen: &Seen) -> Sorted {
     let mut out = Sorted::default();
     let mut in_batch: HashSet<String> = HashSet::new();
     for m in messages {
-        match crate::event::read(m.body.as_bytes(), &format!("message {}", m.id)) {
+        match crate::event::read(unwrap_sns(&m.body).as_bytes(), &format!("message {}", m.id)) {
             Err(e) => out.malformed.push(Malformed {
                 message_id: m.id.clone(),
                 reason: e.to_string(),
@@ -171,6 +171,109 @@ pub fn sort_batch(messages: &[Message], seen: &Seen) -> Sorted {
     out.events
         .sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
     out
+}
+
+/// The body an SNS subscription delivers (`{"Type": "Notification", "Message": "..."}`, when
+/// the queue is subscribed to a topic the EventBridge rule feeds, without raw message
+/// delivery): the message inside; any other body as it is.
+pub fn unwrap_sns(body: &str) -> std::borrow::Cow<'_, str> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(rename = "Type")]
+        kind: String,
+        #[serde(rename = "Message")]
+        message: String,
+    }
+    // Cheap test first: an EventBridge envelope never starts with SNS's field names.
+    if !body.contains("\"Notification\"") {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    match serde_json::from_str::<Envelope>(body) {
+        Ok(e) if e.kind == "Notification" => std::borrow::Cow::Owned(e.message),
+        _ => std::borrow::Cow::Borrowed(body),
+    }
+}
+
+/// At most this many changes are listed in a [`Notification`] (SNS takes 256 KB).
+pub const NOTIFY_MAX_CHANGES: usize = 50;
+
+/// What `watch --notify-topic` publishes per planned batch: counts and the changes, never a
+/// secret (a plan holds none) and never a document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Notification {
+    /// The batch's name (its plan file's stem).
+    pub batch: String,
+    /// The plan file.
+    pub plan: String,
+    /// The account.
+    pub account: String,
+    /// Events planned.
+    pub events: usize,
+    /// Findings, and per severity.
+    pub findings: usize,
+    /// Findings per severity (`critical`, `high`, ...).
+    pub by_severity: std::collections::BTreeMap<String, usize>,
+    /// Actions planned.
+    pub actions: usize,
+    /// `planned`, `reported`, `clean`, or what apply did.
+    pub outcome: String,
+    /// The first [`NOTIFY_MAX_CHANGES`] actions: id, step, resource and the rules behind it.
+    pub changes: Vec<NotifiedChange>,
+    /// Actions not listed.
+    pub more_changes: usize,
+}
+
+/// One change in a [`Notification`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotifiedChange {
+    /// The action id.
+    pub id: String,
+    /// The step.
+    pub step: String,
+    /// The resource's name.
+    pub resource: String,
+    /// The rules that led to it.
+    pub rules: Vec<String>,
+    /// The eventIDs that led to it.
+    pub triggered_by: Vec<String>,
+}
+
+/// The notification of a planned batch.
+pub fn notification(batch: &str, plan_file: &str, plan: &Plan, outcome: &str) -> Notification {
+    let mut by_severity = std::collections::BTreeMap::new();
+    for f in &plan.findings {
+        *by_severity
+            .entry(f.severity.as_str().to_string())
+            .or_insert(0) += 1;
+    }
+    let events: HashSet<&str> = plan
+        .actions
+        .iter()
+        .flat_map(|a| a.triggered_by.iter().map(String::as_str))
+        .collect();
+    Notification {
+        batch: batch.to_string(),
+        plan: plan_file.to_string(),
+        account: plan.account_id.clone(),
+        events: events.len(),
+        findings: plan.findings.len(),
+        by_severity,
+        actions: plan.actions.len(),
+        outcome: outcome.to_string(),
+        changes: plan
+            .actions
+            .iter()
+            .take(NOTIFY_MAX_CHANGES)
+            .map(|a| NotifiedChange {
+                id: a.id.clone(),
+                step: a.action.as_str().to_string(),
+                resource: a.resource.name.clone(),
+                rules: a.rules.clone(),
+                triggered_by: a.triggered_by.clone(),
+            })
+            .collect(),
+        more_changes: plan.actions.len().saturating_sub(NOTIFY_MAX_CHANGES),
+    }
 }
 
 /// One structured log line: what one event led to.
@@ -264,6 +367,10 @@ pub struct Metrics {
     pub deleted: usize,
     /// Slowest batch, receive to durable (ms).
     pub max_latency_ms: u64,
+    /// Batch summaries published (`--notify-topic`).
+    pub notified: usize,
+    /// Batch summaries that could not be published.
+    pub notify_failures: usize,
 }
 
 impl Metrics {
@@ -308,6 +415,27 @@ mod tests {
             receipt: format!("r{n}"),
             body,
         }
+    }
+
+    #[test]
+    fn an_sns_delivered_envelope_is_read_like_a_direct_one() {
+        let inner = envelope("e9", "p9");
+        let sns = serde_json::json!({
+            "Type": "Notification",
+            "MessageId": "x",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:iam-events",
+            "Message": inner,
+        })
+        .to_string();
+        let s = sort_batch(&[msg(1, sns)], &Seen::new(10));
+        assert_eq!(s.events.len(), 1, "{:?}", s.malformed);
+        assert_eq!(s.events[0].id, "e9");
+        // Anything else is left as it is.
+        assert_eq!(
+            unwrap_sns(r#"{"Type":"Notification"}"#),
+            r#"{"Type":"Notification"}"#
+        );
+        assert_eq!(unwrap_sns(&inner), inner);
     }
 
     #[test]

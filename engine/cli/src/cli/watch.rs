@@ -45,11 +45,34 @@ pub struct WatchArgs {
     /// The long poll's wait (SQS WaitTimeSeconds, 0-20).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20))]
     wait_seconds: i32,
+    /// Publish a summary of each planned batch (counts per severity, the changes, the plan
+    /// file; never a secret or a document) to this SNS topic. A failed publish is logged and
+    /// counted; it does not hold the batch's messages.
+    #[arg(long, value_name = "TOPIC_ARN")]
+    notify_topic: Option<String>,
     /// Apply each batch's plan (needs --auto-approve), with every check `iamwarden apply` makes.
     #[arg(long, requires = "auto_approve")]
     apply: bool,
     #[command(flatten)]
     apply_flags: ApplyFlags,
+}
+
+/// A batch's outcome from its events' lines: what apply did when it ran, else `planned` when
+/// any event led to an action, `reported` for findings only, else `clean`.
+fn batch_outcome(lines: &[core_watch::EventLine]) -> String {
+    if let Some(l) = lines
+        .iter()
+        .find(|l| l.actions > 0 && l.outcome != "planned")
+    {
+        return l.outcome.clone();
+    }
+    if lines.iter().any(|l| l.actions > 0) {
+        "planned".to_string()
+    } else if lines.iter().any(|l| l.findings > 0) {
+        "reported".to_string()
+    } else {
+        "clean".to_string()
+    }
 }
 
 /// Says what happened, as one JSON line on stderr.
@@ -79,6 +102,10 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         .context("cannot start the async runtime")?;
     let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()));
     let queue = iamwarden_aws::sqs::Queue::new(&config, &args.queue_url);
+    let topic = args
+        .notify_topic
+        .as_deref()
+        .map(|arn| iamwarden_aws::sns::Topic::new(&config, arn));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     rt.spawn(async move {
         let mut term =
@@ -194,6 +221,29 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
                 };
                 for l in lines.iter_mut().filter(|l| l.actions > 0) {
                     l.outcome.clone_from(&outcome);
+                }
+            }
+            if let Some(topic) = &topic {
+                let outcome = batch_outcome(&lines);
+                let note = core_watch::notification(
+                    &name,
+                    &plan_file.display().to_string(),
+                    &plan,
+                    &outcome,
+                );
+                let subject = format!(
+                    "iamwarden {}: {} finding(s), {} action(s) {outcome}",
+                    note.account, note.findings, note.actions
+                );
+                match rt.block_on(topic.publish(&subject, &serde_json::to_string(&note)?)) {
+                    Ok(id) => {
+                        metrics.notified += 1;
+                        log(json!({"batch": name, "notified": id}));
+                    }
+                    Err(e) => {
+                        metrics.notify_failures += 1;
+                        log(json!({"batch": name, "notify_failed": e.to_string()}));
+                    }
                 }
             }
             let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
