@@ -9,6 +9,9 @@
 #[path = "support/moto.rs"]
 mod moto;
 
+#[path = "support/lambda_api.rs"]
+mod lambda_api;
+
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -485,4 +488,104 @@ fn sns_delivered_events_are_planned_and_each_batch_summary_is_published() {
         "no policy document in a notification: {note}"
     );
     assert!(rt.block_on(drain(&q, &events_url)).is_empty());
+}
+
+/// The Lambda handler against a local Runtime API: a direct EventBridge invocation answers
+/// with the batch's counts, the same event again is a duplicate, an SQS batch reports its
+/// malformed message in `batchItemFailures` (left for redrive, as watch leaves it), an
+/// unreadable direct event is an invocation error; plans and the seen state are on disk.
+#[test]
+fn lambda_handler_answers_eventbridge_and_sqs_invocations_on_the_watch_path() {
+    let sqs_payload = json!({"Records": [
+        {"eventSource": "aws:sqs", "messageId": "m-good", "receiptHandle": "r1",
+         "body": create_policy("ev-l2", "lambda-two")},
+        {"eventSource": "aws:sqs", "messageId": "m-bad", "receiptHandle": "r2",
+         "body": "{ not an event"},
+    ]});
+    let api = lambda_api::RuntimeApi::start(vec![
+        create_policy("ev-l1", "lambda-one"),
+        create_policy("ev-l1", "lambda-one"),
+        sqs_payload.to_string(),
+        r#"{"hello": "world"}"#.to_string(),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = root().join("examples/demo-account.json");
+    let lambda = |env: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", SEED_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .args(["lambda", "--now", NOW, "--out-dir"])
+            .arg(dir.path())
+            .arg("--snapshot")
+            .arg(&snapshot);
+        c
+    };
+    // Outside Lambda: a clear error, no panic.
+    let o = lambda(&[]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("runs inside AWS Lambda"),
+        "{}",
+        text(&o)
+    );
+    let address = api.address();
+    let mut child = lambda(&[
+        ("AWS_LAMBDA_RUNTIME_API", address.as_str()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "iamwarden"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (responses, errors, init) = api.wait_for(4, std::time::Duration::from_secs(120));
+    child.kill().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(init.is_empty(), "init error: {init:?}\n{}", text(&o));
+    assert!(!text(&o).contains("seed-secret"));
+    let answer = |id: &str| -> Value {
+        let body = &responses
+            .iter()
+            .find(|(r, _)| r == id)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no response to {id}: {responses:?} {errors:?}\n{}",
+                    text(&o)
+                )
+            })
+            .1;
+        serde_json::from_str(body).unwrap()
+    };
+    assert_eq!(answer("req-1")["events"], 1, "{}", text(&o));
+    assert_eq!(
+        (
+            answer("req-2")["events"].as_u64(),
+            answer("req-2")["duplicates"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert_eq!(
+        answer("req-3"),
+        json!({"batchItemFailures": [{"itemIdentifier": "m-bad"}]})
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, "req-4");
+    assert!(
+        errors[0].1.contains("not a CloudTrail IAM event"),
+        "{errors:?}"
+    );
+    // Two batches planned (the duplicate and the error plan nothing), the state kept.
+    assert_eq!(files(dir.path(), ".plan.json").len(), 2);
+    let state = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+    assert!(
+        state.contains("ev-l1") && state.contains("ev-l2"),
+        "{state}"
+    );
 }

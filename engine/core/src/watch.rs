@@ -194,6 +194,36 @@ pub fn unwrap_sns(body: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The messages of an SQS-triggered Lambda invocation (`{"Records": [{"eventSource":
+/// "aws:sqs", "messageId", "body", ...}]}`), each keyed by its message id (the handler reports
+/// the ones to retry as `batchItemFailures`); `None` for any other payload (an EventBridge
+/// event invoking the function directly).
+pub fn sqs_event_messages(payload: &serde_json::Value) -> Option<Vec<Message>> {
+    let records = payload.get("Records")?.as_array()?;
+    if records.is_empty()
+        || !records
+            .iter()
+            .all(|r| r.get("eventSource").and_then(serde_json::Value::as_str) == Some("aws:sqs"))
+    {
+        return None;
+    }
+    records
+        .iter()
+        .map(|r| {
+            let id = r.get("messageId")?.as_str()?.to_string();
+            Some(Message {
+                receipt: id.clone(),
+                id,
+                body: r
+                    .get("body")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+        })
+        .collect()
+}
+
 /// At most this many changes are listed in a [`Notification`] (SNS takes 256 KB).
 pub const NOTIFY_MAX_CHANGES: usize = 50;
 
@@ -436,6 +466,27 @@ mod tests {
             r#"{"Type":"Notification"}"#
         );
         assert_eq!(unwrap_sns(&inner), inner);
+    }
+
+    #[test]
+    fn an_sqs_lambda_payload_is_its_messages_and_nothing_else_is() {
+        let payload = serde_json::json!({"Records": [
+            {"eventSource": "aws:sqs", "messageId": "m1", "body": envelope("e1", "p1")},
+            {"eventSource": "aws:sqs", "messageId": "m2", "body": "{bad"},
+        ]});
+        let msgs = sqs_event_messages(&payload).unwrap();
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(
+            (msgs[1].id.as_str(), msgs[1].receipt.as_str()),
+            ("m2", "m2")
+        );
+        let s = sort_batch(&msgs, &Seen::new(10));
+        assert_eq!(s.events.len(), 1);
+        assert_eq!(s.malformed[0].message_id, "m2");
+        // A CloudTrail log file also has Records, and is not an SQS payload.
+        let trail = serde_json::json!({"Records": [{"eventSource": "iam.amazonaws.com"}]});
+        assert!(sqs_event_messages(&trail).is_none());
+        assert!(sqs_event_messages(&serde_json::json!({"detail": {}})).is_none());
     }
 
     #[test]

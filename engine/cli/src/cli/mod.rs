@@ -5,6 +5,7 @@
 mod apply;
 mod event;
 mod files;
+mod lambda;
 mod org;
 mod sign;
 mod sniff;
@@ -140,6 +141,9 @@ enum Command {
     /// Long-poll an SQS queue of CloudTrail IAM events (EventBridge): plan each batch (and
     /// apply it with --apply --auto-approve); a message is deleted once its plan is on disk.
     Watch(Box<watch::WatchArgs>),
+    /// The AWS Lambda handler (custom runtime, provided.al2023): each invocation (an
+    /// EventBridge event, or an SQS batch) planned like a `watch` batch.
+    Lambda(Box<lambda::LambdaArgs>),
     /// Every account of an organization: `org plan` (one plan per account, sharded across
     /// job runners) and `org report` (merge shard outputs).
     Org {
@@ -480,6 +484,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
         Command::Undo(args) => apply::undo(args, out),
         Command::Event(args) => event::event(*args, out),
         Command::Watch(args) => watch::watch(*args, out),
+        Command::Lambda(args) => lambda::lambda(*args, out),
         Command::Org { command } => org::org(command, out),
         Command::Snapshot { out: file, aws } => {
             let inv = read_live(&aws)?;

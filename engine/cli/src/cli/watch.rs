@@ -10,7 +10,7 @@ use super::event::{load_for_events, LiveRead};
 use super::{Exit, Inputs};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
-use iamwarden_core::watch::{self as core_watch, Metrics, Seen};
+use iamwarden_core::watch::{self as core_watch, Metrics, Seen, Sorted};
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,17 +21,8 @@ pub struct WatchArgs {
     /// The SQS queue URL (its messages: EventBridge envelopes of CloudTrail IAM events).
     #[arg(long)]
     queue_url: String,
-    /// The packs, the account before the events (a snapshot, or live: read again per batch),
-    /// the clock.
     #[command(flatten)]
-    input: Inputs,
-    /// Without `--snapshot`: per batch, read only what its events touched (`targeted`) or the
-    /// whole account (`full`).
-    #[arg(long, value_enum, default_value = "targeted")]
-    read: LiveRead,
-    /// Where each batch's plan (and journal) is written.
-    #[arg(long, default_value = "iamwarden-watch")]
-    out_dir: PathBuf,
+    batch: BatchArgs,
     /// The seen-event state (eventIDs already planned), so a restart does not plan or apply a
     /// redelivered event again; default: OUT_DIR/state.json.
     #[arg(long)]
@@ -45,6 +36,23 @@ pub struct WatchArgs {
     /// The long poll's wait (SQS WaitTimeSeconds, 0-20).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20))]
     wait_seconds: i32,
+}
+
+/// What `watch` and the Lambda handler (`iamwarden lambda`) share: the account, where each
+/// batch's plan goes, the notification, and apply.
+#[derive(Debug, clap::Args)]
+pub struct BatchArgs {
+    /// The packs, the account before the events (a snapshot, or live: read again per batch),
+    /// the clock.
+    #[command(flatten)]
+    pub(super) input: Inputs,
+    /// Without `--snapshot`: per batch, read only what its events touched (`targeted`) or the
+    /// whole account (`full`).
+    #[arg(long, value_enum, default_value = "targeted")]
+    read: LiveRead,
+    /// Where each batch's plan (and journal) is written.
+    #[arg(long, default_value = "iamwarden-watch")]
+    pub(super) out_dir: PathBuf,
     /// Publish a summary of each planned batch (counts per severity, the changes, the plan
     /// file; never a secret or a document) to this SNS topic. A failed publish is logged and
     /// counted; it does not hold the batch's messages.
@@ -76,38 +84,200 @@ fn batch_outcome(lines: &[core_watch::EventLine]) -> String {
 }
 
 /// Says what happened, as one JSON line on stderr.
-fn log(v: serde_json::Value) {
+pub(super) fn log(v: serde_json::Value) {
     eprintln!("{v}");
 }
 
+/// Plans (and applies, and announces) sorted batches of events: the one path `watch` and the
+/// Lambda handler run each batch through.
+pub(super) struct Batcher<'a> {
+    args: &'a BatchArgs,
+    rules: iamwarden_core::compile::RuleSet,
+    /// The snapshot, when the account is not read live.
+    base: Option<iamwarden_core::inventory::Inventory>,
+    topic: Option<iamwarden_aws::sns::Topic>,
+    rt: tokio::runtime::Runtime,
+    config: aws_config::SdkConfig,
+    batch_no: usize,
+}
+
+impl<'a> Batcher<'a> {
+    /// Loads the rules (and a snapshot) once; a live account is read again for every batch,
+    /// only what the batch touched unless `--read full`.
+    pub(super) fn new(args: &'a BatchArgs) -> Result<Batcher<'a>> {
+        std::fs::create_dir_all(&args.out_dir)
+            .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+        let (rules, base) = if args.input.snapshot.is_some() {
+            let (rules, inv, _) = args.input.load()?;
+            (rules, Some(inv))
+        } else {
+            (
+                iamwarden_core::packs::load_rule_set(&args.input.rules)?,
+                None,
+            )
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()));
+        let topic = args
+            .notify_topic
+            .as_deref()
+            .map(|arn| iamwarden_aws::sns::Topic::new(&config, arn));
+        Ok(Batcher {
+            args,
+            rules,
+            base,
+            topic,
+            rt,
+            config,
+            batch_no: 0,
+        })
+    }
+
+    /// The runtime the batcher's own calls run on (the queue's too).
+    pub(super) fn rt(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+
+    /// The SDK configuration every client of the run is built from.
+    pub(super) fn config(&self) -> &aws_config::SdkConfig {
+        &self.config
+    }
+
+    /// Logs the batch's malformed, duplicate and skipped records, then plans its events,
+    /// writes the plan, applies it (`--apply`) and publishes its summary (`--notify-topic`).
+    /// Returns whether the batch is durable: its messages may be deleted (false when a guard
+    /// refused the apply before any change, so the messages come back).
+    pub(super) fn run(
+        &mut self,
+        sorted: &Sorted,
+        started: Instant,
+        metrics: &mut Metrics,
+        out: &mut dyn Write,
+    ) -> Result<bool> {
+        let args = self.args;
+        for m in &sorted.malformed {
+            log(
+                json!({"message": m.message_id, "outcome": "malformed: left for redrive", "reason": m.reason}),
+            );
+        }
+        for d in &sorted.duplicates {
+            log(json!({"id": d, "outcome": "duplicate"}));
+        }
+        for s in &sorted.skipped {
+            log(json!({"id": s.id, "name": s.what, "outcome": format!("skipped: {}", s.reason)}));
+        }
+        if sorted.events.is_empty() {
+            return Ok(true);
+        }
+        let mut durable = true;
+        self.batch_no += 1;
+        let name = format!(
+            "batch-{}-{:04}",
+            Utc::now().format("%Y%m%dT%H%M%SZ"),
+            self.batch_no
+        );
+        let (rules_now, inv, now) = match &self.base {
+            Some(inv) => {
+                let now = super::parse_now(args.input.now.as_deref())?;
+                (None, inv.clone(), now)
+            }
+            None => {
+                let (r, inv, now) = load_for_events(&args.input, &sorted.events, args.read)?;
+                (Some(r), inv, now)
+            }
+        };
+        let rules = rules_now.as_ref().unwrap_or(&self.rules);
+        let (plan, reports) =
+            iamwarden_core::pipeline::make_event_plan(rules, inv, &sorted.events, now, Utc::now());
+        let plan_file = args.out_dir.join(format!("{name}.plan.json"));
+        super::files::write_json(&plan_file, &plan, "the plan")?;
+        metrics.findings += plan.summary.findings;
+        metrics.actions += plan.actions.len();
+        let mut lines = core_watch::event_lines(&plan, &reports);
+        if args.apply && !plan.actions.is_empty() {
+            let journal = args.out_dir.join(format!("{name}.journal.jsonl"));
+            let outcome = match apply_plan(
+                &plan,
+                &plan_file.display().to_string(),
+                &journal,
+                &args.apply_flags,
+                ReportFormat::Human,
+                &args.input.aws,
+                out,
+            ) {
+                Ok(Exit::Success) => {
+                    metrics.applied += plan.actions.len();
+                    "applied".to_string()
+                }
+                Ok(e) => {
+                    metrics.apply_failures += 1;
+                    format!(
+                        "apply ended with exit {} (see {})",
+                        e as u8,
+                        journal.display()
+                    )
+                }
+                Err(e) => {
+                    // Refused before any change (a guard): the messages stay on the queue.
+                    metrics.apply_failures += 1;
+                    durable = false;
+                    format!("apply refused: {e:#}")
+                }
+            };
+            for l in lines.iter_mut().filter(|l| l.actions > 0) {
+                l.outcome.clone_from(&outcome);
+            }
+        }
+        if let Some(topic) = &self.topic {
+            let outcome = batch_outcome(&lines);
+            let note =
+                core_watch::notification(&name, &plan_file.display().to_string(), &plan, &outcome);
+            let subject = format!(
+                "iamwarden {}: {} finding(s), {} action(s) {outcome}",
+                note.account, note.findings, note.actions
+            );
+            match self
+                .rt
+                .block_on(topic.publish(&subject, &serde_json::to_string(&note)?))
+            {
+                Ok(id) => {
+                    metrics.notified += 1;
+                    log(json!({"batch": name, "notified": id}));
+                }
+                Err(e) => {
+                    metrics.notify_failures += 1;
+                    log(json!({"batch": name, "notify_failed": e.to_string()}));
+                }
+            }
+        }
+        let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        metrics.max_latency_ms = metrics.max_latency_ms.max(latency);
+        for mut l in lines {
+            l.latency_ms = latency;
+            log(serde_json::to_value(&l)?);
+        }
+        Ok(durable)
+    }
+}
+
 pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let mut batcher = Batcher::new(&args.batch)?;
     let state_path = args
         .state
         .clone()
-        .unwrap_or_else(|| args.out_dir.join("state.json"));
+        .unwrap_or_else(|| args.batch.out_dir.join("state.json"));
     let mut seen = match std::fs::read_to_string(&state_path) {
         Ok(text) => Seen::from_json(&text, args.state_capacity)
             .with_context(|| state_path.display().to_string())?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Seen::new(args.state_capacity),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", state_path.display())),
     };
-    // The rules (and a snapshot) once; a live account is read again for every batch, only
-    // what the batch touched unless `--read full`.
-    let (rules, base, _) = load_for_events(&args.input, &[], args.read)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()));
-    let queue = iamwarden_aws::sqs::Queue::new(&config, &args.queue_url);
-    let topic = args
-        .notify_topic
-        .as_deref()
-        .map(|arn| iamwarden_aws::sns::Topic::new(&config, arn));
+    let queue = iamwarden_aws::sqs::Queue::new(batcher.config(), &args.queue_url);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    rt.spawn(async move {
+    batcher.rt().spawn(async move {
         let mut term =
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(t) => t,
@@ -121,8 +291,6 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
     });
 
     let mut metrics = Metrics::default();
-    let mut batch_no = 0usize;
-    let mut base = Some(base);
     loop {
         if *stop_rx.borrow() {
             break;
@@ -130,7 +298,7 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         let mut stop = stop_rx.clone();
         // A signal during the poll abandons it: what it would have received comes back after
         // its visibility timeout.
-        let received = rt.block_on(async {
+        let received = batcher.rt().block_on(async {
             tokio::select! {
                 r = queue.receive(args.wait_seconds) => Some(r),
                 _ = stop.changed() => None,
@@ -147,113 +315,7 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         let started = Instant::now();
         let sorted = core_watch::sort_batch(&messages, &seen);
         metrics.count(messages.len(), &sorted);
-        for m in &sorted.malformed {
-            log(
-                json!({"message": m.message_id, "outcome": "malformed: left for redrive", "reason": m.reason}),
-            );
-        }
-        for d in &sorted.duplicates {
-            log(json!({"id": d, "outcome": "duplicate"}));
-        }
-        for s in &sorted.skipped {
-            log(json!({"id": s.id, "name": s.what, "outcome": format!("skipped: {}", s.reason)}));
-        }
-        let mut durable = true;
-        if !sorted.events.is_empty() {
-            batch_no += 1;
-            let name = format!(
-                "batch-{}-{batch_no:04}",
-                Utc::now().format("%Y%m%dT%H%M%SZ")
-            );
-            let (rules_now, inv, now) = match (&args.input.snapshot, base.take()) {
-                (Some(_), Some(inv)) => {
-                    let now = super::parse_now(args.input.now.as_deref())?;
-                    base = Some(inv.clone());
-                    (None, inv, now)
-                }
-                _ => {
-                    let (r, inv, now) = load_for_events(&args.input, &sorted.events, args.read)?;
-                    (Some(r), inv, now)
-                }
-            };
-            let rules = rules_now.as_ref().unwrap_or(&rules);
-            let (plan, reports) = iamwarden_core::pipeline::make_event_plan(
-                rules,
-                inv,
-                &sorted.events,
-                now,
-                Utc::now(),
-            );
-            let plan_file = args.out_dir.join(format!("{name}.plan.json"));
-            super::files::write_json(&plan_file, &plan, "the plan")?;
-            metrics.findings += plan.summary.findings;
-            metrics.actions += plan.actions.len();
-            let mut lines = core_watch::event_lines(&plan, &reports);
-            if args.apply && !plan.actions.is_empty() {
-                let journal = args.out_dir.join(format!("{name}.journal.jsonl"));
-                let outcome = match apply_plan(
-                    &plan,
-                    &plan_file.display().to_string(),
-                    &journal,
-                    &args.apply_flags,
-                    ReportFormat::Human,
-                    &args.input.aws,
-                    out,
-                ) {
-                    Ok(Exit::Success) => {
-                        metrics.applied += plan.actions.len();
-                        "applied".to_string()
-                    }
-                    Ok(e) => {
-                        metrics.apply_failures += 1;
-                        format!(
-                            "apply ended with exit {} (see {})",
-                            e as u8,
-                            journal.display()
-                        )
-                    }
-                    Err(e) => {
-                        // Refused before any change (a guard): the messages stay on the queue.
-                        metrics.apply_failures += 1;
-                        durable = false;
-                        format!("apply refused: {e:#}")
-                    }
-                };
-                for l in lines.iter_mut().filter(|l| l.actions > 0) {
-                    l.outcome.clone_from(&outcome);
-                }
-            }
-            if let Some(topic) = &topic {
-                let outcome = batch_outcome(&lines);
-                let note = core_watch::notification(
-                    &name,
-                    &plan_file.display().to_string(),
-                    &plan,
-                    &outcome,
-                );
-                let subject = format!(
-                    "iamwarden {}: {} finding(s), {} action(s) {outcome}",
-                    note.account, note.findings, note.actions
-                );
-                match rt.block_on(topic.publish(&subject, &serde_json::to_string(&note)?)) {
-                    Ok(id) => {
-                        metrics.notified += 1;
-                        log(json!({"batch": name, "notified": id}));
-                    }
-                    Err(e) => {
-                        metrics.notify_failures += 1;
-                        log(json!({"batch": name, "notify_failed": e.to_string()}));
-                    }
-                }
-            }
-            let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            metrics.max_latency_ms = metrics.max_latency_ms.max(latency);
-            for mut l in lines {
-                l.latency_ms = latency;
-                log(serde_json::to_value(&l)?);
-            }
-        }
-        if !durable {
+        if !batcher.run(&sorted, started, &mut metrics, out)? {
             continue;
         }
         for e in &sorted.events {
@@ -261,7 +323,8 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         }
         let state: serde_json::Value = serde_json::from_str(&seen.to_json())?;
         super::files::write_json(&state_path, &state, "the watch state")?;
-        let failed = rt
+        let failed = batcher
+            .rt()
             .block_on(queue.delete(&sorted.delete))
             .with_context(|| format!("queue {}", args.queue_url))?;
         for (receipt, why) in &failed {
