@@ -2,6 +2,7 @@
 //! of apply's guardrails).
 
 use super::apply::{apply_plan, ApplyFlags, ReportFormat};
+use iamwarden_core::apply::select::Selection;
 use super::Format;
 use super::{Exit, Inputs};
 use anyhow::{Context, Result};
@@ -105,6 +106,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             &plan_file,
             &journal,
             &args.apply_flags,
+            &Selection::default(),
             ReportFormat::Human,
             &args.input.aws,
             out,

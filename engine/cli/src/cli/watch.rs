@@ -6,6 +6,7 @@
 //! finish the batch in hand, then exit with the metrics summary.
 
 use super::apply::{apply_plan, ApplyFlags, ReportFormat};
+use iamwarden_core::apply::select::Selection;
 use super::{Exit, Inputs};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
@@ -163,6 +164,7 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
                     &plan_file.display().to_string(),
                     &journal,
                     &args.apply_flags,
+                    &Selection::default(),
                     ReportFormat::Human,
                     &args.input.aws,
                     out,
