@@ -136,7 +136,15 @@ fn key_updates(server: &moto::MotoServer) -> Vec<String> {
     v
 }
 
-fn setup(n: usize) -> (moto::MotoServer, Vec<(String, String)>, tempfile::TempDir, PathBuf, Value) {
+fn setup(
+    n: usize,
+) -> (
+    moto::MotoServer,
+    Vec<(String, String)>,
+    tempfile::TempDir,
+    PathBuf,
+    Value,
+) {
     let server = moto::MotoServer::start();
     let c = moto::iam_client(&server.endpoint(), SEED_KEY, "seed-secret");
     let keys = rt().block_on(seed(&c, n));
@@ -190,7 +198,11 @@ fn a_second_apply_of_one_plan_is_refused_naming_the_holder_and_each_action_runs_
     eprintln!("exit codes of the two applies: {codes:?}");
     match codes {
         (Some(0), Some(5)) | (Some(5), Some(0)) => {
-            let (refused, holder) = if codes.0 == Some(5) { (&oa, pb) } else { (&ob, pa) };
+            let (refused, holder) = if codes.0 == Some(5) {
+                (&oa, pb)
+            } else {
+                (&ob, pa)
+            };
             let msg = stderr(refused);
             assert!(
                 msg.contains(&format!("is locked by pid {holder} on host ")),
@@ -286,7 +298,11 @@ fn undo_dry_run_prints_the_diff_without_a_request_and_undo_refuses_first_without
         "undo --dry-run sent {:?}",
         server.requests()
     );
-    assert_eq!(std::fs::read(&journal_path).unwrap(), before, "the journal was written");
+    assert_eq!(
+        std::fs::read(&journal_path).unwrap(),
+        before,
+        "the journal was written"
+    );
     let diff = normalize(
         &String::from_utf8_lossy(&o.stdout),
         &keys,
@@ -375,7 +391,10 @@ fn only_and_exclude_run_exactly_the_selected_actions_with_progress() {
     let report: Value = serde_json::from_slice(&o.stdout).expect("stdout is the JSON report");
     assert_eq!(report["actions"].as_array().unwrap().len(), 2);
     let err = stderr(&o);
-    assert!(err.contains("Selected 2 of the plan's 4 action(s)"), "{err}");
+    assert!(
+        err.contains("Selected 2 of the plan's 4 action(s)"),
+        "{err}"
+    );
     assert!(err.contains("[1/2] deactivate_access_key "), "{err}");
     assert!(err.contains("[2/2] deactivate_access_key "), "{err}");
     let mut want = vec![keys[0].1.clone(), keys[1].1.clone()];

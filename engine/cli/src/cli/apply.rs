@@ -179,7 +179,10 @@ fn command_label() -> String {
 
 /// Takes the journal's lock before it is read: one run per journal (see `apply::lock`).
 fn lock(journal: &Path) -> Result<JournalLock> {
-    Ok(JournalLock::acquire(journal, &Holder::here(&command_label()))?)
+    Ok(JournalLock::acquire(
+        journal,
+        &Holder::here(&command_label()),
+    )?)
 }
 
 /// `--stats`: the mutating calls this run journaled (records after the first `skip`), per

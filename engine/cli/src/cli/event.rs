@@ -2,11 +2,11 @@
 //! of apply's guardrails).
 
 use super::apply::{apply_plan, ApplyFlags, ReportFormat};
-use iamwarden_core::apply::select::Selection;
 use super::Format;
 use super::{Exit, Inputs};
 use anyhow::{Context, Result};
 use chrono::Utc;
+use iamwarden_core::apply::select::Selection;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 

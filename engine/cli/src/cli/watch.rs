@@ -6,10 +6,10 @@
 //! finish the batch in hand, then exit with the metrics summary.
 
 use super::apply::{apply_plan, ApplyFlags, ReportFormat};
-use iamwarden_core::apply::select::Selection;
 use super::{Exit, Inputs};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
+use iamwarden_core::apply::select::Selection;
 use iamwarden_core::watch::{self as core_watch, Metrics, Seen};
 use serde_json::json;
 use std::io::Write;

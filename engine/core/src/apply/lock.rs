@@ -109,7 +109,9 @@ impl std::fmt::Display for HolderText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HolderText::Known(h) => h.fmt(f),
-            HolderText::Unknown => f.write_str("another process (its lock file names no holder yet)"),
+            HolderText::Unknown => {
+                f.write_str("another process (its lock file names no holder yet)")
+            }
         }
     }
 }
@@ -189,12 +191,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = dir.path().join("plan.json.journal.jsonl");
         let first = JournalLock::acquire(&journal, &Holder::here("iamwarden apply")).unwrap();
-        assert_eq!(first.path(), dir.path().join("plan.json.journal.jsonl.lock"));
+        assert_eq!(
+            first.path(),
+            dir.path().join("plan.json.journal.jsonl.lock")
+        );
         let err = JournalLock::acquire(&journal, &Holder::here("iamwarden undo")).unwrap_err();
         let msg = err.to_string();
         let pid = std::process::id();
         assert!(
-            msg.contains(&format!("plan.json.journal.jsonl is locked by pid {pid} on host ")),
+            msg.contains(&format!(
+                "plan.json.journal.jsonl is locked by pid {pid} on host "
+            )),
             "{msg}"
         );
         assert!(msg.contains("(iamwarden apply, since "), "{msg}");

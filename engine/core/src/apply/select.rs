@@ -86,7 +86,11 @@ pub enum SelectError {
 
 /// The names an action answers to.
 fn names(a: &Action) -> Vec<&str> {
-    let mut n = vec![a.id.as_str(), a.resource.name.as_str(), a.resource.id.as_str()];
+    let mut n = vec![
+        a.id.as_str(),
+        a.resource.name.as_str(),
+        a.resource.id.as_str(),
+    ];
     n.extend(a.resource.arn.as_deref());
     n.extend(a.rules.iter().map(String::as_str));
     n.extend(a.params.get("user").and_then(Value::as_str));
@@ -126,7 +130,12 @@ fn matching<'a>(
 pub fn select(plan: &Plan, sel: &Selection) -> Result<Selected, SelectError> {
     let mut notes = Vec::new();
     let by_id = |id: &str| plan.actions.iter().find(|a| a.id == id);
-    let label = |id: &str| by_id(id).map_or_else(|| id.to_string(), |a| format!("{} [{}]", super::describe(a), a.id));
+    let label = |id: &str| {
+        by_id(id).map_or_else(
+            || id.to_string(),
+            |a| format!("{} [{}]", super::describe(a), a.id),
+        )
+    };
 
     let mut chosen: BTreeSet<&str> = if sel.only.is_empty() {
         plan.actions.iter().map(|a| a.id.as_str()).collect()
@@ -137,7 +146,10 @@ pub fn select(plan: &Plan, sel: &Selection) -> Result<Selected, SelectError> {
     if !sel.only.is_empty() {
         let mut todo: Vec<&str> = chosen.iter().copied().collect();
         while let Some(id) = todo.pop() {
-            for dep in by_id(id).map(|a| a.depends_on.as_slice()).unwrap_or_default() {
+            for dep in by_id(id)
+                .map(|a| a.depends_on.as_slice())
+                .unwrap_or_default()
+            {
                 if by_id(dep).is_some() && chosen.insert(dep.as_str()) {
                     notes.push(format!(
                         "{} runs too: {} depends on it",

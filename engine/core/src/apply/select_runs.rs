@@ -3,7 +3,7 @@
 //! the selected actions' calls sent, and the selection in the journal's `run` record.
 
 use super::fake_runs::{
-    account, deactivate_alice_key, delete_bob, exec, journal_path, leave, opts, caller,
+    account, caller, deactivate_alice_key, delete_bob, exec, journal_path, leave, opts,
 };
 use super::journal::{self, History, Mode, Record};
 use super::select::{select, Selection};
@@ -78,7 +78,9 @@ fn an_unknown_term_is_an_error_with_did_you_mean_and_nothing_left_is_an_error() 
         e,
         "--only alcie: no action, rule or resource of the plan is called that (did you mean `alice`?)"
     );
-    let e = select(&p, &sel(&[], &["stale-user"])).unwrap_err().to_string();
+    let e = select(&p, &sel(&[], &["stale-user"]))
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("--exclude stale-user: "), "{e}");
     assert!(e.contains("did you mean `stale-users`?"), "{e}");
     let e = select(&p, &sel(&["alice"], &["act-AKIA1"]))

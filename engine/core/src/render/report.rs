@@ -19,7 +19,10 @@ pub fn progress_line(r: &ActionReport, n: usize, total: usize) -> String {
         "done" | "restored" | "" => String::new(),
         d => format!(": {d}"),
     };
-    format!("[{n:>width$}/{total}] {} {mark} [{}]{detail}", r.target, r.id)
+    format!(
+        "[{n:>width$}/{total}] {} {mark} [{}]{detail}",
+        r.target, r.id
+    )
 }
 
 /// The closing summary: counts, then every action that did not apply and why.

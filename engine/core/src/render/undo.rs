@@ -93,7 +93,10 @@ pub fn describe_op(op: &UndoOp) -> (&'static str, String) {
         ),
         UndoOp::UpdatePasswordPolicy { settings } => (
             "UpdateAccountPasswordPolicy",
-            format!("restore the account password policy to {}", compact(settings)),
+            format!(
+                "restore the account password policy to {}",
+                compact(settings)
+            ),
         ),
         UndoOp::DeletePasswordPolicy => (
             "DeleteAccountPasswordPolicy",
@@ -500,12 +503,14 @@ mod tests {
                             access_key_id: "AKIANEW".into(),
                         },
                         UndoOp::RestoreSecretVersion {
-                            secret_id: "arn:aws:secretsmanager:us-east-1:123456789012:secret:erin".into(),
+                            secret_id: "arn:aws:secretsmanager:us-east-1:123456789012:secret:erin"
+                                .into(),
                             move_to: "v-old".into(),
                             remove_from: "v-new".into(),
                         },
                         UndoOp::DeleteSecret {
-                            secret_id: "arn:aws:secretsmanager:us-east-1:123456789012:secret:new".into(),
+                            secret_id: "arn:aws:secretsmanager:us-east-1:123456789012:secret:new"
+                                .into(),
                         },
                     ],
                 ),
@@ -525,7 +530,8 @@ mod tests {
         }
         let want = std::fs::read_to_string(&path).unwrap_or_default();
         assert_eq!(
-            got, want,
+            got,
+            want,
             "{} differs (UPDATE_GOLDEN=1 cargo test -p iamwarden-core --lib render::undo)",
             path.display()
         );
