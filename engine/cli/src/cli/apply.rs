@@ -109,6 +109,22 @@ fn refuse_without_terminal(what: &str, diff: &[u8]) -> Result<()> {
     bail!("{what} refused: no confirmation (stdin is not a terminal; pass --auto-approve)");
 }
 
+/// `Apply 3 action(s) of the plan's 40 (1 destructive) to account A as ARN?`: the count that
+/// will run, and how many of them cannot be undone.
+fn apply_question(plan: &iamwarden_core::plan::Plan, of: Option<usize>, arn: &str) -> String {
+    let destructive = plan
+        .actions
+        .iter()
+        .filter(|a| a.safety == iamwarden_core::plan::Safety::Destructive)
+        .count();
+    let of = of.map_or_else(String::new, |n| format!(" of the plan's {n}"));
+    format!(
+        "Apply {} action(s){of} ({destructive} destructive) to account {} as {arn}?",
+        plan.actions.len(),
+        plan.account_id
+    )
+}
+
 /// Asks for `yes` on the terminal ([`refuse_without_terminal`] made sure there is one).
 fn confirm(question: &str) -> Result<bool> {
     eprint!("{question}\n  Only 'yes' will be accepted: ");
@@ -313,22 +329,8 @@ pub fn apply_plan(
 
     if !args.auto_approve {
         std::io::stderr().write_all(&diff)?;
-        let destructive = plan
-            .actions
-            .iter()
-            .filter(|a| a.safety == iamwarden_core::plan::Safety::Destructive)
-            .count();
-        let of = if selected.is_some() {
-            format!(" of the plan's {}", whole.actions.len())
-        } else {
-            String::new()
-        };
-        let q = format!(
-            "Apply {} action(s){of} ({destructive} destructive) to account {} as {}?",
-            plan.actions.len(),
-            plan.account_id,
-            caller.arn
-        );
+        let of = selected.is_some().then_some(whole.actions.len());
+        let q = apply_question(plan, of, &caller.arn);
         if !confirm(&q)? {
             eprintln!("Apply cancelled.");
             return Ok(Exit::Error);
@@ -451,4 +453,71 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
     } else {
         Exit::Success
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use iamwarden_core::inventory::{ResourceKind, ResourceRef};
+    use iamwarden_core::plan::{Action, ChangeKind, Plan};
+    use iamwarden_core::spec::StepName;
+
+    fn key_action(id: &str, step: StepName) -> Action {
+        Action {
+            id: id.into(),
+            rules: vec!["r".into()],
+            action: step,
+            resource: ResourceRef {
+                kind: ResourceKind::AccessKey,
+                id: id.into(),
+                arn: None,
+                name: id.into(),
+            },
+            params: serde_json::json!({"user": "alice"}),
+            safety: step.info().safety,
+            change: ChangeKind::Change,
+            precondition: serde_json::json!({}),
+            before: serde_json::json!({}),
+            after: serde_json::json!({}),
+            depends_on: Vec::new(),
+            part_of: None,
+            supersedes: Vec::new(),
+            triggered_by: Vec::new(),
+            allowed_in_use: None,
+        }
+    }
+
+    #[test]
+    fn the_prompt_states_the_count_and_the_destructive_ones() {
+        let now = Utc::now();
+        let plan = Plan {
+            format_version: iamwarden_core::plan::PLAN_FORMAT_VERSION,
+            content_sha256: String::new(),
+            iamwarden_version: "0".into(),
+            created_at: now,
+            now,
+            account_id: "123456789012".into(),
+            packs: Vec::new(),
+            inventory_fingerprint: String::new(),
+            rule_caps: Default::default(),
+            findings: Vec::new(),
+            actions: vec![
+                key_action("AKIA1", StepName::DeactivateAccessKey),
+                key_action("AKIA2", StepName::DeleteAccessKey),
+                key_action("AKIA3", StepName::DeactivateAccessKey),
+            ],
+            skipped: Vec::new(),
+            summary: Default::default(),
+        };
+        assert_eq!(
+            apply_question(&plan, None, "arn:aws:iam::123456789012:user/ci"),
+            "Apply 3 action(s) (1 destructive) to account 123456789012 as \
+             arn:aws:iam::123456789012:user/ci?"
+        );
+        assert_eq!(
+            apply_question(&plan, Some(40), "me"),
+            "Apply 3 action(s) of the plan's 40 (1 destructive) to account 123456789012 as me?"
+        );
+    }
 }
