@@ -6,6 +6,7 @@ use super::Format;
 use super::{Exit, Inputs};
 use anyhow::{Context, Result};
 use chrono::Utc;
+use iamwarden_core::apply::select::Selection;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
@@ -174,6 +175,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             &plan_file,
             &journal,
             &args.apply_flags,
+            &Selection::default(),
             ReportFormat::Human,
             &args.input.aws,
             out,

@@ -36,6 +36,9 @@ pub enum Exit {
     /// `plan`/`event --fail-on SEVERITY`: a finding at or above that severity exists
     /// (report-only findings included). The plan was still written and shown.
     Findings = 4,
+    /// `apply`/`undo` (and `event`/`watch --apply`): another run holds the journal's lock
+    /// (`JOURNAL.lock` names it); nothing was read, called or written.
+    Locked = 5,
 }
 
 /// `--fail-on`: a severity name (`info`, `low`, `medium`, `high`, `critical`).
@@ -463,7 +466,17 @@ pub fn main() -> ExitCode {
             } else {
                 eprintln!("error: {e:#}");
             }
-            Exit::Error.into()
+            let locked = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<iamwarden_core::apply::lock::LockError>(),
+                    Some(iamwarden_core::apply::lock::LockError::Held { .. })
+                )
+            });
+            if locked {
+                Exit::Locked.into()
+            } else {
+                Exit::Error.into()
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use super::event::{load_for_events, LiveRead};
 use super::{Exit, Inputs};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
+use iamwarden_core::apply::select::Selection;
 use iamwarden_core::watch::{self as core_watch, Metrics, Seen, Sorted};
 use serde_json::json;
 use std::io::Write;
@@ -204,6 +205,7 @@ impl<'a> Batcher<'a> {
                 &plan_file.display().to_string(),
                 &journal,
                 &args.apply_flags,
+                &Selection::default(),
                 ReportFormat::Human,
                 &args.input.aws,
                 out,

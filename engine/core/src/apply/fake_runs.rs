@@ -34,7 +34,7 @@ pub(super) fn caller() -> Caller {
     }
 }
 
-fn opts() -> Options {
+pub(super) fn opts() -> Options {
     Options {
         allow_destructive: true,
         max_actions: None,
@@ -88,7 +88,7 @@ fn bob() -> FakeUser {
     }
 }
 
-fn account() -> State {
+pub(super) fn account() -> State {
     let mut s = State::default();
     s.users.insert("bob".into(), bob());
     s.users.insert(
@@ -120,7 +120,7 @@ fn strings(xs: &[&str]) -> Vec<String> {
     xs.iter().map(|x| x.to_string()).collect()
 }
 
-fn delete_bob() -> Action {
+pub(super) fn delete_bob() -> Action {
     typed_action(
         StepName::DeleteUser,
         ResourceKind::User,
@@ -156,7 +156,7 @@ fn key_pre(user: &str, user_id: &str) -> KeyPrecondition {
     }
 }
 
-fn deactivate_alice_key() -> Action {
+pub(super) fn deactivate_alice_key() -> Action {
     typed_action(
         StepName::DeactivateAccessKey,
         ResourceKind::AccessKey,
@@ -193,7 +193,7 @@ fn delete_bob_key() -> Action {
 }
 
 /// `remove_user_from_group` of `user` (id `user_id`) from `group`, on `kind` `name`.
-fn leave(id: &str, kind: ResourceKind, name: &str, user: &str, user_id: &str) -> Action {
+pub(super) fn leave(id: &str, kind: ResourceKind, name: &str, user: &str, user_id: &str) -> Action {
     typed_action(
         StepName::RemoveUserFromGroup,
         kind,

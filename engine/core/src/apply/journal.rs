@@ -50,6 +50,9 @@ pub enum Record {
         caller: String,
         /// The iamwarden version.
         iamwarden_version: String,
+        /// `apply --only` / `--exclude`: which of the plan's actions this run was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        selection: Option<super::select::SelectionRecord>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -624,6 +627,7 @@ mod tests {
             account_id: "123456789012".into(),
             caller: "arn:aws:iam::123456789012:user/ci".into(),
             iamwarden_version: "0".into(),
+            selection: None,
             at: Utc::now(),
         }
     }

@@ -22,6 +22,8 @@
 
 pub mod dispatch;
 pub mod journal;
+pub mod lock;
+pub mod select;
 pub mod undo;
 
 pub use crate::iam::StepError;
@@ -403,6 +405,20 @@ pub async fn run<I: Iam>(
     history: &History,
     on_action: Option<OnAction>,
 ) -> Result<Report, journal::JournalError> {
+    run_selected(plan, opts, None, aws, caller, history, on_action).await
+}
+
+/// [`run`] of a subset of a plan ([`select::select`]'s plan), recording in the journal's `run`
+/// record which actions were selected and by what.
+pub async fn run_selected<I: Iam>(
+    plan: &Plan,
+    opts: &Options,
+    selection: Option<&select::SelectionRecord>,
+    aws: &Executor<I>,
+    caller: &Caller,
+    history: &History,
+    on_action: Option<OnAction>,
+) -> Result<Report, journal::JournalError> {
     let journal = aws.journal();
     journal.append(&Record::Run {
         mode: Mode::Apply,
@@ -411,6 +427,7 @@ pub async fn run<I: Iam>(
         account_id: caller.account_id.clone(),
         caller: caller.arn.clone(),
         iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
+        selection: selection.cloned(),
         at: Utc::now(),
     })?;
 
@@ -802,3 +819,6 @@ mod rightsize_runs;
 
 #[cfg(test)]
 mod rotate_runs;
+
+#[cfg(test)]
+mod select_runs;

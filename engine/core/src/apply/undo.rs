@@ -3,40 +3,14 @@
 //! running undo twice does not reverse anything twice.
 
 use super::journal::{self, History, Mode, Record};
-use super::{ActionReport, Caller, Executor, Outcome, Report, Summary, UndoOp};
+use super::{ActionReport, Caller, Executor, Outcome, Report, Summary};
 use crate::iam::Iam;
 use crate::spec::StepName;
 use chrono::Utc;
-use serde::Serialize;
 use std::path::Path;
 
-/// One applied action as undo sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Entry {
-    /// The action id.
-    pub action: String,
-    /// The step, as the journal names it.
-    pub step: String,
-    /// The target, as the journal names it.
-    pub target: String,
-    /// The calls that reverse it.
-    pub ops: Vec<UndoOp>,
-    /// What cannot be reversed.
-    pub irreversible: Option<String>,
-    /// Undone by an earlier undo run.
-    pub already_undone: bool,
-}
-
-/// What a journal allows to undo, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UndoPlan {
-    /// The plan the journal belongs to.
-    pub plan_sha256: String,
-    /// The account.
-    pub account_id: String,
-    /// Every applied action, newest first.
-    pub entries: Vec<Entry>,
-}
+/// The undo plan model lives with the plan, where render reads it too.
+pub use crate::plan::outcome::{UndoEntry as Entry, UndoPlan};
 
 /// Reads a journal into what undo would do.
 pub fn plan_undo(path: &Path) -> Result<UndoPlan, journal::JournalError> {
@@ -124,6 +98,7 @@ pub async fn run<I: Iam>(
         account_id: caller.account_id.clone(),
         caller: caller.arn.clone(),
         iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
+        selection: None,
         at: Utc::now(),
     })?;
     let mut reports = Vec::new();

@@ -109,3 +109,32 @@ pub struct Report {
     /// Counts.
     pub summary: Summary,
 }
+
+/// One applied action as undo sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UndoEntry {
+    /// The action id.
+    pub action: String,
+    /// The step, as the journal names it.
+    pub step: String,
+    /// The target, as the journal names it.
+    pub target: String,
+    /// The calls that reverse it.
+    pub ops: Vec<crate::steps::UndoOp>,
+    /// What cannot be reversed.
+    pub irreversible: Option<String>,
+    /// Undone by an earlier undo run.
+    pub already_undone: bool,
+}
+
+/// What a journal allows to undo, newest first (apply's `undo` builds it from the journal;
+/// render shows it before undo runs, and alone with `undo --dry-run`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UndoPlan {
+    /// The plan the journal belongs to.
+    pub plan_sha256: String,
+    /// The account.
+    pub account_id: String,
+    /// Every applied action, newest first.
+    pub entries: Vec<UndoEntry>,
+}

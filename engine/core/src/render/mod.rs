@@ -6,6 +6,7 @@ mod markdown;
 pub mod report;
 pub mod rules_doc;
 pub mod sarif;
+pub mod undo;
 
 pub use human::render_human;
 pub use markdown::{render_markdown, render_markdown_bounded, DEFAULT_MAX_CHARS, MIN_MAX_CHARS};

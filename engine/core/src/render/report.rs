@@ -3,16 +3,26 @@
 use crate::plan::outcome::{ActionReport, Mode, Outcome, Report};
 use std::io::{self, Write};
 
-/// The progress line of one action, as apply prints it on stderr.
-pub fn progress_line(r: &ActionReport) -> String {
+/// The progress line of the `n`th of `total` actions, as apply and undo print it on stderr:
+/// `[12/40] deactivate_access_key AKIA... (user alice) ok [act-1]`, with the detail when
+/// it says more than that the calls were made.
+pub fn progress_line(r: &ActionReport, n: usize, total: usize) -> String {
     let mark = match r.outcome {
-        Outcome::Applied => "ok     ",
-        Outcome::AlreadyApplied => "noop   ",
-        Outcome::Stale => "STALE  ",
-        Outcome::Failed => "FAILED ",
+        Outcome::Applied => "ok",
+        Outcome::AlreadyApplied => "noop",
+        Outcome::Stale => "STALE",
+        Outcome::Failed => "FAILED",
         Outcome::Refused => "REFUSED",
     };
-    format!("{mark} {}  [{}]: {}", r.target, r.id, r.detail)
+    let width = total.to_string().len();
+    let detail = match r.detail.as_str() {
+        "done" | "restored" | "" => String::new(),
+        d => format!(": {d}"),
+    };
+    format!(
+        "[{n:>width$}/{total}] {} {mark} [{}]{detail}",
+        r.target, r.id
+    )
 }
 
 /// The closing summary: counts, then every action that did not apply and why.
@@ -91,6 +101,30 @@ mod tests {
             .next()
             .unwrap_or_default()
             .to_string()
+    }
+
+    #[test]
+    fn progress_lines_count_n_of_m() {
+        let r = ActionReport {
+            id: "act-1".into(),
+            action: crate::spec::StepName::DeactivateAccessKey,
+            target: "deactivate_access_key AKIA1 (user alice)".into(),
+            outcome: Outcome::Applied,
+            detail: "done".into(),
+        };
+        assert_eq!(
+            progress_line(&r, 3, 40),
+            "[ 3/40] deactivate_access_key AKIA1 (user alice) ok [act-1]"
+        );
+        let stale = ActionReport {
+            outcome: Outcome::Stale,
+            detail: "the key is gone".into(),
+            ..r
+        };
+        assert_eq!(
+            progress_line(&stale, 12, 40),
+            "[12/40] deactivate_access_key AKIA1 (user alice) STALE [act-1]: the key is gone"
+        );
     }
 
     #[test]
