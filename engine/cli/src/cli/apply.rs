@@ -129,7 +129,9 @@ fn say_torn_tail(j: &journal::Journal) {
 }
 
 fn progress() -> apply::OnAction {
-    Arc::new(|r: &apply::ActionReport| eprintln!("{}", render::report::progress_line(r)))
+    Arc::new(|r: &apply::ActionReport| {
+        super::output::notice!("{}", render::report::progress_line(r))
+    })
 }
 
 fn write_report(report: &apply::Report, format: ReportFormat, out: &mut dyn Write) -> Result<()> {

@@ -57,21 +57,25 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
     };
     let events = iamwarden_core::event::read(&bytes, &name)?;
     let (rules, inv, now) = args.input.load()?;
+    let started = std::time::Instant::now();
     let (plan, reports) =
         iamwarden_core::pipeline::make_event_plan(&rules, inv, &events.events, now, Utc::now());
-    eprintln!(
+    if args.input.aws.stats {
+        super::print_eval_stats(&plan, started);
+    }
+    super::output::notice!(
         "{}: {} IAM event(s), {} record(s) skipped",
         name,
         events.events.len(),
         events.skipped.len()
     );
     for s in &events.skipped {
-        eprintln!("  skipped {} {}: {}", s.what, s.id, s.reason);
+        super::output::notice!("  skipped {} {}: {}", s.what, s.id, s.reason);
     }
     for r in &reports {
         match &r.skipped {
-            Some(why) => eprintln!("  not applied {} {}: {why}", r.name, r.id),
-            None => eprintln!(
+            Some(why) => super::output::notice!("  not applied {} {}: {why}", r.name, r.id),
+            None => super::output::notice!(
                 "  {} {}: {} resource(s) judged",
                 r.name,
                 r.id,
@@ -79,7 +83,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             ),
         }
         for u in &r.unknown {
-            eprintln!("    unknown: {u}");
+            super::output::notice!("    unknown: {u}");
         }
     }
     if let Some(file) = &args.out {
@@ -110,7 +114,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             out,
         );
     }
-    let color = super::use_color(false, args.format);
+    let color = super::use_color(args.format);
     super::render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     Ok(super::plan_exit(
         &plan,
