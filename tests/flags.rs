@@ -114,14 +114,27 @@ fn rules_list_speaks_json_with_the_table_rows() {
     conforms("rule-list", &v);
     let rules = v["rules"].as_array().unwrap();
     assert_eq!(rules.len(), rows);
-    let r = rules.iter().find(|r| r["id"] == "access-key-unused").unwrap();
+    let r = rules
+        .iter()
+        .find(|r| r["id"] == "access-key-unused")
+        .unwrap();
     assert_eq!(r["severity"], "high");
     assert_eq!(r["selects"], "access_keys");
     assert_eq!(r["pack"], "builtin/credentials");
-    assert_eq!(r["remediation"], serde_json::json!(["deactivate_access_key"]));
+    assert_eq!(
+        r["remediation"],
+        serde_json::json!(["deactivate_access_key"])
+    );
     assert_eq!(r["params"]["days"], 90);
-    let root_mfa = rules.iter().find(|r| r["id"] == "root-without-mfa").unwrap();
-    assert_eq!(root_mfa["remediation"], serde_json::json!([]), "report only");
+    let root_mfa = rules
+        .iter()
+        .find(|r| r["id"] == "root-without-mfa")
+        .unwrap();
+    assert_eq!(
+        root_mfa["remediation"],
+        serde_json::json!([]),
+        "report only"
+    );
 }
 
 #[test]
@@ -153,7 +166,10 @@ fn explain_takes_format_json_and_keeps_the_old_json_switch() {
     let old = with(&["--json"]);
     assert_eq!(old.status.code(), Some(0));
     assert_eq!(json(&old), v, "--json is --format json");
-    assert!(!out(&human).trim_start().starts_with('{'), "human by default");
+    assert!(
+        !out(&human).trim_start().starts_with('{'),
+        "human by default"
+    );
     let bad = with(&["--format", "yaml"]);
     assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown format");
 }
@@ -193,7 +209,10 @@ fn quiet_silences_notices_but_never_errors_or_the_output() {
     let q = run(&["plan", "--snapshot", &d, "--now", NOW, "--stats", "-q"]);
     assert!(err(&q).contains("Evaluation and planning:"), "{}", err(&q));
     // event's per-record notices go too.
-    let ev = root().join("examples/events/log-file.json").display().to_string();
+    let ev = root()
+        .join("examples/events/log-file.json")
+        .display()
+        .to_string();
     let loud = run(&["event", &ev, "--snapshot", &d, "--now", NOW]);
     assert!(err(&loud).contains("record(s) skipped"), "{}", err(&loud));
     let q = run(&["event", &ev, "--snapshot", &d, "--now", NOW, "--quiet"]);
@@ -235,7 +254,10 @@ fn stats_prints_on_every_command_that_takes_it() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let e = err(&o);
     assert!(e.contains("Rules: 31 from 4 pack(s)"), "{e}");
-    assert!(e.contains("API calls (0): the inventory is the snapshot"), "{e}");
+    assert!(
+        e.contains("API calls (0): the inventory is the snapshot"),
+        "{e}"
+    );
     assert!(e.contains("Evaluation and planning: "), "{e}");
     let o = run(&[
         "explain",
@@ -256,7 +278,10 @@ fn stats_prints_on_every_command_that_takes_it() {
     let o = run(&["event", &ev, "--snapshot", &d, "--now", NOW, "--stats"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let e = err(&o);
-    assert!(e.contains("API calls (0)") && e.contains("Evaluation and planning: 1 finding"), "{e}");
+    assert!(
+        e.contains("API calls (0)") && e.contains("Evaluation and planning: 1 finding"),
+        "{e}"
+    );
     // Without --stats: none of it.
     let o = run(&["plan", "--snapshot", &d, "--now", NOW]);
     assert!(!err(&o).contains("Evaluation and planning"), "{}", err(&o));
@@ -271,7 +296,11 @@ fn validate_and_test_default_to_the_same_pack_directory() {
     let v = run_in(&repo, &["validate"]);
     assert_eq!(v.status.code(), Some(0), "{}", err(&v));
     assert!(out(&v).contains("ok  acme/iam@1.0.0"), "{}", out(&v));
-    assert!(err(&v).contains("validating the packs in packs"), "{}", err(&v));
+    assert!(
+        err(&v).contains("validating the packs in packs"),
+        "{}",
+        err(&v)
+    );
     assert_eq!(out(&v), out(&run_in(&repo, &["validate", "packs"])));
     let t = run_in(&repo, &["test"]);
     assert_eq!(t.status.code(), Some(0), "{}", err(&t));
@@ -285,13 +314,18 @@ fn validate_and_test_default_to_the_same_pack_directory() {
     let t = run_in(&flat, &["test"]);
     assert!(out(&t).contains("3 passed, 0 failed"), "{}", out(&t));
     // No packs anywhere: validate checks the built-ins, test finds nothing to run.
-    let empty = dir.path();
+    let nothing = tempfile::tempdir().unwrap();
+    let empty = nothing.path();
     let v = run_in(empty, &["validate"]);
     assert_eq!(v.status.code(), Some(0), "{}", err(&v));
     assert!(out(&v).contains("ok  builtin/credentials"), "{}", out(&v));
     let t = run_in(empty, &["test"]);
     assert_eq!(t.status.code(), Some(1));
-    assert!(err(&t).contains("no rule tests (*.tests.yaml) under ."), "{}", err(&t));
+    assert!(
+        err(&t).contains("no rule tests (*.tests.yaml) under ."),
+        "{}",
+        err(&t)
+    );
 }
 
 /// The subcommands in `iamwarden [SUB] --help`'s "Commands:" list (without `help`).
@@ -322,13 +356,20 @@ fn the_readme_command_table_has_every_command_the_binary_has() {
     // Every `iamwarden WORD [WORD]` that opens a backtick span in a row's first cell.
     let mut named = BTreeSet::new();
     for row in &table {
-        let first = row.trim_start_matches('|').split(" | ").next().unwrap_or("");
+        let first = row
+            .trim_start_matches('|')
+            .split(" | ")
+            .next()
+            .unwrap_or("");
         for span in first.split('`').skip(1).step_by(2) {
             let words: Vec<&str> = span.split_whitespace().collect();
             if words.first() == Some(&"iamwarden") {
                 if let Some(c) = words.get(1) {
                     named.insert(c.to_string());
-                    if let Some(sub) = words.get(2).filter(|s| s.chars().all(|c| c.is_ascii_lowercase())) {
+                    if let Some(sub) = words
+                        .get(2)
+                        .filter(|s| s.chars().all(|c| c.is_ascii_lowercase()))
+                    {
                         named.insert(format!("{c} {sub}"));
                     }
                 }
@@ -342,11 +383,20 @@ fn the_readme_command_table_has_every_command_the_binary_has() {
         }
     }
     let missing: Vec<&String> = commands.difference(&named).collect();
-    assert!(missing.is_empty(), "README.md's command table lacks {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "README.md's command table lacks {missing:?}"
+    );
     // A row for a command the binary does not have is as wrong (a row's first word after
     // `iamwarden` is a command; its second only when it is one of that command's subcommands).
     let top: BTreeSet<&String> = named.iter().filter(|n| !n.contains(' ')).collect();
     let unknown: Vec<&&String> = top.iter().filter(|n| !commands.contains(**n)).collect();
-    assert!(unknown.is_empty(), "README.md names commands the binary lacks: {unknown:?}");
-    assert!(commands.contains("init") && commands.contains("org plan"), "{commands:?}");
+    assert!(
+        unknown.is_empty(),
+        "README.md names commands the binary lacks: {unknown:?}"
+    );
+    assert!(
+        commands.contains("init") && commands.contains("org plan"),
+        "{commands:?}"
+    );
 }

@@ -114,7 +114,13 @@ fn seed(server: &moto::MotoServer) {
     rt().block_on(async {
         iam.create_user()
             .user_name("carol")
-            .tags(Tag::builder().key("team").value("contractors").build().unwrap())
+            .tags(
+                Tag::builder()
+                    .key("team")
+                    .value("contractors")
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -124,7 +130,11 @@ fn seed(server: &moto::MotoServer) {
             .send()
             .await
             .unwrap();
-        iam.create_user().user_name("ops-admin").send().await.unwrap();
+        iam.create_user()
+            .user_name("ops-admin")
+            .send()
+            .await
+            .unwrap();
         let arn = iam
             .create_policy()
             .policy_name("ops-admin-all")
@@ -200,7 +210,10 @@ fn sh(
         .env("AWS_ENDPOINT_URL", server.endpoint())
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-aws-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.join("no-aws-credentials"),
+        )
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
         .output()
@@ -216,6 +229,12 @@ fn sh(
         .unwrap_or_else(|_| cwd.to_path_buf());
     (o.status.code().unwrap_or(-1), text, next)
 }
+
+/// Why a command the guide marks `(exit N)` fails: (command prefix, text it must print).
+const REASONS: &[(&str, &str)] = &[(
+    "iamwarden apply plan.json ",
+    "refusing to run without confirmation: stdin is not a terminal",
+)];
 
 fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_iamwarden"))
@@ -237,7 +256,14 @@ fn the_guide_runs_as_written() {
         "only the long-running `watch` services are not run"
     );
     let commands: Vec<&str> = steps.iter().map(|s| s.command.as_str()).collect();
-    for needed in ["iamwarden init", "iamwarden snapshot", "iamwarden apply", "iamwarden undo", "--sign", "iamwarden org apply"] {
+    for needed in [
+        "iamwarden init",
+        "iamwarden snapshot",
+        "iamwarden apply",
+        "iamwarden undo",
+        "--sign",
+        "iamwarden org apply",
+    ] {
         assert!(
             commands.iter().any(|c| c.contains(needed)),
             "the guide has no `{needed}` command any more: {commands:#?}"
@@ -258,17 +284,86 @@ fn the_guide_runs_as_written() {
             s.command.trim(),
             s.exit
         );
+        // A command the guide says fails must fail for the reason it gives.
+        for (cmd, why) in REASONS {
+            if s.exit != 0 && s.command.trim_start().starts_with(cmd) {
+                assert!(
+                    text.contains(why),
+                    "docs/guide.md:{}: not `{why}`:\n{text}",
+                    s.line
+                );
+            }
+        }
+        assert!(
+            s.exit == 0
+                || REASONS
+                    .iter()
+                    .any(|(c, _)| s.command.trim_start().starts_with(c)),
+            "docs/guide.md:{}: a failing command needs its reason in REASONS",
+            s.line
+        );
         cwd = next;
     }
+    eprintln!("{transcript}");
     // What the walk did, read back: the reviewed plan was applied and signed, undo ran.
     let repo = home.path().join("iam-rules");
-    for f in ["packs/acme.yaml", "snapshot.json", "plan.json", "plan.json.journal.jsonl", "reviewed.json.sig"] {
+    for f in [
+        "packs/acme.yaml",
+        "snapshot.json",
+        "plan.json",
+        "plan.json.journal.jsonl",
+        "reviewed.json.sig",
+    ] {
         assert!(repo.join(f).exists(), "{f} was not written\n{transcript}");
     }
     let journal = std::fs::read_to_string(repo.join("plan.json.journal.jsonl")).unwrap();
-    assert!(journal.contains("detach_user_policy"), "{journal}");
-    assert!(journal.contains("\"mode\":\"undo\"") || journal.contains("undo"), "{journal}");
-    assert!(repo.join("org-plans/manifest.json").exists(), "{transcript}");
+    let records: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let runs: Vec<&str> = records
+        .iter()
+        .filter(|r| r["record"] == "run")
+        .map(|r| r["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        runs,
+        ["apply", "undo"],
+        "one apply, then its undo\n{journal}"
+    );
+    let begun = |mode: &str| {
+        records
+            .iter()
+            .filter(|r| r["record"] == "begin" && r["mode"] == mode)
+            .map(|r| r["step"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        begun("apply").iter().any(|s| s == "detach_user_policy"),
+        "{journal}"
+    );
+    assert!(!begun("undo").is_empty(), "undo ran nothing\n{journal}");
+    // The signed plan's apply left the admin policy detached again.
+    let iam = moto::iam_client(&server.endpoint(), SEED_KEY, SECRET);
+    let attached = rt().block_on(async {
+        iam.list_attached_user_policies()
+            .user_name("ops-admin")
+            .send()
+            .await
+            .unwrap()
+            .attached_policies()
+            .len()
+    });
+    assert_eq!(attached, 0, "{transcript}");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("org-plans/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["accounts"].as_array().map(Vec::len),
+        Some(2),
+        "the management and the member account: {manifest}"
+    );
 }
 
 #[test]
@@ -294,7 +389,12 @@ fn the_readme_quick_start_plan_runs_as_written() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("Plan: "));
 }
 

@@ -605,7 +605,10 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
         Ok(Ok((p, sha))) => {
             super::output::notice!(
                 "  {} {}: {} finding(s), {} action(s)",
-                p.id, p.name, p.findings, p.actions
+                p.id,
+                p.name,
+                p.findings,
+                p.actions
             );
             Outcome::Planned(p, role_arn, sha)
         }
@@ -783,7 +786,13 @@ fn apply(args: OrgApplyArgs, out: &mut dyn Write) -> Result<Exit> {
             let s = &report.summary;
             super::output::notice!(
                 "  {} {}: {} applied, {} already applied, {} stale, {} failed, {} refused",
-                entry.id, entry.name, s.applied, s.already_applied, s.stale, s.failed, s.refused
+                entry.id,
+                entry.name,
+                s.applied,
+                s.already_applied,
+                s.stale,
+                s.failed,
+                s.refused
             );
             Ok(core_apply::exit_kind(s))
         })();

@@ -141,7 +141,11 @@ pub fn rule_list(set: &RuleSet) -> RuleList {
                     .get(r.pack)
                     .map(|p| p.name.clone())
                     .unwrap_or_default(),
-                remediation: r.steps.iter().map(|s| s.name.as_str().to_string()).collect(),
+                remediation: r
+                    .steps
+                    .iter()
+                    .map(|s| s.name.as_str().to_string())
+                    .collect(),
                 params: r.params.clone(),
             })
             .collect(),
