@@ -305,6 +305,11 @@ fn validate_and_test_default_to_the_same_pack_directory() {
     let t = run_in(&repo, &["test"]);
     assert_eq!(t.status.code(), Some(0), "{}", err(&t));
     assert!(out(&t).contains("packs/acme.tests.yaml"), "{}", out(&t));
+    assert!(
+        err(&t).contains("running the tests under packs"),
+        "{}",
+        err(&t)
+    );
     assert!(out(&t).contains("3 passed, 0 failed"), "{}", out(&t));
     // Packs in the directory itself: both read `.`.
     let flat = repo.join("packs");

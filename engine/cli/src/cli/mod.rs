@@ -676,7 +676,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
 fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exit> {
     use iamwarden_core::ruletest;
     let paths = if paths.is_empty() {
-        vec![PathBuf::from(default_pack_dir().unwrap_or("."))]
+        let dir = default_pack_dir().unwrap_or(".");
+        notice!("running the tests under {dir} (give paths to choose)");
+        vec![PathBuf::from(dir)]
     } else {
         paths.to_vec()
     };
