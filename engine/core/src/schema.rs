@@ -5,16 +5,20 @@
 use serde_json::Value;
 
 /// The schemas by name.
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 8] = [
     "rule-pack",
     "rule-tests",
     "inventory",
     "plan",
     "plan-signature",
+    "explanation",
+    "validation",
+    "rule-list",
 ];
 
-/// The schema called `name` (`rule-pack`, `rule-tests`, `inventory`, `plan` or
-/// `plan-signature`).
+/// The schema called `name` (one of [`NAMES`]): the input files (`rule-pack`, `rule-tests`,
+/// `inventory`), the plan and its signature, and the JSON outputs of `explain`
+/// (`explanation`), `validate` (`validation`) and `rules list` (`rule-list`).
 pub fn by_name(name: &str) -> Option<Value> {
     let schema = match name {
         "rule-pack" => return Some(crate::spec::pack_schema()),
@@ -22,6 +26,9 @@ pub fn by_name(name: &str) -> Option<Value> {
         "inventory" => schemars::schema_for!(crate::inventory::Inventory),
         "plan" => schemars::schema_for!(crate::plan::Plan),
         "plan-signature" => schemars::schema_for!(crate::sign::PlanSignature),
+        "explanation" => schemars::schema_for!(crate::eval::explain::Explanation),
+        "validation" => schemars::schema_for!(crate::render::listing::Validation),
+        "rule-list" => schemars::schema_for!(crate::render::listing::RuleList),
         _ => return None,
     };
     let mut value = schema.to_value();

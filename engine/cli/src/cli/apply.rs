@@ -174,7 +174,7 @@ fn progress(total: usize) -> apply::OnAction {
     let n = std::sync::atomic::AtomicUsize::new(0);
     Arc::new(move |r: &apply::ActionReport| {
         let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        eprintln!("{}", render::report::progress_line(r, i, total));
+        super::output::notice!("{}", render::report::progress_line(r, i, total))
     })
 }
 

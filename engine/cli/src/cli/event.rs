@@ -90,10 +90,10 @@ pub(super) fn load_for_events(
             )
         })?;
     for what in &read.gone {
-        eprintln!("  gone: {what} no longer exists (deleted after the event?)");
+        super::output::notice!("  gone: {what} no longer exists (deleted after the event?)");
     }
     for what in &read.unread {
-        eprintln!("  not read: {what}");
+        super::output::notice!("  not read: {what}");
     }
     if input.aws.stats && !events.is_empty() {
         let n = events.len();
@@ -127,21 +127,25 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
     };
     let events = iamwarden_core::event::read(&bytes, &name)?;
     let (rules, inv, now) = load_for_events(&args.input, &events.events, args.read)?;
+    let started = std::time::Instant::now();
     let (plan, reports) =
         iamwarden_core::pipeline::make_event_plan(&rules, inv, &events.events, now, Utc::now());
-    eprintln!(
+    if args.input.aws.stats {
+        super::print_eval_stats(&plan, started);
+    }
+    super::output::notice!(
         "{}: {} IAM event(s), {} record(s) skipped",
         name,
         events.events.len(),
         events.skipped.len()
     );
     for s in &events.skipped {
-        eprintln!("  skipped {} {}: {}", s.what, s.id, s.reason);
+        super::output::notice!("  skipped {} {}: {}", s.what, s.id, s.reason);
     }
     for r in &reports {
         match &r.skipped {
-            Some(why) => eprintln!("  not applied {} {}: {why}", r.name, r.id),
-            None => eprintln!(
+            Some(why) => super::output::notice!("  not applied {} {}: {why}", r.name, r.id),
+            None => super::output::notice!(
                 "  {} {}: {} resource(s) judged",
                 r.name,
                 r.id,
@@ -149,7 +153,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             ),
         }
         for u in &r.unknown {
-            eprintln!("    unknown: {u}");
+            super::output::notice!("    unknown: {u}");
         }
     }
     if let Some(file) = &args.out {
@@ -181,7 +185,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             out,
         );
     }
-    let color = super::use_color(false, args.format);
+    let color = super::use_color(args.format);
     super::render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     Ok(super::plan_exit(
         &plan,

@@ -7,6 +7,7 @@ mod event;
 mod files;
 mod lambda;
 mod org;
+pub(crate) mod output;
 mod sign;
 mod sniff;
 mod watch;
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 use iamwarden_core::diag::Diagnostics;
 use iamwarden_core::inventory::snapshot;
 use iamwarden_core::render;
+use output::notice;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +56,17 @@ pub(crate) enum Format {
     Markdown,
     /// SARIF 2.1.0 (GitHub code scanning): one result per finding.
     Sarif,
+}
+
+/// `--format` of the commands whose output is a report rather than a plan (`validate`,
+/// `rules list`, `explain`): text for people, or JSON of a stable shape (schemas `validation`,
+/// `rule-list`, `explanation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OutFormat {
+    /// Text for people.
+    Human,
+    /// JSON (`iamwarden schema validation|rule-list|explanation` describes it).
+    Json,
 }
 
 impl From<Format> for render::Format {
@@ -114,16 +127,26 @@ impl From<Exit> for ExitCode {
                   --rules builtin names them, so `--rules builtin --rules ./team-rules` uses both."
 )]
 struct Cli {
+    /// Never colour the output (colour is only used on a terminal, and never with NO_COLOR set).
+    #[arg(long, global = true)]
+    no_color: bool,
+    /// Print only errors, warnings and the requested output: no progress or notices on stderr.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Check rule packs (default: the built-in packs) and report every problem.
+    /// Check rule packs and report every problem (default: `packs/` or the current directory
+    /// when they hold packs, as `test` does; else the built-in packs).
     Validate {
         /// Pack files or directories, or `builtin`.
         paths: Vec<String>,
+        /// `human`, or `json` (schema `validation`: the packs, or every problem located).
+        #[arg(long, value_enum, default_value = "human")]
+        format: OutFormat,
     },
     /// Evaluate rules against an inventory and show the plan.
     Plan(PlanArgs),
@@ -171,7 +194,8 @@ enum Command {
     },
     /// Run rule tests: every `NAME.tests.yaml` (beside the pack `NAME.yaml`) under the paths.
     Test {
-        /// Tests files or directories (default: the current directory).
+        /// Tests files or directories (default: `packs/` or the current directory when they
+        /// hold packs, as `validate` does; else the current directory).
         paths: Vec<PathBuf>,
         /// `human` (a line per case and a count) or `junit` (XML for CI).
         #[arg(long, value_parser = ["human", "junit"], default_value = "human")]
@@ -188,8 +212,11 @@ enum Command {
         resource: String,
         #[command(flatten)]
         input: Inputs,
-        /// Print the explanation as JSON.
-        #[arg(long)]
+        /// `human` (the condition tree), or `json` (schema `explanation`).
+        #[arg(long, value_enum, default_value = "human")]
+        format: OutFormat,
+        /// The same as `--format json` (kept for scripts written before `--format`).
+        #[arg(long, hide = true)]
         json: bool,
     },
     /// Render a saved plan again: human, markdown, sarif or json (apply refuses an edited plan;
@@ -206,9 +233,6 @@ enum Command {
         /// `--format markdown` stays within this many characters.
         #[arg(long, default_value_t = iamwarden_core::render::DEFAULT_MAX_CHARS)]
         max_chars: usize,
-        /// Never colour the output.
-        #[arg(long)]
-        no_color: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -226,10 +250,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Print a JSON Schema: rule-pack, rule-tests, inventory, plan or plan-signature.
+    /// Print a JSON Schema: rule-pack, rule-tests, inventory, plan, plan-signature, or the JSON
+    /// outputs of explain (explanation), validate (validation) and rules list (rule-list).
     Schema {
         /// Which schema.
-        #[arg(value_parser = ["rule-pack", "rule-tests", "inventory", "plan", "plan-signature"])]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(iamwarden_core::schema::NAMES))]
         name: String,
     },
     /// Work with rules.
@@ -246,6 +271,9 @@ enum RulesCommand {
         /// Pack files or directories, or `builtin` (default).
         #[arg(long = "rules")]
         rules: Vec<String>,
+        /// `human` (a table), or `json` (schema `rule-list`).
+        #[arg(long, value_enum, default_value = "human")]
+        format: OutFormat,
     },
 }
 
@@ -264,7 +292,8 @@ struct AwsArgs {
     /// Per-user API calls in flight at once.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Print the API calls made per operation and the wall time (stderr).
+    /// Print on stderr where the time went: the packs loaded, the inventory read (API calls
+    /// per operation, or the snapshot) and the evaluation.
     #[arg(long)]
     stats: bool,
     /// Time limit on connecting to an AWS endpoint (e.g. 3s, 500ms).
@@ -305,7 +334,7 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
 impl AwsArgs {
     fn options(&self) -> iamwarden_aws::live::LiveOptions {
         // A progress line on stderr, only when it is a terminal.
-        let progress = std::io::stderr().is_terminal().then(|| {
+        let progress = (std::io::stderr().is_terminal() && !output::quiet()).then(|| {
             iamwarden_aws::live::Progress(std::sync::Arc::new(
                 |step: &'static str, done: usize, total: usize| {
                     if total > 0 {
@@ -366,6 +395,17 @@ fn read_live(aws: &AwsArgs) -> Result<iamwarden_core::inventory::Inventory> {
     Ok(inv)
 }
 
+/// `--stats`: the evaluation's time and what it found.
+pub(crate) fn print_eval_stats(plan: &iamwarden_core::plan::Plan, started: std::time::Instant) {
+    eprintln!(
+        "Evaluation and planning: {} finding(s), {} action(s), {} skipped in {:.3} s",
+        plan.findings.len(),
+        plan.actions.len(),
+        plan.skipped.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
 /// What every evaluating command reads: the packs, the account (a snapshot or live), the clock.
 #[derive(Debug, clap::Args)]
 struct Inputs {
@@ -395,14 +435,37 @@ impl Inputs {
         DateTime<Utc>,
     )> {
         let now = parse_now(self.now.as_deref())?;
+        let started = std::time::Instant::now();
         let rules = iamwarden_core::packs::load_rule_set(&self.rules)?;
+        if self.aws.stats {
+            eprintln!(
+                "Rules: {} from {} pack(s) in {:.3} s",
+                rules.rules.len(),
+                rules.packs.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
         let inv = match &self.snapshot {
-            Some(path) => load_snapshot(path)?,
+            Some(path) => {
+                let started = std::time::Instant::now();
+                let inv = load_snapshot(path)?;
+                if self.aws.stats {
+                    eprintln!(
+                        "API calls (0): the inventory is the snapshot {} ({} users, {} roles, {} managed policies), read in {:.3} s",
+                        path.display(),
+                        inv.users.len(),
+                        inv.roles.len(),
+                        inv.managed_policies.len(),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                inv
+            }
             None => {
                 let mut aws = self.aws.clone();
                 aws.service_access |= rules.acts_on_service_access();
                 if !aws.service_access && rules.reads_service_access() {
-                    eprintln!(
+                    notice!(
                         "note: rules that read service last-accessed data see none without \
                          --service-access (it costs two or more calls per user and role)"
                     );
@@ -436,9 +499,6 @@ struct PlanArgs {
     /// critical), report-only findings included: a CI gate, as Prowler and checkov have.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     fail_on: Option<iamwarden_core::spec::Severity>,
-    /// Never colour the output (colour is only used on a terminal, and never with NO_COLOR set).
-    #[arg(long)]
-    no_color: bool,
     /// `--format markdown` stays within this many characters (a pull-request comment; GitHub
     /// refuses more than 65,536): counts first, then the most severe changes, then "N more".
     #[arg(long, default_value_t = iamwarden_core::render::DEFAULT_MAX_CHARS)]
@@ -448,6 +508,7 @@ struct PlanArgs {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    output::set(cli.quiet, cli.no_color);
     // Buffered: a JSON plan of 100k users is one write per megabyte, not one per line (the
     // standard stdout is line-buffered). Progress and prompts go to stderr, unbuffered.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
@@ -491,7 +552,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
     match cli.command {
-        Command::Validate { paths } => validate(&paths, out),
+        Command::Validate { paths, format } => validate(&paths, format, out),
         Command::Plan(args) => plan(args, out),
         Command::Apply(args) => apply::apply(args, out),
         Command::Undo(args) => apply::undo(args, out),
@@ -565,6 +626,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             rule,
             resource,
             input,
+            format,
             json,
         } => {
             let (set, inv, now) = input.load()?;
@@ -591,7 +653,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             let mut e = iamwarden_core::eval::explain_record(r, &inv, index, now)
                 .context("the resource disappeared")?;
             e.in_use = iamwarden_core::plan::in_use::verdict(r, &inv, index, now);
-            if json {
+            if json || format == OutFormat::Json {
                 serde_json::to_writer_pretty(&mut *out, &e)?;
                 writeln!(out)?;
             } else {
@@ -604,8 +666,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             format,
             rules,
             max_chars,
-            no_color,
-        } => show(&plan, format, &rules, max_chars, no_color, out),
+        } => show(&plan, format, &rules, max_chars, out),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             // Into a buffer: clap_complete panics when its writer fails (a closed pipe).
@@ -625,15 +686,17 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Rules {
-            command: RulesCommand::List { rules },
-        } => list_rules(&rules, out),
+            command: RulesCommand::List { rules, format },
+        } => list_rules(&rules, format, out),
     }
 }
 
 fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exit> {
     use iamwarden_core::ruletest;
     let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
+        let dir = default_pack_dir().unwrap_or(".");
+        notice!("running the tests under {dir} (give paths to choose)");
+        vec![PathBuf::from(dir)]
     } else {
         paths.to_vec()
     };
@@ -697,8 +760,31 @@ fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exi
     })
 }
 
-fn validate(paths: &[String], out: &mut dyn Write) -> Result<Exit> {
-    let set = iamwarden_core::packs::load_rule_set(paths)?;
+/// The directory `validate` and `test` read without paths: `packs/` (what `init` writes) or
+/// the current directory, whichever holds rule packs.
+fn default_pack_dir() -> Option<&'static str> {
+    local_packs()
+}
+
+fn validate(paths: &[String], format: OutFormat, out: &mut dyn Write) -> Result<Exit> {
+    let paths = match (paths.is_empty(), default_pack_dir()) {
+        (true, Some(dir)) => {
+            notice!("validating the packs in {dir} (give paths, or `builtin`, to choose)");
+            vec![dir.to_string()]
+        }
+        _ => paths.to_vec(),
+    };
+    let loaded = iamwarden_core::packs::load_rule_set(&paths);
+    if format == OutFormat::Json {
+        let (report, exit) = match &loaded {
+            Ok(set) => (render::listing::validation(set), Exit::Success),
+            Err(d) => (render::listing::invalid(d), Exit::Error),
+        };
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+        return Ok(exit);
+    }
+    let set = loaded?;
     for (i, p) in set.packs.iter().enumerate() {
         let n = set.rules.iter().filter(|r| r.pack == i).count();
         writeln!(
@@ -716,8 +802,13 @@ fn validate(paths: &[String], out: &mut dyn Write) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-fn list_rules(sources: &[String], out: &mut dyn Write) -> Result<Exit> {
+fn list_rules(sources: &[String], format: OutFormat, out: &mut dyn Write) -> Result<Exit> {
     let set = iamwarden_core::packs::load_rule_set(sources)?;
+    if format == OutFormat::Json {
+        serde_json::to_writer_pretty(&mut *out, &render::listing::rule_list(&set))?;
+        writeln!(out)?;
+        return Ok(Exit::Success);
+    }
     writeln!(
         out,
         "{:<32} {:<9} {:<17} {:<22} REMEDIATION",
@@ -755,7 +846,6 @@ fn show(
     format: Format,
     rules: &[String],
     max_chars: usize,
-    no_color: bool,
     out: &mut dyn Write,
 ) -> Result<Exit> {
     if let Some(hint) = sniff::mismatch(path, sniff::FileKind::Plan) {
@@ -785,14 +875,7 @@ fn show(
         );
     }
     let set = iamwarden_core::packs::load_rule_set(rules)?;
-    render_plan(
-        &plan,
-        &set,
-        format,
-        use_color(no_color, format),
-        max_chars,
-        out,
-    )?;
+    render_plan(&plan, &set, format, use_color(format), max_chars, out)?;
     Ok(Exit::Success)
 }
 
@@ -846,11 +929,8 @@ fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
 }
 
 /// Colour only for the human format on a terminal, never with `--no-color` or `NO_COLOR` set.
-pub(crate) fn use_color(no_color: bool, format: Format) -> bool {
-    !no_color
-        && format == Format::Human
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stdout().is_terminal()
+pub(crate) fn use_color(format: Format) -> bool {
+    !output::no_color() && format == Format::Human && std::io::stdout().is_terminal()
 }
 
 /// Renders a plan; SARIF also needs the rules (their metadata and where they are written).
@@ -901,18 +981,22 @@ pub(crate) fn rule_location(source: &str, rule: &str) -> (String, u32) {
 
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let (rules, inv, now) = args.input.load()?;
+    let started = std::time::Instant::now();
     let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, Utc::now());
+    if args.input.aws.stats {
+        print_eval_stats(&plan, started);
+    }
     if let Some(file) = &args.out {
         files::write_json(file, &plan, "the plan")?;
     }
-    let color = use_color(args.no_color, args.format);
+    let color = use_color(args.format);
     render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
     if let Some(file) = &args.out {
-        eprintln!("Saved the plan to {}", file.display());
+        notice!("Saved the plan to {}", file.display());
         if let Some(key) = &args.sign {
             let sig = sign::sign_plan(file, &plan.content_sha256, key, &args.input.aws)
                 .with_context(|| format!("cannot sign the plan {}", file.display()))?;
-            eprintln!("Signed it with {key}: {}", sig.display());
+            notice!("Signed it with {key}: {}", sig.display());
         }
     }
     Ok(plan_exit(&plan, args.fail_on, args.detailed_exitcode))

@@ -395,7 +395,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let accounts = choose(all, &selection, shard);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    eprintln!(
+    super::output::notice!(
         "Planning {} account(s) (shard {shard}, {} in flight) into {}",
         accounts.len(),
         args.concurrency,
@@ -603,9 +603,12 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
         .await;
     match written {
         Ok(Ok((p, sha))) => {
-            eprintln!(
+            super::output::notice!(
                 "  {} {}: {} finding(s), {} action(s)",
-                p.id, p.name, p.findings, p.actions
+                p.id,
+                p.name,
+                p.findings,
+                p.actions
             );
             Outcome::Planned(p, role_arn, sha)
         }
@@ -781,9 +784,15 @@ fn apply(args: OrgApplyArgs, out: &mut dyn Write) -> Result<Exit> {
                 None,
             ))?;
             let s = &report.summary;
-            eprintln!(
+            super::output::notice!(
                 "  {} {}: {} applied, {} already applied, {} stale, {} failed, {} refused",
-                entry.id, entry.name, s.applied, s.already_applied, s.stale, s.failed, s.refused
+                entry.id,
+                entry.name,
+                s.applied,
+                s.already_applied,
+                s.stale,
+                s.failed,
+                s.refused
             );
             Ok(core_apply::exit_kind(s))
         })();

@@ -58,7 +58,7 @@ pub fn require_signature(
         ))
         .with_context(refuse)?;
     }
-    eprintln!("The plan's signature verifies with {key}.");
+    super::output::notice!("The plan's signature verifies with {key}.");
     Ok(())
 }
 

@@ -5,12 +5,13 @@
 use super::{exempt_reason, leaf_holds};
 use crate::compile::{Condition, Rule};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
 
 /// One node of an explained condition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "node", rename_all = "snake_case")]
 pub enum Node {
     /// Every child must hold.
@@ -62,7 +63,7 @@ impl Node {
 }
 
 /// Why a rule matched a resource or not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Explanation {
     /// The rule.
     pub rule: String,

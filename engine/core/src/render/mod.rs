@@ -2,6 +2,7 @@
 //! (markdown) and to programs (json). Each writes to an injected `io::Write`.
 
 mod human;
+pub mod listing;
 mod markdown;
 pub mod report;
 pub mod rules_doc;
