@@ -71,7 +71,7 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()));
+    let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()))?;
     let queue = iamwarden_aws::sqs::Queue::new(&config, &args.queue_url);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     rt.spawn(async move {
