@@ -12,7 +12,8 @@
 //! - `AWS_CA_BUNDLE` / `ca_bundle`: a TLS proxy on 127.0.0.1 with a certificate of a CA made
 //!   here by the `openssl` command; refused without the bundle, trusted with it;
 //! - endpoint mistakes: no scheme, a query, a refused port (fails in seconds, names the URL),
-//!   a path that is not IAM (names the HTTP status), `--profile nope` (lists the profiles).
+//!   a path that is not IAM (names the HTTP status), a timeout and a cut connection (each says
+//!   which), `--profile nope` (lists the profiles).
 //!
 //! Only 127.0.0.1 is ever called.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -145,23 +146,49 @@ fn iam_endpoint_named(home: &Home, extra: &[&str], env: &[(&str, &str)]) -> Stri
     at.split(':').take(2).collect::<Vec<_>>().join(":")
 }
 
+/// Flags, environment, the IAM endpoint wanted.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn the_region_picks_the_partitions_iam_endpoint() {
     let home = Home::new();
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    let cases: &[Case] = &[
         (&[], &[], "https://iam.amazonaws.com"),
-        (&[], &[("AWS_REGION", "cn-north-1")], "https://iam.cn-north-1.amazonaws.com.cn"),
-        (&[], &[("AWS_DEFAULT_REGION", "us-gov-west-1")], "https://iam.us-gov.amazonaws.com"),
         (
             &[],
-            &[("AWS_REGION", "us-gov-east-1"), ("AWS_DEFAULT_REGION", "cn-north-1")],
+            &[("AWS_REGION", "cn-north-1")],
+            "https://iam.cn-north-1.amazonaws.com.cn",
+        ),
+        (
+            &[],
+            &[("AWS_DEFAULT_REGION", "us-gov-west-1")],
             "https://iam.us-gov.amazonaws.com",
         ),
-        (&["--region", "eu-west-1"], &[("AWS_REGION", "cn-north-1")], "https://iam.amazonaws.com"),
-        (&["--region", "cn-northwest-1"], &[], "https://iam.cn-north-1.amazonaws.com.cn"),
+        (
+            &[],
+            &[
+                ("AWS_REGION", "us-gov-east-1"),
+                ("AWS_DEFAULT_REGION", "cn-north-1"),
+            ],
+            "https://iam.us-gov.amazonaws.com",
+        ),
+        (
+            &["--region", "eu-west-1"],
+            &[("AWS_REGION", "cn-north-1")],
+            "https://iam.amazonaws.com",
+        ),
+        (
+            &["--region", "cn-northwest-1"],
+            &[],
+            "https://iam.cn-north-1.amazonaws.com.cn",
+        ),
     ];
     for (args, env, want) in cases {
-        assert_eq!(&iam_endpoint_named(&home, args, env), want, "{args:?} {env:?}");
+        assert_eq!(
+            &iam_endpoint_named(&home, args, env),
+            want,
+            "{args:?} {env:?}"
+        );
     }
     // The profile's region, for the selected profile; the environment beats it.
     home.config("[default]\nregion = cn-north-1\n\n[profile gov]\nregion = us-gov-west-1\n");
@@ -192,14 +219,23 @@ fn sts_is_called_at_the_configured_region() {
         &["plan", "--snapshot", &demo, "--out", plan.to_str().unwrap()],
         &[],
     );
-    assert!(o.status.code() == Some(0) || o.status.code() == Some(2), "{}", stderr(&o));
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(2),
+        "{}",
+        stderr(&o)
+    );
     for (region, want) in [
         ("cn-north-1", "sts.cn-north-1.amazonaws.com.cn"),
         ("us-gov-west-1", "sts.us-gov-west-1.amazonaws.com"),
         ("eu-west-1", "sts.eu-west-1.amazonaws.com"),
     ] {
         let (o, _) = home.run(
-            &["apply", plan.to_str().unwrap(), "--auto-approve", "--allow-destructive"],
+            &[
+                "apply",
+                plan.to_str().unwrap(),
+                "--auto-approve",
+                "--allow-destructive",
+            ],
             &[("AWS_REGION", region)],
         );
         let err = stderr(&o);
@@ -271,11 +307,7 @@ fn service_endpoint_wins_over_the_global_one_and_the_flag_over_both() {
 // ---- retries ------------------------------------------------------------------------------
 
 /// Attempts of the throttled call under these settings.
-fn attempts(
-    home: &Home,
-    proxy: &faultproxy::FaultProxy,
-    env: &[(&str, &str)],
-) -> (u64, Output) {
+fn attempts(home: &Home, proxy: &faultproxy::FaultProxy, env: &[(&str, &str)]) -> (u64, Output) {
     let before = proxy.stats().by_kind.get("throttle").copied().unwrap_or(0);
     let (o, _) = home.snapshot(&["--endpoint-url", &proxy.endpoint()], env);
     let after = proxy.stats().by_kind.get("throttle").copied().unwrap_or(0);
@@ -328,7 +360,10 @@ fn max_attempts_and_retry_mode_are_honoured_for_reads() {
         let (n, o) = attempts(&home, &proxy, &[(var, value)]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{err}");
-        assert!(err.contains(&format!("{var} `{value}`")) && err.contains(says), "{err}");
+        assert!(
+            err.contains(&format!("{var} `{value}`")) && err.contains(says),
+            "{err}"
+        );
         assert_eq!(n, 0, "nothing is sent with a bad setting");
     }
 }
@@ -345,19 +380,39 @@ fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .expect("the openssl command (Debian package openssl)");
         assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
     };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     let mut ca = vec!["req", "-x509"];
     ca.extend_from_slice(&ec);
     ca.extend_from_slice(&[
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=iamwarden test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=iamwarden test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
         "keyUsage=critical,keyCertSign,cRLSign",
     ]);
     run(&ca);
     let mut csr = vec!["req"];
     csr.extend_from_slice(&ec);
     csr.extend_from_slice(&[
-        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
     ]);
     run(&csr);
     std::fs::write(
@@ -366,10 +421,27 @@ fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     )
     .unwrap();
     run(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
     ]);
-    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
 
 /// A TLS proxy on 127.0.0.1 in front of the moto server (plain HTTP behind it).
@@ -444,19 +516,28 @@ fn ca_bundle_makes_a_private_tls_endpoint_trusted() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(&url), "{err}");
-    assert!(err.contains("TLS") && err.contains("AWS_CA_BUNDLE"), "{err}");
+    assert!(
+        err.contains("TLS") && err.contains("AWS_CA_BUNDLE"),
+        "{err}"
+    );
     assert!(!err.contains("cannot reach"), "{err}");
     assert!(took < Duration::from_secs(15), "{took:?}");
     assert_eq!(iam_requests(&server), 0);
 
     // AWS_CA_BUNDLE.
-    let (o, _) = home.snapshot(&["--endpoint-url", &url], &[("AWS_CA_BUNDLE", ca.to_str().unwrap())]);
+    let (o, _) = home.snapshot(
+        &["--endpoint-url", &url],
+        &[("AWS_CA_BUNDLE", ca.to_str().unwrap())],
+    );
     ok(&o);
     assert!(iam_requests(&server) > 0);
 
     // The profile's ca_bundle (and its endpoint_url).
     server.clear_requests();
-    home.config(&format!("[default]\nca_bundle = {}\nendpoint_url = {url}\n", ca.display()));
+    home.config(&format!(
+        "[default]\nca_bundle = {}\nendpoint_url = {url}\n",
+        ca.display()
+    ));
     let (o, _) = home.snapshot(&[], &[]);
     ok(&o);
     assert!(iam_requests(&server) > 0);
@@ -494,7 +575,10 @@ fn an_endpoint_url_without_a_scheme_or_with_a_query_is_refused_when_parsed() {
         let (o, took) = home.snapshot(&["--endpoint-url", url], &[]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{url}: {err}");
-        assert!(err.contains("--endpoint-url") && err.contains(says), "{url}: {err}");
+        assert!(
+            err.contains("--endpoint-url") && err.contains(says),
+            "{url}: {err}"
+        );
         assert!(!err.contains("Request {") && !err.contains("Uri"), "{err}");
         assert!(took < Duration::from_secs(5));
     }
@@ -507,7 +591,11 @@ fn an_endpoint_url_without_a_scheme_or_with_a_query_is_refused_when_parsed() {
         "{err}"
     );
     let (o, _) = home.snapshot(&[], &[("AWS_ENDPOINT_URL_IAM", "localhost:1")]);
-    assert!(stderr(&o).contains("AWS_ENDPOINT_URL_IAM `localhost:1`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("AWS_ENDPOINT_URL_IAM `localhost:1`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -515,15 +603,27 @@ fn a_refused_connection_fails_in_seconds_and_names_the_url() {
     let home = Home::new();
     let url = format!("http://127.0.0.1:{}", dead_port());
     for args in [
-        vec!["snapshot", "--out", "/nonexistent/x.json", "--endpoint-url", &url],
+        vec![
+            "snapshot",
+            "--out",
+            "/nonexistent/x.json",
+            "--endpoint-url",
+            &url,
+        ],
         vec!["plan", "--endpoint-url", &url],
     ] {
         let (o, took) = home.run_signed(&args, &[]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{err}");
-        assert!(err.contains(&format!("reading the account at {url}")), "{err}");
+        assert!(
+            err.contains(&format!("reading the account at {url}")),
+            "{err}"
+        );
         assert!(err.contains("connection refused"), "{err}");
-        assert!(err.contains("is the server running? check --endpoint-url"), "{err}");
+        assert!(
+            err.contains("is the server running? check --endpoint-url"),
+            "{err}"
+        );
         assert!(took < Duration::from_secs(5), "{took:?}: {err}");
         assert!(!err.contains(SECRET));
     }
@@ -561,8 +661,14 @@ fn a_path_that_is_not_iam_names_the_url_and_the_http_status() {
     let (o, took) = home.snapshot(&["--endpoint-url", &url], &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("reading the account at {url}")), "{err}");
-    assert!(err.contains("GetAccountAuthorizationDetails failed: HTTP 404"), "{err}");
+    assert!(
+        err.contains(&format!("reading the account at {url}")),
+        "{err}"
+    );
+    assert!(
+        err.contains("GetAccountAuthorizationDetails failed: HTTP 404"),
+        "{err}"
+    );
     assert!(err.contains("not an AWS answer"), "{err}");
     assert!(!err.contains("no message"), "{err}");
     assert!(took < Duration::from_secs(10), "{took:?}");
@@ -599,15 +705,68 @@ fn a_profile_that_is_not_in_the_files_lists_the_profiles() {
     let (o, _) = home.snapshot(&["--endpoint-url", &dead], &[("AWS_PROFILE", "nope")]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("profile `nope` is not in") && err.contains("AWS_PROFILE"), "{err}");
+    assert!(
+        err.contains("profile `nope` is not in") && err.contains("AWS_PROFILE"),
+        "{err}"
+    );
     // Without the files, the default locations are named.
     let (o, _) = home.run(
         &["snapshot", "--out", "/nonexistent/x", "--profile", "nope"],
-        &[("AWS_CONFIG_FILE", "/nonexistent/c"), ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/k")],
+        &[
+            ("AWS_CONFIG_FILE", "/nonexistent/c"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/k"),
+        ],
     );
     assert!(
-        stderr(&o).contains("profile `nope` is not in /nonexistent/c or /nonexistent/k (profiles: none)"),
+        stderr(&o)
+            .contains("profile `nope` is not in /nonexistent/c or /nonexistent/k (profiles: none)"),
         "{}",
         stderr(&o)
     );
+}
+
+/// A fault proxy in front of `server` that gives every request `fault`.
+fn always(server: &moto::MotoServer, fault: faultproxy::Fault) -> faultproxy::FaultProxy {
+    faultproxy::FaultProxy::start(
+        server.port(),
+        faultproxy::Faults {
+            rate: 1.0,
+            seed: 18,
+            mix: vec![(fault, 1)],
+            stall_max: Duration::from_secs(5),
+        },
+    )
+}
+
+#[test]
+fn a_timeout_and_a_cut_connection_say_which_they_are() {
+    let server = moto_with_a_user();
+    let home = Home::new();
+    let one = [("AWS_MAX_ATTEMPTS", "1")];
+
+    let stall = always(&server, faultproxy::Fault::Stall);
+    let (o, took) = home.snapshot(
+        &[
+            "--endpoint-url",
+            &stall.endpoint(),
+            "--attempt-timeout",
+            "1s",
+            "--call-timeout",
+            "2s",
+        ],
+        &one,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no answer in time"), "{err}");
+    assert!(err.contains("1s"), "the limit is named: {err}");
+    assert!(!err.contains("cannot reach"), "{err}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    let cut = always(&server, faultproxy::Fault::CutBeforeHeaders);
+    let (o, _) = home.snapshot(&["--endpoint-url", &cut.endpoint()], &one);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("the connection was cut"), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
 }

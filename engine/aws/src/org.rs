@@ -58,7 +58,10 @@ impl OrgCallError {
 
 fn call_error<E>(
     call: &'static str,
-    err: &aws_sdk_iam::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    err: &aws_sdk_iam::error::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
 ) -> OrgCallError
 where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,

@@ -192,9 +192,16 @@ where
         SdkError::ResponseError(_) => {
             let text = chain_text(err);
             let lower = text.to_ascii_lowercase();
-            let cut = ["connection", "closed", "reset", "eof", "incomplete", "truncated"]
-                .iter()
-                .any(|w| lower.contains(w));
+            let cut = [
+                "connection",
+                "closed",
+                "reset",
+                "eof",
+                "incomplete",
+                "truncated",
+            ]
+            .iter()
+            .any(|w| lower.contains(w));
             match status {
                 _ if cut => format!("the answer was cut off ({text})"),
                 Some(s) if !(200..300).contains(&s) => not_aws(s),

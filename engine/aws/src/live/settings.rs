@@ -203,7 +203,9 @@ pub fn check_endpoint_url(text: &str) -> Result<String, String> {
     }
     if let Some(p) = port {
         if p.parse::<u16>().map_or(true, |p| p == 0) {
-            return Err(format!("`{t}`: the port `{p}` is not a number from 1 to 65535"));
+            return Err(format!(
+                "`{t}`: the port `{p}` is not a number from 1 to 65535"
+            ));
         }
     }
     Ok(t.to_string())
@@ -266,7 +268,7 @@ pub async fn settings(opts: &super::LiveOptions) -> Result<Settings, SettingsErr
         flag.map(|(v, f)| (v, Source::Flag(f)))
             .or_else(|| {
                 vars.iter()
-                    .find_map(|var| env(var).map(|v| (v, Source::Env(*var))))
+                    .find_map(|var| env(var).map(|v| (v, Source::Env(var))))
             })
             .or_else(|| from_profile(key))
     };
@@ -281,20 +283,20 @@ pub async fn settings(opts: &super::LiveOptions) -> Result<Settings, SettingsErr
     )
     .unwrap_or_else(|| ("us-east-1".to_string(), Source::Default));
 
-    let (max_attempts, max_attempts_from) =
-        match pick(None, &["AWS_MAX_ATTEMPTS"], "max_attempts") {
-            Some((v, from)) => match v.parse::<u32>() {
-                Ok(n) if n >= 1 => (n, from),
-                _ => {
-                    return Err(SettingsError::Invalid {
-                        from,
-                        value: v,
-                        why: "the number of attempts is a whole number, 1 or more".into(),
-                    })
-                }
-            },
-            None => (DEFAULT_MAX_ATTEMPTS, Source::Default),
-        };
+    let (max_attempts, max_attempts_from) = match pick(None, &["AWS_MAX_ATTEMPTS"], "max_attempts")
+    {
+        Some((v, from)) => match v.parse::<u32>() {
+            Ok(n) if n >= 1 => (n, from),
+            _ => {
+                return Err(SettingsError::Invalid {
+                    from,
+                    value: v,
+                    why: "the number of attempts is a whole number, 1 or more".into(),
+                })
+            }
+        },
+        None => (DEFAULT_MAX_ATTEMPTS, Source::Default),
+    };
 
     let (retry_mode, retry_mode_from) = match pick(None, &["AWS_RETRY_MODE"], "retry_mode") {
         Some((v, from)) => match v.to_ascii_lowercase().as_str() {
@@ -317,8 +319,7 @@ pub async fn settings(opts: &super::LiveOptions) -> Result<Settings, SettingsErr
     };
 
     // Endpoint URLs from the environment and the profile are checked as the flag is.
-    if !env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
+    if !env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         let mut vars: Vec<(String, String)> = std::env::vars()
             .filter(|(k, v)| k.starts_with("AWS_ENDPOINT_URL") && !v.trim().is_empty())
             .collect();
@@ -408,10 +409,9 @@ pub(crate) fn http_client(ca: Option<&CaBundle>) -> SharedHttpClient {
         _ => None,
     };
     let inner = aws_smithy_http_client::Builder::new().build_with_connector_fn(
-        move |settings: Option<&HttpConnectorSettings>,
-              components: Option<&RuntimeComponents>| {
-            let mut builder = ConnectorBuilder::default()
-                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        move |settings: Option<&HttpConnectorSettings>, components: Option<&RuntimeComponents>| {
+            let mut builder =
+                ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
             if let Some(ctx) = &tls_context {
                 builder = builder.tls_context(ctx.clone());
             }
@@ -594,10 +594,20 @@ mod tests {
         assert!(check_endpoint_url("http://[::1]:5000/x").is_ok());
         let e = check_endpoint_url("example.com:5000").unwrap_err();
         assert!(e.contains("add http:// or https://"), "{e}");
-        assert!(check_endpoint_url("ftp://x").unwrap_err().contains("scheme `ftp`"));
-        assert!(check_endpoint_url("http://x/?a=1").unwrap_err().contains("query"));
-        assert!(check_endpoint_url("http://").unwrap_err().contains("no host"));
-        assert!(check_endpoint_url("http://x:99999").unwrap_err().contains("port"));
-        assert!(check_endpoint_url("http://u:p@x").unwrap_err().contains("credentials"));
+        assert!(check_endpoint_url("ftp://x")
+            .unwrap_err()
+            .contains("scheme `ftp`"));
+        assert!(check_endpoint_url("http://x/?a=1")
+            .unwrap_err()
+            .contains("query"));
+        assert!(check_endpoint_url("http://")
+            .unwrap_err()
+            .contains("no host"));
+        assert!(check_endpoint_url("http://x:99999")
+            .unwrap_err()
+            .contains("port"));
+        assert!(check_endpoint_url("http://u:p@x")
+            .unwrap_err()
+            .contains("credentials"));
     }
 }
