@@ -596,6 +596,17 @@ fn an_endpoint_url_without_a_scheme_or_with_a_query_is_refused_when_parsed() {
         "{}",
         stderr(&o)
     );
+    // Another service's variable is not iamwarden's to judge (the read goes on, and fails for
+    // want of credentials in this empty environment, before any call).
+    let (o, _) = home.run(
+        &["snapshot", "--out", "/nonexistent/x"],
+        &[("AWS_ENDPOINT_URL_DYNAMODB", "localhost:1")],
+    );
+    assert!(
+        stderr(&o).contains("no usable AWS credentials"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -320,17 +320,16 @@ pub async fn settings(opts: &super::LiveOptions) -> Result<Settings, SettingsErr
 
     // Endpoint URLs from the environment and the profile are checked as the flag is.
     if !env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        let mut vars: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, v)| k.starts_with("AWS_ENDPOINT_URL") && !v.trim().is_empty())
-            .collect();
-        vars.sort();
-        for (var, value) in vars {
-            if let Err(why) = check_endpoint_url(&value) {
-                return Err(SettingsError::Invalid {
-                    from: Source::Env(leak_var(&var)),
-                    value,
-                    why,
-                });
+        // The variables of the services iamwarden calls (another service's is not ours).
+        for var in ENDPOINT_VARS {
+            if let Some(value) = env(var) {
+                if let Err(why) = check_endpoint_url(&value) {
+                    return Err(SettingsError::Invalid {
+                        from: Source::Env(var),
+                        value,
+                        why,
+                    });
+                }
             }
         }
         if let Some((value, from)) = from_profile("endpoint_url") {
@@ -352,24 +351,16 @@ pub async fn settings(opts: &super::LiveOptions) -> Result<Settings, SettingsErr
     })
 }
 
-/// The environment variable names a [`Source`] can hold (`&'static str`): the known service
-/// variables by name, any other `AWS_ENDPOINT_URL_*` as the generic one.
-fn leak_var(var: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_IAM",
-        "AWS_ENDPOINT_URL_STS",
-        "AWS_ENDPOINT_URL_KMS",
-        "AWS_ENDPOINT_URL_SQS",
-        "AWS_ENDPOINT_URL_ORGANIZATIONS",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-    ];
-    KNOWN
-        .iter()
-        .find(|k| **k == var)
-        .copied()
-        .unwrap_or("an AWS_ENDPOINT_URL_* variable")
-}
+/// The endpoint URL variables aws-config reads for the services iamwarden calls.
+const ENDPOINT_VARS: &[&str] = &[
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_ORGANIZATIONS",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+];
 
 fn read_ca_bundle(path: PathBuf, from: Source) -> Result<CaBundle, SettingsError> {
     let fail = |message: String| SettingsError::CaBundle {
