@@ -420,7 +420,9 @@ fn live_read_of_an_unreachable_endpoint_names_the_call() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
-        err.contains("GetAccountAuthorizationDetails failed: cannot reach the IAM endpoint"),
+        err.contains(
+            "GetAccountAuthorizationDetails failed: cannot reach the endpoint (connection refused)"
+        ),
         "{err}"
     );
     assert!(

@@ -89,19 +89,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "ServiceUnavailableException",
 ];
 
-/// The error chain's `Display` texts, joined (never `Debug`, which could carry the request).
-fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = e.source();
-    }
-    parts.join(": ")
-}
+use crate::live::chain_text;
 
 /// Whether a dispatch failure happened before the request left: the connection was refused.
 fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
@@ -190,23 +178,11 @@ where
     }
 }
 
-fn sdk_err<E, R>(call: &'static str, err: SdkError<E, R>) -> ReadError
+fn sdk_err<E>(call: &'static str, err: SdkError<E, HttpResponse>) -> ReadError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
-    let (code, mut message) = crate::live::code_and_message(&err);
-    // A read that reached the endpoint and lost its answer did not fail to reach it.
-    let reached = matches!(
-        err,
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
-    ) && !never_sent(&err);
-    if reached && message.starts_with("cannot reach the IAM endpoint") {
-        message = format!(
-            "the request was sent but no answer came ({})",
-            chain_text(&err)
-        );
-    }
+    let (code, message) = crate::live::code_and_message(&err);
     ReadError {
         call,
         code,

@@ -56,10 +56,15 @@ impl OrgCallError {
     }
 }
 
-fn call_error<E, R>(call: &'static str, err: &aws_sdk_iam::error::SdkError<E, R>) -> OrgCallError
+fn call_error<E>(
+    call: &'static str,
+    err: &aws_sdk_iam::error::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> OrgCallError
 where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     let (code, message) = code_and_message(err);
     OrgCallError {

@@ -18,9 +18,11 @@
 pub mod access;
 pub mod report;
 pub mod scoped;
+pub mod settings;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use chrono::{DateTime, Utc};
 use iamwarden_core::inventory::{
     AccessKey, Group, InlinePolicy, Inventory, KeyStatus, LoginProfile, ManagedPolicy, MfaDevice,
@@ -66,9 +68,12 @@ pub struct LiveOptions {
     pub progress: Option<Progress>,
     /// A named profile from the shared config files.
     pub profile: Option<String>,
-    /// The region (IAM is global; this picks the endpoint partition and STS region).
+    /// The region flag (IAM is global; the region picks the partition's endpoints and STS's
+    /// region). Without it: `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile, us-east-1.
     pub region: Option<String>,
-    /// An endpoint URL (a local test server, a VPC endpoint). `AWS_ENDPOINT_URL` also works.
+    /// The endpoint URL flag, for every service (a local test server, a VPC endpoint): it wins
+    /// over `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL` and the profile, which aws-config
+    /// reads when it is not set.
     pub endpoint_url: Option<String>,
     /// Per-user calls in flight at once (default 8).
     pub concurrency: usize,
@@ -107,19 +112,6 @@ impl Default for Timeouts {
             attempt: Timeouts::ATTEMPT,
             call: Timeouts::CALL,
         }
-    }
-}
-
-/// The endpoint URL a service is called at: the one given, or AWS's default for the service
-/// (`iam`, `sts`, `kms`) and region. For messages only.
-pub fn endpoint_label(opts: &LiveOptions, service: &str) -> String {
-    if let Some(e) = &opts.endpoint_url {
-        return e.clone();
-    }
-    let region = opts.region.as_deref().unwrap_or("us-east-1");
-    match service {
-        "iam" => "https://iam.amazonaws.com".to_string(),
-        other => format!("https://{other}.{region}.amazonaws.com"),
     }
 }
 
@@ -180,26 +172,62 @@ impl Counter {
     }
 }
 
-/// The AWS error code and a one-line message of a failed SDK call (never credentials).
-pub(crate) fn code_and_message<E, R>(
-    err: &aws_sdk_iam::error::SdkError<E, R>,
+/// The AWS error code and a one-line message of a failed SDK call (never credentials). An
+/// answer without an AWS error (a wrong path, another server) names its HTTP status.
+pub(crate) fn code_and_message<E>(
+    err: &aws_sdk_iam::error::SdkError<E, HttpResponse>,
 ) -> (Option<String>, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
+    use aws_sdk_iam::error::SdkError;
     let code = err.code().map(str::to_string);
-    let message = match err.as_service_error() {
-        Some(se) => se.message().unwrap_or("no message").to_string(),
-        None => describe_transport_error(err),
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let message = match err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            match (se.err().code(), se.err().message()) {
+                (_, Some(m)) => m.to_string(),
+                (Some(c), None) => format!("{c} (HTTP {status})"),
+                (None, None) => not_aws(status),
+            }
+        }
+        SdkError::ResponseError(_) => {
+            let text = chain_text(err);
+            let lower = text.to_ascii_lowercase();
+            let cut = [
+                "connection",
+                "closed",
+                "reset",
+                "eof",
+                "incomplete",
+                "truncated",
+            ]
+            .iter()
+            .any(|w| lower.contains(w));
+            match status {
+                _ if cut => format!("the answer was cut off ({text})"),
+                Some(s) if !(200..300).contains(&s) => not_aws(s),
+                Some(s) => format!("HTTP {s}, but the body is not an AWS answer ({text})"),
+                None => format!("the answer could not be read ({text})"),
+            }
+        }
+        SdkError::TimeoutError(_) => format!("no answer in time ({})", chain_text(err)),
+        _ => describe_transport_error(err),
     };
     (code, message)
 }
 
-fn call_error<E, R>(operation: &'static str, err: aws_sdk_iam::error::SdkError<E, R>) -> LiveError
+fn not_aws(status: u16) -> String {
+    format!("HTTP {status}, not an AWS answer (check the endpoint URL and its path)")
+}
+
+fn call_error<E>(
+    operation: &'static str,
+    err: aws_sdk_iam::error::SdkError<E, HttpResponse>,
+) -> LiveError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     let (code, message) = code_and_message(&err);
     LiveError::Call {
@@ -209,28 +237,56 @@ where
     }
 }
 
-/// A one-line account of a failure that is not an AWS error response: no credentials, an
-/// unreachable endpoint, a timeout. Only `Display` texts are used (never `Debug`, which could
-/// carry request details).
-fn describe_transport_error(err: &(dyn std::error::Error + 'static)) -> String {
+/// The error chain's `Display` texts, joined (never `Debug`, which could carry the request).
+pub(crate) fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+        if !text.is_empty() && text != "other" && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         cur = e.source();
     }
-    let all = parts.join(": ");
-    if all.contains("credentials") {
+    parts.join(": ")
+}
+
+/// A one-line account of a failure that is not an answer: no credentials, an endpoint that
+/// cannot be reached (refused, no such host: not retried), a timeout, a TLS failure, a cut
+/// connection. Only `Display` texts are used (never `Debug`, which could carry request
+/// details).
+fn describe_transport_error(err: &(dyn std::error::Error + 'static)) -> String {
+    let all = chain_text(err);
+    let lower = all.to_ascii_lowercase();
+    if lower.contains("credentials") {
         format!(
             "no usable AWS credentials ({all}). Set AWS_PROFILE or pass --profile, or set \
              AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or sign in with `aws sso login`"
         )
-    } else if all.contains("dispatch failure") || all.contains("connect") || all.contains("timeout")
+    } else if settings::unreachable(err) {
+        let why = if lower.contains("dns error") || lower.contains("failed to lookup address") {
+            "the host name does not resolve"
+        } else {
+            "connection refused"
+        };
+        format!(
+            "cannot reach the endpoint ({why}): is the server running? check --endpoint-url \
+             and AWS_ENDPOINT_URL ({all})"
+        )
+    } else if lower.contains("timeout") || lower.contains("timed out") {
+        format!("no answer in time ({all})")
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
-        format!("cannot reach the IAM endpoint ({all})")
+        format!(
+            "the TLS handshake failed ({all}); behind a proxy or with a private CA, set \
+             AWS_CA_BUNDLE or the profile's ca_bundle"
+        )
+    } else if lower.contains("connection closed")
+        || lower.contains("connection reset")
+        || lower.contains("broken pipe")
+        || lower.contains("incomplete")
+    {
+        format!("the connection was cut ({all})")
     } else {
         all
     }
@@ -279,42 +335,47 @@ pub(crate) fn password_policy_of(p: &aws_sdk_iam::types::PasswordPolicy) -> Pass
     }
 }
 
-/// Builds the SDK client the way AWS users expect: the standard credential chain, a profile,
-/// a region, an endpoint; standard retries with backoff on throttling (at most 5 s between
-/// attempts), and the [`Timeouts`] on every call.
-pub async fn client(opts: &LiveOptions) -> Client {
-    Client::new(&sdk_config(opts).await)
+/// Builds the IAM client the way AWS users expect: the standard credential chain and the
+/// [`settings`] (profile, region, retries, CA bundle, endpoints) as the AWS CLI reads them,
+/// and the [`Timeouts`] on every call.
+pub async fn client(opts: &LiveOptions) -> Result<Client, settings::SettingsError> {
+    Ok(Client::new(&sdk_config(opts).await?))
 }
 
-/// The shared SDK configuration [`client`] builds its client from (apply also asks STS who
-/// the caller is with it).
-pub async fn sdk_config(opts: &LiveOptions) -> aws_config::SdkConfig {
+/// The shared SDK configuration every client is built from (IAM, STS, KMS, Organizations,
+/// SQS, Secrets Manager): [`settings::settings`] read once, reads retried as they say (at most
+/// 5 s between attempts; mutating calls turn the SDK's retries off per call), a refused
+/// connection not retried, and the [`Timeouts`]. A setting that cannot be used (a profile
+/// that is not in the files, an unreadable CA bundle) is an error before any network call.
+pub async fn sdk_config(
+    opts: &LiveOptions,
+) -> Result<aws_config::SdkConfig, settings::SettingsError> {
+    let s = settings::settings(opts).await?;
     let t = opts.timeouts;
+    let retry = match s.retry_mode {
+        settings::RetryMode::Standard => aws_config::retry::RetryConfig::standard(),
+        settings::RetryMode::Adaptive => aws_config::retry::RetryConfig::adaptive(),
+    }
+    .with_max_attempts(s.max_attempts)
+    .with_max_backoff(Duration::from_secs(5));
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(6)
-                .with_max_backoff(Duration::from_secs(5)),
-        )
+        .retry_config(retry)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(t.connect)
                 .operation_attempt_timeout(t.attempt)
                 .operation_timeout(t.call)
                 .build(),
-        );
+        )
+        .http_client(settings::http_client(s.ca_bundle.as_ref()))
+        .region(aws_config::Region::new(s.region));
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
-    let region = opts
-        .region
-        .clone()
-        .unwrap_or_else(|| "us-east-1".to_string());
-    loader = loader.region(aws_config::Region::new(region));
     if let Some(e) = &opts.endpoint_url {
         loader = loader.endpoint_url(e);
     }
-    loader.load().await
+    Ok(loader.load().await)
 }
 
 /// Reads the whole account.

@@ -4,6 +4,7 @@
 use super::{AwsArgs, Exit};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
+use iamwarden_aws::live::settings::Service;
 use iamwarden_core::apply::lock::{Holder, JournalLock};
 use iamwarden_core::apply::select::{self, Selection};
 use iamwarden_core::apply::{self, journal, ExitKind};
@@ -150,15 +151,11 @@ fn connect(
     apply::Caller,
 )> {
     let rt = runtime()?;
-    let config = rt.block_on(iamwarden_aws::live::sdk_config(&aws.options()));
+    let config = rt.block_on(iamwarden_aws::live::sdk_config(&aws.options()))?;
+    let sts = iamwarden_aws::live::settings::endpoint(&config, Service::Sts);
     let caller = rt
         .block_on(iamwarden_aws::iam::caller(&config))
-        .with_context(|| {
-            format!(
-                "cannot tell who is calling (sts:GetCallerIdentity at {})",
-                aws.endpoint("sts")
-            )
-        })?;
+        .with_context(|| format!("cannot tell who is calling (sts:GetCallerIdentity at {sts})"))?;
     Ok((rt, config, caller))
 }
 
@@ -346,7 +343,10 @@ pub fn apply_plan(
     // IAM and Secrets Manager (the rotation hand-off) from the one config: the same endpoint
     // override, region, credentials and timeouts.
     let aws = iamwarden_aws::iam::executor_from_config(&config, journal, journal::Mode::Apply)
-        .with_endpoint(aws.options().endpoint_url.as_deref());
+        .with_endpoint(Some(&iamwarden_aws::live::settings::endpoint(
+            &config,
+            Service::Iam,
+        )));
     let started = std::time::Instant::now();
     let report = rt.block_on(apply::run_selected(
         plan,
@@ -435,7 +435,10 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
     // IAM and Secrets Manager (the rotation hand-off) from the one config: the same endpoint
     // override, region, credentials and timeouts.
     let aws = iamwarden_aws::iam::executor_from_config(&config, journal, journal::Mode::Undo)
-        .with_endpoint(args.aws.options().endpoint_url.as_deref());
+        .with_endpoint(Some(&iamwarden_aws::live::settings::endpoint(
+            &config,
+            Service::Iam,
+        )));
     let started = std::time::Instant::now();
     let report = rt.block_on(apply::undo::run(
         &plan,

@@ -78,17 +78,17 @@ pub(super) fn load_for_events(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let config = rt.block_on(iamwarden_aws::live::sdk_config(&opts))?;
+    let endpoint = iamwarden_aws::live::settings::endpoint(
+        &config,
+        iamwarden_aws::live::settings::Service::Iam,
+    );
+    let client = aws_sdk_iam::Client::new(&config);
     let read = rt
-        .block_on(async {
-            let client = iamwarden_aws::live::client(&opts).await;
-            iamwarden_aws::live::scoped::read_scoped(&client, &scope, &opts).await
-        })
-        .with_context(|| {
-            format!(
-                "reading the events' resources at {}",
-                input.aws.endpoint("iam")
-            )
-        })?;
+        .block_on(iamwarden_aws::live::scoped::read_scoped(
+            &client, &scope, &opts,
+        ))
+        .with_context(|| format!("reading the events' resources at {endpoint}"))?;
     for what in &read.gone {
         super::output::notice!("  gone: {what} no longer exists (deleted after the event?)");
     }

@@ -15,6 +15,7 @@ mod watch;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use iamwarden_aws::live::settings::Service;
 use iamwarden_core::diag::Diagnostics;
 use iamwarden_core::inventory::snapshot;
 use iamwarden_core::render;
@@ -280,14 +281,17 @@ enum RulesCommand {
 /// How to reach a live account (the standard AWS credential chain applies).
 #[derive(Debug, Clone, clap::Args)]
 struct AwsArgs {
-    /// A named profile from ~/.aws/config and ~/.aws/credentials.
+    /// A named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, else
+    /// `default`).
     #[arg(long)]
     profile: Option<String>,
-    /// The region (IAM is global; default us-east-1).
+    /// The region; it picks the partition's IAM and STS endpoints (default: AWS_REGION,
+    /// AWS_DEFAULT_REGION, the profile's `region`, else us-east-1).
     #[arg(long)]
     region: Option<String>,
-    /// An IAM endpoint URL (default: AWS's; also read from AWS_ENDPOINT_URL).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    /// One endpoint URL for every AWS call (a local server, a VPC endpoint); it wins over
+    /// AWS_ENDPOINT_URL_IAM (and the other services'), AWS_ENDPOINT_URL and the profile.
+    #[arg(long, value_parser = parse_endpoint_url)]
     endpoint_url: Option<String>,
     /// Per-user API calls in flight at once.
     #[arg(long, default_value_t = 8)]
@@ -312,6 +316,11 @@ struct AwsArgs {
     /// How long to wait for one entity's last-accessed job before recording a gap.
     #[arg(long, default_value = "60s", value_parser = parse_timeout)]
     service_access_wait: std::time::Duration,
+}
+
+/// An `--endpoint-url`: http:// or https://, a host, no query.
+pub(crate) fn parse_endpoint_url(text: &str) -> Result<String, String> {
+    iamwarden_aws::live::settings::check_endpoint_url(text)
 }
 
 /// A timeout flag: `500ms`, or a duration as rules write them (`3s`, `1m`).
@@ -359,11 +368,6 @@ impl AwsArgs {
             service_access: self.service_access.then_some(self.service_access_wait),
         }
     }
-
-    /// The endpoint a service is called at, for messages.
-    fn endpoint(&self, service: &str) -> String {
-        iamwarden_aws::live::endpoint_label(&self.options(), service)
-    }
 }
 
 /// Reads a live account, printing `--stats` when asked.
@@ -373,15 +377,16 @@ fn read_live(aws: &AwsArgs) -> Result<iamwarden_core::inventory::Inventory> {
         .build()
         .context("cannot start the async runtime")?;
     let opts = aws.options();
+    let config = rt.block_on(iamwarden_aws::live::sdk_config(&opts))?;
+    let endpoint = iamwarden_aws::live::settings::endpoint(&config, Service::Iam);
     let result = rt.block_on(async {
-        let client = iamwarden_aws::live::client(&opts).await;
+        let client = aws_sdk_iam::Client::new(&config);
         iamwarden_aws::live::read(&client, &opts).await
     });
     if std::io::stderr().is_terminal() {
         eprint!("\r\x1b[2K");
     }
-    let (inv, stats) =
-        result.with_context(|| format!("reading the account at {}", aws.endpoint("iam")))?;
+    let (inv, stats) = result.with_context(|| format!("reading the account at {endpoint}"))?;
     if aws.stats {
         eprintln!(
             "API calls ({} in {:.2} s):",

@@ -81,11 +81,12 @@ pub(crate) struct OrgApplyArgs {
     /// A named profile for the caller's credentials.
     #[arg(long)]
     profile: Option<String>,
-    /// The region (default us-east-1).
+    /// The region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, else us-east-1).
     #[arg(long)]
     region: Option<String>,
-    /// One endpoint URL for STS and IAM; also read from AWS_ENDPOINT_URL.
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    /// One endpoint URL for STS and IAM; it wins over AWS_ENDPOINT_URL_<SERVICE>,
+    /// AWS_ENDPOINT_URL and the profile.
+    #[arg(long, value_parser = super::parse_endpoint_url)]
     endpoint_url: Option<String>,
     /// IAM calls in flight at once within one account.
     #[arg(long, default_value_t = 8)]
@@ -155,12 +156,12 @@ pub(crate) struct OrgPlanArgs {
     /// A named profile for the caller's credentials.
     #[arg(long)]
     profile: Option<String>,
-    /// The region (default us-east-1).
+    /// The region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, else us-east-1).
     #[arg(long)]
     region: Option<String>,
-    /// One endpoint URL for STS, Organizations and IAM (a local test server); also read from
-    /// AWS_ENDPOINT_URL.
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    /// One endpoint URL for STS, Organizations and IAM (a local test server); it wins over
+    /// AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL and the profile.
+    #[arg(long, value_parser = super::parse_endpoint_url)]
     endpoint_url: Option<String>,
     /// Time limit on connecting to an AWS endpoint.
     #[arg(long, env = "IAMWARDEN_CONNECT_TIMEOUT", default_value = "3s", value_parser = parse_timeout)]
@@ -347,7 +348,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let caller = rt.block_on(iamwarden_aws::live::sdk_config(&opts));
+    let caller = rt.block_on(iamwarden_aws::live::sdk_config(&opts))?;
     // Tags are read from Organizations only when a filter asks for them (one call an account).
     let list_opts = aws_org::ListOptions {
         ous: args.ou.clone(),
@@ -378,7 +379,10 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
                          organizations:ListAccounts, and with --ou ListChildren and \
                          ListAccountsForParent, with tag: filters ListTagsForResource; or pass \
                          --accounts FILE)",
-                        aws.endpoint("organizations")
+                        iamwarden_aws::live::settings::endpoint(
+                            &caller,
+                            iamwarden_aws::live::settings::Service::Organizations
+                        )
                     )
                 })?;
             (active, skipped, "organizations".to_string())
@@ -707,7 +711,7 @@ fn apply(args: OrgApplyArgs, out: &mut dyn Write) -> Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let caller_config = rt.block_on(iamwarden_aws::live::sdk_config(&opts));
+    let caller_config = rt.block_on(iamwarden_aws::live::sdk_config(&opts))?;
     let assume = AssumeOptions {
         session_name: args.session_name.clone(),
         duration_seconds: 3600,
@@ -774,7 +778,10 @@ fn apply(args: OrgApplyArgs, out: &mut dyn Write) -> Result<Exit> {
                 journal,
                 journal::Mode::Apply,
             )
-            .with_endpoint(opts.endpoint_url.as_deref());
+            .with_endpoint(Some(&iamwarden_aws::live::settings::endpoint(
+                &config,
+                iamwarden_aws::live::settings::Service::Iam,
+            )));
             let report = rt.block_on(core_apply::run(
                 &plan,
                 &apply_opts,

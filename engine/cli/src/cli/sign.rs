@@ -11,8 +11,12 @@ fn kms_client(aws: &AwsArgs) -> Result<(tokio::runtime::Runtime, aws_sdk_kms::Cl
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let config = rt.block_on(iamwarden_aws::live::sdk_config(&aws.options()));
-    Ok((rt, aws_sdk_kms::Client::new(&config), aws.endpoint("kms")))
+    let config = rt.block_on(iamwarden_aws::live::sdk_config(&aws.options()))?;
+    let endpoint = iamwarden_aws::live::settings::endpoint(
+        &config,
+        iamwarden_aws::live::settings::Service::Kms,
+    );
+    Ok((rt, aws_sdk_kms::Client::new(&config), endpoint))
 }
 
 /// Signs the plan written to `plan_file` and writes `PLAN.sig` beside it.

@@ -121,7 +121,7 @@ impl<'a> Batcher<'a> {
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
-        let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()));
+        let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()))?;
         let topic = args
             .notify_topic
             .as_deref()
