@@ -20,6 +20,9 @@ struct State {
     init_errors: Vec<String>,
 }
 
+/// (request id, body) pairs.
+pub type Answers = Vec<(String, String)>;
+
 /// A running Runtime API; its threads end with the test process.
 pub struct RuntimeApi {
     port: u16,
@@ -55,11 +58,7 @@ impl RuntimeApi {
 
     /// Waits until `n` invocations were answered (response or error), at most `timeout`;
     /// returns (responses, errors, init errors) as (request id, body).
-    pub fn wait_for(
-        &self,
-        n: usize,
-        timeout: Duration,
-    ) -> (Vec<(String, String)>, Vec<(String, String)>, Vec<String>) {
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> (Answers, Answers, Vec<String>) {
         let deadline = Instant::now() + timeout;
         let (lock, cv) = &*self.state;
         let mut s = lock.lock().unwrap();
