@@ -459,6 +459,28 @@ fn account_of(arn: &str) -> Option<String> {
     (id.len() == 12 && id.chars().all(|c| c.is_ascii_digit())).then(|| id.to_string())
 }
 
+/// A key's status as the inventory has it (anything but `Active` is inactive).
+fn key_status(status: Option<&aws_sdk_iam::types::StatusType>) -> KeyStatus {
+    if status == Some(&aws_sdk_iam::types::StatusType::Active) {
+        KeyStatus::Active
+    } else {
+        KeyStatus::Inactive
+    }
+}
+
+/// One of `user`'s MFA devices as `ListMFADevices` returns it (a virtual device's serial is
+/// its ARN).
+fn mfa_device_of(d: &aws_sdk_iam::types::MfaDevice, user: &str) -> MfaDevice {
+    MfaDevice {
+        id: d.serial_number().to_string(),
+        user: Some(user.to_string()),
+        r#virtual: d.serial_number().starts_with("arn:"),
+        enabled_at: chrono_of(Some(d.enable_date())),
+        ..MfaDevice::default()
+    }
+}
+
+/// The account id, from the first ARN of the account's own resources (then the report's).
 fn account_id(inv: &Inventory, rows: &[report::ReportRow]) -> Option<String> {
     inv.users
         .iter()
@@ -794,11 +816,7 @@ async fn read_keys(
             inv.access_keys.push(AccessKey {
                 id: k.access_key_id().unwrap_or_default().to_string(),
                 user: user.clone(),
-                status: if k.status() == Some(&aws_sdk_iam::types::StatusType::Active) {
-                    KeyStatus::Active
-                } else {
-                    KeyStatus::Inactive
-                },
+                status: key_status(k.status()),
                 created_at: chrono_of(k.create_date()).unwrap_or_default(),
                 last_used_at: slot.and_then(|s| s.last_used),
                 last_used_service: slot.and_then(|s| s.last_used_service.clone()),
@@ -846,13 +864,7 @@ async fn read_mfa(
             Ok::<_, LiveError>(
                 out.mfa_devices()
                     .iter()
-                    .map(|d| MfaDevice {
-                        id: d.serial_number().to_string(),
-                        user: Some(user.clone()),
-                        r#virtual: d.serial_number().starts_with("arn:"),
-                        enabled_at: chrono_of(Some(d.enable_date())),
-                        ..MfaDevice::default()
-                    })
+                    .map(|d| mfa_device_of(d, &user))
                     .collect::<Vec<_>>(),
             )
         });

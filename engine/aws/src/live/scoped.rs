@@ -13,8 +13,8 @@ use super::{call_error, chrono_of, document, tags, Counter, LiveError, LiveOptio
 use aws_sdk_iam::Client;
 use iamwarden_core::event::scope::{PolicyParts, Scope, UserParts};
 use iamwarden_core::inventory::{
-    AccessKey, Group, Inventory, KeyStatus, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion,
-    Role, User, INVENTORY_FORMAT_VERSION,
+    AccessKey, Group, Inventory, LoginProfile, ManagedPolicy, MfaDevice, PolicyVersion, Role, User,
+    INVENTORY_FORMAT_VERSION,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -207,7 +207,7 @@ pub async fn read_scoped(
     inv.account.id = scope
         .account
         .clone()
-        .or_else(|| account_from(inv))
+        .or_else(|| super::account_id(inv, &[]))
         .unwrap_or_default();
     if !inv.account.id.is_empty() {
         inv.account.arn = format!("arn:aws:iam::{}:root", inv.account.id);
@@ -271,21 +271,6 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
     if !list.iter().any(|x| x == item) {
         list.push(item.to_string());
     }
-}
-
-fn account_from(inv: &Inventory) -> Option<String> {
-    inv.users
-        .iter()
-        .map(|u| u.arn.as_str())
-        .chain(inv.roles.iter().map(|r| r.arn.as_str()))
-        .chain(inv.groups.iter().map(|g| g.arn.as_str()))
-        .chain(
-            inv.managed_policies
-                .iter()
-                .filter(|p| !p.aws_managed)
-                .map(|p| p.arn.as_str()),
-        )
-        .find_map(super::account_of)
 }
 
 async fn read_user(
@@ -390,11 +375,7 @@ async fn read_credentials(
         read.keys.push(AccessKey {
             id,
             user: name.clone(),
-            status: if k.status() == Some(&aws_sdk_iam::types::StatusType::Active) {
-                KeyStatus::Active
-            } else {
-                KeyStatus::Inactive
-            },
+            status: super::key_status(k.status()),
             created_at: chrono_of(k.create_date()).unwrap_or_default(),
             last_used_at: last.and_then(|l| chrono_of(l.last_used_date())),
             last_used_service: last.and_then(|l| known(l.service_name())),
@@ -427,13 +408,7 @@ async fn read_credentials(
     read.mfa = mfa
         .mfa_devices()
         .iter()
-        .map(|d| MfaDevice {
-            id: d.serial_number().to_string(),
-            user: Some(name.clone()),
-            r#virtual: d.serial_number().starts_with("arn:"),
-            enabled_at: chrono_of(Some(d.enable_date())),
-            ..MfaDevice::default()
-        })
+        .map(|d| super::mfa_device_of(d, &name))
         .collect();
     Ok(())
 }

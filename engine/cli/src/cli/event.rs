@@ -96,17 +96,12 @@ pub(super) fn load_for_events(
         super::output::notice!("  not read: {what}");
     }
     if input.aws.stats && !events.is_empty() {
-        let n = events.len();
-        eprintln!(
-            "API calls ({} in {:.2} s, {:.1} per event; targeted read of {} event(s)):",
-            read.stats.total(),
-            read.stats.elapsed.as_secs_f64(),
-            read.stats.total() as f64 / n as f64,
+        let detail = format!(
+            ", {:.1} per event; targeted read of {} event(s)",
+            read.stats.total() as f64 / events.len() as f64,
             events.len()
         );
-        for (op, calls) in &read.stats.calls {
-            eprintln!("  {op:<32} {calls}");
-        }
+        super::print_api_calls(&read.stats, &detail);
     }
     Ok((rules, read.inventory, now))
 }

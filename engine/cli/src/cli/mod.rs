@@ -388,16 +388,21 @@ fn read_live(aws: &AwsArgs) -> Result<iamwarden_core::inventory::Inventory> {
     }
     let (inv, stats) = result.with_context(|| format!("reading the account at {endpoint}"))?;
     if aws.stats {
-        eprintln!(
-            "API calls ({} in {:.2} s):",
-            stats.total(),
-            stats.elapsed.as_secs_f64()
-        );
-        for (op, n) in &stats.calls {
-            eprintln!("  {op:<32} {n}");
-        }
+        print_api_calls(&stats, "");
     }
     Ok(inv)
+}
+
+/// `--stats` of a live read: the calls, the wall time (and `detail`), then the calls per API.
+pub(crate) fn print_api_calls(stats: &iamwarden_aws::live::Stats, detail: &str) {
+    eprintln!(
+        "API calls ({} in {:.2} s{detail}):",
+        stats.total(),
+        stats.elapsed.as_secs_f64()
+    );
+    for (op, n) in &stats.calls {
+        eprintln!("  {op:<32} {n}");
+    }
 }
 
 /// `--stats`: the evaluation's time and what it found.
