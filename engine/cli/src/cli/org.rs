@@ -84,8 +84,8 @@ pub(crate) struct OrgApplyArgs {
     /// The region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, else us-east-1).
     #[arg(long)]
     region: Option<String>,
-    /// One endpoint URL for STS and IAM; it wins over AWS_ENDPOINT_URL_<SERVICE>,
-    /// AWS_ENDPOINT_URL and the profile.
+    /// One endpoint URL for STS and IAM; it wins over AWS_ENDPOINT_URL_STS,
+    /// AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL and the profile.
     #[arg(long, value_parser = super::parse_endpoint_url)]
     endpoint_url: Option<String>,
     /// IAM calls in flight at once within one account.
@@ -160,7 +160,7 @@ pub(crate) struct OrgPlanArgs {
     #[arg(long)]
     region: Option<String>,
     /// One endpoint URL for STS, Organizations and IAM (a local test server); it wins over
-    /// AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL and the profile.
+    /// AWS_ENDPOINT_URL_STS, _ORGANIZATIONS and _IAM, AWS_ENDPOINT_URL and the profile.
     #[arg(long, value_parser = super::parse_endpoint_url)]
     endpoint_url: Option<String>,
     /// Time limit on connecting to an AWS endpoint.
