@@ -49,6 +49,9 @@ impl Queue {
             .queue_url(&self.url)
             .max_number_of_messages(MAX_BATCH)
             .wait_time_seconds(wait_seconds.clamp(0, 20))
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp,
+            )
             .send()
             .await
             .map_err(|e| {
@@ -64,10 +67,18 @@ impl Queue {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|m| {
+                let sent_ms = m
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| {
+                        a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
+                    })
+                    .and_then(|t| t.parse().ok());
                 Some(Message {
                     id: m.message_id?,
                     receipt: m.receipt_handle?,
                     body: m.body.unwrap_or_default(),
+                    sent_ms,
                 })
             })
             .collect())

@@ -27,6 +27,9 @@ pub struct Message {
     pub receipt: String,
     /// The body: an EventBridge envelope (or any shape `event::read` takes).
     pub body: String,
+    /// When the queue received it (SQS's `SentTimestamp`, milliseconds since the epoch), from
+    /// which a log line's `queue_ms` counts; `None` when the source does not say.
+    pub sent_ms: Option<i64>,
 }
 
 /// The state file could not be read.
@@ -143,6 +146,8 @@ pub struct Sorted {
     /// The receipts to delete once the batch's plan (and journal) is durable: every message
     /// that was read, duplicates included.
     pub delete: Vec<String>,
+    /// The `SentTimestamp` of the message each planned event came in (by `eventID`).
+    pub sent_ms: HashMap<String, i64>,
 }
 
 /// Sorts a batch against the ids already planned.
@@ -160,6 +165,9 @@ pub fn sort_batch(messages: &[Message], seen: &Seen) -> Sorted {
                     if seen.contains(&e.id) || !in_batch.insert(e.id.clone()) {
                         out.duplicates.push(e.id);
                     } else {
+                        if let Some(t) = m.sent_ms {
+                            out.sent_ms.insert(e.id.clone(), t);
+                        }
                         out.events.push(e);
                     }
                 }
@@ -219,6 +227,10 @@ pub fn sqs_event_messages(payload: &serde_json::Value) -> Option<Vec<Message>> {
                     .and_then(serde_json::Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
+                sent_ms: r
+                    .pointer("/attributes/SentTimestamp")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|t| t.parse().ok()),
             })
         })
         .collect()
@@ -323,6 +335,11 @@ pub struct EventLine {
     pub outcome: String,
     /// From receiving the batch to its plan on disk (or its journal, with apply).
     pub latency_ms: u64,
+    /// From the queue receiving the event's message (its `SentTimestamp`) to the same point:
+    /// the whole delay a deployment sees, queue wait included; absent when the source gave no
+    /// time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_ms: Option<u64>,
 }
 
 /// The log lines of a planned batch (latency left 0 for the caller to set).
@@ -365,9 +382,32 @@ pub fn event_lines(plan: &Plan, reports: &[EventReport]) -> Vec<EventLine> {
                 actions,
                 outcome,
                 latency_ms: 0,
+                queue_ms: None,
             }
         })
         .collect()
+}
+
+/// Sets each line's `latency_ms` (the batch's, receive to durable) and `queue_ms` (from its
+/// message's `SentTimestamp` to `now_ms`), and folds both into `metrics`' maxima.
+pub fn stamp(
+    lines: &mut [EventLine],
+    sorted: &Sorted,
+    latency_ms: u64,
+    now_ms: i64,
+    metrics: &mut Metrics,
+) {
+    metrics.max_latency_ms = metrics.max_latency_ms.max(latency_ms);
+    for l in lines {
+        l.latency_ms = latency_ms;
+        l.queue_ms = sorted
+            .sent_ms
+            .get(&l.id)
+            .map(|sent| u64::try_from(now_ms.saturating_sub(*sent)).unwrap_or(0));
+        if let Some(q) = l.queue_ms {
+            metrics.max_queue_ms = metrics.max_queue_ms.max(q);
+        }
+    }
 }
 
 /// What a watch run did, printed on exit.
@@ -389,14 +429,18 @@ pub struct Metrics {
     pub findings: usize,
     /// Actions across the batches' plans.
     pub actions: usize,
-    /// Actions applied (with `--apply`).
+    /// Actions applied (with `--apply`): their calls made and accepted.
     pub applied: usize,
+    /// Actions apply found already in the planned state (nothing called).
+    pub already_applied: usize,
     /// Batches whose apply did not end cleanly.
     pub apply_failures: usize,
     /// Messages deleted from the queue.
     pub deleted: usize,
     /// Slowest batch, receive to durable (ms).
     pub max_latency_ms: u64,
+    /// Slowest event, queue receipt (`SentTimestamp`) to durable (ms).
+    pub max_queue_ms: u64,
     /// Batch summaries published (`--notify-topic`).
     pub notified: usize,
     /// Batch summaries that could not be published.
@@ -444,6 +488,7 @@ mod tests {
             id: format!("m{n}"),
             receipt: format!("r{n}"),
             body,
+            sent_ms: Some(1_000 + n as i64),
         }
     }
 
@@ -469,9 +514,40 @@ mod tests {
     }
 
     #[test]
+    fn lines_count_queue_time_from_the_message_s_sent_timestamp() {
+        let s = sort_batch(
+            &[msg(1, envelope("e1", "p1")), msg(2, envelope("e2", "p2"))],
+            &Seen::new(10),
+        );
+        let mut lines: Vec<EventLine> = ["e1", "e2", "e3"]
+            .iter()
+            .map(|id| EventLine {
+                id: id.to_string(),
+                name: "CreatePolicy".into(),
+                resources: 1,
+                findings: 0,
+                actions: 0,
+                outcome: "clean".into(),
+                latency_ms: 0,
+                queue_ms: None,
+            })
+            .collect();
+        let mut m = Metrics::default();
+        stamp(&mut lines, &s, 40, 1_500, &mut m);
+        let got: Vec<_> = lines.iter().map(|l| (l.latency_ms, l.queue_ms)).collect();
+        // msg(n) was sent at 1000 + n; e3 came in no message of this batch.
+        assert_eq!(got, [(40, Some(499)), (40, Some(498)), (40, None)]);
+        assert_eq!((m.max_latency_ms, m.max_queue_ms), (40, 499));
+        // A clock behind the queue's never makes a negative delay.
+        stamp(&mut lines, &s, 1, 0, &mut m);
+        assert_eq!(lines[0].queue_ms, Some(0));
+    }
+
+    #[test]
     fn an_sqs_lambda_payload_is_its_messages_and_nothing_else_is() {
         let payload = serde_json::json!({"Records": [
-            {"eventSource": "aws:sqs", "messageId": "m1", "body": envelope("e1", "p1")},
+            {"eventSource": "aws:sqs", "messageId": "m1", "body": envelope("e1", "p1"),
+             "attributes": {"SentTimestamp": "1764670000123"}},
             {"eventSource": "aws:sqs", "messageId": "m2", "body": "{bad"},
         ]});
         let msgs = sqs_event_messages(&payload).unwrap();
@@ -480,9 +556,14 @@ mod tests {
             (msgs[1].id.as_str(), msgs[1].receipt.as_str()),
             ("m2", "m2")
         );
+        assert_eq!(
+            (msgs[0].sent_ms, msgs[1].sent_ms),
+            (Some(1_764_670_000_123), None)
+        );
         let s = sort_batch(&msgs, &Seen::new(10));
         assert_eq!(s.events.len(), 1);
         assert_eq!(s.malformed[0].message_id, "m2");
+        assert_eq!(s.sent_ms.get("e1"), Some(&1_764_670_000_123));
         // A CloudTrail log file also has Records, and is not an SQS payload.
         let trail = serde_json::json!({"Records": [{"eventSource": "iam.amazonaws.com"}]});
         assert!(sqs_event_messages(&trail).is_none());

@@ -44,6 +44,7 @@ fn invoke(
                 id: request_id.to_string(),
                 receipt: request_id.to_string(),
                 body: payload.to_string(),
+                sent_ms: None,
             }],
             false,
         ),

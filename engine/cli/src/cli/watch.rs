@@ -211,8 +211,17 @@ impl<'a> Batcher<'a> {
                 out,
             ) {
                 Ok(Exit::Success) => {
-                    metrics.applied += plan.actions.len();
-                    "applied".to_string()
+                    // What the run did, as its journal's end record counts it: an action
+                    // found already in the planned state (a redelivered event after a crash)
+                    // is not counted as applied.
+                    let done = last_apply_summary(&journal).unwrap_or_default();
+                    metrics.applied += done.applied;
+                    metrics.already_applied += done.already_applied;
+                    if done.applied == 0 && done.already_applied > 0 {
+                        "already applied".to_string()
+                    } else {
+                        "applied".to_string()
+                    }
                 }
                 Ok(e) => {
                     metrics.apply_failures += 1;
@@ -256,13 +265,41 @@ impl<'a> Batcher<'a> {
             }
         }
         let latency = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        metrics.max_latency_ms = metrics.max_latency_ms.max(latency);
-        for mut l in lines {
-            l.latency_ms = latency;
-            log(serde_json::to_value(&l)?);
+        core_watch::stamp(
+            &mut lines,
+            sorted,
+            latency,
+            Utc::now().timestamp_millis(),
+            metrics,
+        );
+        for l in &lines {
+            log(serde_json::to_value(l)?);
         }
         Ok(durable)
     }
+}
+
+/// The counts of the last apply run recorded in `journal`.
+fn last_apply_summary(journal: &std::path::Path) -> Option<iamwarden_core::apply::Summary> {
+    use iamwarden_core::apply::journal::Record;
+    iamwarden_core::apply::journal::read(journal)
+        .ok()?
+        .into_iter()
+        .rev()
+        .find_map(|r| match r {
+            Record::End {
+                mode: iamwarden_core::apply::journal::Mode::Apply,
+                summary,
+                ..
+            } => Some(summary),
+            _ => None,
+        })
+}
+
+/// Writes the seen-set to the state file (atomically, as every file `watch` writes).
+pub(super) fn save_state(path: &std::path::Path, seen: &Seen) -> Result<()> {
+    let state: serde_json::Value = serde_json::from_str(&seen.to_json())?;
+    super::files::write_json(path, &state, "the watch state")
 }
 
 pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
@@ -277,6 +314,9 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Seen::new(args.state_capacity),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", state_path.display())),
     };
+    // Written before the first poll: a state that cannot be recorded stops the watcher now,
+    // not after a batch it could not record.
+    save_state(&state_path, &seen)?;
     let queue = iamwarden_aws::sqs::Queue::new(batcher.config(), &args.queue_url);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     batcher.rt().spawn(async move {
@@ -323,8 +363,7 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         for e in &sorted.events {
             seen.insert(&e.id);
         }
-        let state: serde_json::Value = serde_json::from_str(&seen.to_json())?;
-        super::files::write_json(&state_path, &state, "the watch state")?;
+        save_state(&state_path, &seen)?;
         let failed = batcher
             .rt()
             .block_on(queue.delete(&sorted.delete))
