@@ -1,5 +1,5 @@
 //! `iamwarden watch` against moto's SQS: a queue of EventBridge-shaped CloudTrail messages
-//! (a burst, a duplicate eventID, a malformed body) planned once each against the demo
+//! (a burst of 500, a duplicate eventID, a malformed body) planned once each against the demo
 //! snapshot, the good messages deleted and the malformed one left for redrive; a restart with
 //! the state file plans a redelivered event no more; with `--apply` a seeded moto account ends
 //! in the planned state with one journal record per action, and the redelivered event is not
@@ -177,12 +177,13 @@ fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_lef
     let server = moto::MotoServer::start();
     let rt = rt();
     let c = sqs(&server.endpoint());
+    let sending = std::time::Instant::now();
     let url = rt.block_on(async {
         let url = queue(&c).await;
         put(&c, &url, &create_policy("ev-first", "ci-deployer")).await;
         put(&c, &url, &create_policy("ev-first", "ci-deployer")).await;
         put(&c, &url, "{ this is not an event").await;
-        for i in 0..100 {
+        for i in 0..500 {
             put(
                 &c,
                 &url,
@@ -201,6 +202,7 @@ fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_lef
         dir.path(),
         &["--snapshot", snap, "--now", NOW],
     );
+    let since_sending = u64::try_from(sending.elapsed().as_millis()).unwrap();
     let s = summary(&o);
     // The malformed message may come back within the run (visibility timeout 2 s): each time
     // it is received it is counted and left again.
@@ -208,13 +210,13 @@ fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_lef
     assert!(malformed >= 1, "{}", text(&o));
     assert_eq!(
         s["messages"].as_u64(),
-        Some(102 + malformed),
+        Some(502 + malformed),
         "{}",
         text(&o)
     );
-    assert_eq!(s["events"], 101, "{}", text(&o));
+    assert_eq!(s["events"], 501, "{}", text(&o));
     assert_eq!(s["duplicates"], 1, "{}", text(&o));
-    assert_eq!(s["deleted"], 102, "{}", text(&o));
+    assert_eq!(s["deleted"], 502, "{}", text(&o));
     // Each event judged once: one log line per event id, each with its admin finding planned.
     let judged: Vec<Value> = lines(&o)
         .into_iter()
@@ -224,14 +226,22 @@ fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_lef
     ids.sort_unstable();
     let before = ids.len();
     ids.dedup();
-    assert_eq!((before, ids.len()), (101, 101), "{}", text(&o));
+    assert_eq!((before, ids.len()), (501, 501), "{}", text(&o));
     for l in &judged {
         assert_eq!(l["name"], "CreatePolicy");
         // The built-in CreatePolicy rule reports an admin policy (no action of its own).
         assert_eq!(l["outcome"], "reported", "{l}");
         assert_eq!(l["resources"], 1, "{l}");
         assert_eq!(l["findings"], 1, "{l}");
+        // Queue time (from SQS's SentTimestamp) covers at least the batch's own time, and no
+        // more than since the first message was sent (a second of clock rounding allowed).
+        let (queue, batch) = (l["queue_ms"].as_u64(), l["latency_ms"].as_u64().unwrap());
+        assert!(
+            queue.is_some_and(|q| q + 1_000 >= batch && q <= since_sending + 1_000),
+            "{l} (sent {since_sending} ms ago)"
+        );
     }
+    assert!(s["max_queue_ms"].as_u64().unwrap() + 1_000 >= s["max_latency_ms"].as_u64().unwrap());
     // The plans on disk hold one finding per event, each policy once.
     let mut judged_policies = Vec::new();
     for p in files(dir.path(), ".plan.json") {
@@ -240,10 +250,10 @@ fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_lef
             judged_policies.push(f["resource"]["id"].as_str().unwrap().to_string());
         }
     }
-    assert_eq!(judged_policies.len(), 101);
+    assert_eq!(judged_policies.len(), 501);
     judged_policies.sort();
     judged_policies.dedup();
-    assert_eq!(judged_policies.len(), 101);
+    assert_eq!(judged_policies.len(), 501);
     // Only the malformed message is left, visible again after its visibility timeout.
     let left = rt.block_on(drain(&c, &url));
     assert_eq!(left, ["{ this is not an event"]);
@@ -266,12 +276,12 @@ fn a_burst_is_planned_once_each_duplicates_skipped_and_the_malformed_message_lef
     assert_eq!(rt.block_on(drain(&c, &url)), ["{ this is not an event"]);
 }
 
-#[test]
-fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_again() {
-    let server = moto::MotoServer::start();
-    let rt = rt();
-    let iam = moto::iam_client(&server.endpoint(), SEED_KEY, "seed-secret");
-    let c = sqs(&server.endpoint());
+/// A customer policy whose default version was just made admin, and the EventBridge message of
+/// that CreatePolicyVersion call: returns (policy ARN, message body).
+fn admin_version_event(
+    rt: &tokio::runtime::Runtime,
+    iam: &aws_sdk_iam::Client,
+) -> (String, String) {
     let arn = rt.block_on(async {
         let arn = iam
             .create_policy()
@@ -306,6 +316,31 @@ fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_a
         "recipientAccountId": "123456789012",
     });
     let body = json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam", "account": "123456789012", "detail": record}).to_string();
+    (arn, body)
+}
+
+/// The policy's default version id.
+fn default_version(rt: &tokio::runtime::Runtime, iam: &aws_sdk_iam::Client, arn: &str) -> String {
+    rt.block_on(async {
+        iam.get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .policy
+            .unwrap()
+            .default_version_id
+            .unwrap()
+    })
+}
+
+#[test]
+fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_again() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let iam = moto::iam_client(&server.endpoint(), SEED_KEY, "seed-secret");
+    let c = sqs(&server.endpoint());
+    let (arn, body) = admin_version_event(&rt, &iam);
     let url = rt.block_on(async {
         let url = queue(&c).await;
         put(&c, &url, &body).await;
@@ -321,20 +356,7 @@ fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_a
         "{}",
         text(&o)
     );
-    let default = |rt: &tokio::runtime::Runtime| {
-        rt.block_on(async {
-            iam.get_policy()
-                .policy_arn(&arn)
-                .send()
-                .await
-                .unwrap()
-                .policy
-                .unwrap()
-                .default_version_id
-                .unwrap()
-        })
-    };
-    assert_eq!(default(&rt), "v1");
+    assert_eq!(default_version(&rt, &iam, &arn), "v1");
     let journals = files(dir.path(), ".journal.jsonl");
     assert_eq!(journals.len(), 1, "{journals:?}");
     let journal = std::fs::read_to_string(&journals[0]).unwrap();
@@ -366,8 +388,114 @@ fn apply_reaches_the_planned_state_once_and_a_redelivered_event_is_not_applied_a
         "{}",
         text(&o)
     );
-    assert_eq!(default(&rt), "v2");
+    assert_eq!(default_version(&rt, &iam, &arn), "v2");
     assert_eq!(files(dir.path(), ".journal.jsonl").len(), 1);
+}
+
+/// A watcher that dies after its apply and before its state and the queue record it leaves
+/// what this test sets up after a clean run: the journal on disk, a state without the event,
+/// the message on the queue again. The event is planned again and apply re-reads IAM first:
+/// the fix is there, so no call is made twice.
+#[test]
+fn a_watcher_stopped_between_apply_and_state_save_does_not_apply_the_redelivered_event_twice() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let iam = moto::iam_client(&server.endpoint(), SEED_KEY, "seed-secret");
+    let c = sqs(&server.endpoint());
+    let (arn, body) = admin_version_event(&rt, &iam);
+    let url = rt.block_on(async {
+        let url = queue(&c).await;
+        put(&c, &url, &body).await;
+        url
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let o = watch(&server, &url, dir.path(), &["--apply", "--auto-approve"]);
+    assert_eq!(summary(&o)["applied"], 1, "{}", text(&o));
+    assert_eq!(default_version(&rt, &iam, &arn), "v1", "the apply ran");
+    let journals = files(dir.path(), ".journal.jsonl");
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let first = std::fs::read_to_string(&journals[0]).unwrap();
+    assert_eq!(first.matches("\"record\":\"call\"").count(), 1, "{first}");
+
+    // The crash: the state never recorded the event, and the message was never deleted.
+    std::fs::remove_file(dir.path().join("state.json")).unwrap();
+    rt.block_on(put(&c, &url, &body));
+    let o = watch(&server, &url, dir.path(), &["--apply", "--auto-approve"]);
+    let s = summary(&o);
+    // Judged again: the event still says v2 became the default, so the plan proposes the fix
+    // again; apply's check re-reads the policy, finds v1 the default and calls nothing.
+    assert_eq!(
+        (
+            s["events"].as_u64(),
+            s["duplicates"].as_u64(),
+            s["applied"].as_u64(),
+            s["already_applied"].as_u64()
+        ),
+        (Some(1), Some(0), Some(0), Some(1)),
+        "{}",
+        text(&o)
+    );
+    let line = lines(&o)
+        .into_iter()
+        .find(|l| l["id"] == "ev-admin-version")
+        .unwrap();
+    assert_eq!(line["outcome"], "already applied", "{line}");
+    assert_eq!(default_version(&rt, &iam, &arn), "v1");
+    assert_eq!(std::fs::read_to_string(&journals[0]).unwrap(), first);
+    let all = files(dir.path(), ".journal.jsonl");
+    let second = std::fs::read_to_string(all.iter().find(|j| **j != journals[0]).unwrap()).unwrap();
+    assert_eq!(
+        second.matches("\"record\":\"call\"").count(),
+        0,
+        "no mutating call the second time: {second}"
+    );
+    assert!(second.contains("already_applied"), "{second}");
+    assert!(
+        rt.block_on(drain(&c, &url)).is_empty(),
+        "the message is deleted now"
+    );
+}
+
+/// A state file that cannot be written stops `watch` before it receives anything, not after a
+/// batch it cannot record.
+#[test]
+fn an_unwritable_state_path_fails_before_the_first_poll() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let c = sqs(&server.endpoint());
+    let url = rt.block_on(async {
+        let url = queue(&c).await;
+        put(&c, &url, &create_policy("ev-one", "one")).await;
+        url
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("no-such-dir/state.json");
+    let o = iamwarden(&server)
+        .args([
+            "watch",
+            "--queue-url",
+            &url,
+            "--until-empty",
+            "--wait-seconds",
+            "1",
+        ])
+        .arg("--out-dir")
+        .arg(dir.path())
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot write the watch state to") && text(&o).contains("no-such-dir"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        files(dir.path(), ".plan.json").is_empty(),
+        "nothing was planned"
+    );
+    assert_eq!(rt.block_on(drain(&c, &url)).len(), 1, "the message stays");
 }
 
 fn sns(endpoint: &str) -> aws_sdk_sns::Client {
@@ -587,5 +715,66 @@ fn lambda_handler_answers_eventbridge_and_sqs_invocations_on_the_watch_path() {
     assert!(
         state.contains("ev-l1") && state.contains("ev-l2"),
         "{state}"
+    );
+}
+
+/// The Lambda zip's entry point (examples/deploy/lambda-bootstrap) starts the handler from
+/// LAMBDA_TASK_ROOT with the flags the template sets in IAMWARDEN_FLAGS, writing to
+/// IAMWARDEN_OUT_DIR.
+#[test]
+fn the_lambda_bootstrap_starts_the_handler_with_the_template_s_flags() {
+    let api = lambda_api::RuntimeApi::start(vec![create_policy("ev-boot", "boot-one")]);
+    let task_root = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("examples/deploy/lambda-bootstrap"),
+        task_root.path().join("bootstrap"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_iamwarden"),
+        task_root.path().join("iamwarden"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let snapshot = root().join("examples/demo-account.json");
+    let flags = format!("--snapshot {} --now {NOW}", snapshot.display());
+    assert!(
+        !snapshot.display().to_string().contains(' '),
+        "the flags split on spaces"
+    );
+    let address = api.address();
+    let mut child = Command::new("/bin/sh")
+        .arg(task_root.path().join("bootstrap"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", SEED_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("LAMBDA_TASK_ROOT", task_root.path())
+        .env("IAMWARDEN_OUT_DIR", out.path())
+        .env("IAMWARDEN_FLAGS", &flags)
+        .env("AWS_LAMBDA_RUNTIME_API", &address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "iamwarden")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (responses, errors, init) = api.wait_for(1, std::time::Duration::from_secs(120));
+    child.kill().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        init.is_empty() && errors.is_empty(),
+        "{init:?} {errors:?}\n{}",
+        text(&o)
+    );
+    let answer: Value = serde_json::from_str(&responses[0].1).unwrap();
+    assert_eq!(answer["events"], 1, "{answer}\n{}", text(&o));
+    assert_eq!(
+        files(out.path(), ".plan.json").len(),
+        1,
+        "the plan is in IAMWARDEN_OUT_DIR"
     );
 }
