@@ -156,16 +156,95 @@ fn strings(v: &serde_json::Value) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// The policy document of a role's inline policy `name`, looked up through `Fn::If` (a policy
+/// that only some parameters add).
+fn role_policy<'a>(role: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    role["Properties"]["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.get("Fn::If").map_or(p, |branches| &branches[1]))
+        .find(|p| p["PolicyName"] == name)
+        .map(|p| &p["PolicyDocument"])
+        .unwrap_or_else(|| panic!("no policy {name} in {role}"))
+}
+
+/// A value of the templates with `Fn::If` decided by `conditions`, `Ref`s of parameters and
+/// resources replaced by their names in capitals, `Fn::Sub` of one parameter, `Fn::Join` and
+/// `Fn::Split` evaluated: what CloudFormation would pass for those parameters.
+fn evaluate(v: &serde_json::Value, conditions: &[&str]) -> serde_json::Value {
+    use serde_json::Value;
+    let Some(obj) = v.as_object().filter(|o| o.len() == 1) else {
+        return match v {
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| evaluate(i, conditions))
+                    .filter(|i| i != "AWS::NoValue")
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+    };
+    let (f, arg) = obj.iter().next().unwrap();
+    let arg = |i: usize| evaluate(&arg[i], conditions);
+    match f.as_str() {
+        "Fn::If" => {
+            let chosen = conditions.contains(&obj[f][0].as_str().unwrap());
+            arg(if chosen { 1 } else { 2 })
+        }
+        "Ref" => {
+            let name = obj[f].as_str().unwrap();
+            Value::String(if name.starts_with("AWS::") {
+                name.to_string()
+            } else {
+                name.to_uppercase()
+            })
+        }
+        "Fn::Sub" => {
+            let text = obj[f].as_str().unwrap();
+            let (before, rest) = text.split_once("${").unwrap();
+            let (name, after) = rest.split_once('}').unwrap();
+            Value::String(format!("{before}{}{after}", name.to_uppercase()))
+        }
+        "Fn::Join" => {
+            let sep = obj[f][0].as_str().unwrap().to_string();
+            let parts: Vec<String> = arg(1)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect();
+            Value::String(parts.join(&sep))
+        }
+        "Fn::Split" => {
+            let sep = obj[f][0].as_str().unwrap();
+            let text = arg(1);
+            serde_json::json!(text.as_str().unwrap().split(sep).collect::<Vec<_>>())
+        }
+        _ => v.clone(),
+    }
+}
+
+/// Both deployment templates pass cfn-lint, forward exactly the events the rules react to, and
+/// grant exactly what iamwarden calls in each mode: the targeted read always, sns:Publish on
+/// the topic given, apply's calls in mode apply; the queue to the task (watch's two calls) or
+/// to Lambda's poller. The commands they run are the flags each mode needs.
 #[test]
-fn watch_deployment_template_passes_cfn_lint_and_grants_exactly_what_watch_calls() {
+fn watch_deployment_templates_pass_cfn_lint_and_grant_exactly_what_watch_calls() {
     let cfn_lint = tool("cfn-lint");
-    let template = root().join("examples/deploy/iamwarden-watch.yaml");
-    let (ok, said) = run(&cfn_lint, &[template.to_str().unwrap()], &root());
+    let fargate = root().join("examples/deploy/iamwarden-watch.yaml");
+    let lambda = root().join("examples/deploy/iamwarden-watch-lambda.yaml");
+    let (ok, said) = run(
+        &cfn_lint,
+        &[fargate.to_str().unwrap(), lambda.to_str().unwrap()],
+        &root(),
+    );
     assert!(ok, "cfn-lint: {said}");
     // The linter is really checking: a wrong property type fails.
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.yaml");
-    let text = std::fs::read_to_string(&template).unwrap();
+    let text = std::fs::read_to_string(&fargate).unwrap();
     assert!(text.contains("VisibilityTimeout: 300"));
     std::fs::write(
         &broken,
@@ -175,21 +254,13 @@ fn watch_deployment_template_passes_cfn_lint_and_grants_exactly_what_watch_calls
     let (ok, said) = run(&cfn_lint, &[broken.to_str().unwrap()], &root());
     assert!(!ok, "cfn-lint accepted a broken template: {said}");
 
-    let t = template_json(&template);
-    let r = &t["Resources"];
-    // The EventBridge rule forwards exactly the events the rules can react to.
+    let set = |items: &[&str]| -> std::collections::BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    };
     let names: std::collections::BTreeSet<String> = iamwarden_core::event::EventName::ALL
         .iter()
         .map(|e| e.as_str().to_string())
         .collect();
-    assert_eq!(
-        strings(&r["IamEventsRule"]["Properties"]["EventPattern"]["detail"]["eventName"]),
-        names
-    );
-    // Report mode: the targeted read's operations and the queue's, nothing more.
-    let statements = r["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        .as_array()
-        .unwrap();
     let read: std::collections::BTreeSet<String> = iamwarden_aws::live::scoped::OPERATIONS
         .iter()
         .chain(&[
@@ -199,25 +270,104 @@ fn watch_deployment_template_passes_cfn_lint_and_grants_exactly_what_watch_calls
         ])
         .map(|op| format!("iam:{op}"))
         .collect();
-    assert_eq!(strings(&statements[0]["Action"]), read);
-    let sqs: std::collections::BTreeSet<String> = iamwarden_aws::sqs::OPERATIONS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    assert_eq!(strings(&statements[1]["Action"]), sqs);
-    assert_eq!(statements.len(), 2);
-    // Apply mode adds what apply calls: the same actions as examples/iam-apply-policy.json.
     let apply: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("examples/iam-apply-policy.json")).unwrap(),
     )
     .unwrap();
-    let added =
-        &r["TaskRole"]["Properties"]["Policies"][1]["Fn::If"][1]["PolicyDocument"]["Statement"];
-    for i in 0..2 {
+    for (path, role, queue_calls) in [
+        (&fargate, "TaskRole", set(&iamwarden_aws::sqs::OPERATIONS)),
+        // Lambda's event source mapping polls the queue with the function's role.
+        (
+            &lambda,
+            "FunctionRole",
+            set(&[
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ]),
+        ),
+    ] {
+        let t = template_json(path);
+        let r = &t["Resources"];
+        let at = path.display();
         assert_eq!(
-            strings(&added[i]["Action"]),
-            strings(&apply["Statement"][i]["Action"]),
-            "statement {i}"
+            strings(&r["IamEventsRule"]["Properties"]["EventPattern"]["detail"]["eventName"]),
+            names,
+            "{at}"
         );
+        let statements = role_policy(&r[role], "iamwarden-watch")["Statement"]
+            .as_array()
+            .unwrap();
+        assert_eq!(strings(&statements[0]["Action"]), read, "{at}");
+        assert_eq!(strings(&statements[1]["Action"]), queue_calls, "{at}");
+        assert_eq!(
+            statements[1]["Resource"],
+            serde_json::json!({"Fn::GetAtt": ["EventsQueue", "Arn"]}),
+            "{at}"
+        );
+        let extra = statements.len() - 2;
+        assert_eq!(
+            extra,
+            usize::from(role == "FunctionRole"),
+            "{at}: only logs beyond"
+        );
+        let notify = &role_policy(&r[role], "iamwarden-notify")["Statement"][0];
+        assert_eq!(
+            strings(&notify["Action"]),
+            set(&iamwarden_aws::sns::OPERATIONS),
+            "{at}"
+        );
+        assert_eq!(
+            notify["Resource"],
+            serde_json::json!({"Ref": "NotifyTopicArn"}),
+            "{at}"
+        );
+        let added = &role_policy(&r[role], "iamwarden-apply")["Statement"];
+        for i in 0..2 {
+            assert_eq!(
+                strings(&added[i]["Action"]),
+                strings(&apply["Statement"][i]["Action"]),
+                "{at}: statement {i}"
+            );
+        }
     }
+
+    // The flags each mode runs with.
+    let fargate_t = template_json(&fargate);
+    let command = &fargate_t["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+        [0]["Command"];
+    let base = [
+        "watch",
+        "--queue-url",
+        "EVENTSQUEUE",
+        "--out-dir",
+        "/var/lib/iamwarden",
+    ];
+    let with = |more: &[&str]| serde_json::json!(base.iter().chain(more).collect::<Vec<_>>());
+    assert_eq!(evaluate(command, &[]), with(&[]));
+    assert_eq!(
+        evaluate(command, &["ApplyMode"]),
+        with(&["--apply", "--auto-approve"])
+    );
+    assert_eq!(
+        evaluate(command, &["ApplyMode", "Notify"]),
+        with(&[
+            "--apply",
+            "--auto-approve",
+            "--notify-topic",
+            "NOTIFYTOPICARN"
+        ])
+    );
+    let lambda_t = template_json(&lambda);
+    let flags = &lambda_t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+        ["IAMWARDEN_FLAGS"];
+    assert_eq!(evaluate(flags, &[]), "");
+    assert_eq!(
+        evaluate(flags, &["ApplyMode", "Notify"]),
+        "--apply --auto-approve --notify-topic NOTIFYTOPICARN"
+    );
+    assert_eq!(
+        evaluate(flags, &["Notify"]),
+        "--notify-topic NOTIFYTOPICARN"
+    );
 }
