@@ -251,9 +251,11 @@ fn the_guide_runs_as_written() {
         norun,
         vec![
             "iamwarden watch --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/iam-events \\"
+                .to_string(),
+            "aws cloudformation deploy --region us-east-1 --stack-name iamwarden-watch \\"
                 .to_string()
         ],
-        "only the long-running `watch` services are not run"
+        "only the long-running `watch` service and the deployment to AWS are not run"
     );
     let commands: Vec<&str> = steps.iter().map(|s| s.command.as_str()).collect();
     for needed in [
