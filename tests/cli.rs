@@ -115,17 +115,188 @@ fn sarif_of_the_demo_account_is_golden_and_well_formed() {
     for r in results {
         let i = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[i]["id"], r["ruleId"], "ruleIndex points at the rule");
-        let loc = &r["locations"][0]["physicalLocation"];
-        let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
-        let line = loc["region"]["startLine"].as_u64().unwrap() as usize;
-        let text = std::fs::read_to_string(root().join(uri)).unwrap();
-        let at = text.lines().nth(line - 1).unwrap();
+        // Built-in rules are not files of the user's repository: no physical location, the
+        // IAM resource (its ARN) as the logical location.
+        let loc = &r["locations"][0];
+        assert!(loc.get("physicalLocation").is_none(), "{loc}");
+        let logical = &loc["logicalLocations"][0];
+        assert_eq!(logical["kind"], "resource");
         assert!(
-            at.contains(&format!("id: {}", r["ruleId"].as_str().unwrap())),
-            "{uri}:{line}: {at}"
+            logical["fullyQualifiedName"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty()),
+            "{logical}"
         );
         assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
     }
+    assert_sarif_schema(&log);
+}
+
+/// Validates a SARIF log against the OASIS SARIF 2.1.0 JSON schema (committed as
+/// tests/support/sarif-schema-2.1.0.json: the `sarif-2.1.0.json` that npm's
+/// `@microsoft/sarif-multitool-linux` 5.7.0 ships, MIT).
+fn assert_sarif_schema(log: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/support/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF 2.1.0 schema: {errors:?}");
+}
+
+/// Issue 17: a rule of the user's own pack keeps its physical location (its line in the pack
+/// file, relative to the repository), next to built-in rules that carry only the resource.
+#[test]
+fn sarif_locates_user_pack_rules_in_their_file_and_validates() {
+    let example = root().join("examples/policy-as-code");
+    let o = Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args([
+            "plan",
+            "--rules",
+            "builtin",
+            "--rules",
+            "packs",
+            "--snapshot",
+            &demo(),
+            "--now",
+            NOW,
+            "--format",
+            "sarif",
+        ])
+        .current_dir(&example)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_sarif_schema(&log);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let (mut user, mut builtin) = (0, 0);
+    for r in results {
+        let loc = &r["locations"][0];
+        assert!(loc["logicalLocations"][0]["fullyQualifiedName"].is_string());
+        if r["ruleId"] == "contractors-without-mfa" {
+            user += 1;
+            let phys = &loc["physicalLocation"];
+            assert_eq!(phys["artifactLocation"]["uri"], "packs/acme.yaml", "{phys}");
+            let line = phys["region"]["startLine"].as_u64().unwrap() as usize;
+            let text = std::fs::read_to_string(example.join("packs/acme.yaml")).unwrap();
+            let at = text.lines().nth(line - 1).unwrap();
+            assert!(
+                at.contains("id: contractors-without-mfa"),
+                "line {line}: {at}"
+            );
+        } else {
+            builtin += 1;
+            assert!(loc.get("physicalLocation").is_none(), "{loc}");
+        }
+    }
+    assert!(user > 0 && builtin > 0, "user {user}, builtin {builtin}");
+    // The schema does refuse a broken log (a result without its message).
+    let mut broken = log.clone();
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("message");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/support/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(!jsonschema::validator_for(&schema)
+        .unwrap()
+        .is_valid(&broken));
+}
+
+/// `iamwarden --version`: the crate version and the git commit it was built from (issue 17).
+#[test]
+fn version_names_the_release_and_the_commit() {
+    let o = iamwarden(&["--version"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let head = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(head.status.success(), "the tests run in the repository");
+    let head = String::from_utf8(head.stdout).unwrap();
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "iamwarden {} (commit {})\n",
+            env!("CARGO_PKG_VERSION"),
+            head.trim()
+        )
+    );
+}
+
+/// The build script outside the repository (a crates.io tarball: no .git), and where git
+/// itself is missing: the commit is `unknown` and the build goes on.
+#[test]
+fn build_script_says_unknown_without_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("build-script");
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let o = Command::new(rustc)
+        .args(["--edition", "2021", "-o"])
+        .arg(&bin)
+        .arg(root().join("engine/cli/build.rs"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The crate unpacked as cargo does a registry tarball: iamwarden-VERSION/ with build.rs.
+    let krate = dir.path().join("iamwarden-0.1.0");
+    std::fs::create_dir_all(&krate).unwrap();
+    std::fs::copy(root().join("engine/cli/build.rs"), krate.join("build.rs")).unwrap();
+    let outside = dir.path().parent().unwrap();
+    let run = |path: Option<&str>| {
+        let mut c = Command::new(&bin);
+        c.env("CARGO_MANIFEST_DIR", &krate)
+            .env("GIT_CEILING_DIRECTORIES", outside)
+            .current_dir(&krate);
+        if let Some(p) = path {
+            c.env("PATH", p);
+        }
+        c.output().unwrap()
+    };
+    for o in [run(None), run(Some(""))] {
+        assert!(o.status.success(), "{}", stderr(&o));
+        let said = stdout(&o);
+        assert!(
+            said.lines()
+                .any(|l| l == "cargo:rustc-env=IAMWARDEN_GIT_COMMIT=unknown"),
+            "{said}"
+        );
+    }
+    // A tarball unpacked inside some other repository does not take that repository's commit.
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@localhost",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    ]);
+    let o = run(None);
+    assert!(
+        stdout(&o).contains("IAMWARDEN_GIT_COMMIT=unknown"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -838,6 +1009,7 @@ fn org_report_sarif_has_one_run_per_account() {
     let out = stdout(&o);
     golden("org-report.sarif.json", &out.replace(&id, "ACCOUNT"));
     let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_sarif_schema(&log);
     assert_eq!(log["version"], "2.1.0");
     let runs = log["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);

@@ -1,7 +1,10 @@
 //! The shipped CI examples, linted for real: the workflows `iamwarden init --ci github-org`
-//! writes with actionlint, and examples/org/k8s-indexed-job.yaml against the Kubernetes schema
-//! with kubernetes-validate (offline, schemas bundled). Both come from scripts/lint-tools
-//! (pinned, in .venv-lint); a missing tool fails the test with the install hint, never skips.
+//! writes and the release workflow with actionlint (and shellcheck on their `run:` scripts),
+//! examples/org/k8s-indexed-job.yaml against the Kubernetes schema with kubernetes-validate
+//! (offline, schemas bundled), the Dockerfile through Docker's own parser with our checks
+//! (tests/support/dockerfile_lint.py), and scripts/* and .ci/run with shellcheck. All come
+//! from scripts/lint-tools (pinned, in .venv-lint); a missing tool fails the test with the
+//! install hint, never skips.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -27,9 +30,15 @@ fn tool(name: &str) -> PathBuf {
 }
 
 fn run(tool: &Path, args: &[&str], cwd: &Path) -> (bool, String) {
+    // .venv-lint/bin first on PATH: actionlint runs the pinned shellcheck on `run:` scripts.
+    let path = std::env::join_paths(std::iter::once(root().join(".venv-lint/bin")).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
     let o = Command::new(tool)
         .args(args)
         .current_dir(cwd)
+        .env("PATH", path)
         .output()
         .unwrap();
     (
@@ -76,6 +85,13 @@ fn init_github_org_workflows_pass_actionlint() {
         dir.path(),
     );
     assert!(ok, "actionlint: {said}");
+    for name in ["iamwarden-org.yml", "iamwarden.yml"] {
+        let text =
+            std::fs::read_to_string(dir.path().join(".github/workflows").join(name)).unwrap();
+        assert_release_install(&text);
+        assert_pinned(&text);
+        assert_reports_upload_always(&text);
+    }
     // The shipped copies: examples/org/iamwarden-org.yml is what `init --ci github-org` writes
     // with the default 4 shards; both example workflows pass too.
     let shipped = std::fs::read_to_string(root().join("examples/org/iamwarden-org.yml")).unwrap();
@@ -105,6 +121,191 @@ fn init_github_org_workflows_pass_actionlint() {
         !ok && said.contains("plann"),
         "actionlint accepted a broken workflow: {said}"
     );
+}
+
+/// Every `uses:` is pinned by a full commit SHA, with the version in a comment.
+fn assert_pinned(workflow: &str) {
+    let re = regex::Regex::new(r"^[a-z0-9-]+/[a-z0-9_./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$").unwrap();
+    let mut n = 0;
+    for line in workflow.lines() {
+        let Some(at) = line.find("uses: ") else {
+            continue;
+        };
+        n += 1;
+        let action = &line[at + "uses: ".len()..];
+        assert!(re.is_match(action), "not pinned by commit: {line}");
+    }
+    assert!(n > 0, "no actions in:\n{workflow}");
+}
+
+/// iamwarden comes from the release of the version that wrote the workflow, checksum checked,
+/// never built from git.
+fn assert_release_install(workflow: &str) {
+    assert!(!workflow.contains("cargo install"), "{workflow}");
+    assert!(!workflow.contains("--git"), "{workflow}");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        workflow.contains(&format!("IAMWARDEN_VERSION: \"{version}\"")),
+        "{workflow}"
+    );
+    assert!(
+        workflow.contains("releases/download/v$IAMWARDEN_VERSION"),
+        "{workflow}"
+    );
+    assert!(workflow.contains("SHA256SUMS"), "{workflow}");
+    assert!(workflow.contains("sha256sum -c"), "{workflow}");
+}
+
+/// The SARIF and JUnit uploads run even when an earlier step (the rule tests, the plan) failed.
+fn assert_reports_upload_always(workflow: &str) {
+    let lines: Vec<&str> = workflow.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let upload = line.contains("upload-sarif@")
+            || (line.contains("upload-artifact@")
+                && lines[i..]
+                    .iter()
+                    .take(6)
+                    .any(|l| l.contains("iamwarden-plan")));
+        if upload {
+            assert!(
+                lines[i + 1].trim_start().starts_with("if: always()"),
+                "{line} runs only on success:\n{workflow}"
+            );
+        }
+    }
+}
+
+/// The release workflow: actionlint (with shellcheck on its scripts), actions pinned by commit,
+/// both musl targets on native runners, tarballs with SHA256SUMS on a GitHub release, and the
+/// image pushed to ghcr.io; the tarball names are the ones `init`'s install step downloads.
+#[test]
+fn release_workflow_passes_actionlint_and_builds_what_init_installs() {
+    let actionlint = tool("actionlint");
+    let (ok, said) = run(
+        &actionlint,
+        &["-no-color", ".github/workflows/release.yml"],
+        &root(),
+    );
+    assert!(ok, "actionlint: {said}");
+    let text = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    assert_pinned(&text);
+    assert!(text.contains("tags: [\"v*\"]"), "{text}");
+    for (target, runner) in [
+        ("x86_64-unknown-linux-musl", "ubuntu-24.04"),
+        ("aarch64-unknown-linux-musl", "ubuntu-24.04-arm"),
+    ] {
+        assert!(
+            text.contains(&format!(
+                "- target: {target}\n            runner: {runner}\n"
+            )),
+            "{target}"
+        );
+    }
+    // `init`'s install step fetches iamwarden-VERSION-$(uname -m)-unknown-linux-musl.tar.gz,
+    // and the release names its tarballs iamwarden-$VERSION-$TARGET.tar.gz.
+    assert!(
+        text.contains(r#"name="iamwarden-$VERSION-$TARGET""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"tar -C stage -czf "dist/$name.tar.gz" "$name""#),
+        "{text}"
+    );
+    assert!(iamwarden_core::scaffold::workflow().contains(
+        r#"tarball="iamwarden-$IAMWARDEN_VERSION-$(uname -m)-unknown-linux-musl.tar.gz""#
+    ));
+    assert!(
+        text.contains("sha256sum -- *.tar.gz > SHA256SUMS"),
+        "{text}"
+    );
+    assert!(text.contains("gh release create"), "{text}");
+    assert!(
+        text.contains("--platform linux/amd64,linux/arm64"),
+        "{text}"
+    );
+    assert!(text.contains("image=\"ghcr.io/"), "{text}");
+    // actionlint does find a mistake here (an undefined matrix key).
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).unwrap();
+    std::fs::write(
+        wf.join("release.yml"),
+        text.replace("${{ matrix.runner }}", "${{ matrix.runnr }}"),
+    )
+    .unwrap();
+    let (ok, said) = run(
+        &actionlint,
+        &["-no-color", ".github/workflows/release.yml"],
+        dir.path(),
+    );
+    assert!(!ok && said.contains("runnr"), "actionlint accepted: {said}");
+}
+
+/// The Dockerfile, parsed by Docker's own parser (PyPI `dockerfile`): base pinned by digest
+/// (or scratch), a non-root USER, no ADD of a URL, exec-form ENTRYPOINT; and it copies the musl
+/// binary the release workflow lays out. (It cannot be built here: there is no Docker.)
+#[test]
+fn dockerfile_passes_its_checks() {
+    let python = tool("python");
+    let lint = root().join("tests/support/dockerfile_lint.py");
+    let (ok, said) = run(&python, &[lint.to_str().unwrap(), "Dockerfile"], &root());
+    assert!(ok, "Dockerfile: {said}");
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    assert!(text.contains("COPY dist/${TARGETPLATFORM}/iamwarden /usr/local/bin/iamwarden"));
+    let release = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    assert!(release.contains(
+        r#"install -m 0755 "target/$TARGET/release/iamwarden" "dist/$PLATFORM/iamwarden""#
+    ));
+    // The checks do refuse a bad Dockerfile: an unpinned base, root, ADD of a URL.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("Dockerfile");
+    std::fs::write(
+        &bad,
+        text.replace(
+            "FROM scratch",
+            "FROM debian:12\nADD https://example.com/x /x",
+        )
+        .replace("USER 65532:65532", "USER root"),
+    )
+    .unwrap();
+    let (ok, said) = run(
+        &python,
+        &[lint.to_str().unwrap(), bad.to_str().unwrap()],
+        &root(),
+    );
+    assert!(!ok, "accepted: {said}");
+    for problem in ["not pinned by digest", "ADD of a URL", "runs as root"] {
+        assert!(said.contains(problem), "{problem}: {said}");
+    }
+}
+
+/// scripts/* (the shell ones) and .ci/run pass shellcheck.
+#[test]
+fn shell_scripts_pass_shellcheck() {
+    let shellcheck = tool("shellcheck");
+    let mut files = vec![".ci/run".to_string()];
+    for e in std::fs::read_dir(root().join("scripts")).unwrap() {
+        let path = e.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = text.lines().next().unwrap_or_default();
+        if first.starts_with("#!") && (first.ends_with("bash") || first.ends_with("/sh")) {
+            files.push(format!(
+                "scripts/{}",
+                path.file_name().unwrap().to_str().unwrap()
+            ));
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let (ok, said) = run(&shellcheck, &args, &root());
+    assert!(ok, "shellcheck {files:?}: {said}");
+    // shellcheck is really checking: an unquoted variable is flagged.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, "#!/usr/bin/env bash\nrm -rf $1/tmp\n").unwrap();
+    let (ok, said) = run(&shellcheck, &[bad.to_str().unwrap()], &root());
+    assert!(!ok && said.contains("SC2086"), "{said}");
 }
 
 #[test]

@@ -123,7 +123,7 @@ fn markdown(p: &Plan) -> String {
 
 fn sarif(p: &Plan, rules: &RuleSet) -> String {
     let mut out = Vec::new();
-    let locate = |_: &str, _: &str| ("rules/x.yaml".to_string(), 1);
+    let locate = |_: &str, _: &str| Some(("rules/x.yaml".to_string(), 1));
     iamwarden_core::render::sarif::render_sarif(p, rules, &locate, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }

@@ -77,11 +77,45 @@ tests:
         actions: [deactivate_access_key AKIAOLDKEY]
 "#;
 
-/// The CI workflow.
+/// The install step of both workflows: the release tarball of iamwarden `@VERSION@` for the
+/// runner's architecture, checked against the release's SHA256SUMS (`sha256sum -c`), on PATH.
+const INSTALL: &str = r#"      - name: Install iamwarden @VERSION@ (release binary, checksum checked)
+        env:
+          IAMWARDEN_VERSION: "@VERSION@"
+        run: |
+          base="https://github.com/iamwarden/iamwarden/releases/download/v$IAMWARDEN_VERSION"
+          tarball="iamwarden-$IAMWARDEN_VERSION-$(uname -m)-unknown-linux-musl.tar.gz"
+          mkdir -p "$RUNNER_TEMP/iamwarden/bin"
+          cd "$RUNNER_TEMP/iamwarden"
+          curl -fsSL --retry 3 -O "$base/$tarball" -O "$base/SHA256SUMS"
+          awk -v f="$tarball" '$2 == f' SHA256SUMS > "$tarball.sha256"
+          sha256sum -c "$tarball.sha256"
+          tar -xzf "$tarball"
+          install -m 0755 "${tarball%.tar.gz}/iamwarden" bin/iamwarden
+          echo "$RUNNER_TEMP/iamwarden/bin" >> "$GITHUB_PATH"
+          bin/iamwarden --version
+"#;
+
+/// A workflow template with its install step: iamwarden at this crate's version.
+fn with_install(template: &str) -> String {
+    template.replace(
+        "      - INSTALL_IAMWARDEN\n",
+        &INSTALL.replace("@VERSION@", env!("CARGO_PKG_VERSION")),
+    )
+}
+
+/// The CI workflow `init --ci github` writes (the pinned release of this version).
+pub fn workflow() -> String {
+    with_install(WORKFLOW)
+}
+
+/// The CI workflow's template (its install step is [`INSTALL`]).
 const WORKFLOW: &str = r#"# Runs on every pull request that changes the rules, and on main: validate the packs, run
 # their tests, read the account, and show the plan where reviewers look (a PR comment with the
 # markdown diff, code-scanning alerts from SARIF). Applying stays a deliberate, reviewed step:
-# download the plan artifact and run `iamwarden apply plan.json`.
+# download the plan artifact and run `iamwarden apply plan.json`. iamwarden is the pinned
+# release binary of the version that wrote this file, checked against the release's SHA256SUMS;
+# the actions are pinned by commit; the JUnit and SARIF reports upload even when a step fails.
 name: iamwarden
 on:
   pull_request:
@@ -96,14 +130,13 @@ jobs:
   plan:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v5
-      - name: Install iamwarden
-        run: cargo install --locked --git https://github.com/iamwarden/iamwarden iamwarden
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
+      - INSTALL_IAMWARDEN
       - name: Validate the packs
         run: iamwarden validate packs
       - name: Run the rule tests
         run: iamwarden test packs --format junit > rule-tests.xml
-      - uses: aws-actions/configure-aws-credentials@v6
+      - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3
         with:
           role-to-assume: ${{ vars.IAMWARDEN_READ_ROLE }}   # grants examples/iam-read-only-policy.json
           aws-region: us-east-1
@@ -113,14 +146,16 @@ jobs:
         run: |
           iamwarden plan --snapshot snapshot.json --rules packs --out plan.json --format markdown > plan.md
           iamwarden plan --snapshot snapshot.json --rules packs --format sarif > iamwarden.sarif
-      - uses: github/codeql-action/upload-sarif@v3
+      - uses: github/codeql-action/upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e # v4.36.2
+        if: always() && hashFiles('iamwarden.sarif') != ''
         with:
           sarif_file: iamwarden.sarif
-      - uses: marocchino/sticky-pull-request-comment@v2
+      - uses: marocchino/sticky-pull-request-comment@5770ad5eb8f42dd2c4f34da00c94c5381e49af88 # v3.0.5
         if: github.event_name == 'pull_request'
         with:
           path: plan.md
-      - uses: actions/upload-artifact@v6
+      - uses: actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0
+        if: always()       # the rule-test JUnit report too when tests or the plan fail
         with:
           name: iamwarden-plan
           path: |
@@ -182,10 +217,9 @@ jobs:
       matrix:
         shard: [SHARD_LIST]
     steps:
-      - uses: actions/checkout@v5
-      - name: Install iamwarden
-        run: cargo install --locked --git https://github.com/iamwarden/iamwarden iamwarden
-      - uses: aws-actions/configure-aws-credentials@v6
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
+      - INSTALL_IAMWARDEN
+      - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3
         with:
           role-to-assume: ${{ vars.IAMWARDEN_ORG_CALLER_ROLE }}
           aws-region: us-east-1
@@ -195,7 +229,7 @@ jobs:
         run: |
           iamwarden org plan --rules packs --role-name "$MEMBER_ROLE" \
             --shard "${{ matrix.shard }}/SHARDS" --out "out/shard-${{ matrix.shard }}"
-      - uses: actions/upload-artifact@v6
+      - uses: actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0
         if: always()
         with:
           name: iamwarden-org-shard-${{ matrix.shard }}
@@ -205,10 +239,9 @@ jobs:
     if: always()
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v5
-      - name: Install iamwarden
-        run: cargo install --locked --git https://github.com/iamwarden/iamwarden iamwarden
-      - uses: actions/download-artifact@v7
+      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
+      - INSTALL_IAMWARDEN
+      - uses: actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c # v8.0.1
         with:
           pattern: iamwarden-org-shard-*
           path: shards
@@ -216,7 +249,8 @@ jobs:
         run: |
           iamwarden org report shards/* --format markdown >> "$GITHUB_STEP_SUMMARY"
           iamwarden org report shards/* --rules packs --format sarif > iamwarden-org.sarif
-      - uses: github/codeql-action/upload-sarif@v3
+      - uses: github/codeql-action/upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e # v4.36.2
+        if: always() && hashFiles('iamwarden-org.sarif') != ''
         with:
           sarif_file: iamwarden-org.sarif
 "#;
@@ -225,7 +259,7 @@ jobs:
 pub fn org_workflow(shards: u32) -> String {
     let n = shards.max(1);
     let list: Vec<String> = (0..n).map(|i| i.to_string()).collect();
-    ORG_WORKFLOW
+    with_install(ORG_WORKFLOW)
         .replace("SHARD_LIST", &list.join(", "))
         .replace("SHARDS", &n.to_string())
 }
@@ -244,7 +278,7 @@ pub fn files() -> Vec<(String, String)> {
             "schemas/rule-tests.schema.json".into(),
             schema("rule-tests"),
         ),
-        (".github/workflows/iamwarden.yml".into(), WORKFLOW.into()),
+        (".github/workflows/iamwarden.yml".into(), workflow()),
         ("README.md".into(), README.into()),
     ]
 }

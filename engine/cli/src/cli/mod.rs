@@ -119,10 +119,19 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// What `iamwarden --version` prints after the name: the crate version and the git commit it
+/// was built from (`unknown` when built without the repository, as from a crates.io tarball).
+pub(crate) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("IAMWARDEN_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "iamwarden",
-    version,
+    version = VERSION,
     about = "Keeps AWS IAM clean by policy-as-code: YAML rule packs, a plan, a diff, apply and undo.",
     after_help = "Rule packs: --rules takes files and directories and replaces the built-in packs; \
                   --rules builtin names them, so `--rules builtin --rules ./team-rules` uses both."
@@ -970,23 +979,18 @@ pub(crate) fn render_plan(
     Ok(())
 }
 
-/// Where a rule is written, for SARIF: (file URI relative to the repository, line).
-pub(crate) fn rule_location(source: &str, rule: &str) -> (String, u32) {
-    let (uri, text) = match source.strip_prefix("builtin:") {
-        Some(file) => (
-            format!("rules/{file}"),
-            iamwarden_core::packs::BUILTIN
-                .iter()
-                .find(|(f, _)| *f == file)
-                .map(|(_, t)| t.to_string())
-                .unwrap_or_default(),
-        ),
-        None => (
-            source.trim_start_matches("./").to_string(),
-            std::fs::read_to_string(source).unwrap_or_default(),
-        ),
-    };
-    (uri, render::sarif::rule_line(&text, rule))
+/// Where a rule is written, for SARIF: (file URI relative to the repository, line) for a rule of
+/// the user's own pack; `None` for a built-in rule (its pack is inside the binary, not a file of
+/// the user's repository: the result keeps only its logical location, the resource).
+pub(crate) fn rule_location(source: &str, rule: &str) -> Option<(String, u32)> {
+    if source.starts_with("builtin:") {
+        return None;
+    }
+    let text = std::fs::read_to_string(source).unwrap_or_default();
+    Some((
+        source.trim_start_matches("./").to_string(),
+        render::sarif::rule_line(&text, rule),
+    ))
 }
 
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {

@@ -1,7 +1,9 @@
 //! SARIF 2.1.0 output, for GitHub code scanning and other CI viewers: one result per finding,
-//! rule metadata (title, description, references, severity) from the packs, and each result
-//! located at the rule's definition in its pack file (code scanning needs a file location; the
-//! IAM resource is the result's logical location).
+//! rule metadata (title, description, references, severity) from the packs. Every result's
+//! logical location is the IAM resource (its ARN); a result of a rule from the user's own pack
+//! also has a physical location, the rule's definition in that pack file. Built-in rules are
+//! not files of the user's repository, so their results carry the logical location only (as
+//! SARIF and GitHub code scanning allow).
 
 use crate::compile::RuleSet;
 use crate::plan::Plan;
@@ -9,8 +11,9 @@ use crate::spec::Severity;
 use serde_json::{json, Value};
 use std::io::{self, Write};
 
-/// Where a rule is defined: (file URI relative to the repository, 1-based line).
-pub type Locate<'a> = &'a dyn Fn(&str, &str) -> (String, u32);
+/// Where a rule is defined: (file URI relative to the repository, 1-based line), or `None` for
+/// a rule that is not in the user's repository (a built-in pack).
+pub type Locate<'a> = &'a dyn Fn(&str, &str) -> Option<(String, u32)>;
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -32,7 +35,7 @@ fn security_severity(s: Severity) -> &'static str {
 }
 
 /// Renders the plan's findings as a SARIF 2.1.0 log. `locate(pack_source, rule_id)` says
-/// where each rule is written.
+/// where each rule is written (`None`: a built-in rule, no physical location).
 pub fn render_sarif(
     plan: &Plan,
     rules: &RuleSet,
@@ -94,10 +97,9 @@ pub fn run(plan: &Plan, rules: &RuleSet, locate: Locate<'_>) -> Value {
         .iter()
         .map(|f| {
             let ri = index_of(&f.rule);
-            let (uri, line) = ri
+            let physical = ri
                 .and_then(|i| rules.rules.get(i))
-                .map(|r| locate(pack_source(r.pack), &r.id))
-                .unwrap_or_else(|| (String::new(), 1));
+                .and_then(|r| locate(pack_source(r.pack), &r.id));
             let who = f.resource.arn.clone().unwrap_or_else(|| f.resource.id.clone());
             let actions: Vec<String> = f
                 .actions
@@ -138,22 +140,30 @@ pub fn run(plan: &Plan, rules: &RuleSet, locate: Locate<'_>) -> Value {
                     .collect();
                 text.push_str(&format!(". Not planned: {}", lines.join(", ")));
             }
+            let mut location = serde_json::Map::new();
+            if let Some((uri, line)) = physical {
+                location.insert(
+                    "physicalLocation".into(),
+                    json!({
+                        "artifactLocation": {"uri": uri},
+                        "region": {"startLine": line},
+                    }),
+                );
+            }
+            location.insert(
+                "logicalLocations".into(),
+                json!([{
+                    "name": f.resource.name,
+                    "fullyQualifiedName": who,
+                    "kind": "resource",
+                }]),
+            );
             let mut result = json!({
                 "ruleId": &*f.rule,
                 "ruleIndex": ri,
                 "level": level(f.severity),
                 "message": {"text": text},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": uri},
-                        "region": {"startLine": line},
-                    },
-                    "logicalLocations": [{
-                        "name": f.resource.name,
-                        "fullyQualifiedName": who,
-                        "kind": "resource",
-                    }],
-                }],
+                "locations": [location],
                 "partialFingerprints": {
                     "iamwarden/v1": crate::digest::sha256_hex(format!("{}|{}|{}", plan.account_id, f.rule, f.resource.id).as_bytes()),
                 },
