@@ -149,7 +149,8 @@ fn assert_sarif_schema(log: &serde_json::Value) {
 }
 
 /// Issue 17: a rule of the user's own pack keeps its physical location (its line in the pack
-/// file, relative to the repository), next to built-in rules that carry only the resource.
+/// file, relative to the repository); a built-in rule points where that pack brings it in
+/// (GitHub code scanning shows only results with a file); built-ins alone point nowhere.
 #[test]
 fn sarif_locates_user_pack_rules_in_their_file_and_validates() {
     let example = root().join("examples/policy-as-code");
@@ -174,7 +175,7 @@ fn sarif_locates_user_pack_rules_in_their_file_and_validates() {
     let log: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_sarif_schema(&log);
     let results = log["runs"][0]["results"].as_array().unwrap();
-    let (mut user, mut builtin) = (0, 0);
+    let (mut user, mut builtin, mut included, mut overridden) = (0, 0, 0, 0);
     for r in results {
         let loc = &r["locations"][0];
         assert!(loc["logicalLocations"][0]["fullyQualifiedName"].is_string());
@@ -190,11 +191,50 @@ fn sarif_locates_user_pack_rules_in_their_file_and_validates() {
                 "line {line}: {at}"
             );
         } else {
+            // A built-in rule: where packs/acme.yaml brings it in, its override or the include.
             builtin += 1;
-            assert!(loc.get("physicalLocation").is_none(), "{loc}");
+            let phys = &loc["physicalLocation"];
+            assert_eq!(phys["artifactLocation"]["uri"], "packs/acme.yaml", "{phys}");
+            let line = phys["region"]["startLine"].as_u64().unwrap() as usize;
+            let text = std::fs::read_to_string(example.join("packs/acme.yaml")).unwrap();
+            let at = text.lines().nth(line - 1).unwrap();
+            let rule = r["ruleId"].as_str().unwrap();
+            if at.starts_with("include:") {
+                included += 1;
+                assert!(at.contains("builtin"), "{at}");
+                assert!(
+                    !text.contains(&format!("\n  {rule}:")),
+                    "{rule} is overridden, so its override is the location"
+                );
+            } else {
+                assert_eq!(at, format!("  {rule}:"), "line {line}");
+                overridden += 1;
+            }
         }
     }
     assert!(user > 0 && builtin > 0, "user {user}, builtin {builtin}");
+    assert!(included > 0 && overridden > 0, "{included} {overridden}");
+    // Built-in rules alone (no pack of the user's): no file to point at.
+    let o = Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args([
+            "plan",
+            "--rules",
+            "builtin",
+            "--snapshot",
+            &demo(),
+            "--now",
+            NOW,
+        ])
+        .args(["--format", "sarif"])
+        .current_dir(&example)
+        .output()
+        .unwrap();
+    let alone: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(alone["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["locations"][0].get("physicalLocation").is_none()));
     // The schema does refuse a broken log (a result without its message).
     let mut broken = log.clone();
     broken["runs"][0]["results"][0]

@@ -975,22 +975,59 @@ pub(crate) fn render_plan(
         render::render(plan, format.into(), color, out)?;
         return Ok(());
     }
-    render::sarif::render_sarif(plan, rules, &rule_location, out)?;
+    let locator = RuleLocator::new(rules);
+    render::sarif::render_sarif(plan, rules, &|s, r| locator.locate(s, r), out)?;
     Ok(())
 }
 
-/// Where a rule is written, for SARIF: (file URI relative to the repository, line) for a rule of
-/// the user's own pack; `None` for a built-in rule (its pack is inside the binary, not a file of
-/// the user's repository: the result keeps only its logical location, the resource).
-pub(crate) fn rule_location(source: &str, rule: &str) -> Option<(String, u32)> {
-    if source.starts_with("builtin:") {
-        return None;
+/// Where rules are written, for SARIF, read once per run: (file URI relative to the
+/// repository, line). A rule of the user's own pack: its definition. A built-in rule (its pack
+/// is inside the binary): its `overrides` entry in the user's pack that includes the built-ins,
+/// else that pack's `include:` line, so code scanning, which shows only results with a file,
+/// shows it; `None` when no pack of the user's brings the built-ins in.
+pub(crate) struct RuleLocator {
+    texts: std::collections::HashMap<String, String>,
+    /// The user's pack that includes the built-ins, and the line of its `include:`.
+    builtin_home: Option<(String, u32)>,
+}
+
+impl RuleLocator {
+    pub(crate) fn new(rules: &iamwarden_core::compile::RuleSet) -> RuleLocator {
+        let mut texts = std::collections::HashMap::new();
+        let mut builtin_home = None;
+        for p in rules
+            .packs
+            .iter()
+            .filter(|p| !p.source.starts_with("builtin:"))
+        {
+            let text = std::fs::read_to_string(&p.source).unwrap_or_default();
+            if builtin_home.is_none() {
+                builtin_home =
+                    render::sarif::builtin_include_line(&text).map(|line| (p.source.clone(), line));
+            }
+            texts.insert(p.source.clone(), text);
+        }
+        RuleLocator {
+            texts,
+            builtin_home,
+        }
     }
-    let text = std::fs::read_to_string(source).unwrap_or_default();
-    Some((
-        source.trim_start_matches("./").to_string(),
-        render::sarif::rule_line(&text, rule),
-    ))
+
+    pub(crate) fn locate(&self, source: &str, rule: &str) -> Option<(String, u32)> {
+        let uri = |s: &str| s.trim_start_matches("./").to_string();
+        if source.starts_with("builtin:") {
+            let (home, include) = self.builtin_home.as_ref()?;
+            let text = self.texts.get(home).map(String::as_str).unwrap_or_default();
+            let line = render::sarif::override_line(text, rule).unwrap_or(*include);
+            return Some((uri(home), line));
+        }
+        let text = self
+            .texts
+            .get(source)
+            .map(String::as_str)
+            .unwrap_or_default();
+        Some((uri(source), render::sarif::rule_line(text, rule)))
+    }
 }
 
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {

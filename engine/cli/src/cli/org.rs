@@ -262,7 +262,8 @@ fn write_sarif(
     dir_of: &dyn Fn(&str) -> Option<PathBuf>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let locate = |source: &str, rule: &str| super::rule_location(source, rule);
+    let locator = super::RuleLocator::new(rules);
+    let locate = |source: &str, rule: &str| locator.locate(source, rule);
     let mut load = |a: &PlannedAccount| -> Result<iamwarden_core::plan::Plan> {
         let dir =
             dir_of(&a.id).with_context(|| format!("account {}: no folder holds its plan", a.id))?;

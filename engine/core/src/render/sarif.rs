@@ -1,9 +1,10 @@
 //! SARIF 2.1.0 output, for GitHub code scanning and other CI viewers: one result per finding,
 //! rule metadata (title, description, references, severity) from the packs. Every result's
-//! logical location is the IAM resource (its ARN); a result of a rule from the user's own pack
-//! also has a physical location, the rule's definition in that pack file. Built-in rules are
-//! not files of the user's repository, so their results carry the logical location only (as
-//! SARIF and GitHub code scanning allow).
+//! logical location is the IAM resource (its ARN), and its physical location a line of the
+//! user's repository: a rule of the user's own pack at its definition; a built-in rule where
+//! the user's pack brings it in (its `overrides` entry, else the `include:` line), since GitHub
+//! code scanning shows only results with a file. Built-in rules run with no pack of the user's
+//! keep the logical location only.
 
 use crate::compile::RuleSet;
 use crate::plan::Plan;
@@ -35,7 +36,8 @@ fn security_severity(s: Severity) -> &'static str {
 }
 
 /// Renders the plan's findings as a SARIF 2.1.0 log. `locate(pack_source, rule_id)` says
-/// where each rule is written (`None`: a built-in rule, no physical location).
+/// where in the user's repository each rule is written or brought in (`None`: no physical
+/// location).
 pub fn render_sarif(
     plan: &Plan,
     rules: &RuleSet,
@@ -237,9 +239,83 @@ pub fn rule_line(text: &str, rule_id: &str) -> u32 {
         .unwrap_or(1)
 }
 
+/// The line (1-based) of a pack's top-level `include:` when it brings in the built-in packs
+/// (`include: [builtin]`, or `- builtin` / `- builtin:NAME` items below it).
+pub fn builtin_include_line(text: &str) -> Option<u32> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("include:"))?;
+    let names_builtin = |t: &str| {
+        t.split(|c: char| c == ',' || c == '[' || c == ']' || c.is_whitespace())
+            .map(|w| w.trim_matches(['"', '\'']))
+            .any(|w| w == "builtin" || w.starts_with("builtin:"))
+    };
+    let inline = lines[at].trim_start_matches("include:");
+    let below = lines[at + 1..]
+        .iter()
+        .take_while(|l| l.is_empty() || l.starts_with([' ', '-', '#']))
+        .filter_map(|l| l.trim_start().strip_prefix("- "));
+    let found = names_builtin(inline.split('#').next().unwrap_or_default())
+        || below
+            .into_iter()
+            .any(|item| names_builtin(item.split('#').next().unwrap_or_default()));
+    found.then(|| u32::try_from(at + 1).ok()).flatten()
+}
+
+/// The line (1-based) of `rule_id`'s entry in a pack's top-level `overrides:` map (its
+/// entries are the block's least-indented keys).
+pub fn override_line(text: &str, rule_id: &str) -> Option<u32> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("overrides:"))?;
+    let block: Vec<&str> = lines[at + 1..]
+        .iter()
+        .take_while(|l| l.is_empty() || l.starts_with([' ', '#']))
+        .copied()
+        .collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let is_entry = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let level = block
+        .iter()
+        .filter(|l| is_entry(l))
+        .map(|l| indent(l))
+        .min()?;
+    block
+        .iter()
+        .position(|l| {
+            is_entry(l)
+                && indent(l) == level
+                && l.split_once(':')
+                    .is_some_and(|(k, _)| k.trim().trim_matches(['"', '\'']) == rule_id)
+        })
+        .and_then(|i| u32::try_from(at + 2 + i).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_in_rules_are_found_where_the_user_s_pack_brings_them_in() {
+        let pack = "pack:\n  name: a\ninclude: [builtin]\n\noverrides:\n  # tighter\n  access-key-unused:\n    params: {days: 45}\n  \"root-without-mfa\": {severity: high}\nrules: []\n";
+        assert_eq!(builtin_include_line(pack), Some(3));
+        assert_eq!(override_line(pack, "access-key-unused"), Some(7));
+        assert_eq!(override_line(pack, "root-without-mfa"), Some(9));
+        assert_eq!(
+            override_line(pack, "days"),
+            None,
+            "a nested key is not an override"
+        );
+        assert_eq!(override_line(pack, "rules"), None);
+        let listed = "include:\n  - ./base.yaml\n  - builtin:credentials.yaml # keys\nrules: []\n";
+        assert_eq!(builtin_include_line(listed), Some(1));
+        assert_eq!(
+            builtin_include_line("include: [./base.yaml]\nrules: []\n"),
+            None
+        );
+        assert_eq!(
+            builtin_include_line("rules: []\n# include: [builtin]\n"),
+            None
+        );
+    }
 
     #[test]
     fn a_streamed_log_is_the_log_serde_writes() {
