@@ -433,3 +433,164 @@ fn only_and_exclude_run_exactly_the_selected_actions_with_progress() {
     assert!(err.contains("detach_user_policy"), "{err}");
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
+
+#[test]
+fn undo_says_complete_only_when_every_reversal_went_through() {
+    // Issue 18: "Undo complete" was printed over failures.
+    let (server, keys, dir, plan_path, plan) = setup(2);
+    let journal_path = dir.path().join("plan.json.journal.jsonl");
+    // `--only` still checks the whole plan's content hash: an edited action elsewhere in the
+    // file refuses the run before any call.
+    let mut edited = plan.clone();
+    edited["actions"][0]["after"]["edited"] = Value::from(true);
+    let edited_path = dir.path().join("edited.json");
+    std::fs::write(&edited_path, serde_json::to_string(&edited).unwrap()).unwrap();
+    let o = run(iamwarden(&server)
+        .args(["apply", "--auto-approve", "--only", "detach-s3-read"])
+        .arg(&edited_path));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("does not match its content hash"),
+        "{}",
+        text(&o)
+    );
+    assert!(mutating(&server).is_empty(), "{:?}", mutating(&server));
+    // Apply's --stats prints the mutating calls per API.
+    let o = run(iamwarden(&server)
+        .args(["apply", "--auto-approve", "--stats"])
+        .arg(&plan_path));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(err.contains("Mutating API calls (3 in "), "{err}");
+    for (call, n) in [("UpdateAccessKey", "2"), ("DetachUserPolicy", "1")] {
+        assert!(
+            err.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == [call, n]),
+            "no `{call} {n}` in the stats:\n{err}"
+        );
+    }
+    // One deactivated key is deleted behind iamwarden's back: its reactivation cannot succeed.
+    let c = moto::iam_client(&server.endpoint(), SEED_KEY, "seed-secret");
+    rt().block_on(async {
+        c.delete_access_key()
+            .user_name(&keys[0].0)
+            .access_key_id(&keys[0].1)
+            .send()
+            .await
+            .unwrap();
+    });
+    let o = run(iamwarden(&server)
+        .args(["undo", "--auto-approve"])
+        .arg(&journal_path));
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(!all.contains("Undo complete"), "{all}");
+    let closing = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find(|l| l.starts_with("Undo "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        closing.starts_with("Undo finished with 1 failed and 0 refused action(s)"),
+        "{all}"
+    );
+    assert!(
+        all.contains(&keys[0].1),
+        "the failed reversal is named: {all}"
+    );
+    // The others were reversed all the same.
+    let active = rt().block_on(async {
+        c.list_access_keys()
+            .user_name(&keys[1].0)
+            .send()
+            .await
+            .unwrap()
+            .access_key_metadata()
+            .iter()
+            .filter(|k| k.status() == Some(&aws_sdk_iam::types::StatusType::Active))
+            .count()
+    });
+    assert_eq!(active, 1, "{all}");
+
+    // Nothing failing: complete.
+    let (server, _, dir, plan_path, _) = setup(1);
+    let journal_path = dir.path().join("plan.json.journal.jsonl");
+    let o = run(iamwarden(&server)
+        .args(["apply", "--auto-approve"])
+        .arg(&plan_path));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(iamwarden(&server)
+        .args(["undo", "--auto-approve"])
+        .arg(&journal_path));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.starts_with("Undo complete: ")),
+        "{}",
+        text(&o)
+    );
+}
+
+/// `cmd` on a pseudo-terminal (util-linux `script`), `input` typed into it; the terminal's
+/// output (stdout and stderr of `cmd` together) and the exit code.
+fn on_a_terminal(cmd: &Command, input: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let line = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]).env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            script.env(k, v);
+        }
+    }
+    let mut child = script
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` gives the test a terminal");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_prompt_on_a_terminal_states_what_it_will_run_and_no_means_no() {
+    let (server, _, _dir, plan_path, plan) = setup(3);
+    let n = plan["actions"].as_array().unwrap().len();
+    let destructive = plan["summary"]["destructive"].as_u64().unwrap();
+    let mut cmd = iamwarden(&server);
+    cmd.arg("apply").arg(&plan_path);
+    let (code, screen) = on_a_terminal(&cmd, "no\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "Apply {n} action(s) ({destructive} destructive) to account 123456789012 as "
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains("Only 'yes' will be accepted"), "{screen}");
+    assert!(screen.contains("Apply cancelled."), "{screen}");
+    assert!(mutating(&server).is_empty(), "{:?}", mutating(&server));
+    // With --only the count is of the selection, out of the plan's.
+    let mut cmd = iamwarden(&server);
+    cmd.args(["apply", "--only", "detach-s3-read"])
+        .arg(&plan_path);
+    let (code, screen) = on_a_terminal(&cmd, "no\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.contains(&format!("Apply 1 action(s) of the plan's {n} (")),
+        "{screen}"
+    );
+    assert!(mutating(&server).is_empty());
+}

@@ -574,7 +574,8 @@ fn an_endpoint_url_without_a_scheme_or_with_a_query_is_refused_when_parsed() {
     ] {
         let (o, took) = home.snapshot(&["--endpoint-url", url], &[]);
         let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{url}: {err}");
+        // A usage error exits 1, as the same URL from AWS_ENDPOINT_URL does (below).
+        assert_eq!(o.status.code(), Some(1), "{url}: {err}");
         assert!(
             err.contains("--endpoint-url") && err.contains(says),
             "{url}: {err}"

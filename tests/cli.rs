@@ -845,7 +845,11 @@ fn fail_on_gates_ci_on_the_severity_of_any_finding() {
     let o = run(&["--fail-on", "high", "--detailed-exitcode"]);
     assert_eq!(o.status.code(), Some(4));
     let o = run(&["--fail-on", "sever"]);
-    assert_eq!(o.status.code(), Some(2), "a usage error from clap");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a usage error is an error, never --detailed-exitcode's 2"
+    );
     assert!(
         stderr(&o).contains("`sever` is not a severity"),
         "{}",

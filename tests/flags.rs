@@ -171,7 +171,7 @@ fn explain_takes_format_json_and_keeps_the_old_json_switch() {
         "human by default"
     );
     let bad = with(&["--format", "yaml"]);
-    assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown format");
+    assert_eq!(bad.status.code(), Some(1), "clap refuses an unknown format");
 }
 
 #[test]

@@ -233,7 +233,7 @@ fn sh(
 /// Why a command the guide marks `(exit N)` fails: (command prefix, text it must print).
 const REASONS: &[(&str, &str)] = &[(
     "iamwarden apply plan.json ",
-    "refusing to run without confirmation: stdin is not a terminal",
+    "refusing to apply without confirmation: stdin is not a terminal",
 )];
 
 fn bin_dir() -> PathBuf {
@@ -252,10 +252,12 @@ fn the_guide_runs_as_written() {
         vec![
             "iamwarden watch --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/iam-events \\"
                 .to_string(),
+            // A deploy to a real AWS account; tests/examples_lint.rs lints its template with
+            // cfn-lint and checks its events and permissions against the binary instead.
             "aws cloudformation deploy --region us-east-1 --stack-name iamwarden-watch \\"
-                .to_string()
+                .to_string(),
         ],
-        "only the long-running `watch` service and the deployment to AWS are not run"
+        "only the long-running `watch` service and its deploy to AWS are not run"
     );
     let commands: Vec<&str> = steps.iter().map(|s| s.command.as_str()).collect();
     for needed in [
@@ -330,8 +332,8 @@ fn the_guide_runs_as_written() {
         .collect();
     assert_eq!(
         runs,
-        ["apply", "undo"],
-        "one apply, then its undo\n{journal}"
+        ["apply", "undo", "apply", "apply"],
+        "one apply, its undo, then the two partial runs (`--only`, `--exclude`)\n{journal}"
     );
     let begun = |mode: &str| {
         records

@@ -29,7 +29,10 @@ use std::process::ExitCode;
 pub enum Exit {
     /// Success; with `--detailed-exitcode`, no changes.
     Success = 0,
-    /// An error.
+    /// An error, a usage error included: a flag clap refuses, or a setting from the
+    /// environment or a profile that `--endpoint-url`'s check would refuse on the command line
+    /// (the same mistake exits the same way wherever it was made). Never 2, which
+    /// `--detailed-exitcode` gives to changes.
     Error = 1,
     /// With `--detailed-exitcode`: the plan has changes.
     Changes = 2,
@@ -526,7 +529,20 @@ struct PlanArgs {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which `plan --detailed-exitcode` means as "changes": a typo
+    // in a CI gate (`--fail-on hgh`) would read as a plan with changes. A usage error is an
+    // error (1), as a bad setting from the environment is; `--help` and `--version` succeed.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error.into()
+            } else {
+                Exit::Success.into()
+            };
+        }
+    };
     output::set(cli.quiet, cli.no_color);
     // Buffered: a JSON plan of 100k users is one write per megabyte, not one per line (the
     // standard stdout is line-buffered). Progress and prompts go to stderr, unbuffered.
