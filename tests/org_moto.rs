@@ -901,3 +901,876 @@ fn org_apply_changes_each_account_only_as_its_plan_says_and_resumes() {
     assert!(stderr.contains(" 0 applied,"), "{stderr}");
     assert!(!stderr.contains("caller-secret"));
 }
+
+/// An organization of `n` member accounts (`acct-0` …), each with `users` users holding one
+/// access key; returns the member ids in creation order.
+async fn seed_many(endpoint: &str, n: usize, users: usize) -> Vec<String> {
+    let org = aws_sdk_organizations::Client::new(&caller_config(endpoint));
+    org.create_organization().send().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let name = format!("acct-{i}");
+        let out = org
+            .create_account()
+            .account_name(&name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        let id = out
+            .create_account_status()
+            .and_then(|s| s.account_id())
+            .unwrap()
+            .to_string();
+        let iam = iam_in(endpoint, &id).await;
+        for u in 0..users {
+            let user = format!("{name}-user-{u}");
+            iam.create_user().user_name(&user).send().await.unwrap();
+            iam.create_access_key()
+                .user_name(&user)
+                .send()
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+/// The records of a journal (missing: none).
+fn journal_of(dir: &Path, id: &str) -> Vec<Value> {
+    std::fs::read_to_string(dir.join(id).join("plan.json.journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn kind(r: &Value) -> &str {
+    r["record"]
+        .as_str()
+        .or_else(|| r["kind"].as_str())
+        .or_else(|| r["type"].as_str())
+        .unwrap_or_default()
+}
+
+/// The keys of `users` in `account` that are still active.
+async fn active_keys(endpoint: &str, account: &str, users: &[String]) -> usize {
+    let iam = iam_in(endpoint, account).await;
+    let mut n = 0;
+    for u in users {
+        let keys = iam.list_access_keys().user_name(u).send().await.unwrap();
+        n += keys
+            .access_key_metadata()
+            .iter()
+            .filter(|k| k.status().map(|s| s.as_str()) == Some("Active"))
+            .count();
+    }
+    n
+}
+
+/// The mutating calls a journal holds, of `mode` (apply or undo).
+fn journal_calls(dir: &Path, id: &str, mode: &str) -> usize {
+    journal_of(dir, id)
+        .iter()
+        .filter(|r| kind(r) == "call" && r["mode"] == mode)
+        .count()
+}
+
+fn apply_report(dir: &Path) -> Value {
+    read_json(&dir.join("apply-report.json"))
+}
+
+fn account_in<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap_or_else(|| panic!("{id} in {report:#}"))
+}
+
+/// `org apply` takes each account's journal lock (the lock single-account `apply` takes): an
+/// account whose journal another run holds is reported as locked, with the holder, and is not
+/// touched, while the others are applied, several at once (their runs overlap in time); the
+/// exit code is 5. Once the lock is free, a re-run applies that account and resumes the others
+/// without a call.
+#[test]
+fn org_apply_skips_a_locked_account_and_runs_the_others_at_once() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let runtime = rt();
+    let members = runtime.block_on(seed_many(&endpoint, 3, 2));
+    let users =
+        |i: usize| -> Vec<String> { (0..2).map(|u| format!("acct-{i}-user-{u}")).collect() };
+    let dir = tempfile::tempdir().unwrap();
+    let out = org_plan(&endpoint, dir.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Each deactivation answered 400 ms late, so accounts run at once overlap for certain.
+    let proxy = faultproxy::FaultProxy::start(server.port(), faultproxy::Faults::mixed(0.0, 1));
+    proxy.hold(
+        &["Action=UpdateAccessKey"],
+        std::time::Duration::from_millis(400),
+    );
+
+    let locked = &members[0];
+    let journal = dir.path().join(locked).join("plan.json.journal.jsonl");
+    let held = iamwarden_core::apply::lock::JournalLock::acquire(
+        &journal,
+        &iamwarden_core::apply::lock::Holder::here("iamwarden apply"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = iamwarden(
+        &proxy.endpoint(),
+        &[
+            "org",
+            "apply",
+            dir.path().to_str().unwrap(),
+            "--auto-approve",
+            "--accounts-in-flight",
+            "3",
+        ],
+    );
+    let wall = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "a locked account: exit 5\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("2 account(s) applied"), "{stdout}");
+    assert!(stdout.contains("1 locked"), "{stdout}");
+    let pid = std::process::id();
+    assert!(
+        stdout.contains(&format!("locked: {locked} acct-0: journal "))
+            && stdout.contains(&format!("is locked by pid {pid} on host ")),
+        "the holder is named: {stdout}"
+    );
+    let report = apply_report(dir.path());
+    assert_eq!(
+        account_in(&report, locked)["status"],
+        "locked",
+        "{report:#}"
+    );
+    assert!(
+        journal_of(dir.path(), locked).is_empty(),
+        "nothing written to a locked journal"
+    );
+    runtime.block_on(async {
+        assert_eq!(
+            active_keys(&endpoint, locked, &users(0)).await,
+            2,
+            "the locked account is untouched"
+        );
+        for (i, id) in members.iter().enumerate().skip(1) {
+            assert_eq!(
+                active_keys(&endpoint, id, &users(i)).await,
+                0,
+                "{id} applied"
+            );
+        }
+    });
+    // The two applied accounts ran at once: each one's run began before the other's ended.
+    let span = |id: &str| {
+        let j = journal_of(dir.path(), id);
+        let at = |k: &str| {
+            j.iter()
+                .find(|r| kind(r) == k)
+                .and_then(|r| r["at"].as_str())
+                .map(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap())
+                .unwrap_or_else(|| panic!("{id}: no {k} record in {j:#?}"))
+        };
+        (at("run"), at("end"))
+    };
+    let (a, b) = (span(&members[1]), span(&members[2]));
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "the accounts' runs overlap: {a:?} {b:?}"
+    );
+    for id in &members[1..] {
+        let acc = account_in(&report, id);
+        assert_eq!(acc["status"], "done", "{acc:#}");
+        assert_eq!(acc["resumed"], false, "{acc:#}");
+        let calls = journal_calls(dir.path(), id, "apply");
+        assert!(calls >= 2, "{id}: {calls}");
+        assert_eq!(acc["calls"], calls, "{acc:#}");
+    }
+    eprintln!(
+        "org apply, 3 accounts x 2 users, 2 applied at once, 1 locked: {:.2} s, {} calls per applied account",
+        wall.as_secs_f64(),
+        journal_calls(dir.path(), &members[1], "apply")
+    );
+
+    drop(held);
+    let again = iamwarden(
+        &endpoint,
+        &[
+            "org",
+            "apply",
+            dir.path().to_str().unwrap(),
+            "--auto-approve",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        stdout.contains("3 account(s) applied") && stdout.contains("0 locked"),
+        "{stdout}"
+    );
+    let report = apply_report(dir.path());
+    let first = account_in(&report, locked);
+    assert_eq!(
+        (
+            first["status"].as_str(),
+            first["resumed"].as_bool(),
+            first["calls"].as_u64()
+        ),
+        (
+            Some("done"),
+            Some(false),
+            Some(journal_calls(dir.path(), locked, "apply") as u64)
+        ),
+        "{first:#}"
+    );
+    for id in &members[1..] {
+        let acc = account_in(&report, id);
+        assert_eq!(acc["resumed"], true, "{acc:#}");
+        assert_eq!(
+            acc["calls"], 0,
+            "resumed from the journal, nothing sent again: {acc:#}"
+        );
+    }
+    runtime.block_on(async {
+        assert_eq!(active_keys(&endpoint, locked, &users(0)).await, 0);
+    });
+}
+
+/// `org apply` killed (SIGKILL) while calls are in flight, then run again: every account ends
+/// applied exactly once. A call whose answer the killed run never saw (it landed in IAM) is
+/// re-read, not sent again; IAM received one call per planned action in all; the journals hold
+/// every call; apply-report.json says which accounts resumed and how many actions were open.
+#[test]
+fn a_killed_org_apply_resumes_and_applies_every_account_exactly_once() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let runtime = rt();
+    let (n, per) = (6usize, 3usize);
+    let members = runtime.block_on(seed_many(&endpoint, n, per));
+    let dir = tempfile::tempdir().unwrap();
+    let out = org_plan(&endpoint, dir.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planned: usize = members
+        .iter()
+        .map(|id| {
+            read_json(&dir.path().join(id).join("plan.json"))["actions"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert!(
+        planned >= n * per,
+        "at least one deactivation per key: {planned}"
+    );
+    // A slow endpoint: every deactivation lands at once, its answer 1.5 s later.
+    let proxy = faultproxy::FaultProxy::start(server.port(), faultproxy::Faults::mixed(0.0, 1));
+    proxy.hold(
+        &["Action=UpdateAccessKey"],
+        std::time::Duration::from_millis(1500),
+    );
+    server.clear_requests();
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args([
+            "org",
+            "apply",
+            dir.path().to_str().unwrap(),
+            "--auto-approve",
+            "--accounts-in-flight",
+            "2",
+            "--calls-per-account",
+            "1",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "caller-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .env_remove("AWS_PROFILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once a few actions have finished and a call is out, unanswered.
+    // The actions whose call (of `only`, or any) is journaled and unanswered.
+    let open_of = |id: &str, only: Option<&str>| -> Vec<String> {
+        let j = journal_of(dir.path(), id);
+        let answered: BTreeSet<String> = j
+            .iter()
+            .filter(|r| kind(r) == "result")
+            .map(|r| r["action"].as_str().unwrap().to_string())
+            .collect();
+        j.iter()
+            .filter(|r| kind(r) == "call" && only.is_none_or(|c| r["call"] == c))
+            .map(|r| r["action"].as_str().unwrap().to_string())
+            .filter(|a| !answered.contains(a))
+            .collect()
+    };
+    let open_calls = |id: &str| open_of(id, None);
+    let done_count = |id: &str| {
+        journal_of(dir.path(), id)
+            .iter()
+            .filter(|r| kind(r) == "done")
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let done: usize = members.iter().map(|id| done_count(id)).sum();
+        // A held deactivation: its answer is 1.5 s away, so the kill lands while it is out.
+        let open: usize = members
+            .iter()
+            .map(|id| open_of(id, Some("UpdateAccessKey")).len())
+            .sum();
+        if done >= 4 && open >= 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never got under way"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the apply ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // 300 ms on, that request is in IAM and its answer still 1.2 s away.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed_after = started.elapsed();
+    let open: Vec<(String, String)> = members
+        .iter()
+        .flat_map(|id| open_calls(id).into_iter().map(move |a| (id.clone(), a)))
+        .collect();
+    let done_before: usize = members.iter().map(|id| done_count(id)).sum();
+    assert!(done_before < n * per, "killed mid-run");
+    assert!(!open.is_empty());
+    // Let the held answers drain (the calls already landed in IAM).
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+
+    let started = std::time::Instant::now();
+    let again = iamwarden(
+        &endpoint,
+        &[
+            "org",
+            "apply",
+            dir.path().to_str().unwrap(),
+            "--auto-approve",
+            "--accounts-in-flight",
+            "4",
+        ],
+    );
+    let resume_wall = started.elapsed();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{n} account(s) applied")),
+        "{stdout}"
+    );
+
+    // IAM got each call once over both runs. A call the killed run journaled but never heard
+    // back about was re-read: when it had landed it was not sent again; when it had not
+    // (killed before its request left), the re-read proved nothing changed and it was sent once.
+    let journaled: Vec<(String, String, String)> = members
+        .iter()
+        .flat_map(|id| {
+            journal_of(dir.path(), id)
+                .into_iter()
+                .filter(|r| kind(r) == "call")
+                .map(move |r| {
+                    (
+                        id.clone(),
+                        r["call"].as_str().unwrap().to_string(),
+                        r["request"].to_string(),
+                    )
+                })
+        })
+        .collect();
+    let unique: BTreeSet<&(String, String, String)> = journaled.iter().collect();
+    let mutating: BTreeSet<&str> = journaled.iter().map(|(_, c, _)| c.as_str()).collect();
+    let sent: Vec<Value> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r["action"].as_str().is_some_and(|a| mutating.contains(a)))
+        .collect();
+    assert_eq!(
+        sent.len(),
+        unique.len(),
+        "IAM received each call once: {sent:#?}"
+    );
+    let mut per_key: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in sent.iter().filter(|r| r["action"] == "UpdateAccessKey") {
+        *per_key
+            .entry(r["AccessKeyId"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(per_key.len(), n * per, "every key deactivated: {per_key:?}");
+    assert!(
+        per_key.values().all(|c| *c == 1),
+        "no key deactivated twice: {per_key:?}"
+    );
+    let report = apply_report(dir.path());
+    let (mut reread, mut resent) = (0usize, 0usize);
+    let mut calls_per_account = Vec::new();
+    for id in &members {
+        let j = journal_of(dir.path(), id);
+        let plan = read_json(&dir.path().join(id).join("plan.json"));
+        let acc = account_in(&report, id);
+        for a in plan["actions"].as_array().unwrap() {
+            let aid = a["id"].as_str().unwrap();
+            let of = |k: &str| {
+                j.iter()
+                    .filter(|r| kind(r) == k && r["action"] == aid)
+                    .count()
+            };
+            let done: Vec<&Value> = j
+                .iter()
+                .filter(|r| kind(r) == "done" && r["action"] == aid)
+                .collect();
+            assert_eq!(done.len(), 1, "{id}/{aid}: done once: {done:#?}");
+            assert_eq!(done[0]["outcome"], "applied", "{id}/{aid}: {done:#?}");
+            if open.iter().any(|(i, x)| i == id && x == aid) {
+                assert_eq!(acc["resumed"], true, "{acc:#}");
+                assert!(acc["interrupted"].as_u64().unwrap() >= 1, "{acc:#}");
+                // Landed before the kill: re-read and closed without a call. Not landed
+                // (killed before its request left): re-read, then sent once (IAM's count
+                // above proves it reached IAM once in all).
+                match of("call") {
+                    1 => {
+                        assert_eq!(
+                            done[0]["detail"], "completed by an interrupted earlier run",
+                            "{id}/{aid}: the unanswered call had landed: re-read, not resent"
+                        );
+                        reread += 1;
+                    }
+                    2 => resent += 1,
+                    c => panic!("{id}/{aid}: {c} calls journaled"),
+                }
+            } else {
+                assert_eq!(of("call"), of("result"), "{id}/{aid}: every call answered");
+            }
+        }
+        let touched_before = !j.is_empty() && acc["resumed"] == true;
+        calls_per_account.push(j.iter().filter(|r| kind(r) == "call").count());
+        if !touched_before {
+            assert_eq!(
+                acc["calls"],
+                journal_calls(dir.path(), id, "apply"),
+                "{acc:#}"
+            );
+        }
+    }
+    assert!(
+        reread >= 1,
+        "a call that landed unanswered was re-read, not resent"
+    );
+    runtime.block_on(async {
+        for (i, id) in members.iter().enumerate() {
+            let users: Vec<String> = (0..per).map(|u| format!("acct-{i}-user-{u}")).collect();
+            assert_eq!(
+                active_keys(&endpoint, id, &users).await,
+                0,
+                "{id}: every key deactivated"
+            );
+        }
+    });
+    let resumed = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["resumed"] == true)
+        .count();
+    eprintln!(
+        "kill-resume: {n} accounts x {per} users; killed after {:.2} s with {done_before} action(s) done and {} call(s) open; \
+         resume {:.2} s, {resumed} account(s) resumed, {reread} open call(s) re-read as landed, {resent} re-read and sent; \
+         calls per account (both runs) {calls_per_account:?}",
+        killed_after.as_secs_f64(),
+        open.len(),
+        resume_wall.as_secs_f64()
+    );
+}
+
+/// Per-account exemptions in the accounts file: two accounts with a user of the same name;
+/// exempted by name in one account only, its key is listed there as exempt (with the reason
+/// naming the accounts file and account), not planned, while the other account plans it; a
+/// rule exempted in one account lists its findings there as exempt. An exempt rule id that no
+/// pack has stops the run.
+#[test]
+fn per_account_exemptions_reach_only_that_accounts_plan() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let runtime = rt();
+    let members = runtime.block_on(async {
+        let ids = seed_many(&endpoint, 2, 1).await;
+        for id in &ids {
+            let iam = iam_in(&endpoint, id).await;
+            iam.create_user()
+                .user_name("shared-ci")
+                .send()
+                .await
+                .unwrap();
+            iam.create_access_key()
+                .user_name("shared-ci")
+                .send()
+                .await
+                .unwrap();
+        }
+        ids
+    });
+    let (a, b) = (&members[0], &members[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, a_extra: &str, b_extra: &str| {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "accounts:\n  - id: \"{a}\"\n    name: acct-0\n{a_extra}  - id: \"{b}\"\n    name: acct-1\n{b_extra}"
+            ),
+        )
+        .unwrap();
+        let out_dir = dir.path().join(name);
+        let out = org_plan(&endpoint, &out_dir, &["--accounts", file.to_str().unwrap()]);
+        (out, out_dir)
+    };
+    let (out, plans) = run(
+        "exempt",
+        "    exempt:\n      names: [shared-ci]\n",
+        "    exempt:\n      rules: [access-key-unused]\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan_a = read_json(&plans.join(a).join("plan.json"));
+    let plan_b = read_json(&plans.join(b).join("plan.json"));
+    let (names_a, _) = mentioned(&plan_a);
+    assert!(!names_a.contains("shared-ci"), "exempt in {a}: {names_a:?}");
+    assert!(
+        names_a.contains("acct-0-user-0"),
+        "the other user of {a} is planned: {names_a:?}"
+    );
+    let skipped_a: Vec<&Value> = plan_a["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s.to_string().contains("shared-ci"))
+        .collect();
+    assert!(
+        !skipped_a.is_empty(),
+        "listed as exempt, not dropped: {:#}",
+        plan_a["skipped"]
+    );
+    for s in &skipped_a {
+        let why = s["reason"].as_str().unwrap_or_default();
+        assert!(
+            why.starts_with("exempt: name shared-ci matches `shared-ci` (accounts file, account ")
+                && why.contains(a.as_str()),
+            "{s:#}"
+        );
+    }
+    // In b the same user name is not exempt by name; its rule access-key-unused is exempt.
+    let (names_b, _) = mentioned(&plan_b);
+    assert!(names_b.contains("shared-ci"), "{names_b:?}");
+    assert!(
+        !rules_in(&plan_b).contains("access-key-unused"),
+        "{:#}",
+        plan_b["findings"]
+    );
+    assert!(
+        rules_in(&plan_a).contains("access-key-unused"),
+        "{:#}",
+        plan_a["findings"]
+    );
+    let rule_exempt: Vec<&Value> = plan_b["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["rule"] == "access-key-unused")
+        .collect();
+    assert_eq!(
+        rule_exempt.len(),
+        2,
+        "both keys of {b} listed: {:#}",
+        plan_b["skipped"]
+    );
+    for s in rule_exempt {
+        assert_eq!(
+            s["reason"],
+            format!("exempt: the rule is exempt (accounts file, account {b})"),
+            "{s:#}"
+        );
+    }
+
+    let (out, _) = run("typo", "    exempt:\n      rules: [access-key-unusd]\n", "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("exempt.rules: no loaded rule `access-key-unusd`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("account {a}")), "{stderr}");
+    let (out, _) = run("badkey", "    exempt:\n      userz: [x]\n", "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("badkey.yaml:") && stderr.contains("unknown field `userz`"),
+        "{stderr}"
+    );
+}
+
+/// `org snapshot` saves one inventory per account (each of its own account, readable by
+/// `plan --snapshot`) and a manifest; `org undo` replays each account's journal as that
+/// account's role, under its lock (a locked account is reported and left alone, exit 5), and a
+/// second undo has nothing left to do.
+#[test]
+fn org_snapshot_and_org_undo_cover_every_account() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let runtime = rt();
+    let (n, per) = (3usize, 2usize);
+    let members = runtime.block_on(seed_many(&endpoint, n, per));
+    let users =
+        |i: usize| -> Vec<String> { (0..per).map(|u| format!("acct-{i}-user-{u}")).collect() };
+    let tmp = tempfile::tempdir().unwrap();
+
+    let snaps = tmp.path().join("snaps");
+    server.clear_requests();
+    let started = std::time::Instant::now();
+    let out = iamwarden(
+        &endpoint,
+        &[
+            "org",
+            "snapshot",
+            "--role-name",
+            "OrganizationAccountAccessRole",
+            "--out",
+            snaps.to_str().unwrap(),
+            "--exclude",
+            "id:123456789012",
+            "--accounts-in-flight",
+            "2",
+        ],
+    );
+    let snap_wall = started.elapsed();
+    let snap_calls = server.requests().len();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "Organization snapshot: {n} account(s) saved, 0 failed"
+        )),
+        "{stdout}"
+    );
+    let manifest = read_json(&snaps.join("manifest.json"));
+    for (i, id) in members.iter().enumerate() {
+        let e = manifest["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id.as_str())
+            .unwrap();
+        assert_eq!(e["status"], "snapshot", "{e:#}");
+        assert_eq!(e["name"], format!("acct-{i}"), "{e:#}");
+        assert_eq!(e["snapshot"], format!("{id}/snapshot.json"));
+        let inv = read_json(&snaps.join(id).join("snapshot.json"));
+        assert_eq!(inv["account"]["id"], id.as_str());
+        let names: BTreeSet<String> = inv["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            users(i).into_iter().collect::<BTreeSet<_>>(),
+            "only {id}'s users"
+        );
+        let plan = iamwarden(
+            &endpoint,
+            &[
+                "plan",
+                "--snapshot",
+                snaps.join(id).join("snapshot.json").to_str().unwrap(),
+                "--now",
+                NOW,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(
+            plan.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&plan.stderr)
+        );
+        let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+        assert_eq!(plan["account_id"], id.as_str());
+    }
+
+    let dir = tmp.path().join("plans");
+    assert_eq!(org_plan(&endpoint, &dir, &[]).status.code(), Some(0));
+    let out = iamwarden(
+        &endpoint,
+        &["org", "apply", dir.to_str().unwrap(), "--auto-approve"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    runtime.block_on(async {
+        for (i, id) in members.iter().enumerate() {
+            assert_eq!(active_keys(&endpoint, id, &users(i)).await, 0);
+        }
+    });
+
+    // One account's journal held by another run: undo leaves it alone.
+    let locked = &members[2];
+    let held = iamwarden_core::apply::lock::JournalLock::acquire(
+        &dir.join(locked).join("plan.json.journal.jsonl"),
+        &iamwarden_core::apply::lock::Holder::here("iamwarden apply"),
+    )
+    .unwrap();
+    let refused = iamwarden(&endpoint, &["org", "undo", dir.to_str().unwrap()]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "no --auto-approve: nothing runs"
+    );
+    server.clear_requests();
+    let started = std::time::Instant::now();
+    let out = iamwarden(
+        &endpoint,
+        &[
+            "org",
+            "undo",
+            dir.to_str().unwrap(),
+            "--auto-approve",
+            "--accounts-in-flight",
+            "3",
+        ],
+    );
+    let undo_wall = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "Organization undo: {} account(s) undone, 0 failed, 1 locked",
+            n - 1
+        )),
+        "{stdout}"
+    );
+    let undo_sent = server
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "UpdateAccessKey")
+        .count();
+    assert_eq!(
+        undo_sent,
+        (n - 1) * per,
+        "one reactivation per key of the unlocked accounts"
+    );
+    let report = read_json(&dir.join("undo-report.json"));
+    assert_eq!(report["command"], "undo");
+    assert_eq!(
+        account_in(&report, locked)["status"],
+        "locked",
+        "{report:#}"
+    );
+    runtime.block_on(async {
+        for (i, id) in members.iter().enumerate() {
+            let want = if id == locked { 0 } else { per };
+            assert_eq!(active_keys(&endpoint, id, &users(i)).await, want, "{id}");
+        }
+    });
+    drop(held);
+    let out = iamwarden(
+        &endpoint,
+        &["org", "undo", dir.to_str().unwrap(), "--auto-approve"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{n} account(s) undone, 0 failed, 0 locked")),
+        "{stdout}"
+    );
+    let report = read_json(&dir.join("undo-report.json"));
+    assert_eq!(
+        account_in(&report, locked)["calls"],
+        journal_calls(&dir, locked, "undo"),
+        "{report:#}"
+    );
+    for id in &members[..2] {
+        let acc = account_in(&report, id);
+        assert_eq!(acc["calls"], 0, "already undone: {acc:#}");
+        assert_eq!(acc["resumed"], true, "{acc:#}");
+    }
+    runtime.block_on(async {
+        for (i, id) in members.iter().enumerate() {
+            assert_eq!(
+                active_keys(&endpoint, id, &users(i)).await,
+                per,
+                "{id} restored"
+            );
+        }
+    });
+    eprintln!(
+        "org snapshot: {n} accounts x {per} users in {:.2} s, {snap_calls} requests ({:.1} per account); \
+         org undo of {} accounts: {:.2} s, {} calls per account",
+        snap_wall.as_secs_f64(),
+        snap_calls as f64 / n as f64,
+        n - 1,
+        undo_wall.as_secs_f64(),
+        journal_calls(&dir, &members[0], "undo")
+    );
+}

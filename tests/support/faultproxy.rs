@@ -12,7 +12,9 @@
 //! - `Stall`: forwarded; then no answer at all until the client gives up (its timeout).
 //!
 //! Besides the random faults, [`FaultProxy::deny`] refuses chosen requests with `403 AccessDenied`
-//! and [`FaultProxy::throttle`] with `400 Throttling`, every time.
+//! and [`FaultProxy::throttle`] with `400 Throttling`, every time; [`FaultProxy::hold`] forwards
+//! chosen requests at once but holds their answers back for a while (a slow endpoint: the change
+//! is made, the caller does not know yet).
 //!
 //! The server's own request log ([`super::moto::MotoServer::requests`]) counts what reached IAM;
 //! [`FaultProxy::stats`] counts what the proxy did. Include it with
@@ -116,6 +118,8 @@ struct Shared {
     stats: Mutex<Stats>,
     /// Requests containing all of one entry's needles are refused (`deny`).
     deny: Mutex<Vec<(Vec<String>, bool)>>,
+    /// Requests containing all of one entry's needles are answered only after its delay.
+    hold: Mutex<Vec<(Vec<String>, Duration)>>,
 }
 
 /// A running proxy; stopped when dropped.
@@ -143,6 +147,7 @@ impl FaultProxy {
             faults: Mutex::new(faults),
             stats: Mutex::new(Stats::default()),
             deny: Mutex::new(Vec::new()),
+            hold: Mutex::new(Vec::new()),
         });
         let s = shared.clone();
         runtime.spawn(async move {
@@ -192,6 +197,16 @@ impl FaultProxy {
             .lock()
             .unwrap()
             .push((needles.iter().map(|n| n.to_string()).collect(), throttle));
+    }
+
+    /// From now on, forwards every request whose text contains all of `needles` at once and
+    /// sends its answer `delay` later: the call is made in IAM, the client waits.
+    pub fn hold(&self, needles: &[&str], delay: Duration) {
+        self.shared
+            .hold
+            .lock()
+            .unwrap()
+            .push((needles.iter().map(|n| n.to_string()).collect(), delay));
     }
 
     /// What the proxy did so far.
@@ -363,11 +378,22 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             }
             None => {}
         }
+        let held = shared
+            .hold
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(all, _)| all.iter().all(|n| text.contains(n.as_str())))
+            .map(|(_, d)| *d);
         let (fault, extra, stall_max) = pick(&shared);
         match fault {
             None => {
                 let resp = forward(shared.upstream, &request).await?;
                 count(&shared, "clean", true);
+                if let Some(d) = held {
+                    count(&shared, "held", false);
+                    tokio::time::sleep(d).await;
+                }
                 conn.write_all(&resp).await?;
                 // The server closes after each response; so does the proxy (the client
                 // opens a new connection for the next request).

@@ -7,6 +7,7 @@ mod event;
 mod files;
 mod lambda;
 mod org;
+mod org_run;
 pub(crate) mod output;
 mod sign;
 mod sniff;

@@ -42,55 +42,19 @@ pub(crate) enum OrgCommand {
         #[arg(long)]
         detailed_exitcode: bool,
     },
-    /// Apply every planned account's plan in an `org plan` folder, one account after another,
-    /// each as the role its plan was made with and with its own journal
-    /// (`DIR/<account-id>/plan.json.journal.jsonl`; a re-run resumes). A failed account never
-    /// stops the others.
-    Apply(Box<OrgApplyArgs>),
-}
-
-#[derive(Debug, clap::Args)]
-pub(crate) struct OrgApplyArgs {
-    /// The `org plan --out` folder.
-    dir: PathBuf,
-    /// Required: an organization apply asks no question per account (review the plans, or
-    /// report.md, first).
-    #[arg(long)]
-    auto_approve: bool,
-    /// Run destructive actions.
-    #[arg(long)]
-    allow_destructive: bool,
-    /// Refuse an account's plan when it has more actions than this.
-    #[arg(long)]
-    max_actions: Option<usize>,
-    /// Refuse plans older than this (e.g. 24h, 30m, 2d).
-    #[arg(long, default_value = "24h")]
-    max_plan_age: String,
-    /// Apply only accounts matching one of these (id:ID, name:GLOB).
-    #[arg(long, value_parser = Filter::parse)]
-    include: Vec<Filter>,
-    /// The accounts file the plan was made from, for each account's external id.
-    #[arg(long)]
-    accounts: Option<PathBuf>,
-    /// The external id for every account (an accounts file's wins).
-    #[arg(long)]
-    external_id: Option<String>,
-    /// The role session name.
-    #[arg(long, default_value = "iamwarden")]
-    session_name: String,
-    /// A named profile for the caller's credentials.
-    #[arg(long)]
-    profile: Option<String>,
-    /// The region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile, else us-east-1).
-    #[arg(long)]
-    region: Option<String>,
-    /// One endpoint URL for STS and IAM; it wins over AWS_ENDPOINT_URL_STS,
-    /// AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL and the profile.
-    #[arg(long, value_parser = super::parse_endpoint_url)]
-    endpoint_url: Option<String>,
-    /// IAM calls in flight at once within one account.
-    #[arg(long, default_value_t = 8)]
-    calls_per_account: usize,
+    /// Apply every planned account's plan in an `org plan` folder, several accounts at once
+    /// (--accounts-in-flight), each as the role its plan was made with, with its own journal
+    /// (`DIR/ID/plan.json.journal.jsonl`; a re-run resumes) held under that journal's lock. A
+    /// failed or locked account never stops the others; DIR/apply-report.json says what each
+    /// account's run did and which resumed an earlier one.
+    Apply(Box<super::org_run::OrgApplyArgs>),
+    /// Reverse what `org apply` applied: each account's journal replayed newest first, as that
+    /// account's role, under the journal's lock; a failed account never stops the others
+    /// (DIR/undo-report.json).
+    Undo(Box<super::org_run::OrgUndoArgs>),
+    /// Read every account and save its inventory to `DIR/ID/snapshot.json` (what
+    /// `plan --snapshot` reads), with DIR/manifest.json.
+    Snapshot(Box<OrgSnapshotArgs>),
 }
 
 /// The organization report's formats.
@@ -107,8 +71,10 @@ pub(crate) enum ReportFormat {
     Sarif,
 }
 
+/// Which accounts an organization read covers and how each is reached: `org plan` and
+/// `org snapshot` share them.
 #[derive(Debug, clap::Args)]
-pub(crate) struct OrgPlanArgs {
+pub(crate) struct OrgAccountsArgs {
     /// The role to assume in every account: a name (`OrgAudit`, `path/OrgAudit`) or an ARN
     /// template (`arn:aws:iam::{account_id}:role/OrgAudit`). An accounts file's `role` wins.
     #[arg(long)]
@@ -116,11 +82,11 @@ pub(crate) struct OrgPlanArgs {
     /// The output folder (created if needed).
     #[arg(long)]
     out: PathBuf,
-    /// An accounts file (YAML: id, name, role, external_id, tags); without it, the accounts
-    /// come from AWS Organizations (`ListAccounts`, suspended accounts skipped).
+    /// An accounts file (YAML: id, name, role, external_id, tags, params, exempt); without it,
+    /// the accounts come from AWS Organizations (`ListAccounts`, suspended accounts skipped).
     #[arg(long)]
     accounts: Option<PathBuf>,
-    /// Plan only accounts matching one of these (repeatable): id:ID, name:GLOB, tag:KEY,
+    /// Only accounts matching one of these (repeatable): id:ID, name:GLOB, tag:KEY,
     /// tag:KEY=GLOB (without --accounts, tags are read from Organizations).
     #[arg(long, value_parser = Filter::parse)]
     include: Vec<Filter>,
@@ -148,7 +114,8 @@ pub(crate) struct OrgPlanArgs {
     #[arg(long, default_value = "aws")]
     partition: String,
     /// Accounts in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, visible_alias = "accounts-in-flight", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
     concurrency: u32,
     /// Per-user API calls in flight at once within one account.
     #[arg(long, default_value_t = 8)]
@@ -172,6 +139,12 @@ pub(crate) struct OrgPlanArgs {
     /// Time limit on a whole AWS call, retries included.
     #[arg(long, env = "IAMWARDEN_CALL_TIMEOUT", default_value = "50s", value_parser = parse_timeout)]
     call_timeout: std::time::Duration,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct OrgPlanArgs {
+    #[command(flatten)]
+    accounts: OrgAccountsArgs,
     /// Rule pack files or directories, or `builtin` (repeatable; default: builtin).
     #[arg(long = "rules")]
     rules: Vec<String>,
@@ -189,11 +162,19 @@ pub(crate) struct OrgPlanArgs {
     detailed_exitcode: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub(crate) struct OrgSnapshotArgs {
+    #[command(flatten)]
+    accounts: OrgAccountsArgs,
+}
+
 /// Runs `iamwarden org ...`.
 pub(crate) fn org(command: OrgCommand, out: &mut dyn Write) -> Result<Exit> {
     match command {
         OrgCommand::Plan(args) => plan(*args, out),
-        OrgCommand::Apply(args) => apply(*args, out),
+        OrgCommand::Apply(args) => super::org_run::apply(*args, out),
+        OrgCommand::Undo(args) => super::org_run::undo(*args, out),
+        OrgCommand::Snapshot(args) => snapshot(*args, out),
         OrgCommand::Report {
             dirs,
             format,
@@ -287,60 +268,42 @@ fn exit_of(r: &OrgReport, detailed_exitcode: bool) -> Exit {
     }
 }
 
-/// What one account's task hands back: small counts only (the plan is on disk).
+/// What one account's task hands back: small counts only (the plan or snapshot is on disk).
 enum Outcome {
+    /// The plan's counts, the role, the plan's content hash.
     Planned(PlannedAccount, String, String),
+    /// `org snapshot`: the account's id and name, the snapshot's path in the folder, the role.
+    Saved(String, String, String, String),
     Failed(FailedAccount, String),
 }
 
-fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
-    let now = parse_now(args.now.as_deref())?;
-    let packs = iamwarden_core::packs::load_packs(&args.rules)?;
-    let rules = Arc::new(
-        iamwarden_core::compile::compile(&packs).map_err(iamwarden_core::diag::Diagnostics)?,
-    );
-    let shard = match &args.shard {
-        Some(s) => Shard::parse(s, &|v| std::env::var(v).ok()).map_err(anyhow::Error::msg)?,
-        None => Shard::ALL,
-    };
-    let file_accounts = match &args.accounts {
-        Some(path) => {
-            let shown = path.display().to_string();
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the accounts file {shown}"))?;
-            let accounts = iamwarden_core::org::parse_accounts(&shown, &text)?;
-            Some(accounts)
-        }
-        None => None,
-    };
-    // An account's `params` make its own rule set, compiled (and checked) before any account
-    // is planned: a wrong rule or parameter stops the run, never plans without it.
-    let mut account_rules = std::collections::BTreeMap::new();
-    for a in file_accounts.iter().flatten() {
-        if !a.params.is_empty() {
-            let origin = format!(
-                "{} (account {})",
-                args.accounts
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                a.id
-            );
-            let set = iamwarden_core::packs::with_params(&packs, &a.params, &origin)?;
-            account_rules.insert(a.id.clone(), Arc::new(set));
-        }
-    }
+/// The accounts of a run, chosen: the listing (file or Organizations), the filters, the shard.
+struct Chosen {
+    accounts: Vec<Account>,
+    skipped: Vec<SkippedAccount>,
+    source: String,
+    shard: Shard,
+}
+
+/// The runtime and the caller's configuration a run is made with.
+fn connect(
+    a: &OrgAccountsArgs,
+    service_access: bool,
+) -> Result<(
+    tokio::runtime::Runtime,
+    aws_config::SdkConfig,
+    iamwarden_aws::live::LiveOptions,
+)> {
     let aws = AwsArgs {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        concurrency: args.calls_per_account,
+        profile: a.profile.clone(),
+        region: a.region.clone(),
+        endpoint_url: a.endpoint_url.clone(),
+        concurrency: a.calls_per_account,
         stats: false,
-        connect_timeout: args.connect_timeout,
-        attempt_timeout: args.attempt_timeout,
-        call_timeout: args.call_timeout,
-        // As `plan` does: last-accessed data is read when a loaded rule plans on it.
-        service_access: rules.acts_on_service_access(),
+        connect_timeout: a.connect_timeout,
+        attempt_timeout: a.attempt_timeout,
+        call_timeout: a.call_timeout,
+        service_access,
         service_access_wait: std::time::Duration::from_secs(60),
     };
     let mut opts = aws.options();
@@ -350,30 +313,56 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     let caller = rt.block_on(iamwarden_aws::live::sdk_config(&opts))?;
+    Ok((rt, caller, opts))
+}
+
+fn read_accounts_file(a: &OrgAccountsArgs) -> Result<Option<Vec<Account>>> {
+    match &a.accounts {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the accounts file {shown}"))?;
+            Ok(Some(iamwarden_core::org::parse_accounts(&shown, &text)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Lists, filters and shards the accounts of a run.
+fn choose_accounts(
+    a: &OrgAccountsArgs,
+    file_accounts: Option<Vec<Account>>,
+    rt: &tokio::runtime::Runtime,
+    caller: &aws_config::SdkConfig,
+) -> Result<Chosen> {
+    let shard = match &a.shard {
+        Some(s) => Shard::parse(s, &|v| std::env::var(v).ok()).map_err(anyhow::Error::msg)?,
+        None => Shard::ALL,
+    };
     // Tags are read from Organizations only when a filter asks for them (one call an account).
     let list_opts = aws_org::ListOptions {
-        ous: args.ou.clone(),
-        tags: args
+        ous: a.ou.clone(),
+        tags: a
             .include
             .iter()
-            .chain(&args.exclude)
+            .chain(&a.exclude)
             .any(|f| matches!(f, Filter::Tag(..))),
     };
-    if file_accounts.is_some() && !args.ou.is_empty() {
+    if file_accounts.is_some() && !a.ou.is_empty() {
         anyhow::bail!("--ou lists accounts from Organizations; it cannot be used with --accounts");
     }
     let (all, skipped, source) = match file_accounts {
-        Some(a) => (
-            a,
+        Some(list) => (
+            list,
             Vec::new(),
-            args.accounts
+            a.accounts
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         ),
         None => {
             let (active, skipped) = rt
-                .block_on(aws_org::list_accounts(&caller, &list_opts))
+                .block_on(aws_org::list_accounts(caller, &list_opts))
                 .with_context(|| {
                     format!(
                         "listing the organization's accounts at {} (the caller needs \
@@ -381,7 +370,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
                          ListAccountsForParent, with tag: filters ListTagsForResource; or pass \
                          --accounts FILE)",
                         iamwarden_aws::live::settings::endpoint(
-                            &caller,
+                            caller,
                             iamwarden_aws::live::settings::Service::Organizations
                         )
                     )
@@ -390,42 +379,88 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
         }
     };
     let selection = Selection {
-        include: args.include.clone(),
-        exclude: args.exclude.clone(),
+        include: a.include.clone(),
+        exclude: a.exclude.clone(),
     };
     let skipped: Vec<SkippedAccount> = skipped
         .into_iter()
         .filter(|s| shard.contains(&s.id) && selection.selects(&Account::new(&s.id, &s.name)))
         .collect();
     let accounts = choose(all, &selection, shard);
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    super::output::notice!(
-        "Planning {} account(s) (shard {shard}, {} in flight) into {}",
-        accounts.len(),
-        args.concurrency,
-        args.out.display()
-    );
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
+    Ok(Chosen {
+        accounts,
+        skipped,
+        source,
+        shard,
+    })
+}
 
-    let assume = AssumeOptions {
-        session_name: args.session_name.clone(),
-        duration_seconds: args.duration_seconds,
+fn run_context(
+    a: &OrgAccountsArgs,
+    caller: aws_config::SdkConfig,
+    opts: iamwarden_aws::live::LiveOptions,
+    planning: Option<Planning>,
+) -> RunContext {
+    RunContext {
+        caller,
+        opts,
+        planning,
+        dir: a.out.clone(),
+        role: a.role_name.clone(),
+        partition: a.partition.clone(),
+        external_id: a.external_id.clone(),
+        assume: AssumeOptions {
+            session_name: a.session_name.clone(),
+            duration_seconds: a.duration_seconds,
+        },
+        concurrency: a.concurrency as usize,
+    }
+}
+
+fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
+    let a = &args.accounts;
+    let now = parse_now(args.now.as_deref())?;
+    let packs = iamwarden_core::packs::load_packs(&args.rules)?;
+    let rules = Arc::new(
+        iamwarden_core::compile::compile(&packs).map_err(iamwarden_core::diag::Diagnostics)?,
+    );
+    let file_accounts = read_accounts_file(a)?;
+    // An account's `params` and `exempt` make its own rule set, compiled (and checked) before
+    // any account is planned: a wrong rule or parameter stops the run, never plans without it.
+    let mut account_rules = std::collections::BTreeMap::new();
+    for acc in file_accounts.iter().flatten() {
+        let origin = format!(
+            "{} (account {})",
+            a.accounts
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            acc.id
+        );
+        if let Some(set) = iamwarden_core::org::account_rules(&packs, acc, &origin)? {
+            account_rules.insert(acc.id.clone(), Arc::new(set));
+        }
+    }
+    // As `plan` does: last-accessed data is read when a loaded rule plans on it.
+    let (rt, caller, opts) = connect(a, rules.acts_on_service_access())?;
+    let chosen = choose_accounts(a, file_accounts, &rt, &caller)?;
+    super::output::notice!(
+        "Planning {} account(s) (shard {}, {} in flight) into {}",
+        chosen.accounts.len(),
+        chosen.shard,
+        a.concurrency,
+        a.out.display()
+    );
+    let planning = Planning {
+        rules: rules.clone(),
+        account_rules,
+        now,
     };
     let outcomes = rt.block_on(run_accounts(
-        accounts,
-        RunContext {
-            caller,
-            opts,
-            rules: rules.clone(),
-            account_rules,
-            now,
-            dir: args.out.clone(),
-            role: args.role_name.clone(),
-            partition: args.partition.clone(),
-            external_id: args.external_id.clone(),
-            assume,
-            concurrency: args.concurrency as usize,
-        },
+        chosen.accounts,
+        run_context(a, caller, opts, Some(planning)),
     ));
 
     let mut planned = Vec::new();
@@ -441,54 +476,41 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
                     role_arn: Some(role_arn),
                     plan: Some(p.plan.clone()),
                     plan_sha256: Some(sha),
+                    snapshot: None,
+                    error: None,
                 });
                 planned.push(p);
             }
             Outcome::Failed(f, role_arn) => {
-                entries.push(ManifestEntry {
-                    id: f.id.clone(),
-                    name: f.name.clone(),
-                    status: "failed".into(),
-                    role_arn: Some(role_arn),
-                    plan: None,
-                    plan_sha256: None,
-                });
+                entries.push(failed_entry(&f, role_arn));
                 failed.push(f);
             }
+            Outcome::Saved(..) => {}
         }
     }
-    for s in &skipped {
-        entries.push(ManifestEntry {
-            id: s.id.clone(),
-            name: s.name.clone(),
-            status: "suspended".into(),
-            role_arn: None,
-            plan: None,
-            plan_sha256: None,
-        });
-    }
+    entries.extend(chosen.skipped.iter().map(suspended_entry));
     entries.sort_by(|a, b| a.id.cmp(&b.id));
     let manifest = Manifest {
         format_version: ORG_FORMAT_VERSION,
         iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
-        shard,
-        source,
-        role_name: args.role_name.clone(),
+        shard: chosen.shard,
+        source: chosen.source,
+        role_name: a.role_name.clone(),
         accounts: entries,
     };
-    let report = OrgReport::new(planned, failed, skipped);
+    let report = OrgReport::new(planned, failed, chosen.skipped);
     write_file(
-        &args.out.join("manifest.json"),
+        &a.out.join("manifest.json"),
         &(serde_json::to_string_pretty(&manifest)? + "\n"),
     )?;
     let mut json = Vec::new();
     render::json(&report, &mut json)?;
-    write_file(&args.out.join("report.json"), &String::from_utf8(json)?)?;
+    write_file(&a.out.join("report.json"), &String::from_utf8(json)?)?;
     let mut md = Vec::new();
     render::markdown(&report, args.max_chars, &mut md)?;
-    write_file(&args.out.join("report.md"), &String::from_utf8(md)?)?;
+    write_file(&a.out.join("report.md"), &String::from_utf8(md)?)?;
     if args.format == ReportFormat::Sarif {
-        let dir = args.out.clone();
+        let dir = a.out.clone();
         write_sarif(&report, &rules, &|_| Some(dir.clone()), out)?;
     } else {
         write_report(&report, args.format, args.max_chars, out)?;
@@ -496,17 +518,130 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     Ok(exit_of(&report, args.detailed_exitcode))
 }
 
+fn failed_entry(f: &FailedAccount, role_arn: String) -> ManifestEntry {
+    ManifestEntry {
+        id: f.id.clone(),
+        name: f.name.clone(),
+        status: "failed".into(),
+        role_arn: Some(role_arn),
+        plan: None,
+        plan_sha256: None,
+        snapshot: None,
+        error: None,
+    }
+}
+
+fn suspended_entry(s: &SkippedAccount) -> ManifestEntry {
+    ManifestEntry {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        status: "suspended".into(),
+        role_arn: None,
+        plan: None,
+        plan_sha256: None,
+        snapshot: None,
+        error: None,
+    }
+}
+
+/// `org snapshot`: one inventory snapshot per account and the manifest; exit 1 when an account
+/// failed (after every other one is saved).
+fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
+    let a = &args.accounts;
+    let file_accounts = read_accounts_file(a)?;
+    let (rt, caller, opts) = connect(a, false)?;
+    let chosen = choose_accounts(a, file_accounts, &rt, &caller)?;
+    super::output::notice!(
+        "Reading {} account(s) (shard {}, {} in flight) into {}",
+        chosen.accounts.len(),
+        chosen.shard,
+        a.concurrency,
+        a.out.display()
+    );
+    let outcomes = rt.block_on(run_accounts(
+        chosen.accounts,
+        run_context(a, caller, opts, None),
+    ));
+    let mut entries = Vec::new();
+    let (mut saved, mut failed) = (0usize, 0usize);
+    for o in outcomes {
+        match o {
+            Outcome::Saved(id, name, path, role_arn) => {
+                saved += 1;
+                entries.push(ManifestEntry {
+                    id,
+                    name,
+                    status: "snapshot".into(),
+                    role_arn: Some(role_arn),
+                    plan: None,
+                    plan_sha256: None,
+                    snapshot: Some(path),
+                    error: None,
+                });
+            }
+            Outcome::Failed(f, role_arn) => {
+                failed += 1;
+                let mut e = failed_entry(&f, role_arn);
+                e.error = Some(match &f.code {
+                    Some(code) => format!("{} failed ({code}): {}", f.call, f.message),
+                    None => format!("{}: {}", f.call, f.message),
+                });
+                entries.push(e);
+            }
+            Outcome::Planned(..) => {}
+        }
+    }
+    entries.extend(chosen.skipped.iter().map(suspended_entry));
+    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    let manifest = Manifest {
+        format_version: ORG_FORMAT_VERSION,
+        iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
+        shard: chosen.shard,
+        source: chosen.source,
+        role_name: a.role_name.clone(),
+        accounts: entries,
+    };
+    write_file(
+        &a.out.join("manifest.json"),
+        &(serde_json::to_string_pretty(&manifest)? + "\n"),
+    )?;
+    writeln!(
+        out,
+        "Organization snapshot: {saved} account(s) saved, {failed} failed, {} suspended, in {}",
+        chosen.skipped.len(),
+        a.out.display()
+    )?;
+    for e in manifest.accounts.iter().filter(|e| e.error.is_some()) {
+        writeln!(
+            out,
+            "  failed: {}: {}",
+            e.id,
+            e.error.as_deref().unwrap_or_default()
+        )?;
+    }
+    Ok(if failed > 0 {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
+}
+
 fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// What `org plan` evaluates with (absent: `org snapshot`, which only saves the inventory).
+struct Planning {
+    rules: Arc<iamwarden_core::compile::RuleSet>,
+    /// The rule sets of accounts with their own `params` or `exempt` (the accounts file's).
+    account_rules: std::collections::BTreeMap<String, Arc<iamwarden_core::compile::RuleSet>>,
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 struct RunContext {
     caller: aws_config::SdkConfig,
     opts: iamwarden_aws::live::LiveOptions,
-    rules: Arc<iamwarden_core::compile::RuleSet>,
-    /// The rule sets of accounts with their own `params` (the accounts file's).
-    account_rules: std::collections::BTreeMap<String, Arc<iamwarden_core::compile::RuleSet>>,
-    now: chrono::DateTime<chrono::Utc>,
+    planning: Option<Planning>,
     dir: PathBuf,
     role: String,
     partition: String,
@@ -515,7 +650,7 @@ struct RunContext {
     concurrency: usize,
 }
 
-/// Plans the accounts, at most `concurrency` in flight; results in id order.
+/// Plans (or saves) the accounts, at most `concurrency` in flight; results in id order.
 async fn run_accounts(accounts: Vec<Account>, ctx: RunContext) -> Vec<Outcome> {
     let ctx = Arc::new(ctx);
     let gate = Arc::new(tokio::sync::Semaphore::new(ctx.concurrency.max(1)));
@@ -543,6 +678,17 @@ async fn run_accounts(accounts: Vec<Account>, ctx: RunContext) -> Vec<Outcome> {
     done.into_iter().map(|(_, o)| o).collect()
 }
 
+fn local_failure(account: &Account, call: &str, message: String) -> FailedAccount {
+    FailedAccount {
+        id: account.id.clone(),
+        name: account.name.clone(),
+        call: call.into(),
+        code: None,
+        message,
+        permission: None,
+    }
+}
+
 async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
     let role_arn = account.role_arn(&ctx.role, &ctx.partition);
     let config = match aws_org::assume(&ctx.caller, account, &role_arn, &ctx.assume).await {
@@ -561,28 +707,61 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
         }
     };
     if inv.account.id != account.id {
-        let f = FailedAccount {
-            id: account.id.clone(),
-            name: account.name.clone(),
-            call: "iam:read".into(),
-            code: None,
-            message: format!(
+        let f = local_failure(
+            account,
+            "iam:read",
+            format!(
                 "the credentials of {role_arn} read account {}, not {}",
                 inv.account.id, account.id
             ),
-            permission: None,
-        };
+        );
         return Outcome::Failed(f, role_arn);
     }
+    let dir = ctx.dir.join(&account.id);
+    let Some(planning) = &ctx.planning else {
+        // `org snapshot`: the inventory as `snapshot --out` writes it, then dropped.
+        let rel = format!("{}/snapshot.json", account.id);
+        let path = ctx.dir.join(&rel);
+        let written = tokio::task::spawn_blocking(move || -> Result<String> {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            super::files::write_json(&path, &inv, "the snapshot")?;
+            Ok(format!(
+                "{} users, {} access keys, {} roles, {} managed policies",
+                inv.users.len(),
+                inv.access_keys.len(),
+                inv.roles.len(),
+                inv.managed_policies.len()
+            ))
+        })
+        .await;
+        return match written {
+            Ok(Ok(line)) => {
+                super::output::notice!("  {} {}: {line}", account.id, account.name);
+                Outcome::Saved(account.id.clone(), account.name.clone(), rel, role_arn)
+            }
+            Ok(Err(e)) => Outcome::Failed(
+                local_failure(account, "snapshot", format!("{e:#}")),
+                role_arn,
+            ),
+            Err(e) => Outcome::Failed(
+                local_failure(
+                    account,
+                    "snapshot",
+                    format!("saving stopped abnormally: {e}"),
+                ),
+                role_arn,
+            ),
+        };
+    };
     // Evaluation is CPU work: off the async workers, and the inventory and plan are dropped
     // as soon as the plan is on disk.
-    let rules = ctx
+    let rules = planning
         .account_rules
         .get(&account.id)
-        .unwrap_or(&ctx.rules)
+        .unwrap_or(&planning.rules)
         .clone();
-    let now = ctx.now;
-    let dir = ctx.dir.join(&account.id);
+    let now = planning.now;
     let name = account.name.clone();
     let id = account.id.clone();
     let written =
@@ -617,26 +796,9 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
             );
             Outcome::Planned(p, role_arn, sha)
         }
-        Ok(Err(message)) => Outcome::Failed(
-            FailedAccount {
-                id: account.id.clone(),
-                name: account.name.clone(),
-                call: "plan".into(),
-                code: None,
-                message,
-                permission: None,
-            },
-            role_arn,
-        ),
+        Ok(Err(message)) => Outcome::Failed(local_failure(account, "plan", message), role_arn),
         Err(e) => Outcome::Failed(
-            FailedAccount {
-                id: account.id.clone(),
-                name: account.name.clone(),
-                call: "plan".into(),
-                code: None,
-                message: format!("planning stopped abnormally: {e}"),
-                permission: None,
-            },
+            local_failure(account, "plan", format!("planning stopped abnormally: {e}")),
             role_arn,
         ),
     }
@@ -664,165 +826,4 @@ fn live_failure(account: &Account, e: &iamwarden_aws::live::LiveError) -> Failed
         code,
         message,
     }
-}
-
-fn apply(args: OrgApplyArgs, out: &mut dyn Write) -> Result<Exit> {
-    use iamwarden_core::apply::{self as core_apply, journal, ExitKind};
-    if !args.auto_approve {
-        anyhow::bail!(
-            "org apply runs without a question per account: review the plans (report.md,              `iamwarden show DIR/<id>/plan.json`), then pass --auto-approve"
-        );
-    }
-    let max_plan_age = iamwarden_core::compile::duration::parse_duration(&args.max_plan_age)
-        .map_err(|e| anyhow::anyhow!("--max-plan-age: {e}"))?;
-    let path = args.dir.join("manifest.json");
-    let manifest: Manifest = serde_json::from_str(
-        &std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-    )
-    .with_context(|| format!("{}: not an org manifest", path.display()))?;
-    let file_accounts = match &args.accounts {
-        Some(p) => {
-            let shown = p.display().to_string();
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read the accounts file {shown}"))?;
-            iamwarden_core::org::parse_accounts(&shown, &text)?
-        }
-        None => Vec::new(),
-    };
-    let selection = Selection {
-        include: args.include.clone(),
-        exclude: Vec::new(),
-    };
-    let aws = AwsArgs {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        concurrency: args.calls_per_account,
-        stats: false,
-        connect_timeout: iamwarden_aws::live::Timeouts::CONNECT,
-        attempt_timeout: iamwarden_aws::live::Timeouts::ATTEMPT,
-        call_timeout: iamwarden_aws::live::Timeouts::CALL,
-        // apply re-reads what each action needs; it never reads the whole account.
-        service_access: false,
-        service_access_wait: std::time::Duration::from_secs(60),
-    };
-    let opts = aws.options();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let caller_config = rt.block_on(iamwarden_aws::live::sdk_config(&opts))?;
-    let assume = AssumeOptions {
-        session_name: args.session_name.clone(),
-        duration_seconds: 3600,
-    };
-    let (mut ok, mut stale, mut failed) = (0usize, 0usize, 0usize);
-    for entry in &manifest.accounts {
-        let (Some(plan_rel), Some(role_arn)) = (&entry.plan, &entry.role_arn) else {
-            continue;
-        };
-        let mut account = file_accounts
-            .iter()
-            .find(|a| a.id == entry.id)
-            .cloned()
-            .unwrap_or_else(|| Account::new(&entry.id, &entry.name));
-        if !selection.selects(&account) {
-            continue;
-        }
-        if account.external_id.is_none() {
-            account.external_id.clone_from(&args.external_id);
-        }
-        let plan_path = args.dir.join(plan_rel);
-        let result = (|| -> Result<ExitKind> {
-            let text = std::fs::read_to_string(&plan_path)
-                .with_context(|| format!("cannot read {}", plan_path.display()))?;
-            let plan =
-                core_apply::load_plan(&text).with_context(|| format!("{}", plan_path.display()))?;
-            if entry.plan_sha256.as_deref() != Some(plan.content_sha256.as_str()) {
-                anyhow::bail!(
-                    "{} is not the plan the manifest lists (its content hash differs)",
-                    plan_path.display()
-                );
-            }
-            if plan.account_id != entry.id {
-                anyhow::bail!(
-                    "{} is a plan of account {}",
-                    plan_path.display(),
-                    plan.account_id
-                );
-            }
-            let apply_opts = core_apply::Options {
-                allow_destructive: args.allow_destructive,
-                max_actions: args.max_actions,
-                max_plan_age,
-                concurrency: args.calls_per_account,
-                plan_file: plan_path.display().to_string(),
-            };
-            core_apply::precheck(&plan, &apply_opts, chrono::Utc::now())?;
-            if plan.actions.is_empty() {
-                return Ok(ExitKind::Ok);
-            }
-            let journal_path = super::apply::default_journal(&plan_path);
-            let records = journal::read(&journal_path)?;
-            let history = journal::history(&journal_path, &records, Some(&plan.content_sha256))?;
-            let config = rt
-                .block_on(aws_org::assume(&caller_config, &account, role_arn, &assume))
-                .map_err(anyhow::Error::new)?;
-            let caller = rt
-                .block_on(iamwarden_aws::iam::caller(&config))
-                .context("sts:GetCallerIdentity as the member role")?;
-            core_apply::check_account(&plan, &caller)?;
-            let journal = Arc::new(journal::Journal::open(&journal_path)?);
-            let exec = iamwarden_aws::iam::executor(
-                aws_sdk_iam::Client::new(&config),
-                journal,
-                journal::Mode::Apply,
-            )
-            .with_endpoint(Some(&iamwarden_aws::live::settings::endpoint(
-                &config,
-                iamwarden_aws::live::settings::Service::Iam,
-            )));
-            let report = rt.block_on(core_apply::run(
-                &plan,
-                &apply_opts,
-                &exec,
-                &caller,
-                &history,
-                None,
-            ))?;
-            let s = &report.summary;
-            super::output::notice!(
-                "  {} {}: {} applied, {} already applied, {} stale, {} failed, {} refused",
-                entry.id,
-                entry.name,
-                s.applied,
-                s.already_applied,
-                s.stale,
-                s.failed,
-                s.refused
-            );
-            Ok(core_apply::exit_kind(s))
-        })();
-        match result {
-            Ok(ExitKind::Ok) => ok += 1,
-            Ok(ExitKind::Stale) => stale += 1,
-            Ok(ExitKind::Failed) => failed += 1,
-            Err(e) => {
-                eprintln!("  {} {}: {e:#}", entry.id, entry.name);
-                failed += 1;
-            }
-        }
-    }
-    writeln!(
-        out,
-        "Organization apply: {ok} account(s) applied, {stale} with stale actions skipped, {failed} failed"
-    )?;
-    Ok(if failed > 0 {
-        Exit::Error
-    } else if stale > 0 {
-        Exit::Stale
-    } else {
-        Exit::Success
-    })
 }

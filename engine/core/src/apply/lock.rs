@@ -1,7 +1,7 @@
-//! One run per journal: apply, `event --apply`, `watch --apply` and undo hold an exclusive OS
-//! lock on a sidecar file (`JOURNAL.lock`, beside the journal) from before they read the
-//! journal until they are done, so two runs of one plan cannot both act and interleave their
-//! records. A second run fails fast with who holds the lock ([`LockError::Held`]).
+//! One run per journal: apply, `event --apply`, `watch --apply`, undo, and `org apply`/`org undo`
+//! (for each account's journal) hold an exclusive OS lock on a sidecar file (`JOURNAL.lock`,
+//! beside the journal) from before they read the journal until they are done, so two runs of one
+//! plan cannot both act and interleave their records. A second run fails fast with who holds the lock ([`LockError::Held`]).
 //!
 //! The lock is the operating system's (`File::try_lock`): it goes with the process, so a killed
 //! apply never leaves a stale lock behind. The sidecar's content (`{pid, host, command,

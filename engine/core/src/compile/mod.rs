@@ -139,6 +139,9 @@ pub struct Exempt {
     pub names: Vec<(String, String)>,
     /// (tag key, tag value or `*`, source).
     pub tags: Vec<(String, String, String)>,
+    /// Sources that exempt every resource of the rule (an organization accounts file's
+    /// `exempt.rules`: the rule's findings in that account are listed as exempt, not dropped).
+    pub all: Vec<String>,
 }
 
 /// A compiled remediation step.

@@ -505,8 +505,12 @@ pub fn leaf_holds<'l>(
     (held, path, actual)
 }
 
-/// Why `record` is exempt, if it is: the first matching ARN glob, name glob or tag.
+/// Why `record` is exempt, if it is: an exemption of the whole rule, else the first matching
+/// ARN glob, name glob or tag.
 pub fn exempt_reason(e: &Exempt, record: &Value) -> Option<String> {
+    if let Some(src) = e.all.first() {
+        return Some(format!("exempt: the rule is exempt ({src})"));
+    }
     let strings = |fields: &[&str]| -> Vec<String> {
         fields
             .iter()

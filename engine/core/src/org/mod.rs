@@ -1,7 +1,8 @@
 //! Organizations: the pure half of multi-account runs (issue 15).
 //!
 //! - [`Account`] and [`parse_accounts`]: the accounts file (YAML), every error at
-//!   `file:line:col`;
+//!   `file:line:col`; an account's `params` and `exempt` ([`AccountExempt`]) change that
+//!   account's rule set only ([`account_rules`]);
 //! - [`Filter`] and [`Selection`]: `--include`/`--exclude` on id, name (`*` globs) and tag;
 //! - [`Shard`]: the deterministic assignment of each account to exactly one of N shards, from
 //!   `--shard I/N` or a job runner's index variable;
@@ -44,6 +45,93 @@ pub struct Account {
     /// give them).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Per-account exemptions: resources (and whole rules) every loaded rule leaves alone in
+    /// this account only, listed in its plan as exempt.
+    #[serde(default, skip_serializing_if = "AccountExempt::is_empty")]
+    pub exempt: AccountExempt,
+}
+
+/// An account's `exempt:` in the accounts file: the pack language's exemptions (`arns`,
+/// `names`, `tags`, as a pack's `exempt` gives them), added to every loaded rule in this account
+/// only, and `rules`: rule ids whose every finding in this account is exempt. An exempt finding
+/// is not dropped: the plan lists it under `skipped` with the reason, as a pack's exemption.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountExempt {
+    /// ARN globs (`*`, `?`); for keys, MFA devices, login profiles and inline policies the
+    /// owner's ARN is matched too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arns: Vec<String>,
+    /// Resource id or name globs (a user's name also matches its keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Tags (`*`: any value) on the resource or its owner.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Rule ids exempt in this account (every finding of the rule).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+}
+
+impl AccountExempt {
+    /// Whether it exempts nothing.
+    pub fn is_empty(&self) -> bool {
+        self.arns.is_empty()
+            && self.names.is_empty()
+            && self.tags.is_empty()
+            && self.rules.is_empty()
+    }
+}
+
+/// The rule set of one account: `rules` as compiled from the packs, with the account's `params`
+/// (recompiled, checked as a pack's `overrides`) and its `exempt` added to every rule (the
+/// source each reason names is `origin`). `None` when the account changes nothing (use the
+/// shared set). A parameter or rule id no loaded rule has is an error naming `origin`.
+pub fn account_rules(
+    packs: &[crate::spec::load::LoadedPack],
+    account: &Account,
+    origin: &str,
+) -> Result<Option<crate::compile::RuleSet>, Diagnostics> {
+    if account.params.is_empty() && account.exempt.is_empty() {
+        return Ok(None);
+    }
+    let mut set = if account.params.is_empty() {
+        crate::compile::compile(packs).map_err(Diagnostics)?
+    } else {
+        crate::packs::with_params(packs, &account.params, origin)?
+    };
+    let known: Vec<String> = set.rules.iter().map(|r| r.id.clone()).collect();
+    let unknown: Vec<Diagnostic> = account
+        .exempt
+        .rules
+        .iter()
+        .filter(|r| !known.contains(r))
+        .map(|r| {
+            Diagnostic::new(origin, format!("exempt.rules: no loaded rule `{r}`"))
+                .hint(did_you_mean(r, known.iter().map(String::as_str)))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Diagnostics(unknown));
+    }
+    let e = &account.exempt;
+    let source = format!("accounts file, account {}", account.id);
+    for rule in &mut set.rules {
+        let x = &mut rule.exempt;
+        x.arns
+            .extend(e.arns.iter().map(|a| (a.clone(), source.clone())));
+        x.names
+            .extend(e.names.iter().map(|n| (n.clone(), source.clone())));
+        x.tags.extend(
+            e.tags
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone(), source.clone())),
+        );
+        if e.rules.contains(&rule.id) {
+            x.all.push(source.clone());
+        }
+    }
+    Ok(Some(set))
 }
 
 impl Account {
@@ -56,6 +144,7 @@ impl Account {
             external_id: None,
             tags: BTreeMap::new(),
             params: BTreeMap::new(),
+            exempt: AccountExempt::default(),
         }
     }
 
@@ -81,7 +170,15 @@ pub fn is_account_id(id: &str) -> bool {
     id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
-const ACCOUNT_KEYS: [&str; 6] = ["id", "name", "role", "external_id", "tags", "params"];
+const ACCOUNT_KEYS: [&str; 7] = [
+    "id",
+    "name",
+    "role",
+    "external_id",
+    "tags",
+    "params",
+    "exempt",
+];
 
 /// Parses an accounts file:
 ///
@@ -94,6 +191,9 @@ const ACCOUNT_KEYS: [&str; 6] = ["id", "name", "role", "external_id", "tags", "p
 ///     tags: {env: prod}         # optional, for --include/--exclude tag:KEY=VALUE
 ///     params:                   # optional: per-account rule parameters
 ///       access-key-unused: {days: 120}
+///     exempt:                   # optional: left alone in this account only (listed as exempt)
+///       names: [ci-deploy]      # resource id or name globs (arns:, tags: as a pack's exempt)
+///       rules: [user-no-mfa]    # every finding of these rules
 /// ```
 ///
 /// Every problem is reported, each at `file:line:col`.
@@ -285,6 +385,23 @@ pub fn parse_accounts(file: &str, text: &str) -> Result<Vec<Account>, Diagnostic
                 "`params` must be a mapping of rule ids to parameters".into(),
             )),
         }
+        let exempt = match m.get("exempt") {
+            None | Some(Value::Null) => AccountExempt::default(),
+            Some(v) => match serde_json::from_value::<AccountExempt>(v.clone()) {
+                Ok(e) => e,
+                Err(e) => {
+                    errors.push(err(
+                        &format!("{at}/exempt"),
+                        false,
+                        format!(
+                            "`exempt`: {e} (it has: arns, names, tags, rules; lists of globs, \
+                             a mapping of tags, a list of rule ids)"
+                        ),
+                    ));
+                    AccountExempt::default()
+                }
+            },
+        };
         accounts.push(Account {
             id,
             name,
@@ -292,6 +409,7 @@ pub fn parse_accounts(file: &str, text: &str) -> Result<Vec<Account>, Diagnostic
             external_id,
             tags,
             params,
+            exempt,
         });
     }
     if errors.is_empty() {

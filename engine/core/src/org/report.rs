@@ -2,9 +2,12 @@
 //! folder, for `org apply` and for people) and the organization report (totals per account,
 //! rule and severity; the accounts that failed, with the call and the permission; the
 //! suspended accounts skipped). Reports of several shards merge into the report one unsharded
-//! run gives: nothing in a report depends on the shard or the wall clock.
+//! run gives: nothing in a report depends on the shard or the wall clock. [`RunReport`] is
+//! what the last `org apply` or `org undo` of a folder did in each account
+//! (`DIR/apply-report.json`, `DIR/undo-report.json`).
 
 use super::Shard;
+use crate::plan::outcome::Summary;
 use crate::plan::Plan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -49,6 +52,12 @@ pub struct ManifestEntry {
     /// The plan's content hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_sha256: Option<String>,
+    /// `org snapshot`: the inventory snapshot, relative to the folder (`<id>/snapshot.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// `org snapshot`: why the account failed (the call and its error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Counts for one rule (in one account, or across the organization).
@@ -284,5 +293,69 @@ impl OrgReport {
     /// Whether any planned account has changes.
     pub fn has_changes(&self) -> bool {
         self.totals.with_changes > 0
+    }
+}
+
+/// What one `org apply` or `org undo` run did in each account of a folder
+/// (`DIR/apply-report.json`, `DIR/undo-report.json`; rewritten by each run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunReport {
+    /// [`ORG_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// `apply` or `undo`.
+    pub command: String,
+    /// The accounts the run was given, in id order.
+    pub accounts: Vec<RunAccount>,
+}
+
+/// How one account's apply or undo ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every action ran or was found done (or there was nothing to do).
+    Done,
+    /// Some actions were skipped as stale; nothing failed.
+    Stale,
+    /// An action failed, or the account could not be run (its role, its plan, its journal).
+    Failed,
+    /// Another run holds the account's journal lock: nothing was read, called or written.
+    Locked,
+}
+
+/// One account of a [`RunReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunAccount {
+    /// The account id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// How it ended.
+    pub status: RunStatus,
+    /// The journal, relative to the folder (`<id>/plan.json.journal.jsonl`).
+    pub journal: String,
+    /// Whether the journal already held records of this plan (apply) or of an undo (undo): the
+    /// run resumed an earlier one instead of starting afresh.
+    pub resumed: bool,
+    /// Actions an earlier run began and never finished (killed mid-action): re-read by this
+    /// run before anything was sent again.
+    #[serde(default)]
+    pub interrupted: usize,
+    /// Mutating calls this run sent (journaled `call` records).
+    #[serde(default)]
+    pub calls: usize,
+    /// The counts of the actions, when the account ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// Why it failed, or who holds its lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl RunReport {
+    /// How many accounts ended with `status`.
+    pub fn count(&self, status: RunStatus) -> usize {
+        self.accounts.iter().filter(|a| a.status == status).count()
     }
 }

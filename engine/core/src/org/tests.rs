@@ -412,3 +412,72 @@ fn human_and_json_renderers() {
     let back: OrgReport = serde_json::from_slice(&out).unwrap();
     assert_eq!(back, sample());
 }
+
+#[test]
+fn an_accounts_exempt_is_parsed_and_reaches_only_its_rule_set() {
+    let text = "accounts:\n  - id: \"111111111111\"\n    exempt:\n      names: [ci-*]\n      arns: [\"arn:aws:iam::*:user/bot\"]\n      tags: {keep: \"*\"}\n      rules: [access-key-unused]\n  - id: \"222222222222\"\n";
+    let a = parse_accounts("a.yaml", text).unwrap();
+    assert_eq!(a[0].exempt.names, ["ci-*"]);
+    assert_eq!(a[0].exempt.arns, ["arn:aws:iam::*:user/bot"]);
+    assert_eq!(a[0].exempt.tags["keep"], "*");
+    assert_eq!(a[0].exempt.rules, ["access-key-unused"]);
+    assert!(a[1].exempt.is_empty());
+
+    let packs = crate::packs::load_packs(&["builtin".to_string()]).unwrap();
+    assert!(account_rules(&packs, &a[1], "a.yaml").unwrap().is_none());
+    let set = account_rules(&packs, &a[0], "a.yaml (account 111111111111)")
+        .unwrap()
+        .unwrap();
+    let src = "accounts file, account 111111111111";
+    for r in &set.rules {
+        assert!(r
+            .exempt
+            .names
+            .contains(&("ci-*".to_string(), src.to_string())));
+        assert!(r
+            .exempt
+            .tags
+            .contains(&("keep".into(), "*".into(), src.into())));
+        assert_eq!(
+            r.exempt.all.is_empty(),
+            r.id != "access-key-unused",
+            "{}",
+            r.id
+        );
+    }
+    let record = serde_json::json!({"name": "ci-deploy", "arn": "arn:aws:iam::1:user/ci-deploy"});
+    let rule = set
+        .rules
+        .iter()
+        .find(|r| r.id == "access-key-unused")
+        .unwrap();
+    assert_eq!(
+        crate::eval::exempt_reason(&rule.exempt, &record).as_deref(),
+        Some("exempt: the rule is exempt (accounts file, account 111111111111)")
+    );
+    let other = set
+        .rules
+        .iter()
+        .find(|r| r.id != "access-key-unused")
+        .unwrap();
+    assert_eq!(
+        crate::eval::exempt_reason(&other.exempt, &record).as_deref(),
+        Some("exempt: name ci-deploy matches `ci-*` (accounts file, account 111111111111)")
+    );
+    assert_eq!(
+        crate::eval::exempt_reason(&other.exempt, &serde_json::json!({"name": "alice"})),
+        None
+    );
+
+    let mut wrong = a[0].clone();
+    wrong.exempt.rules = vec!["acces-key-unused".into()];
+    let e = account_rules(&packs, &wrong, "a.yaml (account 111111111111)").unwrap_err();
+    assert!(
+        e.0[0]
+            .message
+            .contains("exempt.rules: no loaded rule `acces-key-unused`"),
+        "{e}"
+    );
+    let e = errors("accounts:\n  - id: \"111111111111\"\n    exempt:\n      user: [x]\n");
+    assert!(e[0].contains("`exempt`: unknown field `user`"), "{e:#?}");
+}
