@@ -1086,3 +1086,174 @@ fn org_report_sarif_has_one_run_per_account() {
     );
     assert!(!runs[1]["results"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn an_unterminated_quote_is_reported_where_it_opened() {
+    // Issue 18: the opening quote's line:col, not the end of the file.
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(
+        dir.path(),
+        "quote.yaml",
+        "pack:\n  name: \"team/iam\n  version: 1.0.0\nrules: []\n",
+    );
+    let o = iamwarden(&["validate", &pack]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("quote.yaml:2:9: error: invalid YAML: unterminated quoted string"),
+        "{err}"
+    );
+    // The caret is under the quote.
+    assert!(
+        err.contains("    |   name: \"team/iam\n    |         ^"),
+        "{err}"
+    );
+    // The same in a rule-tests file, single-quoted.
+    write(
+        dir.path(),
+        "team.yaml",
+        "pack: {name: a/b, version: 1.0.0}\nrules: []\n",
+    );
+    write(
+        dir.path(),
+        "team.tests.yaml",
+        "tests:\n  - name: 'x\n    expect: {}\n",
+    );
+    let o = iamwarden(&["test", dir.path().join("team.tests.yaml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("team.tests.yaml:2:11: error: invalid YAML: unterminated quoted string"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+const OPTIONAL_TEMPLATE_PACK: &str = "pack: {name: a/b, version: 1.0.0}
+rules:
+  - id: tag-stale-users
+    title: Stale users
+    severity: low
+    select: $.users
+    remediation:
+      - step: tag
+        params:
+          tags:
+            last-login: \"{{resource.password_last_used_at}}\"
+            guarded: \"{{#if resource.permissions_boundary}}{{resource.permissions_boundary}}{{else}}none{{/if}}\"
+            name: \"{{resource.name}}\"
+";
+
+#[test]
+fn validate_warns_of_a_template_over_an_optional_field_and_strict_fails_on_it() {
+    // Issue 18: `{{resource.password_last_used_at}}` is absent for a user who never signed in.
+    let dir = tempfile::tempdir().unwrap();
+    let pack = write(dir.path(), "tag.yaml", OPTIONAL_TEMPLATE_PACK);
+    let o = iamwarden(&["validate", &pack]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "tag.yaml:11:25: warning in rule `tag-stale-users`, field `remediation[0].params.tags.last-login`: \
+             template reads optional field `password_last_used_at`"
+        ),
+        "{err}"
+    );
+    // Guarded with #if, and required fields: no warning.
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(
+        stdout(&o).contains("1 packs, 1 rules, 1 warning: valid"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = iamwarden(&["validate", "--strict", &pack]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning in rule `tag-stale-users`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("not valid with --strict"),
+        "{}",
+        stdout(&o)
+    );
+
+    let json = |args: &[&str]| {
+        let o = iamwarden(args);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (o.status.code(), v)
+    };
+    let (code, v) = json(&["validate", "--format", "json", &pack]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["warnings"][0]["line"], 11);
+    assert_eq!(v["warnings"][0]["rule"], "tag-stale-users");
+    let (code, v) = json(&["validate", "--format", "json", "--strict", &pack]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["valid"], false);
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/validation.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&v)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // The built-in packs have no warning.
+    let o = iamwarden(&["validate", "--strict", "builtin"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn schema_write_writes_every_schema_with_a_versioned_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new/schemas");
+    let o = iamwarden(&["schema", "--write", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let version = env!("CARGO_PKG_VERSION");
+    for name in iamwarden_core::schema::NAMES {
+        let file = format!("{name}.schema.json");
+        let written = std::fs::read_to_string(out.join(&file)).unwrap();
+        // The committed copy, byte for byte.
+        assert_eq!(
+            written,
+            std::fs::read_to_string(root().join("schemas").join(&file)).unwrap(),
+            "{file}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&written).unwrap();
+        assert_eq!(
+            v["$id"],
+            format!(
+                "https://raw.githubusercontent.com/iamwarden/iamwarden/v{version}/schemas/{file}"
+            ),
+            "{file}"
+        );
+        jsonschema::validator_for(&v).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        iamwarden_core::schema::NAMES.len()
+    );
+    // A name and --write together, or neither, is a usage error.
+    assert_eq!(iamwarden(&["schema"]).status.code(), Some(2));
+    assert_eq!(
+        iamwarden(&["schema", "plan", "--write", out.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+    // The repository URL the $id names is the workspace's.
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(&format!(
+            "repository = \"{}\"",
+            iamwarden_core::schema::REPOSITORY
+        )),
+        "Cargo.toml [workspace.package] repository"
+    );
+}

@@ -31,10 +31,79 @@ fn builtin_packs_carry_the_schema_modeline_and_validate() {
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     for (file, text) in iamwarden_core::packs::BUILTIN {
-        let doc: serde_json::Value = serde_yaml::from_str(text).unwrap();
+        let doc: serde_json::Value = iamwarden_core::spec::yaml::parse(text).unwrap().value;
         let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{file}: {errors:?}");
     }
+}
+
+/// Every `.yaml` pack under `examples/` (not tests files, workflows or deployment manifests).
+fn example_packs() -> Vec<PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.parent().and_then(|d| d.file_name()) == Some("packs".as_ref())
+                && p.extension() == Some("yaml".as_ref())
+                && !p.to_string_lossy().ends_with(".tests.yaml")
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root().join("examples"), &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn every_example_pack_and_rule_test_validates_against_the_regenerated_schemas() {
+    // The schemas as this build generates them (the committed ones are checked equal above),
+    // with their `$id`s: the example packs, the built-in rule tests and the example's.
+    let validator = |name: &str| {
+        let schema = iamwarden_core::schema::by_name(name).unwrap();
+        assert!(
+            schema["$id"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/schemas/{name}.schema.json")),
+            "{name}"
+        );
+        jsonschema::validator_for(&schema).unwrap()
+    };
+    let packs = validator("rule-pack");
+    let examples = example_packs();
+    assert!(!examples.is_empty());
+    for f in examples {
+        let doc = iamwarden_core::spec::yaml::parse(&std::fs::read_to_string(&f).unwrap())
+            .unwrap()
+            .value;
+        let errors: Vec<String> = packs.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", f.display());
+    }
+    let tests = validator("rule-tests");
+    let files =
+        iamwarden_core::ruletest::discover(&[root().join("rules"), root().join("examples")]);
+    assert!(files.len() >= 5, "{files:?}");
+    for f in files {
+        let doc = iamwarden_core::spec::yaml::parse(&std::fs::read_to_string(&f).unwrap())
+            .unwrap()
+            .value;
+        let errors: Vec<String> = tests.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", f.display());
+    }
+    // The inventory block is typed: a field no record has is refused, a fragment is not.
+    let case = |inventory: serde_json::Value| serde_json::json!({"tests": [{"name": "x", "inventory": inventory, "expect": {}}]});
+    assert!(tests.is_valid(&case(serde_json::json!({"users": [{"name": "alice"}]}))));
+    assert!(!tests.is_valid(&case(
+        serde_json::json!({"users": [{"name": "alice", "pasword_enabled": true}]})
+    )));
+    assert!(!tests.is_valid(&case(serde_json::json!({"userz": []}))));
+    assert!(tests.is_valid(&case(
+        serde_json::json!({"managed_policies": [{"name": "p", "document": {}}]})
+    )));
 }
 
 #[test]
@@ -71,7 +140,7 @@ fn rule_test_files_carry_the_modeline_and_validate() {
             "{} must start with the yaml-language-server modeline",
             f.display()
         );
-        let doc: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        let doc: serde_json::Value = iamwarden_core::spec::yaml::parse(&text).unwrap().value;
         let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
         assert!(errors.is_empty(), "{}: {errors:?}", f.display());
     }

@@ -59,7 +59,8 @@ struct Entry {
 #[test]
 fn every_policy_rule_reaches_the_corpus_verdict_on_every_document() {
     let text = std::fs::read_to_string(root().join("tests/fixtures/policy-corpus.yaml")).unwrap();
-    let corpus: Corpus = serde_yaml::from_str(&text).unwrap();
+    let corpus: Corpus =
+        serde_json::from_value(iamwarden_core::spec::yaml::parse(&text).unwrap().value).unwrap();
     assert!(corpus.documents.len() >= 90, "{}", corpus.documents.len());
     let mut names = std::collections::BTreeSet::new();
     for e in &corpus.documents {
@@ -126,7 +127,7 @@ fn every_policy_rule_reaches_the_corpus_verdict_on_every_document() {
     }]});
     let results = iamwarden_core::ruletest::run_file(
         "policy-corpus",
-        &serde_yaml::to_string(&tests).unwrap(),
+        &serde_json::to_string(&tests).unwrap(),
         &packs,
     )
     .unwrap();

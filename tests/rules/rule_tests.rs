@@ -51,7 +51,8 @@ fn the_builtin_rule_tests_pass_and_cover_every_rule_both_ways() {
         for r in results.iter().filter(|r| !r.passed()) {
             failures.push(format!("{}: {}\n{}", r.file, r.name, r.failures.join("\n")));
         }
-        let file: iamwarden_core::ruletest::TestFile = serde_yaml::from_str(&text).unwrap();
+        let file: iamwarden_core::ruletest::TestFile =
+            iamwarden_core::ruletest::parse_file("t", &text).unwrap();
         assert_eq!(results.len(), file.tests.len(), "{}", f.display());
         cases += file.tests.len();
         for case in &file.tests {
@@ -171,7 +172,9 @@ fn a_failing_case_says_what_differed_and_why() {
     let xml = String::from_utf8_lossy(&o.stdout);
     assert!(xml.contains("errors=\"1\""), "{xml}");
     assert!(
-        xml.contains("<error message=\"") && xml.contains("bad.yaml:2:1"),
+        // At the `{` that is never closed (as an unterminated quote is reported where it opened).
+        xml.contains("<error message=\"")
+            && xml.contains("bad.yaml:1:7: error: invalid YAML: unclosed bracket"),
         "{xml}"
     );
 
@@ -381,9 +384,42 @@ fn init_scaffolds_a_repository_whose_packs_validate_and_pass_their_tests() {
         "packs/acme.tests.yaml",
         ".github/workflows/iamwarden.yml",
         "README.md",
-        "schemas/rule-pack.schema.json",
     ] {
         assert!(repo.join(f).exists(), "{f}");
+    }
+    // Every schema, as `schema --write` writes it (the committed copies), the modelines
+    // pointing at them relatively, and a comment naming the versioned URL.
+    for name in iamwarden_core::schema::NAMES {
+        let file = format!("{name}.schema.json");
+        assert_eq!(
+            std::fs::read_to_string(repo.join("schemas").join(&file)).unwrap(),
+            std::fs::read_to_string(root().join("schemas").join(&file)).unwrap(),
+            "{file}"
+        );
+    }
+    for (f, schema) in [
+        ("packs/acme.yaml", "rule-pack"),
+        ("packs/acme.tests.yaml", "rule-tests"),
+    ] {
+        let text = std::fs::read_to_string(repo.join(f)).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some(
+                format!("# yaml-language-server: $schema=../schemas/{schema}.schema.json").as_str()
+            )
+        );
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .contains(&iamwarden_core::schema::id(schema)),
+            "{f}"
+        );
+        assert!(repo
+            .join("packs")
+            .join(format!("../schemas/{schema}.schema.json"))
+            .exists());
     }
     let run_in = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_iamwarden"))
@@ -417,6 +453,9 @@ fn the_policy_as_code_example_is_what_init_writes_and_its_plan_is_golden() {
     // What `iamwarden init` writes (also `cargo run -- init --force examples/policy-as-code`).
     for (path, text) in iamwarden_core::scaffold::files() {
         crate::golden::check(&format!("examples/policy-as-code/{path}"), &text);
+    }
+    for (name, text) in iamwarden_core::schema::files() {
+        crate::golden::check(&format!("examples/policy-as-code/schemas/{name}"), &text);
     }
     let run_in = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_iamwarden"))

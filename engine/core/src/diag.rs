@@ -68,11 +68,27 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.render(f, "error")
+    }
+}
+
+/// A diagnostic shown as a warning (`file:line:col: warning in rule ...`), the same layout as
+/// an error otherwise.
+pub struct AsWarning<'a>(pub &'a Diagnostic);
+
+impl fmt::Display for AsWarning<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.render(f, "warning")
+    }
+}
+
+impl Diagnostic {
+    fn render(&self, f: &mut fmt::Formatter<'_>, level: &str) -> fmt::Result {
         write!(f, "{}", self.file)?;
         if let (Some(l), Some(c)) = (self.line, self.col) {
             write!(f, ":{l}:{c}")?;
         }
-        write!(f, ": error")?;
+        write!(f, ": {level}")?;
         if let Some(r) = &self.rule {
             write!(f, " in rule `{r}`")?;
         }

@@ -252,30 +252,34 @@ fn fail(file: &str, name: &str, why: String) -> CaseResult {
     }
 }
 
+/// Reads a tests file: input limits, YAML, the `rule-tests` schema (every violation at its
+/// `file:line:col`), then the typed read.
+pub fn parse_file(tests_file: &str, text: &str) -> Result<TestFile, Vec<Diagnostic>> {
+    use crate::spec::{limits, load, yaml};
+    use std::sync::OnceLock;
+    if let Err(e) = limits::check(text, &limits::RULE_TESTS) {
+        return Err(vec![load::limit_diagnostic(text, tests_file, &e)]);
+    }
+    let doc = yaml::parse(text).map_err(|e| vec![e.diagnostic(text, tests_file)])?;
+    static SCHEMA: OnceLock<load::SchemaInfo> = OnceLock::new();
+    let schema = SCHEMA.get_or_init(|| {
+        load::SchemaInfo::new(crate::schema::by_name("rule-tests").unwrap_or_default())
+    });
+    let diags = schema.check(&doc.value, text, tests_file, &doc.locations);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    serde_json::from_value(doc.value).map_err(|e| vec![Diagnostic::new(tests_file, e.to_string())])
+}
+
 /// Runs every case of a tests file against its pack. `packs` is what loading the pack gave:
 /// the packs it includes, then the pack itself; cases may test any of their rules.
 pub fn run_file(
     tests_file: &str,
     text: &str,
     packs: &[LoadedPack],
-) -> Result<Vec<CaseResult>, Box<Diagnostic>> {
-    if let Err(e) = crate::spec::limits::check(text, &crate::spec::limits::RULE_TESTS) {
-        return Err(Box::new(crate::spec::load::limit_diagnostic(
-            text, tests_file, &e,
-        )));
-    }
-    let file: TestFile = serde_yaml::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        let msg = match msg.rfind(" at line ") {
-            Some(i) => msg.get(..i).unwrap_or(&msg).to_string(),
-            None => msg,
-        };
-        let d = Diagnostic::new(tests_file, msg);
-        Box::new(match e.location() {
-            Some(l) => d.at(text, l.line(), l.column()),
-            None => d,
-        })
-    })?;
+) -> Result<Vec<CaseResult>, Vec<Diagnostic>> {
+    let file = parse_file(tests_file, text)?;
     let dir = Path::new(tests_file).parent().unwrap_or(Path::new("."));
     Ok(file
         .tests

@@ -5,6 +5,7 @@
 
 /// The pack.
 const PACK: &str = r#"# yaml-language-server: $schema=../schemas/rule-pack.schema.json
+# (the schema of this iamwarden release is also published at RULE_PACK_SCHEMA_ID)
 # Our IAM rules: the built-ins, tuned, plus rules of our own. Reviewed in pull requests;
 # `iamwarden test packs` runs the tests beside this file.
 pack:
@@ -48,6 +49,7 @@ rules:
 
 /// The pack's tests.
 const TESTS: &str = r#"# yaml-language-server: $schema=../schemas/rule-tests.schema.json
+# (the schema of this iamwarden release is also published at RULE_TESTS_SCHEMA_ID)
 # Tests of acme.yaml: `iamwarden test packs`.
 tests:
   - name: a contractor with a console password and no MFA is flagged
@@ -267,17 +269,17 @@ pub fn org_workflow(shards: u32) -> String {
 /// Where [`org_workflow`] is written in a new repository.
 pub const ORG_WORKFLOW_PATH: &str = ".github/workflows/iamwarden-org.yml";
 
-/// The files of a new repository, relative to its root.
+/// Where the schemas go in a new repository (the packs' modelines point there); the CLI writes
+/// them with `schema --write`'s code ([`crate::schema::files`]).
+pub const SCHEMA_DIR: &str = "schemas";
+
+/// The files of a new repository, relative to its root, except the schemas ([`SCHEMA_DIR`]).
 pub fn files() -> Vec<(String, String)> {
-    let schema = |name: &str| crate::schema::text(name).unwrap_or_default();
+    let pack = PACK.replace("RULE_PACK_SCHEMA_ID", &crate::schema::id("rule-pack"));
+    let tests = TESTS.replace("RULE_TESTS_SCHEMA_ID", &crate::schema::id("rule-tests"));
     vec![
-        ("packs/acme.yaml".into(), PACK.into()),
-        ("packs/acme.tests.yaml".into(), TESTS.into()),
-        ("schemas/rule-pack.schema.json".into(), schema("rule-pack")),
-        (
-            "schemas/rule-tests.schema.json".into(),
-            schema("rule-tests"),
-        ),
+        ("packs/acme.yaml".into(), pack),
+        ("packs/acme.tests.yaml".into(), tests),
         (".github/workflows/iamwarden.yml".into(), workflow()),
         ("README.md".into(), README.into()),
     ]

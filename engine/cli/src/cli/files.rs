@@ -38,6 +38,20 @@ fn temp_beside(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Writes every published schema into `dir` (created if needed) as `NAME.schema.json`, the
+/// names committed in `schemas/`: `schema --write DIR`, and `init` into the new repository's
+/// `schemas/`. Returns the paths written.
+pub fn write_schemas(dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = Vec::new();
+    for (name, text) in iamwarden_core::schema::files() {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

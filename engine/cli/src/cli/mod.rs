@@ -161,6 +161,9 @@ enum Command {
         /// `human`, or `json` (schema `validation`: the packs, or every problem located).
         #[arg(long, value_enum, default_value = "human")]
         format: OutFormat,
+        /// Fail (exit 1) on warnings too, such as a template that reads an optional field.
+        #[arg(long)]
+        strict: bool,
     },
     /// Evaluate rules against an inventory and show the plan.
     Plan(PlanArgs),
@@ -265,11 +268,20 @@ enum Command {
         force: bool,
     },
     /// Print a JSON Schema: rule-pack, rule-tests, inventory, plan, plan-signature, or the JSON
-    /// outputs of explain (explanation), validate (validation) and rules list (rule-list).
+    /// outputs of explain (explanation), validate (validation) and rules list (rule-list); or
+    /// with --write DIR, write every schema into DIR as NAME.schema.json. Each has a `$id` at
+    /// the release's versioned location.
     Schema {
-        /// Which schema.
-        #[arg(value_parser = clap::builder::PossibleValuesParser::new(iamwarden_core::schema::NAMES))]
-        name: String,
+        /// Which schema (not with --write).
+        #[arg(
+            value_parser = clap::builder::PossibleValuesParser::new(iamwarden_core::schema::NAMES),
+            required_unless_present = "write",
+            conflicts_with = "write"
+        )]
+        name: Option<String>,
+        /// Write every schema into this directory (created if needed), one file per schema.
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
     },
     /// Work with rules.
     Rules {
@@ -588,7 +600,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
     match cli.command {
-        Command::Validate { paths, format } => validate(&paths, format, out),
+        Command::Validate {
+            paths,
+            format,
+            strict,
+        } => validate(&paths, format, strict, out),
         Command::Plan(args) => plan(args, out),
         Command::Apply(args) => apply::apply(args, out),
         Command::Undo(args) => apply::undo(args, out),
@@ -629,10 +645,16 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
                     iamwarden_core::scaffold::org_workflow(shards),
                 ));
             }
+            let schema_dir = iamwarden_core::scaffold::SCHEMA_DIR;
             let existing: Vec<String> = files
                 .iter()
-                .filter(|(p, _)| dir.join(p).exists())
                 .map(|(p, _)| p.clone())
+                .chain(
+                    iamwarden_core::schema::files()
+                        .into_iter()
+                        .map(|(name, _)| format!("{schema_dir}/{name}")),
+                )
+                .filter(|p| dir.join(p).exists())
                 .collect();
             if !existing.is_empty() && !force {
                 anyhow::bail!(
@@ -649,6 +671,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
                 }
                 std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?;
+                writeln!(out, "created {}", path.display())?;
+            }
+            for path in files::write_schemas(&dir.join(schema_dir))? {
                 writeln!(out, "created {}", path.display())?;
             }
             writeln!(
@@ -716,11 +741,20 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
             clap_mangen::Man::new(cmd).render(out)?;
             Ok(Exit::Success)
         }
-        Command::Schema { name } => {
-            let text = iamwarden_core::schema::text(&name).context("unknown schema")?;
-            out.write_all(text.as_bytes())?;
-            Ok(Exit::Success)
-        }
+        Command::Schema { name, write } => match (name, write) {
+            (_, Some(dir)) => {
+                for path in files::write_schemas(&dir)? {
+                    notice!("wrote {}", path.display());
+                }
+                Ok(Exit::Success)
+            }
+            (Some(name), None) => {
+                let text = iamwarden_core::schema::text(&name).context("unknown schema")?;
+                out.write_all(text.as_bytes())?;
+                Ok(Exit::Success)
+            }
+            (None, None) => anyhow::bail!("give a schema name, or --write DIR"),
+        },
         Command::Rules {
             command: RulesCommand::List { rules, format },
         } => list_rules(&rules, format, out),
@@ -763,7 +797,7 @@ fn run_tests(paths: &[PathBuf], format: &str, out: &mut dyn Write) -> Result<Exi
             let packs = iamwarden_core::packs::load_packs(&[pack_path.display().to_string()])?;
             let text =
                 std::fs::read_to_string(f).with_context(|| format!("cannot read {shown}"))?;
-            Ok(ruletest::run_file(&shown, &text, &packs).map_err(|d| Diagnostics(vec![*d]))?)
+            Ok(ruletest::run_file(&shown, &text, &packs).map_err(Diagnostics)?)
         })();
         match loaded {
             Ok(r) => results.extend(r),
@@ -802,7 +836,12 @@ fn default_pack_dir() -> Option<&'static str> {
     local_packs()
 }
 
-fn validate(paths: &[String], format: OutFormat, out: &mut dyn Write) -> Result<Exit> {
+fn validate(
+    paths: &[String],
+    format: OutFormat,
+    strict: bool,
+    out: &mut dyn Write,
+) -> Result<Exit> {
     let paths = match (paths.is_empty(), default_pack_dir()) {
         (true, Some(dir)) => {
             notice!("validating the packs in {dir} (give paths, or `builtin`, to choose)");
@@ -813,6 +852,11 @@ fn validate(paths: &[String], format: OutFormat, out: &mut dyn Write) -> Result<
     let loaded = iamwarden_core::packs::load_rule_set(&paths);
     if format == OutFormat::Json {
         let (report, exit) = match &loaded {
+            Ok(set) if strict && !set.warnings.is_empty() => {
+                let mut report = render::listing::validation(set);
+                report.valid = false;
+                (report, Exit::Error)
+            }
             Ok(set) => (render::listing::validation(set), Exit::Success),
             Err(d) => (render::listing::invalid(d), Exit::Error),
         };
@@ -821,6 +865,9 @@ fn validate(paths: &[String], format: OutFormat, out: &mut dyn Write) -> Result<
         return Ok(exit);
     }
     let set = loaded?;
+    for w in &set.warnings {
+        eprintln!("{w}");
+    }
     for (i, p) in set.packs.iter().enumerate() {
         let n = set.rules.iter().filter(|r| r.pack == i).count();
         writeln!(
@@ -829,9 +876,23 @@ fn validate(paths: &[String], format: OutFormat, out: &mut dyn Write) -> Result<
             p.name, p.version, n, p.source
         )?;
     }
+    let warned = match set.warnings.len() {
+        0 => String::new(),
+        1 => ", 1 warning".to_string(),
+        n => format!(", {n} warnings"),
+    };
+    if strict && !set.warnings.is_empty() {
+        writeln!(
+            out,
+            "{} packs, {} rules{warned}: not valid with --strict",
+            set.packs.len(),
+            set.rules.len()
+        )?;
+        return Ok(Exit::Error);
+    }
     writeln!(
         out,
-        "{} packs, {} rules: valid",
+        "{} packs, {} rules{warned}: valid",
         set.packs.len(),
         set.rules.len()
     )?;

@@ -38,6 +38,35 @@ pub struct RuleSet {
     pub packs: Vec<PackRef>,
     /// The remediation templates.
     pub templates: Handlebars<'static>,
+    /// What loads but may not do what the author meant (`validate` shows them; `--strict`
+    /// fails on them).
+    pub warnings: Vec<Warning>,
+}
+
+/// A pack problem that does not stop it loading, located like an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// What kind of problem.
+    pub kind: WarningKind,
+    /// Where, in which rule and field, and the message.
+    pub at: Diagnostic,
+}
+
+/// The kinds of [`Warning`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarningKind {
+    /// A remediation template reads a resource field the record may lack (`{{resource.F}}`
+    /// with `F` an optional field): the step fails to render for a resource without it.
+    TemplateReadsOptionalField {
+        /// The optional field.
+        field: String,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", crate::diag::AsWarning(&self.at))
+    }
 }
 
 impl RuleSet {
@@ -268,6 +297,15 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A diagnostic at `/rules/N/<rel>` naming the field `field` (for a warning).
+    fn at(&self, rel: &str, field: &str, msg: impl Into<String>) -> Diagnostic {
+        let pointer = format!("/rules/{}/{}", self.rule_index, rel);
+        self.pack
+            .diag_at(pointer.trim_end_matches('/'), msg)
+            .rule(&self.rule_id)
+            .field(field)
+    }
+
     /// Records an error at `/rules/N/<rel>`, naming the field `field`.
     fn err(&mut self, rel: &str, field: &str, msg: impl Into<String>, hint: Option<String>) {
         let pointer = format!("/rules/{}/{}", self.rule_index, rel);
@@ -290,6 +328,7 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
     let mut rules = Vec::new();
     let mut pack_refs = Vec::new();
     let mut seen_ids: HashMap<String, String> = HashMap::new();
+    let mut warnings = Vec::new();
     let mut seen_packs: HashMap<String, String> = HashMap::new();
 
     for (pi, pack) in packs.iter().enumerate() {
@@ -517,6 +556,28 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
                             {
                                 cx.err(&prel, &pfield, e, None);
                             }
+                            for (field, inner) in
+                                template::optional_reads(&pv, &templates, kind, &fields, &params)
+                            {
+                                let sub = crate::spec::load::pointer_to_field(&inner);
+                                let wfield = if sub.is_empty() {
+                                    pfield.clone()
+                                } else if sub.starts_with('[') {
+                                    format!("{pfield}{sub}")
+                                } else {
+                                    format!("{pfield}.{sub}")
+                                };
+                                let msg = format!(
+                                    "template reads optional field `{field}`: the step is not \
+                                     planned for a {} that lacks it (guard it with \
+                                     {{{{#if resource.{field}}}}}...{{{{else}}}}...{{{{/if}}}})",
+                                    kind.as_str()
+                                );
+                                warnings.push(Warning {
+                                    at: cx.at(&format!("{prel}{inner}"), &wfield, msg),
+                                    kind: WarningKind::TemplateReadsOptionalField { field },
+                                });
+                            }
                             compiled.push((name.clone(), pv));
                         }
                         Err(e) => cx.err(&prel, &pfield, e, None),
@@ -571,6 +632,7 @@ pub fn compile(packs: &[LoadedPack]) -> Result<RuleSet, Vec<Diagnostic>> {
             rules,
             packs: pack_refs,
             templates,
+            warnings,
         })
     } else {
         Err(diags)

@@ -129,6 +129,55 @@ pub fn check_param(
     }
 }
 
+/// The optional fields of `kind` (see [`ResourceKind::optional_fields`]) the templates of a
+/// parameter read unguarded, each with the JSON pointer of its template inside the parameter
+/// (`""` for the parameter itself, `/team` for a key of it): each field is left out of a sample
+/// resource that has every other field, and a render that then misses exactly
+/// `resource.FIELD` reads it.
+pub fn optional_reads(
+    p: &ParamValue,
+    hb: &Handlebars<'static>,
+    kind: ResourceKind,
+    fields: &[String],
+    params: &Map<String, Value>,
+) -> Vec<(String, String)> {
+    let mut names = Vec::new();
+    p.template_names(String::new(), &mut names);
+    let mut out = Vec::new();
+    if names.is_empty() {
+        return out;
+    }
+    for field in kind.optional_fields() {
+        let resource: Map<String, Value> = fields
+            .iter()
+            .filter(|f| f.as_str() != field)
+            .map(|f| (f.clone(), Value::Object(Map::new())))
+            .collect();
+        let ctx = context(
+            &Value::Object(resource),
+            params,
+            "rule",
+            "123456789012",
+            None,
+            "1970-01-01T00:00:00Z",
+        );
+        let wanted = format!("resource.{field}");
+        for (name, pointer) in &names {
+            if let Err(e) = hb.render(name, &ctx) {
+                if matches!(
+                    e.reason(),
+                    RenderErrorReason::MissingVariable(Some(v))
+                        if *v == wanted || v.starts_with(&format!("{wanted}."))
+                ) {
+                    out.push((field.to_string(), pointer.clone()));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
+}
+
 /// The data templates are rendered with.
 pub fn context(
     resource: &Value,
@@ -148,6 +197,23 @@ pub fn context(
 }
 
 impl ParamValue {
+    /// The registered names of every template in the parameter, each with its JSON pointer
+    /// below `at`.
+    fn template_names(&self, at: String, out: &mut Vec<(String, String)>) {
+        match self {
+            ParamValue::Template(name) => out.push((name.clone(), at)),
+            ParamValue::List(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, p)| p.template_names(format!("{at}/{i}"), out)),
+            ParamValue::Object(items) => items.iter().for_each(|(k, p)| {
+                let token = k.replace('~', "~0").replace('/', "~1");
+                p.template_names(format!("{at}/{token}"), out)
+            }),
+            ParamValue::Literal(_) | ParamValue::From(_) => {}
+        }
+    }
+
     /// Whether rendering needs the template context.
     pub fn has_template(&self) -> bool {
         match self {

@@ -768,6 +768,52 @@ impl ResourceKind {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The fields of [`Self::fields`] a record may lack (an `Option` in the record type, `null`
+    /// in its schema): a template that reads one renders only where it is set.
+    pub fn optional_fields(self) -> Vec<&'static str> {
+        fn of<T: JsonSchema>() -> Vec<String> {
+            let schema = schemars::schema_for!(T);
+            let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+                return Vec::new();
+            };
+            let nullable = |s: &Value| {
+                let null = |t: &Value| t.as_str() == Some("null");
+                s.get("type")
+                    .is_some_and(|t| null(t) || t.as_array().is_some_and(|a| a.iter().any(null)))
+                    || ["anyOf", "oneOf"].iter().any(|k| {
+                        s.get(*k).and_then(Value::as_array).is_some_and(|alts| {
+                            alts.iter().any(|a| a.get("type").is_some_and(null))
+                        })
+                    })
+            };
+            props
+                .iter()
+                .filter(|(_, s)| nullable(s))
+                .map(|(k, _)| k.clone())
+                .collect()
+        }
+        static OPTIONAL: std::sync::OnceLock<[Vec<String>; 9]> = std::sync::OnceLock::new();
+        let all = OPTIONAL.get_or_init(|| {
+            ResourceKind::ALL.map(|k| match k {
+                ResourceKind::Account => of::<Account>(),
+                ResourceKind::User => of::<User>(),
+                ResourceKind::AccessKey => of::<AccessKey>(),
+                ResourceKind::MfaDevice => of::<MfaDevice>(),
+                ResourceKind::LoginProfile => of::<LoginProfile>(),
+                ResourceKind::Group => of::<Group>(),
+                ResourceKind::Role => of::<Role>(),
+                ResourceKind::ManagedPolicy => of::<ManagedPolicy>(),
+                ResourceKind::InlinePolicy => of::<InlinePolicy>(),
+            })
+        });
+        ResourceKind::ALL
+            .iter()
+            .position(|&k| k == self)
+            .and_then(|i| all.get(i))
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
     /// Every kind, in the order collections appear in the inventory.
     pub const ALL: [ResourceKind; 9] = [
         ResourceKind::Account,

@@ -17,7 +17,6 @@ pub mod render;
 pub mod report;
 
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
-use crate::spec::locate::Locations;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -198,22 +197,10 @@ const ACCOUNT_KEYS: [&str; 7] = [
 ///
 /// Every problem is reported, each at `file:line:col`.
 pub fn parse_accounts(file: &str, text: &str) -> Result<Vec<Account>, Diagnostics> {
-    let doc: Value = match serde_yaml::from_str::<Value>(text) {
-        Ok(v) => v,
-        Err(e) => {
-            let msg = e.to_string();
-            let msg = match msg.rfind(" at line ") {
-                Some(i) => msg.get(..i).unwrap_or(&msg).to_string(),
-                None => msg,
-            };
-            let d = Diagnostic::new(file, format!("invalid YAML: {msg}"));
-            return Err(Diagnostics(vec![match e.location() {
-                Some(l) => d.at(text, l.line(), l.column()),
-                None => d,
-            }]));
-        }
+    let (doc, locs) = match crate::spec::yaml::parse(text) {
+        Ok(d) => (d.value, d.locations),
+        Err(e) => return Err(Diagnostics(vec![e.diagnostic(text, file)])),
     };
-    let locs = Locations::index(text);
     let mut errors = Vec::new();
     let err = |pointer: &str, key: bool, message: String| {
         let d = Diagnostic::new(file, message);

@@ -10,14 +10,18 @@ use serde::Serialize;
 /// What `validate --format json` prints: the packs that loaded, or every problem found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Validation {
-    /// Whether every pack loaded without an error (the exit status is 0 exactly then).
+    /// Whether every pack loaded without an error, and, with `--strict`, without a warning
+    /// (the exit status is 0 exactly then).
     pub valid: bool,
     /// The packs loaded, in load order (empty when a pack has an error).
     pub packs: Vec<PackSummary>,
     /// How many rules the packs have together.
     pub rules: usize,
-    /// Every problem, each located where it is known (empty when valid).
+    /// Every problem, each located where it is known (empty when the packs loaded).
     pub errors: Vec<Problem>,
+    /// What loaded but may not do what the author meant (a template reading an optional
+    /// field), each located; `--strict` makes them fail.
+    pub warnings: Vec<Problem>,
 }
 
 /// One loaded pack.
@@ -35,7 +39,7 @@ pub struct PackSummary {
     pub rules: usize,
 }
 
-/// One problem in a pack, as `validate` prints it in human form.
+/// One problem (an error or a warning) in a pack, as `validate` prints it in human form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Problem {
     /// The file (as given, or `builtin:<file>`).
@@ -112,6 +116,7 @@ pub fn validation(set: &RuleSet) -> Validation {
             .collect(),
         rules: set.rules.len(),
         errors: Vec::new(),
+        warnings: set.warnings.iter().map(|w| Problem::from(&w.at)).collect(),
     }
 }
 
@@ -122,6 +127,7 @@ pub fn invalid(errors: &Diagnostics) -> Validation {
         packs: Vec::new(),
         rules: 0,
         errors: errors.0.iter().map(Problem::from).collect(),
+        warnings: Vec::new(),
     }
 }
 

@@ -2,16 +2,17 @@
 //! the text BEFORE any parser sees it: document size, nesting depth (block and flow), length
 //! of one scalar, of one mapping key, and the number of aliases.
 //!
-//! Why before: the parsers are not linear on hostile input. libyaml (under serde_yaml) scans a
-//! whole document before serde sees a node, and on nested flow collections (`{a: {a: ...}}`)
-//! it re-checks every pending simple key at every token, so a 500 KB pack of nesting took
-//! minutes to reject; the position index ([`super::locate`]) builds a path per node that grows
+//! Why before: the parsers are not linear on hostile input. libyaml (under the serde_yaml
+//! this crate once used) scanned a whole document before serde saw a node, and on nested flow
+//! collections (`{a: {a: ...}}`) it re-checked every pending simple key at every token, so a
+//! 500 KB pack of nesting took minutes to reject; the position index ([`super::locate`]) builds a path per node that grows
 //! with depth. Bounding depth and key length here makes everything after it linear.
 //!
 //! The pass is a small lexer that knows just enough YAML to count correctly on real packs:
 //! quoted scalars (single and double, across lines), comments, block scalars (`|`, `>`), and
 //! flow indicators only where YAML treats them as indicators. It never rejects a document
-//! within the limits; a document it misjudges is still parsed (and reported) by serde_yaml.
+//! within the limits; a document it misjudges is still parsed (and reported) by the YAML reader
+//! ([`super::yaml`]), which also bounds alias expansion.
 
 /// The limits of one kind of document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //! each at `file:line:col`, unknown names answered with "did you mean".
 //!
 //! First the input limits ([`super::limits`], one linear pass over the text), then three
-//! passes: YAML syntax (serde_yaml, which stops at the first syntax error), the generated
+//! passes: YAML syntax and node positions in one pass ([`super::yaml`], which stops at the
+//! first syntax error), the generated
 //! JSON Schema (jsonschema, which reports every violation), then typed deserialization.
 
 use super::locate::Locations;
@@ -36,16 +37,16 @@ impl LoadedPack {
     }
 }
 
-struct SchemaInfo {
+/// A JSON Schema ready to check documents by, with the words its typos are compared with.
+pub struct SchemaInfo {
     schema: Value,
     validator: Option<jsonschema::Validator>,
     vocabulary: BTreeSet<String>,
 }
 
-fn schema_info() -> &'static SchemaInfo {
-    static INFO: OnceLock<SchemaInfo> = OnceLock::new();
-    INFO.get_or_init(|| {
-        let schema = super::pack_schema();
+impl SchemaInfo {
+    /// Compiles `schema` (built once per schema, kept in a `OnceLock` by its user).
+    pub fn new(schema: Value) -> SchemaInfo {
         let validator = jsonschema::validator_for(&schema).ok();
         let mut vocabulary = BTreeSet::new();
         collect_vocabulary(&schema, &mut vocabulary);
@@ -54,7 +55,44 @@ fn schema_info() -> &'static SchemaInfo {
             validator,
             vocabulary,
         }
-    })
+    }
+
+    /// Every violation of the schema by `doc` (at most [`MAX_SCHEMA_ERRORS`], then a note),
+    /// each at its position in `text`, sorted by position.
+    pub fn check(
+        &self,
+        doc: &Value,
+        text: &str,
+        file: &str,
+        locations: &Locations,
+    ) -> Vec<Diagnostic> {
+        let mut diags = Vec::new();
+        let mut more = false;
+        if let Some(validator) = &self.validator {
+            // Enough to fix a file by; a hostile one must not cost a diagnostic per node.
+            for (i, err) in validator.iter_errors(doc).enumerate() {
+                if i == MAX_SCHEMA_ERRORS {
+                    more = true;
+                    break;
+                }
+                diags.extend(schema_diagnostics(&err, doc, text, file, locations, self));
+            }
+        }
+        diags.sort_by_key(|d| (d.line, d.col));
+        diags.dedup_by(|a, b| a.line == b.line && a.col == b.col && a.message == b.message);
+        if more {
+            diags.push(Diagnostic::new(
+                file,
+                format!("more schema errors after the first {MAX_SCHEMA_ERRORS}; fix these first"),
+            ));
+        }
+        diags
+    }
+}
+
+fn schema_info() -> &'static SchemaInfo {
+    static INFO: OnceLock<SchemaInfo> = OnceLock::new();
+    INFO.get_or_init(|| SchemaInfo::new(super::pack_schema()))
 }
 
 /// Every property name and enum value in the schema: the words a typo is compared with.
@@ -170,7 +208,7 @@ fn field_in_rule(pointer: &str) -> String {
 }
 
 /// Schema errors reported for one pack at most.
-const MAX_SCHEMA_ERRORS: usize = 100;
+pub const MAX_SCHEMA_ERRORS: usize = 100;
 
 /// A document over an input limit, as a diagnostic at its position.
 pub fn limit_diagnostic(text: &str, file: &str, e: &super::limits::LimitError) -> Diagnostic {
@@ -187,44 +225,12 @@ pub fn parse_pack(text: &str, file: &str) -> Result<LoadedPack, Vec<Diagnostic>>
     if let Err(e) = super::limits::check(text, &super::limits::PACK) {
         return Err(vec![limit_diagnostic(text, file, &e)]);
     }
-    let doc: Value = match serde_yaml::from_str::<Value>(text) {
-        Ok(v) => v,
-        Err(e) => {
-            let msg = e.to_string();
-            let msg = match msg.rfind(" at line ") {
-                Some(i) => msg.get(..i).unwrap_or(&msg).to_string(),
-                None => msg,
-            };
-            let d = Diagnostic::new(file, format!("invalid YAML: {msg}"));
-            return Err(vec![match e.location() {
-                Some(l) => d.at(text, l.line(), l.column()),
-                None => d,
-            }]);
-        }
+    let (doc, locations) = match super::yaml::parse(text) {
+        Ok(d) => (d.value, d.locations),
+        Err(e) => return Err(vec![e.diagnostic(text, file)]),
     };
-    let locations = Locations::index(text);
-    let info = schema_info();
-    let mut diags = Vec::new();
-    let mut more = false;
-    if let Some(validator) = &info.validator {
-        // Enough to fix a pack by; a hostile one must not cost a diagnostic per node.
-        for (i, err) in validator.iter_errors(&doc).enumerate() {
-            if i == MAX_SCHEMA_ERRORS {
-                more = true;
-                break;
-            }
-            diags.extend(schema_diagnostics(&err, &doc, text, file, &locations, info));
-        }
-    }
+    let diags = schema_info().check(&doc, text, file, &locations);
     if !diags.is_empty() {
-        diags.sort_by_key(|d| (d.line, d.col));
-        diags.dedup_by(|a, b| a.line == b.line && a.col == b.col && a.message == b.message);
-        if more {
-            diags.push(Diagnostic::new(
-                file,
-                format!("more schema errors after the first {MAX_SCHEMA_ERRORS}; fix these first"),
-            ));
-        }
         return Err(diags);
     }
     let unknown = unknown_events(&doc, text, file, &locations);

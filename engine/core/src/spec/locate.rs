@@ -1,10 +1,9 @@
 //! Where each node of a YAML document is: a map from JSON-pointer paths (`/rules/2/when`) to
 //! line and column, so errors found on parsed values (schema violations, rule compile errors)
-//! can still point at `file:line:col`.
+//! can still point at `file:line:col`. Built by the YAML reader ([`super::yaml`]) in the same
+//! pass that builds the value.
 
 use std::collections::HashMap;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,15 +22,19 @@ pub struct Locations {
 }
 
 impl Locations {
-    /// Indexes `text`. A document that does not parse yields an empty index (serde reports
-    /// the syntax error with its own position).
+    /// Indexes `text` (an empty index when it is not valid YAML).
     pub fn index(text: &str) -> Locations {
-        let mut rx = Receiver::default();
-        let mut parser = Parser::new_from_str(text);
-        if parser.load(&mut rx, false).is_err() {
-            return Locations::default();
-        }
-        rx.locs
+        super::yaml::parse(text)
+            .map(|d| d.locations)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn insert_value(&mut self, pointer: String, at: Pos) {
+        self.values.insert(pointer, at);
+    }
+
+    pub(crate) fn insert_key(&mut self, pointer: String, at: Pos) {
+        self.keys.insert(pointer, at);
     }
 
     /// Where the value at `pointer` starts (a JSON pointer such as `/rules/0/select`).
@@ -58,100 +61,6 @@ impl Locations {
                 Some(i) => p.truncate(i),
                 None => return None,
             }
-        }
-    }
-}
-
-enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, next: usize },
-}
-
-/// Bytes of paths the index may build: beyond it, later nodes go unindexed (their errors point
-/// at the nearest indexed ancestor), so indexing a hostile document stays linear.
-const PATH_BUDGET: usize = 32 << 20;
-
-#[derive(Default)]
-struct Receiver {
-    stack: Vec<Frame>,
-    locs: Locations,
-    /// Bytes of paths built so far.
-    spent: usize,
-}
-
-fn pos(m: Marker) -> Pos {
-    Pos {
-        line: m.line(),
-        col: m.col() + 1,
-    }
-}
-
-/// Escapes a map key as a JSON-pointer token.
-fn token(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-impl Receiver {
-    /// Called for every node start; returns the node's path, or None when it is a map key.
-    fn node(&mut self, text: Option<&str>, mark: Marker) -> Option<String> {
-        match self.stack.last_mut() {
-            None => {
-                self.locs.values.insert(String::new(), pos(mark));
-                Some(String::new())
-            }
-            Some(Frame::Seq { path, next }) => {
-                let p = format!("{path}/{next}");
-                *next += 1;
-                self.locs.values.insert(p.clone(), pos(mark));
-                Some(p)
-            }
-            Some(Frame::Map { path, key }) => match key.take() {
-                None => {
-                    let k = text.unwrap_or_default();
-                    let p = format!("{path}/{}", token(k));
-                    self.locs.keys.insert(p, pos(mark));
-                    *key = Some(k.to_string());
-                    None
-                }
-                Some(k) => {
-                    let p = format!("{path}/{}", token(&k));
-                    self.locs.values.insert(p.clone(), pos(mark));
-                    Some(p)
-                }
-            },
-        }
-    }
-}
-
-impl MarkedEventReceiver for Receiver {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        if self.spent > PATH_BUDGET {
-            return;
-        }
-        self.spent += match self.stack.last() {
-            Some(Frame::Map { path, .. } | Frame::Seq { path, .. }) => path.len() + 16,
-            None => 16,
-        };
-        match ev {
-            Event::Scalar(text, ..) => {
-                self.node(Some(&text), mark);
-            }
-            Event::Alias(_) => {
-                self.node(Some(""), mark);
-            }
-            Event::MappingStart(..) => {
-                // A mapping used as a key is not supported by our packs; index it under "".
-                let path = self.node(Some(""), mark).unwrap_or_default();
-                self.stack.push(Frame::Map { path, key: None });
-            }
-            Event::SequenceStart(..) => {
-                let path = self.node(Some(""), mark).unwrap_or_default();
-                self.stack.push(Frame::Seq { path, next: 0 });
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
-            }
-            _ => {}
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod limits;
 pub mod load;
 pub mod locate;
+pub mod yaml;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
