@@ -197,6 +197,11 @@ const ACCOUNT_KEYS: [&str; 7] = [
 ///
 /// Every problem is reported, each at `file:line:col`.
 pub fn parse_accounts(file: &str, text: &str) -> Result<Vec<Account>, Diagnostics> {
+    use crate::spec::{limits, load};
+    // The same linear pre-pass packs get, before any YAML parser runs on the text.
+    if let Err(e) = limits::check(text, &limits::ACCOUNTS) {
+        return Err(Diagnostics(vec![load::limit_diagnostic(text, file, &e)]));
+    }
     let (doc, locs) = match crate::spec::yaml::parse(text) {
         Ok(d) => (d.value, d.locations),
         Err(e) => return Err(Diagnostics(vec![e.diagnostic(text, file)])),

@@ -481,3 +481,19 @@ fn an_accounts_exempt_is_parsed_and_reaches_only_its_rule_set() {
     let e = errors("accounts:\n  - id: \"111111111111\"\n    exempt:\n      user: [x]\n");
     assert!(e[0].contains("`exempt`: unknown field `user`"), "{e:#?}");
 }
+
+#[test]
+fn a_hostile_accounts_file_is_refused_before_parsing() {
+    // Aliases past the limit (a billion-laughs shape) and nesting past it, each in one linear
+    // pass, at the place it happens.
+    let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..2_000 {
+        laughs.push_str(&format!("k{i}: [*a, *a]\n"));
+    }
+    let e = errors(&laughs);
+    assert!(e[0].contains("alias"), "{e:#?}");
+    let deep = format!("accounts: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let e = errors(&deep);
+    assert!(e[0].starts_with("1:"), "{e:#?}");
+    assert!(e[0].contains("nest"), "{e:#?}");
+}

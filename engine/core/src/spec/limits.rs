@@ -47,6 +47,16 @@ pub const RULE_TESTS: Limits = Limits {
     max_aliases: 1 << 10,
 };
 
+/// Accounts files (`org --accounts`): one entry per account, up to tens of thousands of
+/// accounts with their tags, params and exemptions.
+pub const ACCOUNTS: Limits = Limits {
+    max_bytes: 64 << 20,
+    max_depth: 32,
+    max_scalar: 64 << 10,
+    max_key: 1 << 10,
+    max_aliases: 1 << 10,
+};
+
 /// A document over a limit: what, and where (1-based line and column) when known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
