@@ -339,8 +339,10 @@ fn the_human_plan_shows_report_only_findings_most_severe_first_and_bounded() {
 
 #[test]
 fn scripts_test_closes_with_one_total_line() {
-    // A recorded `cargo test` log: two test binaries (one failing) and a doc-test run.
+    // A recorded `cargo test` log: two test binaries (one failing), one that crashed before
+    // its result line (counted as one failure), and a doc-test run.
     let log = "\
+     Running unittests src/lib.rs (target/debug/deps/core-1)\n\
 running 3 tests\n\
 test a ... ok\n\
 test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s\n\
@@ -348,6 +350,10 @@ test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
 running 5 tests\n\
 test b ... FAILED\n\
 test result: FAILED. 3 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; finished in 1.2s\n\
+     Running ../../tests/crash.rs (target/debug/deps/crash-3)\n\
+running 2 tests\n\
+test c ... ok\n\
+error: test failed, to rerun pass `-p iamwarden --test crash`\n\
    Doc-tests iamwarden_core\n\
 test result: ok. 4 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.3s\n\
 error: test failed, to rerun pass `-p iamwarden --test x`\n";
@@ -364,7 +370,7 @@ error: test failed, to rerun pass `-p iamwarden --test x`\n";
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success());
-    assert_eq!(stdout(&o), "10 passed, 2 failed\n");
+    assert_eq!(stdout(&o), "10 passed, 3 failed\n");
     // scripts/test ends with it, after cargo's own output, and keeps cargo's exit status.
     let script = std::fs::read_to_string(root().join("scripts/test")).unwrap();
     let tail: Vec<&str> = script
