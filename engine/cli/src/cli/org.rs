@@ -285,6 +285,26 @@ struct Chosen {
     shard: Shard,
 }
 
+/// The run's manifest: the accounts' `entries` with the `skipped` (suspended) ones, in id order.
+fn manifest(
+    skipped: &[SkippedAccount],
+    source: &str,
+    shard: Shard,
+    role_name: &str,
+    mut entries: Vec<ManifestEntry>,
+) -> Manifest {
+    entries.extend(skipped.iter().map(suspended_entry));
+    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    Manifest {
+        format_version: ORG_FORMAT_VERSION,
+        iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
+        shard,
+        source: source.to_string(),
+        role_name: role_name.to_string(),
+        accounts: entries,
+    }
+}
+
 /// The runtime and the caller's configuration a run is made with.
 fn connect(
     a: &OrgAccountsArgs,
@@ -488,16 +508,13 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
             Outcome::Saved(..) => {}
         }
     }
-    entries.extend(chosen.skipped.iter().map(suspended_entry));
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
-    let manifest = Manifest {
-        format_version: ORG_FORMAT_VERSION,
-        iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
-        shard: chosen.shard,
-        source: chosen.source,
-        role_name: a.role_name.clone(),
-        accounts: entries,
-    };
+    let manifest = manifest(
+        &chosen.skipped,
+        &chosen.source,
+        chosen.shard,
+        &a.role_name,
+        entries,
+    );
     let report = OrgReport::new(planned, failed, chosen.skipped);
     write_file(
         &a.out.join("manifest.json"),
@@ -591,16 +608,13 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
             Outcome::Planned(..) => {}
         }
     }
-    entries.extend(chosen.skipped.iter().map(suspended_entry));
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
-    let manifest = Manifest {
-        format_version: ORG_FORMAT_VERSION,
-        iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
-        shard: chosen.shard,
-        source: chosen.source,
-        role_name: a.role_name.clone(),
-        accounts: entries,
-    };
+    let manifest = manifest(
+        &chosen.skipped,
+        &chosen.source,
+        chosen.shard,
+        &a.role_name,
+        entries,
+    );
     write_file(
         &a.out.join("manifest.json"),
         &(serde_json::to_string_pretty(&manifest)? + "\n"),

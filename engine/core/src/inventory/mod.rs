@@ -708,6 +708,13 @@ pub struct InlinePolicy {
     pub document_error: Option<String>,
 }
 
+/// A record type's schema properties: every field, and those a record may lack.
+#[derive(Debug, Default)]
+struct SchemaFields {
+    names: Vec<String>,
+    optional: Vec<String>,
+}
+
 /// The kinds of resource a rule can select, one per inventory collection.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -740,14 +747,45 @@ impl ResourceKind {
     /// the same that `schemas/inventory.schema.json` publishes), so a new field is known here
     /// the moment it is added to the type.
     pub fn fields(self) -> &'static [String] {
-        fn of<T: JsonSchema>() -> Vec<String> {
-            schemars::schema_for!(T)
-                .get("properties")
-                .and_then(Value::as_object)
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default()
+        self.schema_fields().map_or(&[], |f| f.names.as_slice())
+    }
+
+    /// The fields of [`Self::fields`] a record may lack (an `Option` in the record type, `null`
+    /// in its schema): a template that reads one renders only where it is set.
+    pub fn optional_fields(self) -> Vec<&'static str> {
+        self.schema_fields()
+            .map(|f| f.optional.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The record type's schema properties, read once per kind for [`Self::fields`] and
+    /// [`Self::optional_fields`].
+    fn schema_fields(self) -> Option<&'static SchemaFields> {
+        fn of<T: JsonSchema>() -> SchemaFields {
+            let schema = schemars::schema_for!(T);
+            let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+                return SchemaFields::default();
+            };
+            let nullable = |s: &Value| {
+                let null = |t: &Value| t.as_str() == Some("null");
+                s.get("type")
+                    .is_some_and(|t| null(t) || t.as_array().is_some_and(|a| a.iter().any(null)))
+                    || ["anyOf", "oneOf"].iter().any(|k| {
+                        s.get(*k).and_then(Value::as_array).is_some_and(|alts| {
+                            alts.iter().any(|a| a.get("type").is_some_and(null))
+                        })
+                    })
+            };
+            SchemaFields {
+                names: props.keys().cloned().collect(),
+                optional: props
+                    .iter()
+                    .filter(|(_, s)| nullable(s))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+            }
         }
-        static FIELDS: std::sync::OnceLock<[Vec<String>; 9]> = std::sync::OnceLock::new();
+        static FIELDS: std::sync::OnceLock<[SchemaFields; 9]> = std::sync::OnceLock::new();
         let all = FIELDS.get_or_init(|| {
             ResourceKind::ALL.map(|k| match k {
                 ResourceKind::Account => of::<Account>(),
@@ -765,53 +803,6 @@ impl ResourceKind {
             .iter()
             .position(|&k| k == self)
             .and_then(|i| all.get(i))
-            .map_or(&[], Vec::as_slice)
-    }
-
-    /// The fields of [`Self::fields`] a record may lack (an `Option` in the record type, `null`
-    /// in its schema): a template that reads one renders only where it is set.
-    pub fn optional_fields(self) -> Vec<&'static str> {
-        fn of<T: JsonSchema>() -> Vec<String> {
-            let schema = schemars::schema_for!(T);
-            let Some(props) = schema.get("properties").and_then(Value::as_object) else {
-                return Vec::new();
-            };
-            let nullable = |s: &Value| {
-                let null = |t: &Value| t.as_str() == Some("null");
-                s.get("type")
-                    .is_some_and(|t| null(t) || t.as_array().is_some_and(|a| a.iter().any(null)))
-                    || ["anyOf", "oneOf"].iter().any(|k| {
-                        s.get(*k).and_then(Value::as_array).is_some_and(|alts| {
-                            alts.iter().any(|a| a.get("type").is_some_and(null))
-                        })
-                    })
-            };
-            props
-                .iter()
-                .filter(|(_, s)| nullable(s))
-                .map(|(k, _)| k.clone())
-                .collect()
-        }
-        static OPTIONAL: std::sync::OnceLock<[Vec<String>; 9]> = std::sync::OnceLock::new();
-        let all = OPTIONAL.get_or_init(|| {
-            ResourceKind::ALL.map(|k| match k {
-                ResourceKind::Account => of::<Account>(),
-                ResourceKind::User => of::<User>(),
-                ResourceKind::AccessKey => of::<AccessKey>(),
-                ResourceKind::MfaDevice => of::<MfaDevice>(),
-                ResourceKind::LoginProfile => of::<LoginProfile>(),
-                ResourceKind::Group => of::<Group>(),
-                ResourceKind::Role => of::<Role>(),
-                ResourceKind::ManagedPolicy => of::<ManagedPolicy>(),
-                ResourceKind::InlinePolicy => of::<InlinePolicy>(),
-            })
-        });
-        ResourceKind::ALL
-            .iter()
-            .position(|&k| k == self)
-            .and_then(|i| all.get(i))
-            .map(|v| v.iter().map(String::as_str).collect())
-            .unwrap_or_default()
     }
 
     /// Every kind, in the order collections appear in the inventory.
