@@ -163,9 +163,12 @@ fn poll_hwm(child: &mut std::process::Child) -> (std::process::ExitStatus, u64) 
     }
 }
 
+/// One `org plan` of the organization on `server`; `ids` are the accounts it must plan (all
+/// members, or with `only` those named by `--include id:...`).
 fn plan_once(
     server: &moto::MotoServer,
     ids: &[String],
+    only: bool,
     users: usize,
     in_flight: usize,
     out: &Path,
@@ -175,7 +178,7 @@ fn plan_once(
     let bin = env!("CARGO_BIN_EXE_iamwarden");
     let concurrency = in_flight.to_string();
     let endpoint = server.endpoint();
-    let args = [
+    let mut args: Vec<String> = [
         "org",
         "plan",
         "--role-name",
@@ -191,7 +194,16 @@ fn plan_once(
         "--now",
         NOW,
         "--quiet",
-    ];
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    if only {
+        for id in ids {
+            args.push("--include".into());
+            args.push(format!("id:{id}"));
+        }
+    }
     let mut cmd = if gnu_time.exists() {
         let mut c = Command::new(gnu_time);
         c.arg("-f").arg("%M %U %S").arg("-o").arg(&rusage).arg(bin);
@@ -308,7 +320,8 @@ fn main() {
         &[(3, 5)]
     };
     let mut runs = Vec::new();
-    for &(accounts, users) in shapes {
+    let mut notes = Vec::new();
+    for (si, &(accounts, users)) in shapes.iter().enumerate() {
         let server = moto::MotoServer::start();
         let t = Instant::now();
         let (ids, seeded) = rt().block_on(seed(&server.endpoint(), accounts, users));
@@ -318,7 +331,14 @@ fn main() {
         );
         for in_flight in IN_FLIGHT {
             let dir = tempfile::tempdir().unwrap();
-            let run = plan_once(&server, &ids, users, in_flight, &dir.path().join("out"));
+            let run = plan_once(
+                &server,
+                &ids,
+                false,
+                users,
+                in_flight,
+                &dir.path().join("out"),
+            );
             eprintln!(
                 "  {accounts}x{users} in_flight={in_flight}: {:.1} s, {:.1} calls/account, {:.1} MB",
                 run.wall.as_secs_f64(),
@@ -326,6 +346,26 @@ fn main() {
                 run.peak_rss_kb as f64 / 1024.0
             );
             runs.push(run);
+        }
+        // Memory against the number of accounts alone: the same accounts' size, a quarter of
+        // them (`--include`), at the most accounts in flight.
+        if si + 1 == shapes.len() {
+            let k = *IN_FLIGHT.last().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let quarter = &ids[..(accounts / 4).max(1)];
+            let part = plan_once(&server, quarter, true, users, k, &dir.path().join("out"));
+            let whole = runs.last().unwrap();
+            notes.push(format!(
+                "peak RSS at {k} in flight, {users} users per account: {:.1} MB with {} accounts, {:.1} MB with {} accounts",
+                part.peak_rss_kb as f64 / 1024.0,
+                part.accounts,
+                whole.peak_rss_kb as f64 / 1024.0,
+                whole.accounts
+            ));
+            assert!(
+                whole.peak_rss_kb as f64 <= part.peak_rss_kb as f64 * 1.2,
+                "peak memory grows with the number of accounts"
+            );
         }
     }
 
@@ -342,6 +382,9 @@ fn main() {
             r.peak_rss_kb as f64 / 1024.0,
             r.cpu_s
         );
+    }
+    for n in &notes {
+        println!("{n}");
     }
     if let Some(r) = runs.first() {
         println!(
