@@ -201,11 +201,11 @@ async fn judge(
         let read = read_scoped(c, &scope(&events), &opts).await.unwrap();
         assert!(read.gone.is_empty(), "{:?}", read.gone);
         calls += read.stats.total();
+        resources += read.inventory.users.len() + read.inventory.managed_policies.len();
         let now = chrono::Utc::now();
         let (plan, _) =
             iamwarden_core::pipeline::make_event_plan(rules, read.inventory, &events, now, now);
         findings += plan.findings.len();
-        resources += read.inventory.users.len() + read.inventory.managed_policies.len();
     }
     let n = records.len() as f64;
     // Every event's resource was read (a fresh key alone makes no finding, so findings are
