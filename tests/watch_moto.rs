@@ -778,3 +778,36 @@ fn the_lambda_bootstrap_starts_the_handler_with_the_template_s_flags() {
         "the plan is in IAMWARDEN_OUT_DIR"
     );
 }
+
+/// A long poll waits as long as it was told to: an attempt timeout no longer than the wait
+/// (20 s both by default) no longer cuts SQS's empty answer off (which retried the poll and
+/// lost what it held for a visibility timeout); the poll gets its wait plus a margin.
+#[test]
+fn a_long_poll_is_not_cut_off_by_an_attempt_timeout_as_long_as_its_wait() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let c = sqs(&server.endpoint());
+    let url = rt.block_on(queue(&c));
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let o = iamwarden(&server)
+        .env("IAMWARDEN_ATTEMPT_TIMEOUT", "2s")
+        .args([
+            "watch",
+            "--queue-url",
+            &url,
+            "--until-empty",
+            "--wait-seconds",
+            "3",
+        ])
+        .arg("--out-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(summary(&o)["batches"], 0, "{}", text(&o));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "the poll waited its 3 s"
+    );
+}

@@ -24,11 +24,17 @@ pub struct SqsError {
     pub message: String,
 }
 
+/// How much longer than its wait a long poll may take: SQS answers an empty poll only when
+/// the wait is over, so an attempt timeout equal to the wait (20 s both by default) cut the
+/// answer off, retried it, and lost what it held for a visibility timeout.
+pub const LONG_POLL_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// One queue.
 #[derive(Debug, Clone)]
 pub struct Queue {
     client: aws_sdk_sqs::Client,
     url: String,
+    timeouts: aws_smithy_types::timeout::TimeoutConfig,
 }
 
 impl Queue {
@@ -37,7 +43,31 @@ impl Queue {
         Queue {
             client: aws_sdk_sqs::Client::new(config),
             url: url.to_string(),
+            timeouts: config
+                .timeout_config()
+                .cloned()
+                .unwrap_or_else(|| aws_smithy_types::timeout::TimeoutConfig::builder().build()),
         }
+    }
+
+    /// The timeouts of one long poll of `wait_seconds`: the configured ones, each raised to
+    /// the wait plus [`LONG_POLL_MARGIN`] where it is shorter.
+    pub fn long_poll_timeouts(
+        &self,
+        wait_seconds: i32,
+    ) -> aws_smithy_types::timeout::TimeoutConfig {
+        let wait =
+            std::time::Duration::from_secs(u64::try_from(wait_seconds.clamp(0, 20)).unwrap_or(20));
+        let least = wait + LONG_POLL_MARGIN;
+        let raise = |t: Option<std::time::Duration>| t.map(|t| t.max(least));
+        let mut b = self.timeouts.to_builder();
+        if let Some(t) = raise(self.timeouts.operation_attempt_timeout()) {
+            b = b.operation_attempt_timeout(t);
+        }
+        if let Some(t) = raise(self.timeouts.operation_timeout()) {
+            b = b.operation_timeout(t);
+        }
+        b.build()
     }
 
     /// One long poll: waits up to `wait_seconds` (0-20) for up to [`MAX_BATCH`] messages.
@@ -51,6 +81,11 @@ impl Queue {
             .wait_time_seconds(wait_seconds.clamp(0, 20))
             .message_system_attribute_names(
                 aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp,
+            )
+            .customize()
+            .config_override(
+                aws_sdk_sqs::config::Builder::default()
+                    .timeout_config(self.long_poll_timeouts(wait_seconds)),
             )
             .send()
             .await
@@ -127,5 +162,40 @@ impl Queue {
             }
         }
         Ok(failed)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_long_poll_gets_its_wait_plus_a_margin_and_shorter_timeouts_are_raised() {
+        let conf = aws_config::SdkConfig::builder()
+            .timeout_config(
+                aws_smithy_types::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .operation_timeout(Duration::from_secs(50))
+                    .build(),
+            )
+            .build();
+        let q = Queue::new(&conf, "http://127.0.0.1:1/q");
+        let t = q.long_poll_timeouts(20);
+        assert_eq!(t.operation_attempt_timeout(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            t.operation_timeout(),
+            Some(Duration::from_secs(50)),
+            "long enough already"
+        );
+        assert_eq!(t.connect_timeout(), Some(Duration::from_secs(3)), "kept");
+        let t = q.long_poll_timeouts(1);
+        assert_eq!(
+            t.operation_attempt_timeout(),
+            Some(Duration::from_secs(20)),
+            "kept"
+        );
     }
 }
