@@ -123,6 +123,10 @@ pub fn sidecar(journal: &Path) -> PathBuf {
     journal.with_file_name(name)
 }
 
+/// How long a refused run waits for a locked sidecar's holder to write its name (it locks first
+/// and writes a moment later).
+const NAME_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A held journal lock; dropping it releases the lock (and clears the sidecar's holder).
 #[derive(Debug)]
 pub struct JournalLock {
@@ -145,19 +149,29 @@ impl JournalLock {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
-                let holder = serde_json::from_str::<Holder>(text.trim())
-                    .map_or(HolderText::Unknown, HolderText::Known);
-                return Err(LockError::Held {
-                    journal: journal.display().to_string(),
-                    holder,
-                });
+        // A holder locks its sidecar and then writes its name, and clears the name before it
+        // unlocks: a sidecar that is locked but empty is a holder in one of those two moments.
+        // Look again for a short while, so the refusal names the holder (or the lock is had
+        // once the leaving holder lets go) rather than saying nobody is known.
+        let deadline = std::time::Instant::now() + NAME_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = file.seek(SeekFrom::Start(0));
+                    let _ = file.read_to_string(&mut text);
+                    let known = serde_json::from_str::<Holder>(text.trim()).ok();
+                    if known.is_some() || std::time::Instant::now() >= deadline {
+                        return Err(LockError::Held {
+                            journal: journal.display().to_string(),
+                            holder: known.map_or(HolderText::Unknown, HolderText::Known),
+                        });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(TryLockError::Error(e)) => return Err(io(e)),
             }
-            Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         let body = serde_json::to_string(holder).map_err(|e| io(std::io::Error::other(e)))?;
         file.set_len(0).map_err(io)?;
@@ -260,6 +274,41 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("locked by another process (its lock file names no holder yet)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_holder_that_writes_its_name_a_moment_after_locking_is_named() {
+        // The race CI once lost: the second run read the sidecar between the first run's lock
+        // and its write, and said nobody was known.
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let path = sidecar(&journal);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        f.lock().unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(60));
+            let me = serde_json::to_string(&Holder::here("iamwarden apply")).unwrap();
+            f.write_all(format!("{me}\n").as_bytes()).unwrap();
+            f.sync_data().unwrap();
+            f
+        });
+        let err = JournalLock::acquire(&journal, &Holder::here("iamwarden undo")).unwrap_err();
+        let _f = writer.join().unwrap();
+        assert!(
+            matches!(
+                err,
+                LockError::Held {
+                    holder: HolderText::Known(ref h),
+                    ..
+                } if h.command == "iamwarden apply"
+            ),
             "{err}"
         );
     }
