@@ -15,7 +15,7 @@ mod golden;
 mod moto;
 
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -181,6 +181,7 @@ fn org_plan_writes_one_plan_per_account_with_only_its_resources() {
     let endpoint = server.endpoint();
     let (members, closed) = rt().block_on(seed(&endpoint));
     let dir = tempfile::tempdir().unwrap();
+    server.clear_requests();
     let out = org_plan(&endpoint, dir.path(), &["--detailed-exitcode"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -273,6 +274,36 @@ fn org_plan_writes_one_plan_per_account_with_only_its_resources() {
     );
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("3 accounts planned"), "{md}");
+
+    // What each account's read cost is in the manifest, and it is what the server served:
+    // summed over the accounts, the calls per operation are the server's IAM requests.
+    let mut from_manifest: BTreeMap<String, u64> = BTreeMap::new();
+    for e in manifest["accounts"].as_array().unwrap() {
+        if e["status"] != "planned" {
+            assert!(e.get("reads").is_none(), "{e}");
+            continue;
+        }
+        let reads = &e["reads"];
+        let calls = reads["calls"].as_object().unwrap();
+        let sum: u64 = calls.values().map(|n| n.as_u64().unwrap()).sum();
+        assert_eq!(reads["api_calls"].as_u64(), Some(sum), "{e}");
+        assert!(calls.contains_key("GetAccountAuthorizationDetails"), "{e}");
+        assert!(reads["read_ms"].as_u64().is_some(), "{e}");
+        for (op, n) in calls {
+            *from_manifest.entry(op.clone()).or_default() += n.as_u64().unwrap();
+        }
+    }
+    let mut served: BTreeMap<String, u64> = BTreeMap::new();
+    for r in server.requests() {
+        let action = r["action"].as_str().unwrap_or("?");
+        if from_manifest.contains_key(action) {
+            *served.entry(action.to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        from_manifest, served,
+        "the manifest's calls are the server's"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::{parse_now, parse_timeout, AwsArgs, Exit};
 use anyhow::{Context, Result};
 use iamwarden_aws::org::{self as aws_org, AssumeOptions};
 use iamwarden_core::org::report::{
-    FailedAccount, Manifest, ManifestEntry, OrgReport, PlannedAccount, SkippedAccount,
+    FailedAccount, Manifest, ManifestEntry, OrgReport, PlannedAccount, ReadCost, SkippedAccount,
     ORG_FORMAT_VERSION,
 };
 use iamwarden_core::org::{choose, render, Account, Filter, Selection, Shard};
@@ -270,11 +270,25 @@ fn exit_of(r: &OrgReport, detailed_exitcode: bool) -> Exit {
 
 /// What one account's task hands back: small counts only (the plan or snapshot is on disk).
 enum Outcome {
-    /// The plan's counts, the role, the plan's content hash.
-    Planned(PlannedAccount, String, String),
-    /// `org snapshot`: the account's id and name, the snapshot's path in the folder, the role.
-    Saved(String, String, String, String),
+    /// The plan's counts, the role, the plan's content hash, what the read cost.
+    Planned(PlannedAccount, String, String, ReadCost),
+    /// `org snapshot`: the account's id and name, the snapshot's path in the folder, the role,
+    /// what the read cost.
+    Saved(String, String, String, String, ReadCost),
     Failed(FailedAccount, String),
+}
+
+/// The reader's figures for one account, as the manifest keeps them.
+fn read_cost(stats: &iamwarden_aws::live::Stats) -> ReadCost {
+    ReadCost {
+        api_calls: stats.total(),
+        read_ms: u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
+        calls: stats
+            .calls
+            .iter()
+            .map(|(op, n)| ((*op).to_string(), *n))
+            .collect(),
+    }
 }
 
 /// The accounts of a run, chosen: the listing (file or Organizations), the filters, the shard.
@@ -488,7 +502,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let mut entries = Vec::new();
     for o in outcomes {
         match o {
-            Outcome::Planned(p, role_arn, sha) => {
+            Outcome::Planned(p, role_arn, sha, cost) => {
                 entries.push(ManifestEntry {
                     id: p.id.clone(),
                     name: p.name.clone(),
@@ -498,6 +512,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
                     plan_sha256: Some(sha),
                     snapshot: None,
                     error: None,
+                    reads: Some(cost),
                 });
                 planned.push(p);
             }
@@ -545,6 +560,7 @@ fn failed_entry(f: &FailedAccount, role_arn: String) -> ManifestEntry {
         plan_sha256: None,
         snapshot: None,
         error: None,
+        reads: None,
     }
 }
 
@@ -558,6 +574,7 @@ fn suspended_entry(s: &SkippedAccount) -> ManifestEntry {
         plan_sha256: None,
         snapshot: None,
         error: None,
+        reads: None,
     }
 }
 
@@ -583,7 +600,7 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
     let (mut saved, mut failed) = (0usize, 0usize);
     for o in outcomes {
         match o {
-            Outcome::Saved(id, name, path, role_arn) => {
+            Outcome::Saved(id, name, path, role_arn, cost) => {
                 saved += 1;
                 entries.push(ManifestEntry {
                     id,
@@ -594,6 +611,7 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
                     plan_sha256: None,
                     snapshot: Some(path),
                     error: None,
+                    reads: Some(cost),
                 });
             }
             Outcome::Failed(f, role_arn) => {
@@ -713,8 +731,8 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
         }
     };
     let client = aws_sdk_iam::Client::new(&config);
-    let inv = match iamwarden_aws::live::read(&client, &ctx.opts).await {
-        Ok((inv, _stats)) => inv,
+    let (inv, cost) = match iamwarden_aws::live::read(&client, &ctx.opts).await {
+        Ok((inv, stats)) => (inv, read_cost(&stats)),
         Err(e) => {
             eprintln!("  {} {}: {e}", account.id, account.name);
             return Outcome::Failed(live_failure(account, &e), role_arn);
@@ -751,8 +769,20 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
         .await;
         return match written {
             Ok(Ok(line)) => {
-                super::output::notice!("  {} {}: {line}", account.id, account.name);
-                Outcome::Saved(account.id.clone(), account.name.clone(), rel, role_arn)
+                super::output::notice!(
+                    "  {} {}: {line} ({} calls in {:.1} s)",
+                    account.id,
+                    account.name,
+                    cost.api_calls,
+                    cost.read_ms as f64 / 1e3
+                );
+                Outcome::Saved(
+                    account.id.clone(),
+                    account.name.clone(),
+                    rel,
+                    role_arn,
+                    cost,
+                )
             }
             Ok(Err(e)) => Outcome::Failed(
                 local_failure(account, "snapshot", format!("{e:#}")),
@@ -802,13 +832,15 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
     match written {
         Ok(Ok((p, sha))) => {
             super::output::notice!(
-                "  {} {}: {} finding(s), {} action(s)",
+                "  {} {}: {} finding(s), {} action(s) ({} calls in {:.1} s)",
                 p.id,
                 p.name,
                 p.findings,
-                p.actions
+                p.actions,
+                cost.api_calls,
+                cost.read_ms as f64 / 1e3
             );
-            Outcome::Planned(p, role_arn, sha)
+            Outcome::Planned(p, role_arn, sha, cost)
         }
         Ok(Err(message)) => Outcome::Failed(local_failure(account, "plan", message), role_arn),
         Err(e) => Outcome::Failed(

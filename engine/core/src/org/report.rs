@@ -58,6 +58,23 @@ pub struct ManifestEntry {
     /// `org snapshot`: why the account failed (the call and its error).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What reading the account's IAM cost, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<ReadCost>,
+}
+
+/// What reading one account cost: the IAM calls by operation and the wall time of the read (the
+/// figures `--stats` prints for one account), so a team can see which accounts are expensive
+/// and size its shards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadCost {
+    /// Every call made.
+    pub api_calls: u64,
+    /// Wall time of the read, in milliseconds.
+    pub read_ms: u64,
+    /// Calls per operation (`ListUsers`, ...).
+    pub calls: std::collections::BTreeMap<String, u64>,
 }
 
 /// Counts for one rule (in one account, or across the organization).
