@@ -266,10 +266,21 @@ pub fn apply(args: ApplyArgs, out: &mut dyn Write) -> Result<Exit> {
         &args.aws,
         out,
     )
+    .map(|applied| applied.exit)
+}
+
+/// What [`apply_plan`] did: the exit code and the run's counts (all zero when there was
+/// nothing to run), so a caller such as `watch` need not read the journal back.
+#[derive(Debug)]
+pub struct Applied {
+    /// The exit code the run means.
+    pub exit: Exit,
+    /// The counts the journal's end record holds.
+    pub summary: apply::Summary,
 }
 
 /// Applies a loaded plan (or the `selection` of it): every check, the journal lock, the
-/// confirmation, the run, the report.
+/// confirmation, the run, the report. A cancelled confirmation is `Exit::Error` with no counts.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_plan(
     whole: &iamwarden_core::plan::Plan,
@@ -280,7 +291,11 @@ pub fn apply_plan(
     format: ReportFormat,
     aws: &AwsArgs,
     out: &mut dyn Write,
-) -> Result<Exit> {
+) -> Result<Applied> {
+    let none = |exit| Applied {
+        exit,
+        summary: apply::Summary::default(),
+    };
     let selected = if selection.is_empty() {
         None
     } else {
@@ -330,12 +345,12 @@ pub fn apply_plan(
         let q = apply_question(plan, of, &caller.arn);
         if !confirm(&q)? {
             eprintln!("Apply cancelled.");
-            return Ok(Exit::Error);
+            return Ok(none(Exit::Error));
         }
     }
     if plan.actions.is_empty() {
         writeln!(out, "The plan has no actions: nothing to apply.")?;
-        return Ok(Exit::Success);
+        return Ok(none(Exit::Success));
     }
     let journal = Arc::new(journal::Journal::open(&journal_path)?);
     say_torn_tail(&journal);
@@ -361,7 +376,10 @@ pub fn apply_plan(
     if stats {
         print_stats(&journal_path, records.len(), started)?;
     }
-    Ok(exit_of(&report))
+    Ok(Applied {
+        exit: exit_of(&report),
+        summary: report.summary,
+    })
 }
 
 pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {

@@ -178,7 +178,8 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             ReportFormat::Human,
             &args.input.aws,
             out,
-        );
+        )
+        .map(|applied| applied.exit);
     }
     let color = super::use_color(args.format);
     super::render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;

@@ -5,7 +5,7 @@
 //! message that is not events stays on the queue for its redrive policy. SIGTERM and SIGINT
 //! finish the batch in hand, then exit with the metrics summary.
 
-use super::apply::{apply_plan, ApplyFlags, ReportFormat};
+use super::apply::{apply_plan, Applied, ApplyFlags, ReportFormat};
 use super::event::{load_for_events, LiveRead};
 use super::{Exit, Inputs};
 use anyhow::{bail, Context, Result};
@@ -210,11 +210,12 @@ impl<'a> Batcher<'a> {
                 &args.input.aws,
                 out,
             ) {
-                Ok(Exit::Success) => {
-                    // What the run did, as its journal's end record counts it: an action
-                    // found already in the planned state (a redelivered event after a crash)
-                    // is not counted as applied.
-                    let done = last_apply_summary(&journal).unwrap_or_default();
+                Ok(Applied {
+                    exit: Exit::Success,
+                    summary: done,
+                }) => {
+                    // What the run did: an action found already in the planned state (a
+                    // redelivered event after a crash) is not counted as applied.
                     metrics.applied += done.applied;
                     metrics.already_applied += done.already_applied;
                     if done.applied == 0 && done.already_applied > 0 {
@@ -223,7 +224,7 @@ impl<'a> Batcher<'a> {
                         "applied".to_string()
                     }
                 }
-                Ok(e) => {
+                Ok(Applied { exit: e, .. }) => {
                     metrics.apply_failures += 1;
                     format!(
                         "apply ended with exit {} (see {})",
@@ -277,23 +278,6 @@ impl<'a> Batcher<'a> {
         }
         Ok(durable)
     }
-}
-
-/// The counts of the last apply run recorded in `journal`.
-fn last_apply_summary(journal: &std::path::Path) -> Option<iamwarden_core::apply::Summary> {
-    use iamwarden_core::apply::journal::Record;
-    iamwarden_core::apply::journal::read(journal)
-        .ok()?
-        .into_iter()
-        .rev()
-        .find_map(|r| match r {
-            Record::End {
-                mode: iamwarden_core::apply::journal::Mode::Apply,
-                summary,
-                ..
-            } => Some(summary),
-            _ => None,
-        })
 }
 
 /// Writes the seen-set to the state file (atomically, as every file `watch` writes).
