@@ -1026,6 +1026,182 @@ fn account_in<'a>(report: &'a Value, id: &str) -> &'a Value {
 /// touched, while the others are applied, several at once (their runs overlap in time); the
 /// exit code is 5. Once the lock is free, a re-run applies that account and resumes the others
 /// without a call.
+/// `org plan` as the caller's own organization run, without the usual `--exclude` of the
+/// management account.
+fn org_plan_with_management(endpoint: &str, out: &Path, how: &str) -> std::process::Output {
+    iamwarden(
+        endpoint,
+        &[
+            "org",
+            "plan",
+            "--role-name",
+            "OrganizationAccountAccessRole",
+            "--out",
+            out.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--management-account",
+            how,
+        ],
+    )
+}
+
+fn assume_roles(server: &moto::MotoServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "AssumeRole")
+        .count()
+}
+
+#[test]
+fn the_management_account_is_read_as_the_caller_or_left_out_as_asked() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let runtime = rt();
+    let (members, _) = runtime.block_on(seed(&endpoint));
+    let mgmt = moto::iam_client(&endpoint, "AKIAIOSFODNN7EXAMPLE", "caller-secret");
+    let mgmt_key = runtime.block_on(async {
+        mgmt.create_user()
+            .user_name("mgmt-user")
+            .send()
+            .await
+            .unwrap();
+        let k = mgmt
+            .create_access_key()
+            .user_name("mgmt-user")
+            .send()
+            .await
+            .unwrap();
+        k.access_key().unwrap().access_key_id().to_string()
+    });
+
+    // caller: the management account is planned with the caller's own credentials (no role
+    // is assumed into it), and the manifest says so.
+    let dir = tempfile::tempdir().unwrap();
+    server.clear_requests();
+    let out = org_plan_with_management(&endpoint, dir.path(), "caller");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        assume_roles(&server),
+        members.len(),
+        "a role is assumed in each member only"
+    );
+    let manifest = read_json(&dir.path().join("manifest.json"));
+    let entry = |id: &str| {
+        manifest["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} is not in the manifest: {manifest:#}"))
+    };
+    let m = entry(MANAGEMENT);
+    assert_eq!(m["status"], "planned", "{m}");
+    assert_eq!(m["as_caller"], true, "{m}");
+    assert!(m.get("role_arn").is_none(), "{m}");
+    for (id, _) in &members {
+        let e = entry(id);
+        assert!(e.get("as_caller").is_none(), "{e}");
+        assert!(e["role_arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":role/OrganizationAccountAccessRole"));
+    }
+    let plan = read_json(&dir.path().join(MANAGEMENT).join("plan.json"));
+    assert_eq!(plan["account_id"], MANAGEMENT);
+    assert!(plan.to_string().contains(&mgmt_key), "{plan:#}");
+
+    // org apply reaches it the same way: the management key is deactivated with the caller's
+    // credentials, and still no role is assumed into it.
+    server.clear_requests();
+    let applied = iamwarden(
+        &endpoint,
+        &[
+            "org",
+            "apply",
+            dir.path().to_str().unwrap(),
+            "--auto-approve",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&applied.stderr);
+    assert_eq!(applied.status.code(), Some(0), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&applied.stdout).contains("4 account(s) applied"),
+        "{stderr}"
+    );
+    assert_eq!(assume_roles(&server), members.len());
+    let status = runtime.block_on(async {
+        let keys = mgmt
+            .list_access_keys()
+            .user_name("mgmt-user")
+            .send()
+            .await
+            .unwrap();
+        keys.access_key_metadata()[0]
+            .status()
+            .unwrap()
+            .as_str()
+            .to_string()
+    });
+    assert_eq!(status, "Inactive", "applied in the management account");
+
+    // skip: the management account is not in the run at all.
+    let skipped = tempfile::tempdir().unwrap();
+    server.clear_requests();
+    let out = org_plan_with_management(&endpoint, skipped.path(), "skip");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!skipped.path().join(MANAGEMENT).exists());
+    let manifest = read_json(&skipped.path().join("manifest.json"));
+    let ids: Vec<&str> = manifest["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.contains(&MANAGEMENT), "{ids:?}");
+    assert_eq!(assume_roles(&server), members.len());
+
+    // An accounts file names its accounts itself: the flag is refused, before any call.
+    let file = skipped.path().join("accounts.yaml");
+    std::fs::write(
+        &file,
+        format!("accounts:\n  - id: \"{MANAGEMENT}\"\n    name: mgmt\n"),
+    )
+    .unwrap();
+    server.clear_requests();
+    let refused = iamwarden(
+        &endpoint,
+        &[
+            "org",
+            "plan",
+            "--role-name",
+            "OrganizationAccountAccessRole",
+            "--out",
+            skipped.path().join("f").to_str().unwrap(),
+            "--accounts",
+            file.to_str().unwrap(),
+            "--management-account",
+            "caller",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("--management-account applies to accounts listed from Organizations"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(server.requests().is_empty(), "refused before any call");
+}
+
 #[test]
 fn org_apply_skips_a_locked_account_and_runs_the_others_at_once() {
     let server = moto::MotoServer::start();

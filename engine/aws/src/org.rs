@@ -11,7 +11,8 @@ use iamwarden_core::org::Account;
 
 /// Every Organizations and STS operation an organization run calls from the caller's account;
 /// `examples/iam-org-caller-policy.json` grants exactly these (a test keeps them equal).
-pub const CALLER_OPERATIONS: [&str; 5] = [
+pub const CALLER_OPERATIONS: [&str; 6] = [
+    "organizations:DescribeOrganization",
     "organizations:ListAccounts",
     "organizations:ListAccountsForParent",
     "organizations:ListChildren",
@@ -187,6 +188,24 @@ pub async fn list_accounts(
     active.sort_by(|a, b| a.id.cmp(&b.id));
     skipped.sort_by(|a, b| a.id.cmp(&b.id));
     Ok((active, skipped))
+}
+
+/// The organization's management account (`DescribeOrganization`'s `MasterAccountId`).
+pub async fn management_account(config: &aws_config::SdkConfig) -> Result<String, OrgCallError> {
+    let client = aws_sdk_organizations::Client::new(config);
+    let out = client
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| call_error("organizations:DescribeOrganization", &e))?;
+    out.organization()
+        .and_then(|o| o.master_account_id())
+        .map(str::to_string)
+        .ok_or_else(|| OrgCallError {
+            call: "organizations:DescribeOrganization",
+            code: None,
+            message: "the answer names no management account".to_string(),
+        })
 }
 
 /// How to assume the member role.

@@ -71,6 +71,17 @@ pub(crate) enum ReportFormat {
     Sarif,
 }
 
+/// How a run reaches the organization's management account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ManagementAccount {
+    /// Assume the role in it, as in every member account.
+    Assume,
+    /// Read it with the caller's own credentials (the caller must be in it).
+    Caller,
+    /// Leave it out of the run.
+    Skip,
+}
+
 /// Which accounts an organization read covers and how each is reached: `org plan` and
 /// `org snapshot` share them.
 #[derive(Debug, clap::Args)]
@@ -79,6 +90,13 @@ pub(crate) struct OrgAccountsArgs {
     /// template (`arn:aws:iam::{account_id}:role/OrgAudit`). An accounts file's `role` wins.
     #[arg(long)]
     role_name: String,
+    /// The organization's management account (DescribeOrganization): assumed into like any
+    /// member (`assume`), read with the caller's own credentials (`caller`: run from the
+    /// management account, which often has no member role), or left out (`skip`). Accounts
+    /// listed from Organizations only; in an accounts file, give it its own `role` or leave
+    /// it out.
+    #[arg(long, value_enum, default_value = "assume")]
+    management_account: ManagementAccount,
     /// The output folder (created if needed).
     #[arg(long)]
     out: PathBuf,
@@ -278,6 +296,19 @@ enum Outcome {
     Failed(FailedAccount, String),
 }
 
+/// What a run says in place of a role ARN for the account read with the caller's own
+/// credentials (the manifest keeps no role for it and says `as_caller`).
+const CALLER: &str = "the caller's own credentials";
+
+/// The manifest's `role_arn` and `as_caller` for what [`one_account`] reached an account as.
+fn reached(role_arn: String) -> (Option<String>, bool) {
+    if role_arn == CALLER {
+        (None, true)
+    } else {
+        (Some(role_arn), false)
+    }
+}
+
 /// The reader's figures for one account, as the manifest keeps them.
 fn read_cost(stats: &iamwarden_aws::live::Stats) -> ReadCost {
     ReadCost {
@@ -297,6 +328,8 @@ struct Chosen {
     skipped: Vec<SkippedAccount>,
     source: String,
     shard: Shard,
+    /// `--management-account caller`: the account read with the caller's own credentials.
+    as_caller: Option<String>,
 }
 
 /// The run's manifest: the accounts' `entries` with the `skipped` (suspended) ones, in id order.
@@ -385,6 +418,13 @@ fn choose_accounts(
     if file_accounts.is_some() && !a.ou.is_empty() {
         anyhow::bail!("--ou lists accounts from Organizations; it cannot be used with --accounts");
     }
+    if file_accounts.is_some() && a.management_account != ManagementAccount::Assume {
+        anyhow::bail!(
+            "--management-account applies to accounts listed from Organizations; with \
+             --accounts, give the management account its own `role` in the file, or leave it \
+             out of the file"
+        );
+    }
     let (all, skipped, source) = match file_accounts {
         Some(list) => (
             list,
@@ -412,6 +452,23 @@ fn choose_accounts(
             (active, skipped, "organizations".to_string())
         }
     };
+    let management = match a.management_account {
+        ManagementAccount::Assume => None,
+        ManagementAccount::Caller | ManagementAccount::Skip => Some(
+            rt.block_on(aws_org::management_account(caller))
+                .context("finding the management account for --management-account (the caller needs organizations:DescribeOrganization)")?,
+        ),
+    };
+    let (all, as_caller) = match (a.management_account, management) {
+        (ManagementAccount::Skip, Some(id)) => {
+            super::output::notice!(
+                "Leaving out the management account {id} (--management-account skip)"
+            );
+            (all.into_iter().filter(|acc| acc.id != id).collect(), None)
+        }
+        (ManagementAccount::Caller, Some(id)) => (all, Some(id)),
+        _ => (all, None),
+    };
     let selection = Selection {
         include: a.include.clone(),
         exclude: a.exclude.clone(),
@@ -428,6 +485,7 @@ fn choose_accounts(
         skipped,
         source,
         shard,
+        as_caller,
     })
 }
 
@@ -436,6 +494,7 @@ fn run_context(
     caller: aws_config::SdkConfig,
     opts: iamwarden_aws::live::LiveOptions,
     planning: Option<Planning>,
+    as_caller: Option<String>,
 ) -> RunContext {
     RunContext {
         caller,
@@ -450,6 +509,7 @@ fn run_context(
             duration_seconds: a.duration_seconds,
         },
         concurrency: a.concurrency as usize,
+        as_caller,
     }
 }
 
@@ -494,7 +554,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     };
     let outcomes = rt.block_on(run_accounts(
         chosen.accounts,
-        run_context(a, caller, opts, Some(planning)),
+        run_context(a, caller, opts, Some(planning), chosen.as_caller.clone()),
     ));
 
     let mut planned = Vec::new();
@@ -503,11 +563,13 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     for o in outcomes {
         match o {
             Outcome::Planned(p, role_arn, sha, cost) => {
+                let (role_arn, as_caller) = reached(role_arn);
                 entries.push(ManifestEntry {
                     id: p.id.clone(),
                     name: p.name.clone(),
                     status: "planned".into(),
-                    role_arn: Some(role_arn),
+                    role_arn,
+                    as_caller,
                     plan: Some(p.plan.clone()),
                     plan_sha256: Some(sha),
                     snapshot: None,
@@ -551,11 +613,13 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
 }
 
 fn failed_entry(f: &FailedAccount, role_arn: String) -> ManifestEntry {
+    let (role_arn, as_caller) = reached(role_arn);
     ManifestEntry {
         id: f.id.clone(),
         name: f.name.clone(),
         status: "failed".into(),
-        role_arn: Some(role_arn),
+        role_arn,
+        as_caller,
         plan: None,
         plan_sha256: None,
         snapshot: None,
@@ -570,6 +634,7 @@ fn suspended_entry(s: &SkippedAccount) -> ManifestEntry {
         name: s.name.clone(),
         status: "suspended".into(),
         role_arn: None,
+        as_caller: false,
         plan: None,
         plan_sha256: None,
         snapshot: None,
@@ -594,7 +659,7 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
     );
     let outcomes = rt.block_on(run_accounts(
         chosen.accounts,
-        run_context(a, caller, opts, None),
+        run_context(a, caller, opts, None, chosen.as_caller.clone()),
     ));
     let mut entries = Vec::new();
     let (mut saved, mut failed) = (0usize, 0usize);
@@ -602,11 +667,13 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
         match o {
             Outcome::Saved(id, name, path, role_arn, cost) => {
                 saved += 1;
+                let (role_arn, as_caller) = reached(role_arn);
                 entries.push(ManifestEntry {
                     id,
                     name,
                     status: "snapshot".into(),
-                    role_arn: Some(role_arn),
+                    role_arn,
+                    as_caller,
                     plan: None,
                     plan_sha256: None,
                     snapshot: Some(path),
@@ -680,6 +747,8 @@ struct RunContext {
     external_id: Option<String>,
     assume: AssumeOptions,
     concurrency: usize,
+    /// `--management-account caller`: this account is read with `caller` itself.
+    as_caller: Option<String>,
 }
 
 /// Plans (or saves) the accounts, at most `concurrency` in flight; results in id order.
@@ -722,12 +791,17 @@ fn local_failure(account: &Account, call: &str, message: String) -> FailedAccoun
 }
 
 async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
-    let role_arn = account.role_arn(&ctx.role, &ctx.partition);
-    let config = match aws_org::assume(&ctx.caller, account, &role_arn, &ctx.assume).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("  {} {}: {e}", account.id, account.name);
-            return Outcome::Failed(e.failed(account, &role_arn), role_arn);
+    let (role_arn, config) = if ctx.as_caller.as_deref() == Some(account.id.as_str()) {
+        // The read below refuses credentials of any other account.
+        (CALLER.to_string(), ctx.caller.clone())
+    } else {
+        let role_arn = account.role_arn(&ctx.role, &ctx.partition);
+        match aws_org::assume(&ctx.caller, account, &role_arn, &ctx.assume).await {
+            Ok(c) => (role_arn, c),
+            Err(e) => {
+                eprintln!("  {} {}: {e}", account.id, account.name);
+                return Outcome::Failed(e.failed(account, &role_arn), role_arn);
+            }
         }
     };
     let client = aws_sdk_iam::Client::new(&config);

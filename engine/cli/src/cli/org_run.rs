@@ -195,7 +195,7 @@ fn run(
     let caller = rt.block_on(iamwarden_aws::live::sdk_config(&aws.options()))?;
     let mut work: Vec<(ManifestEntry, Account)> = Vec::new();
     for entry in manifest.accounts {
-        if entry.plan.is_none() || entry.role_arn.is_none() {
+        if entry.plan.is_none() || (entry.role_arn.is_none() && !entry.as_caller) {
             continue;
         }
         let mut account = file_accounts
@@ -364,6 +364,14 @@ async fn member(
     entry: &ManifestEntry,
     account: &Account,
 ) -> Result<(aws_config::SdkConfig, core_apply::Caller)> {
+    if entry.as_caller {
+        // Planned with the caller's own credentials (`--management-account caller`): applied
+        // with them too; apply's account check refuses them if they are of another account.
+        let caller = iamwarden_aws::iam::caller(&ctx.caller)
+            .await
+            .context("sts:GetCallerIdentity as the caller")?;
+        return Ok((ctx.caller.clone(), caller));
+    }
     let role_arn = entry.role_arn.as_deref().unwrap_or_default();
     let config = aws_org::assume(&ctx.caller, account, role_arn, &ctx.assume)
         .await

@@ -61,6 +61,10 @@ pub struct ManifestEntry {
     /// What reading the account's IAM cost, when it was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reads: Option<ReadCost>,
+    /// Read, and applied by `org apply`, with the caller's own credentials instead of a role:
+    /// the organization's management account under `--management-account caller`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub as_caller: bool,
 }
 
 /// What reading one account cost: the IAM calls by operation and the wall time of the read (the
