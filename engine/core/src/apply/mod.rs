@@ -344,17 +344,14 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
             return lockout("delete, quarantine or take permissions from");
         }
         if matches!(a.step(), S::DetachPolicyEverywhere | S::DeletePolicy)
-            && attachment_names(a, "users")
-                .iter()
-                .any(|u| u == me)
+            && attachment_names(a, "users").iter().any(|u| u == me)
         {
             return lockout("detach a policy from");
         }
     }
     if let Some(role) = caller.role() {
         let mine = a.resource.kind == ResourceKind::Role && a.resource.name == role
-            || (names.owner_kind == Some(OwnerKind::Role)
-                && names.owner.as_deref() == Some(role));
+            || (names.owner_kind == Some(OwnerKind::Role) && names.owner.as_deref() == Some(role));
         if mine
             && matches!(
                 a.step(),
@@ -364,9 +361,7 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
             return lockout("take permissions from");
         }
         if matches!(a.step(), S::DetachPolicyEverywhere | S::DeletePolicy)
-            && attachment_names(a, "roles")
-                .iter()
-                .any(|r| r == role)
+            && attachment_names(a, "roles").iter().any(|r| r == role)
         {
             return lockout("detach a policy from");
         }

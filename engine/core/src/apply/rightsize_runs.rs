@@ -197,11 +197,17 @@ fn the_plan_removes_the_unused_service_and_action_from_both_policies() {
     for a in &acts {
         assert_eq!(a.params_json()["document"], narrowed(), "{}", a.resource.id);
         assert_eq!(a.before_json()["unused_services"], json!(["sqs"]));
-        assert_eq!(a.before_json()["unused_actions"], json!(["s3:PutObject", "sqs:*"]));
+        assert_eq!(
+            a.before_json()["unused_actions"],
+            json!(["s3:PutObject", "sqs:*"])
+        );
         assert_eq!(a.after_json()["document"], narrowed());
     }
     assert_eq!(acts[0].params_json()["policy_arn"], json!(P));
-    assert_eq!(acts[0].precondition_json()["default_version_id"], json!("v1"));
+    assert_eq!(
+        acts[0].precondition_json()["default_version_id"],
+        json!("v1")
+    );
     assert_eq!(acts[1].params_json()["owner"], json!("carol"));
     assert_eq!(acts[1].precondition_json()["owner_id"], json!("AIDACAROL"));
 }

@@ -6,13 +6,13 @@
 
 use crate::apply::fake_runs::{journal_path, run_with, undo_all};
 use crate::apply::tests::{action, plan, with_part};
-use crate::steps::Part;
 use crate::apply::{Options, Outcome, Report};
 use crate::iam::fake::{Answer, FakeIam, FakeSecret, FakeUser, State};
 use crate::inventory::ResourceKind;
 use crate::plan::{Action, Plan};
 use crate::spec::StepName;
 use crate::steps::rotate::{TAG_NEW, TAG_OLD};
+use crate::steps::Part;
 use serde_json::{json, Value};
 use std::path::Path;
 

@@ -87,7 +87,12 @@ pub(crate) fn typed_action(
     let body = Body::from_json(step, parts.clone())
         .unwrap_or_else(|e| panic!("the {step} fixture does not fit the step's types: {e}"));
     assert_eq!(
-        (body.params_json(), body.precondition_json(), body.before_json(), body.after_json()),
+        (
+            body.params_json(),
+            body.precondition_json(),
+            body.before_json(),
+            body.after_json()
+        ),
         (parts.params, parts.precondition, parts.before, parts.after),
         "the {step} fixture round-trips through its types"
     );

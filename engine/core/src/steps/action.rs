@@ -45,7 +45,12 @@ pub struct Action {
 impl Action {
     /// An action of `body`'s step on `resource`, with the step's safety and change kind and
     /// nothing else set.
-    pub fn new(id: impl Into<String>, rules: Vec<String>, resource: ResourceRef, body: Body) -> Action {
+    pub fn new(
+        id: impl Into<String>,
+        rules: Vec<String>,
+        resource: ResourceRef,
+        body: Body,
+    ) -> Action {
         let info = body.step().info();
         Action {
             id: id.into(),

@@ -158,7 +158,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
         attached_policies: u.attached_policies.clone(),
         inline_policies: u.inline_policies.clone(),
     };
-    cx.propose(r, "", Body::DeleteUser(Box::new(Parts { params, precondition: pre, before, after: () })));
+    cx.propose(
+        r,
+        "",
+        Body::DeleteUser(Box::new(Parts {
+            params,
+            precondition: pre,
+            before,
+            after: (),
+        })),
+    );
 }
 
 pub(crate) mod live {

@@ -185,7 +185,11 @@ pub(crate) mod live {
     /// The (kind, name) of the entity the action acts on, and the policy.
     fn target(a: &Action) -> Result<(&'static str, String, String), StepError> {
         let p = &super::parts(&a.body).ok_or_else(|| wrong_body(a))?.params;
-        let (kind, name) = match (p.user_name.clone(), p.group_name.clone(), p.role_name.clone()) {
+        let (kind, name) = match (
+            p.user_name.clone(),
+            p.group_name.clone(),
+            p.role_name.clone(),
+        ) {
             (Some(n), _, _) => ("user", n),
             (_, Some(n), _) => ("group", n),
             (_, _, Some(n)) => ("role", n),

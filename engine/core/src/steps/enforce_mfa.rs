@@ -58,7 +58,8 @@ pub const ENFORCE: StepInfo = StepInfo {
 };
 
 /// The parts of an `enforce_mfa` action.
-pub type EnforceMfaParts = Parts<EnforceMfaActionParams, EnforceMfaPrecondition, Empty, EnforcedState>;
+pub type EnforceMfaParts =
+    Parts<EnforceMfaActionParams, EnforceMfaPrecondition, Empty, EnforcedState>;
 
 /// The actions a user without MFA keeps: the `NotAction` of the deny.
 pub const WITHOUT_MFA: &[&str] = &[
@@ -223,7 +224,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         policy_name: name,
         document: enforce_mfa_document(),
     };
-    cx.propose(t.resource.clone(), "", Body::EnforceMfa(Box::new(Parts { params, precondition: pre, before: Empty {}, after })));
+    cx.propose(
+        t.resource.clone(),
+        "",
+        Body::EnforceMfa(Box::new(Parts {
+            params,
+            precondition: pre,
+            before: Empty {},
+            after,
+        })),
+    );
 }
 
 pub(crate) mod live {

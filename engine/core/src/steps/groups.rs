@@ -94,7 +94,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         let before = MembershipState {
             group_membership: g.clone(),
         };
-        cx.propose(t.resource.clone(), g, Body::RemoveUserFromGroup(Box::new(Parts { params, precondition: pre.clone(), before, after: Empty {} })));
+        cx.propose(
+            t.resource.clone(),
+            g,
+            Body::RemoveUserFromGroup(Box::new(Parts {
+                params,
+                precondition: pre.clone(),
+                before,
+                after: Empty {},
+            })),
+        );
     }
 }
 

@@ -81,7 +81,11 @@ fn expand(_step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
         before,
         after: (),
     };
-    cx.propose(t.resource.clone(), "", Body::DeleteInlinePolicy(Box::new(parts)));
+    cx.propose(
+        t.resource.clone(),
+        "",
+        Body::DeleteInlinePolicy(Box::new(parts)),
+    );
 }
 
 pub(crate) mod live {

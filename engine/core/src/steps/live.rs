@@ -450,5 +450,3 @@ pub(crate) fn when(t: Option<DateTime<Utc>>) -> String {
         |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )
 }
-
-

@@ -233,9 +233,7 @@ pub(crate) mod live {
         }
         (
             vec![UndoOp::UpdateLoginProfile {
-                user: parts(a)
-                    .map(|(p, _)| p.user.clone())
-                    .unwrap_or_default(),
+                user: parts(a).map(|(p, _)| p.user.clone()).unwrap_or_default(),
                 password_reset_required: false,
             }],
             None,

@@ -153,7 +153,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
                 roles: Vec::new(),
             },
         };
-        cx.propose(r.clone(), "", Body::DetachPolicyEverywhere(Box::new(Parts { params, precondition: pre, before, after })));
+        cx.propose(
+            r.clone(),
+            "",
+            Body::DetachPolicyEverywhere(Box::new(Parts {
+                params,
+                precondition: pre,
+                before,
+                after,
+            })),
+        );
     } else {
         let pre = DeletePrecondition {
             default_version_id: p.default_version_id.clone(),
@@ -164,7 +173,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
             versions: p.versions.iter().map(|v| v.version_id.clone()).collect(),
             attachments: att,
         };
-        cx.propose(r.clone(), "", Body::DeletePolicy(Box::new(Parts { params, precondition: pre, before, after: () })));
+        cx.propose(
+            r.clone(),
+            "",
+            Body::DeletePolicy(Box::new(Parts {
+                params,
+                precondition: pre,
+                before,
+                after: (),
+            })),
+        );
     }
 }
 

@@ -132,7 +132,11 @@ pub(crate) mod live {
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let p: &super::MfaParts = parts_of!(a, DeactivateMfaDevice)?;
-        let (user, delete_virtual, pre) = (p.params.user.as_str(), p.params.delete_virtual, &p.precondition);
+        let (user, delete_virtual, pre) = (
+            p.params.user.as_str(),
+            p.params.delete_virtual,
+            &p.precondition,
+        );
         let serial = a.resource.id.as_str();
         let devices = x.iam().mfa_devices(user).await?.unwrap_or_default();
         Ok(match devices.iter().find(|(s, _)| s == serial) {

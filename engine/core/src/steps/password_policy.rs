@@ -320,11 +320,8 @@ pub(crate) mod live {
         _before: &Value,
     ) -> Result<Value, StepError> {
         let settings = parts_of!(a, UpdatePasswordPolicy)?.params.settings.clone();
-        x.send(
-            &a.id,
-            IamCall::UpdateAccountPasswordPolicy { settings },
-        )
-        .await?;
+        x.send(&a.id, IamCall::UpdateAccountPasswordPolicy { settings })
+            .await?;
         Ok(Value::Null)
     }
 
@@ -339,10 +336,7 @@ pub(crate) mod live {
             }) => (vec![UndoOp::DeletePasswordPolicy], None),
             Ok(PasswordPrecondition {
                 password_policy: Some(p),
-            }) => (
-                vec![UndoOp::UpdatePasswordPolicy { settings: p }],
-                None,
-            ),
+            }) => (vec![UndoOp::UpdatePasswordPolicy { settings: p }], None),
             Err(e) => irreversible(&format!("the policy before is not known: {e}")),
         }
     }

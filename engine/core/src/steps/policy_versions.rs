@@ -29,7 +29,8 @@ pub const REPLACE: StepInfo = StepInfo {
 };
 
 /// The parts of a `replace_policy_document` action.
-pub type ReplaceParts = Parts<ReplaceActionParams, VersionPrecondition, ReplaceBefore, VersionState>;
+pub type ReplaceParts =
+    Parts<ReplaceActionParams, VersionPrecondition, ReplaceBefore, VersionState>;
 
 /// `set_default_policy_version`.
 pub const SET_DEFAULT: StepInfo = StepInfo {
@@ -193,7 +194,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
             default_version_id: "(new)".into(),
             document: doc,
         };
-        cx.propose(r.clone(), "", Body::ReplacePolicyDocument(Box::new(Parts { params, precondition: pre, before, after })));
+        cx.propose(
+            r.clone(),
+            "",
+            Body::ReplacePolicyDocument(Box::new(Parts {
+                params,
+                precondition: pre,
+                before,
+                after,
+            })),
+        );
         return;
     }
     let wanted: SetDefaultParams = params(rendered).unwrap_or_default();
@@ -247,16 +257,23 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         default_version_id: target,
         document: doc,
     };
-    cx.propose(r.clone(), "", Body::SetDefaultPolicyVersion(Box::new(Parts { params, precondition: pre, before, after })));
+    cx.propose(
+        r.clone(),
+        "",
+        Body::SetDefaultPolicyVersion(Box::new(Parts {
+            params,
+            precondition: pre,
+            before,
+            after,
+        })),
+    );
 }
 
 pub(crate) mod live {
     //! `replace_policy_document` and `set_default_policy_version`: apply's check, calls (a new
     //! default version, making room when AWS's five are taken; each resolved by re-reading when
     //! unanswered, never more than one version per action) and reverse.
-    use super::{
-        KeptVersion, VersionState,
-    };
+    use super::{KeptVersion, VersionState};
     use crate::steps::live::*;
     use serde::Deserialize;
 

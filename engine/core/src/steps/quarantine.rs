@@ -173,7 +173,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         policy_name: name,
         document: quarantine_document(),
     };
-    cx.propose(t.resource.clone(), "", Body::QuarantineUser(Box::new(Parts { params, precondition: pre, before: Empty {}, after })));
+    cx.propose(
+        t.resource.clone(),
+        "",
+        Body::QuarantineUser(Box::new(Parts {
+            params,
+            precondition: pre,
+            before: Empty {},
+            after,
+        })),
+    );
 }
 
 /// The action's params (`quarantine_role`).
@@ -239,7 +248,16 @@ fn expand_role(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value
         policy_name: name,
         document: quarantine_document(),
     };
-    cx.propose(t.resource.clone(), "", Body::QuarantineRole(Box::new(Parts { params, precondition: pre, before: Empty {}, after })));
+    cx.propose(
+        t.resource.clone(),
+        "",
+        Body::QuarantineRole(Box::new(Parts {
+            params,
+            precondition: pre,
+            before: Empty {},
+            after,
+        })),
+    );
 }
 
 pub(crate) mod live {
@@ -286,8 +304,13 @@ pub(crate) mod live {
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
         let read = match a.step() {
-            StepName::QuarantineRole => parts_of!(a, QuarantineRole)
-                .map(|p| ("role", p.params.role_name.clone(), p.params.policy_name.clone())),
+            StepName::QuarantineRole => parts_of!(a, QuarantineRole).map(|p| {
+                (
+                    "role",
+                    p.params.role_name.clone(),
+                    p.params.policy_name.clone(),
+                )
+            }),
             _ => parts_of!(a, QuarantineUser)
                 .map(|p| ("user", p.params.user.clone(), p.params.policy_name.clone())),
         };

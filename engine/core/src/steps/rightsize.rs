@@ -65,7 +65,8 @@ pub const RIGHTSIZE: StepInfo = StepInfo {
 };
 
 /// The parts of a `rightsize_policy` action.
-pub type RightsizeParts = Parts<RightsizeActionParams, RightsizePrecondition, PolicyState, PolicyState>;
+pub type RightsizeParts =
+    Parts<RightsizeActionParams, RightsizePrecondition, PolicyState, PolicyState>;
 
 /// The params a pack writes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -327,7 +328,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
             continue;
         };
         let (before, after) = states(&p.default_document, &n);
-        cx.propose(res, "", Body::RightsizePolicy(Box::new(Parts { params, precondition: pre, before, after })));
+        cx.propose(
+            res,
+            "",
+            Body::RightsizePolicy(Box::new(Parts {
+                params,
+                precondition: pre,
+                before,
+                after,
+            })),
+        );
     }
     for pname in inline {
         let id = format!("{}/{name}/{pname}", owner_kind.as_str());
@@ -373,7 +383,16 @@ fn propose_inline(
         owner_id: cx.ix.owner_id(p.owner_kind, &p.owner),
     };
     let (before, after) = states(&p.document, n);
-    cx.propose(res, "", Body::RightsizePolicy(Box::new(Parts { params, precondition: pre, before, after })));
+    cx.propose(
+        res,
+        "",
+        Body::RightsizePolicy(Box::new(Parts {
+            params,
+            precondition: pre,
+            before,
+            after,
+        })),
+    );
 }
 
 /// The narrowed document of one policy, or `None` with a skip saying why not.

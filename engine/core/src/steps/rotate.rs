@@ -317,7 +317,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 old_key_status: KeyStatus::Inactive,
                 ..before.clone()
             };
-            cx.propose(r.clone(), "", Body::RotateAccessKey(Box::new(Parts { params, precondition: pre, before, after })));
+            cx.propose(
+                r.clone(),
+                "",
+                Body::RotateAccessKey(Box::new(Parts {
+                    params,
+                    precondition: pre,
+                    before,
+                    after,
+                })),
+            );
         }
         Some(rec) => cx.skip(
             r,
@@ -347,7 +356,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 new_key: Some("created by apply".into()),
                 secret_name: Some(p.secret_name.clone()),
             };
-            cx.propose(r.clone(), "", Body::RotateAccessKey(Box::new(Parts { params, precondition: pre, before, after })));
+            cx.propose(
+                r.clone(),
+                "",
+                Body::RotateAccessKey(Box::new(Parts {
+                    params,
+                    precondition: pre,
+                    before,
+                    after,
+                })),
+            );
         }
     }
 }

@@ -207,7 +207,9 @@ fn a_part_of_another_steps_shape_is_refused_naming_the_part() {
     let err = serde_json::from_value::<Action>(text).map(|_| ());
     let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(
-        msg.starts_with("action act-1: `precondition` does not fit the deactivate_access_key step's type"),
+        msg.starts_with(
+            "action act-1: `precondition` does not fit the deactivate_access_key step's type"
+        ),
         "{msg}"
     );
 }
