@@ -249,12 +249,11 @@ pub(crate) mod live {
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let (kind, name) = tag_target(a)?;
         let want = Want::of(a)?;
-        let planned = strings_of(
-            &parts_of!(a, Tag)
-                .map(|p| &p.precondition)
-                .or_else(|_| parts_of!(a, Untag).map(|p| &p.precondition))?
-                .tags,
-        );
+        let planned = match &a.body {
+            Body::Tag(p) => strings_of(&p.precondition.tags),
+            Body::Untag(p) => strings_of(&p.precondition.tags),
+            _ => return Err(wrong_body(a)),
+        };
         let Some(current) = x.iam().tags(kind, &name).await? else {
             return Ok(Check::Stale(format!(
                 "{} no longer exists",
