@@ -382,8 +382,8 @@ fn faults_at(rate: f64, rng_seed: u64) -> Findings {
     let planned_doc: Value = plan
         .actions
         .iter()
-        .find(|a| a.action == iamwarden_core::spec::StepName::ReplacePolicyDocument)
-        .and_then(|a| a.params.get("document").cloned())
+        .find(|a| a.step() == iamwarden_core::spec::StepName::ReplacePolicyDocument)
+        .and_then(|a| a.params_json().get("document").cloned())
         .unwrap();
     let proxy =
         faultproxy::FaultProxy::start(server.port(), faultproxy::Faults::mixed(rate, rng_seed));
@@ -444,14 +444,14 @@ fn faults_at(rate: f64, rng_seed: u64) -> Findings {
             Some(d) => f.lost_undo.push(format!(
                 "{} {}: {:?} ({}), {} undo op(s)",
                 a.id,
-                a.action,
+                a.step(),
                 d.outcome,
                 d.detail,
                 d.undo.len()
             )),
             None => f
                 .lost_undo
-                .push(format!("{} {}: no outcome", a.id, a.action)),
+                .push(format!("{} {}: no outcome", a.id, a.step())),
         }
     }
     for (call, n) in accepted(&server, log_start) {

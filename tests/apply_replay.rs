@@ -12,8 +12,9 @@ use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
 use iamwarden_core::apply::{self, journal, Caller, Outcome};
 use iamwarden_core::inventory::{Inventory, ResourceKind, ResourceRef};
-use iamwarden_core::plan::{Action, ChangeKind, Plan, Safety};
+use iamwarden_core::plan::{Action, ChangeKind, Plan};
 use iamwarden_core::spec::StepName;
+use iamwarden_core::steps::{Body, JsonParts};
 use replay::{action_of, done, error, ev, ok, replay_client};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -32,27 +33,26 @@ fn plan_with(actions: Vec<Action>) -> Plan {
 }
 
 fn delete_user_action() -> Action {
-    Action {
-        id: "act-deleteuser".into(),
-        rules: vec!["r".into()],
-        action: StepName::DeleteUser,
-        resource: ResourceRef {
-            kind: ResourceKind::User,
-            id: "AIDAX".into(),
-            arn: Some("arn:aws:iam::111122223333:user/x".into()),
-            name: "x".into(),
-        },
-        params: json!({"user": "x", "permissions_boundary": "arn:aws:iam::111122223333:policy/boundary"}),
-        safety: Safety::Destructive,
-        change: ChangeKind::Delete,
-        precondition: json!({"user_id": "AIDAX", "created_at": T}),
-        before: json!({"user": "x", "groups": ["g1"], "access_keys": ["AKIA1", "AKIA2"], "attached_policies": ["arn:aws:iam::111122223333:policy/p1"], "inline_policies": ["inline1"]}),
-        after: Value::Null,
-        depends_on: Vec::new(),
-        part_of: None,
-        supersedes: Vec::new(),
-        triggered_by: Vec::new(),
-        allowed_in_use: None,
+    {
+        let parts = JsonParts {
+            params: json!({"user": "x", "permissions_boundary": "arn:aws:iam::111122223333:policy/boundary"}),
+            precondition: json!({"user_id": "AIDAX", "created_at": T}),
+            before: json!({"user": "x", "groups": ["g1"], "access_keys": ["AKIA1", "AKIA2"], "attached_policies": ["arn:aws:iam::111122223333:policy/p1"], "inline_policies": ["inline1"]}),
+            after: Value::Null,
+        };
+        let mut a = Action::new(
+            "act-deleteuser",
+            vec!["r".into()],
+            ResourceRef {
+                kind: ResourceKind::User,
+                id: "AIDAX".into(),
+                arn: Some("arn:aws:iam::111122223333:user/x".into()),
+                name: "x".into(),
+            },
+            Body::from_json(StepName::DeleteUser, parts).unwrap(),
+        );
+        a.change = ChangeKind::Delete;
+        a
     }
 }
 
@@ -227,27 +227,26 @@ async fn delete_conflict_is_reported_with_the_call_and_journaled() {
 
 #[tokio::test]
 async fn access_denied_names_the_permission_and_the_rest_goes_on() {
-    let key = |id: &str, user: &str| Action {
-        id: format!("act-{id}"),
-        rules: vec!["r".into()],
-        action: StepName::DeactivateAccessKey,
-        resource: ResourceRef {
-            kind: ResourceKind::AccessKey,
-            id: id.into(),
-            arn: None,
-            name: id.into(),
-        },
-        params: json!({"user": user}),
-        safety: Safety::Reversible,
-        change: ChangeKind::Change,
-        precondition: json!({"user": user, "status": "Active", "last_used_at": null}),
-        before: json!({"status": "Active"}),
-        after: json!({"status": "Inactive"}),
-        depends_on: Vec::new(),
-        part_of: None,
-        supersedes: Vec::new(),
-        triggered_by: Vec::new(),
-        allowed_in_use: None,
+    let key = |id: &str, user: &str| {
+        let parts = JsonParts {
+            params: json!({"user": user}),
+            precondition: json!({"user": user, "status": "Active", "last_used_at": null}),
+            before: json!({"status": "Active"}),
+            after: json!({"status": "Inactive"}),
+        };
+        let mut a = Action::new(
+            format!("act-{id}"),
+            vec!["r".into()],
+            ResourceRef {
+                kind: ResourceKind::AccessKey,
+                id: id.into(),
+                arn: None,
+                name: id.into(),
+            },
+            Body::from_json(StepName::DeactivateAccessKey, parts).unwrap(),
+        );
+        a.change = ChangeKind::Change;
+        a
     };
     let keys = |id: &str, user: &str| {
         format!("<AccessKeyMetadata><member><UserName>{user}</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><CreateDate>{T}</CreateDate></member></AccessKeyMetadata><IsTruncated>false</IsTruncated>")
@@ -275,27 +274,26 @@ async fn access_denied_names_the_permission_and_the_rest_goes_on() {
 
 #[tokio::test]
 async fn a_password_used_since_the_plan_makes_its_reset_stale() {
-    let action = Action {
-        id: "act-reset".into(),
-        rules: vec!["r".into()],
-        action: StepName::RequirePasswordReset,
-        resource: ResourceRef {
-            kind: ResourceKind::LoginProfile,
-            id: "lp-x".into(),
-            arn: None,
-            name: "x".into(),
-        },
-        params: json!({"user": "x"}),
-        safety: Safety::Reversible,
-        change: ChangeKind::Change,
-        precondition: json!({"user": "x", "created_at": T, "password_reset_required": false, "password_last_used_at": "2026-01-01T00:00:00Z"}),
-        before: json!({"password_reset_required": false}),
-        after: json!({"password_reset_required": true}),
-        depends_on: Vec::new(),
-        part_of: None,
-        supersedes: Vec::new(),
-        triggered_by: Vec::new(),
-        allowed_in_use: None,
+    let action = {
+        let parts = JsonParts {
+            params: json!({"user": "x"}),
+            precondition: json!({"user": "x", "created_at": T, "password_reset_required": false, "password_last_used_at": "2026-01-01T00:00:00Z"}),
+            before: json!({"password_reset_required": false}),
+            after: json!({"password_reset_required": true}),
+        };
+        let mut a = Action::new(
+            "act-reset",
+            vec!["r".into()],
+            ResourceRef {
+                kind: ResourceKind::LoginProfile,
+                id: "lp-x".into(),
+                arn: None,
+                name: "x".into(),
+            },
+            Body::from_json(StepName::RequirePasswordReset, parts).unwrap(),
+        );
+        a.change = ChangeKind::Change;
+        a
     };
     let http = StaticReplayClient::new(vec![ev(ok(
         "GetUser",

@@ -132,8 +132,8 @@ fn sarif(p: &Plan, rules: &RuleSet) -> String {
 /// Whether the action stops a credential: a step that disables one, except phase one of
 /// `rotate_access_key`, which only adds a key.
 fn disables(a: &iamwarden_core::plan::Action) -> bool {
-    a.action.disables_credential().is_some()
-        && a.params.get("phase").and_then(Value::as_str) != Some("create_new_key")
+    a.step().disables_credential().is_some()
+        && a.params_json().get("phase").and_then(Value::as_str) != Some("create_new_key")
 }
 
 fn disabling_actions(p: &Plan, rule: &str) -> BTreeSet<(StepName, String)> {
@@ -141,7 +141,7 @@ fn disabling_actions(p: &Plan, rule: &str) -> BTreeSet<(StepName, String)> {
         .iter()
         .filter(|a| a.rules.iter().any(|r| r == rule))
         .filter(|a| disables(a))
-        .map(|a| (a.action, a.resource.name.clone()))
+        .map(|a| (a.step(), a.resource.name.clone()))
         .collect()
 }
 
@@ -238,7 +238,7 @@ fn no_builtin_rule_disables_a_credential_in_use_unless_it_opts_out() {
                 .iter()
                 .filter(|a| a.rules.iter().any(|r| r == rule) && a.part_of.is_none())
                 .filter(|a| disables(a))
-                .map(|a| (a.action, a.resource.name.clone()))
+                .map(|a| (a.step(), a.resource.name.clone()))
                 .collect();
             if top != kept_out {
                 failures.push(format!(
@@ -251,12 +251,13 @@ fn no_builtin_rule_disables_a_credential_in_use_unless_it_opts_out() {
             for a in q
                 .actions
                 .iter()
-                .filter(|a| top.contains(&(a.action, a.resource.name.clone())))
+                .filter(|a| top.contains(&(a.step(), a.resource.name.clone())))
             {
                 let Some(note) = &a.allowed_in_use else {
                     failures.push(format!(
                         "{label}: {} {} lacks allowed_in_use",
-                        a.action, a.resource.id
+                        a.step(),
+                        a.resource.id
                     ));
                     continue;
                 };
@@ -323,7 +324,7 @@ fn edge_inventory() -> Inventory {
 fn planned(p: &Plan, step: &str) -> BTreeSet<String> {
     p.actions
         .iter()
-        .filter(|a| a.action.as_str() == step)
+        .filter(|a| a.step().as_str() == step)
         .map(|a| a.resource.name.clone())
         .collect()
 }
@@ -372,7 +373,7 @@ fn the_window_edge_is_45_days_by_default() {
     // Apply re-checks user-level steps from the plan's window start.
     let q = p.actions.iter().find(|a| a.resource.name == "k46").unwrap();
     assert_eq!(
-        q.precondition["in_use_since"],
+        q.precondition_json()["in_use_since"],
         json!("2026-09-17T00:00:00Z")
     );
     assert!(q.allowed_in_use.is_none());

@@ -149,7 +149,7 @@ fn a_key_used_after_the_plan_makes_quarantine_and_delete_user_stale() {
         .actions
         .iter()
         .filter(|a| a.part_of.is_none())
-        .map(|a| (a.action, a.resource.name.as_str()))
+        .map(|a| (a.step(), a.resource.name.as_str()))
         .collect();
     assert_eq!(
         top,
@@ -170,7 +170,7 @@ fn a_key_used_after_the_plan_makes_quarantine_and_delete_user_stale() {
         .allowed_in_use
         .as_deref()
         .is_some_and(|u| u.starts_with(&format!("access key {} last used ", keys["a-user"]))));
-    assert!(allowed.precondition.get("in_use_since").is_none());
+    assert!(allowed.precondition_json().get("in_use_since").is_none());
 
     // After the plan: q-user's and d-user's keys sign requests; q-allowed stays idle; a-user's
     // key is used again (its rule allows that).
@@ -435,7 +435,7 @@ fn seed(server: &moto::MotoServer, rt: &tokio::runtime::Runtime) -> BTreeMap<Str
 fn disabled_keys(plan: &Plan, owner: &HashMap<String, String>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for a in &plan.actions {
-        match a.action.disables_credential() {
+        match a.step().disables_credential() {
             Some(iamwarden_core::steps::Disables::AccessKey) => {
                 out.insert(a.resource.id.clone());
             }

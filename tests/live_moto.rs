@@ -263,7 +263,7 @@ async fn live_inventory_plan_and_snapshot_agree() {
     let acted: Vec<(String, String)> = plan
         .actions
         .iter()
-        .map(|a| (a.action.as_str().to_string(), a.resource.id.clone()))
+        .map(|a| (a.step().as_str().to_string(), a.resource.id.clone()))
         .collect();
     assert!(
         acted.contains(&("deactivate_access_key".into(), stale.clone())),

@@ -68,7 +68,7 @@ fn the_fresh_key_of_a_user_with_a_stale_one_is_never_touched() {
         .iter()
         .find(|a| a.resource.id == "AKIAFCH2OSXNG6TIT2JB")
         .unwrap();
-    assert_eq!(stale.action.as_str(), "deactivate_access_key");
+    assert_eq!(stale.step().as_str(), "deactivate_access_key");
     assert_eq!(
         stale.rules,
         ["access-key-unused", "access-key-second-active"],
@@ -120,15 +120,15 @@ fn default_remediations_are_reversible_and_aws_managed_policies_are_untouched() 
         .iter()
         .find(|a| a.resource.name == "platform-deployer")
         .expect("platform-deployer goes back to its previous version");
-    assert_eq!(pd.params["version_id"], "v2");
+    assert_eq!(pd.params_json()["version_id"], "v2");
     // The password policy is tightened, never weakened.
     let pp = plan
         .actions
         .iter()
-        .find(|a| a.action.as_str() == "update_password_policy")
+        .find(|a| a.step().as_str() == "update_password_policy")
         .unwrap();
-    assert_eq!(pp.after["minimum_password_length"], 14);
-    assert_eq!(pp.after["password_reuse_prevention"], 24);
+    assert_eq!(pp.after_json()["minimum_password_length"], 14);
+    assert_eq!(pp.after_json()["password_reuse_prevention"], 24);
 }
 
 #[test]
@@ -165,12 +165,17 @@ fn account_rules_negative_case_a_strong_policy_and_a_protected_root() {
     let a = plan
         .actions
         .iter()
-        .find(|a| a.action.as_str() == "update_password_policy")
+        .find(|a| a.step().as_str() == "update_password_policy")
         .unwrap();
-    assert_eq!(a.after["minimum_password_length"], 20, "never weakened");
-    assert_eq!(a.after["password_reuse_prevention"], 24);
     assert_eq!(
-        a.after["max_password_age"], 60,
+        a.after_json()["minimum_password_length"],
+        20,
+        "never weakened"
+    );
+    assert_eq!(a.after_json()["password_reuse_prevention"], 24);
+    assert_eq!(
+        a.after_json()["max_password_age"],
+        60,
         "60 is stricter than 90 and stays"
     );
 }

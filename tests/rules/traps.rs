@@ -185,7 +185,7 @@ fn actions_on<'a>(p: &'a Plan, id: &str) -> Vec<&'a Action> {
 /// The action `step` on resource `id` that rule `rule` asked for.
 fn action<'a>(p: &'a Plan, rule: &str, step: &str, id: &str) -> Option<&'a Action> {
     p.actions.iter().find(|a| {
-        a.action.as_str() == step && a.resource.id == id && a.rules.iter().any(|r| r == rule)
+        a.step().as_str() == step && a.resource.id == id && a.rules.iter().any(|r| r == rule)
     })
 }
 
@@ -212,7 +212,7 @@ fn describe(p: &Plan) -> String {
     let a: Vec<String> = p
         .actions
         .iter()
-        .map(|a| format!("{} {} {:?}", a.action, a.resource.id, a.rules))
+        .map(|a| format!("{} {} {:?}", a.step(), a.resource.id, a.rules))
         .collect();
     let s: Vec<String> = p
         .skipped
@@ -245,14 +245,14 @@ fn only_the_stale_key_of_a_user_is_acted_on() {
     );
     let stale = actions_on(&p, "AKIASTALE");
     assert_eq!(stale.len(), 1, "{}", describe(&p));
-    assert_eq!(stale[0].action.as_str(), "deactivate_access_key");
+    assert_eq!(stale[0].step().as_str(), "deactivate_access_key");
     // The stale key is also the older of two active keys: both rules share one action (and
     // access-key-not-rotated only reports).
     assert_eq!(
         stale[0].rules,
         vec!["access-key-unused", "access-key-second-active"]
     );
-    assert_eq!(stale[0].params, json!({"user": "kim"}));
+    assert_eq!(stale[0].params_json(), json!({"user": "kim"}));
     assert!(
         actions_on(&p, "AKIAFRESH").is_empty(),
         "the user's other key must never be touched\n{}",
@@ -394,15 +394,15 @@ fn an_innocently_named_admin_policy_is_found_and_rolled_back() {
     )
     .unwrap_or_else(|| panic!("{}", describe(&p)));
     // The previous version is the newest older one, v2.
-    assert_eq!(a.params["version_id"], json!("v2"));
+    assert_eq!(a.params_json()["version_id"], json!("v2"));
     assert_eq!(a.safety, Safety::Reversible);
     // The user holding it is found too, and only that policy is detached (not ReadOnlyAccess).
     let uid = user_id("ola");
     assert!(found(&p, "user-admin-policy", &uid));
     let detaches: Vec<&Action> = by_rule_on(&p, "user-admin-policy", &uid);
     assert_eq!(detaches.len(), 1, "{}", describe(&p));
-    assert_eq!(detaches[0].action.as_str(), "detach_user_policy");
-    assert_eq!(detaches[0].params["policy_arn"], json!(arn));
+    assert_eq!(detaches[0].step().as_str(), "detach_user_policy");
+    assert_eq!(detaches[0].params_json()["policy_arn"], json!(arn));
 }
 
 #[test]
@@ -447,7 +447,7 @@ fn aws_managed_policies_never_get_set_default_policy_version() {
         assert!(
             p.actions
                 .iter()
-                .all(|a| a.action.as_str() != "set_default_policy_version"),
+                .all(|a| a.step().as_str() != "set_default_policy_version"),
             "{}",
             describe(&p)
         );
@@ -553,7 +553,8 @@ fn password_policy_merge_never_weakens() {
     assert!(found(&p, "password-policy-weak", ACCT), "{}", describe(&p));
     let a = action(&p, "password-policy-weak", "update_password_policy", ACCT)
         .unwrap_or_else(|| panic!("{}", describe(&p)));
-    let s = &a.params["settings"];
+    let params = a.params_json();
+    let s = &params["settings"];
     assert_eq!(
         s["minimum_password_length"],
         json!(20),
@@ -571,20 +572,23 @@ fn password_policy_merge_never_weakens() {
         json!(true),
         "an existing setting is never turned off"
     );
-    assert_eq!(a.before["minimum_password_length"], json!(20));
-    assert_eq!(a.after, *s);
+    assert_eq!(a.before_json()["minimum_password_length"], json!(20));
+    assert_eq!(a.after_json(), *s);
 
     // No policy at all: the CIS settings, as numbers.
     let p = plan(json!({"account": {"id": ACCT, "root": {"mfa_enabled": true}}}));
     let a = action(&p, "password-policy-weak", "update_password_policy", ACCT)
         .unwrap_or_else(|| panic!("{}", describe(&p)));
-    assert_eq!(a.params["settings"]["minimum_password_length"], json!(14));
-    assert_eq!(a.params["settings"]["max_password_age"], json!(90));
     assert_eq!(
-        a.params["settings"]["require_lowercase_characters"],
+        a.params_json()["settings"]["minimum_password_length"],
+        json!(14)
+    );
+    assert_eq!(a.params_json()["settings"]["max_password_age"], json!(90));
+    assert_eq!(
+        a.params_json()["settings"]["require_lowercase_characters"],
         json!(true)
     );
-    assert_eq!(a.before, Value::Null);
+    assert_eq!(a.before_json(), Value::Null);
 }
 
 #[test]
@@ -621,12 +625,18 @@ fn a_quarantine_is_the_documented_deny_all_inline_policy() {
     let p = plan(json!({"users": [user("sue", "2024-01-01T00:00:00Z", json!({}))]}));
     let a = action(&p, "user-inactive", "quarantine_user", &uid)
         .unwrap_or_else(|| panic!("{}", describe(&p)));
-    assert_eq!(a.params["policy_name"], json!("iamwarden-quarantine"));
     assert_eq!(
-        a.params["document"]["Statement"][0]["Effect"],
+        a.params_json()["policy_name"],
+        json!("iamwarden-quarantine")
+    );
+    assert_eq!(
+        a.params_json()["document"]["Statement"][0]["Effect"],
         json!("Deny")
     );
-    assert_eq!(a.params["document"]["Statement"][0]["Action"], json!("*"));
+    assert_eq!(
+        a.params_json()["document"]["Statement"][0]["Action"],
+        json!("*")
+    );
     assert_eq!(a.safety, Safety::Reversible);
 }
 
@@ -702,10 +712,10 @@ fn params_override_in_a_copied_pack() {
     // `action: delete` switches the step: a destructive delete, and no deactivation.
     assert_eq!(p.actions.len(), 1, "{}", describe(&p));
     let a = &p.actions[0];
-    assert_eq!(a.action.as_str(), "delete_access_key");
+    assert_eq!(a.step().as_str(), "delete_access_key");
     assert_eq!(a.resource.id, "AKIA60DAYS");
     assert_eq!(a.safety, Safety::Destructive);
-    assert_eq!(a.after, Value::Null);
+    assert_eq!(a.after_json(), Value::Null);
     assert_eq!(p.summary.destructive, 1);
     assert_eq!(f.actions, vec![a.id.clone()]);
 
@@ -792,7 +802,7 @@ fn delete_user_cascade_order_links_and_supersession() {
     let got: Vec<(String, String)> = p
         .actions
         .iter()
-        .map(|a| (a.action.as_str().to_string(), a.resource.id.clone()))
+        .map(|a| (a.step().as_str().to_string(), a.resource.id.clone()))
         .collect();
     let want: Vec<(String, String)> = [
         ("delete_login_profile", "uma"),
@@ -818,23 +828,23 @@ fn delete_user_cascade_order_links_and_supersession() {
             a.part_of.as_deref(),
             Some(delete.id.as_str()),
             "{} {}",
-            a.action,
+            a.step(),
             a.resource.id
         );
     }
     let ids: Vec<String> = prereqs.iter().map(|a| a.id.clone()).collect();
     assert_eq!(delete.depends_on, ids);
     // The prerequisites themselves.
-    assert_eq!(prereqs[3].params["delete_virtual"], json!(true));
-    assert_eq!(prereqs[4].params["group"], json!("devs"));
-    assert_eq!(prereqs[5].params["policy_arn"], json!(READONLY_ARN));
-    assert_eq!(delete.before["inline_policies"], json!(["scratch"]));
+    assert_eq!(prereqs[3].params_json()["delete_virtual"], json!(true));
+    assert_eq!(prereqs[4].params_json()["group"], json!("devs"));
+    assert_eq!(prereqs[5].params_json()["policy_arn"], json!(READONLY_ARN));
+    assert_eq!(delete.before_json()["inline_policies"], json!(["scratch"]));
 
     // The quarantine another rule asked for is moot: superseded by delete_user, not planned.
     assert!(p
         .actions
         .iter()
-        .all(|a| a.action.as_str() != "quarantine_user"));
+        .all(|a| a.step().as_str() != "quarantine_user"));
     assert!(
         delete.supersedes.iter().any(
             |s| s.action.as_str() == "quarantine_user" && s.rules == vec!["quarantine-leavers"]
@@ -843,7 +853,7 @@ fn delete_user_cascade_order_links_and_supersession() {
         delete.supersedes
     );
     // So is the MFA policy (issue 14): delete_user's cascade would not know to delete it.
-    assert!(p.actions.iter().all(|a| a.action.as_str() != "enforce_mfa"));
+    assert!(p.actions.iter().all(|a| a.step().as_str() != "enforce_mfa"));
     assert!(
         delete
             .supersedes
@@ -866,7 +876,7 @@ fn delete_user_cascade_order_links_and_supersession() {
     assert!(p
         .actions
         .iter()
-        .all(|a| a.action.as_str() != "deactivate_access_key"));
+        .all(|a| a.step().as_str() != "deactivate_access_key"));
     // Nothing touches the other member of the group.
     assert!(actions_on(&p, &user_id("val")).is_empty());
     assert!(actions_on(&p, "AKIAVAL1").is_empty());
@@ -916,7 +926,10 @@ fn password_length_param_override_reaches_the_merge() {
     assert!(found(&p, "password-policy-weak", ACCT), "{}", describe(&p));
     let a = action(&p, "password-policy-weak", "update_password_policy", ACCT)
         .unwrap_or_else(|| panic!("{}", describe(&p)));
-    assert_eq!(a.params["settings"]["minimum_password_length"], json!(16));
+    assert_eq!(
+        a.params_json()["settings"]["minimum_password_length"],
+        json!(16)
+    );
 }
 
 #[test]
@@ -928,7 +941,10 @@ fn password_length_written_as_a_float_is_not_dropped() {
     assert!(found(&p, "password-policy-weak", ACCT), "{}", describe(&p));
     let a = action(&p, "password-policy-weak", "update_password_policy", ACCT)
         .unwrap_or_else(|| panic!("no update planned\n{}", describe(&p)));
-    assert_eq!(a.params["settings"]["minimum_password_length"], json!(16));
+    assert_eq!(
+        a.params_json()["settings"]["minimum_password_length"],
+        json!(16)
+    );
 }
 
 /// A customer policy whose versions carry no `created_at` (optional in the inventory schema).
@@ -956,7 +972,7 @@ fn previous_version_with_creation_dates_is_never_a_newer_one() {
         &arn,
     )
     .unwrap_or_else(|| panic!("{}", describe(&p)));
-    assert_eq!(a.params["version_id"], json!("v1"));
+    assert_eq!(a.params_json()["version_id"], json!("v1"));
 }
 
 #[test]
@@ -973,7 +989,12 @@ fn previous_version_without_creation_dates_is_never_a_newer_one() {
         &arn,
     )
     .unwrap_or_else(|| panic!("{}", describe(&p)));
-    assert_eq!(a.params["version_id"], json!("v1"), "{}", describe(&p));
+    assert_eq!(
+        a.params_json()["version_id"],
+        json!("v1"),
+        "{}",
+        describe(&p)
+    );
 
     let arn = customer_arn("UndatedFirst");
     let p = plan(

@@ -443,7 +443,7 @@ fn run_case(tests_file: &str, dir: &Path, case: &TestCase, packs: &[LoadedPack])
                 .actions
                 .iter()
                 .filter(|a| a.rules.iter().any(|r| r == rule_id))
-                .map(|a| format!("{} {}", a.action, a.resource.name))
+                .map(|a| format!("{} {}", a.step(), a.resource.name))
                 .collect();
             got.sort();
             let mut exp = expected.clone();

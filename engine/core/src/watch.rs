@@ -308,7 +308,7 @@ pub fn notification(batch: &str, plan_file: &str, plan: &Plan, outcome: &str) ->
             .take(NOTIFY_MAX_CHANGES)
             .map(|a| NotifiedChange {
                 id: a.id.clone(),
-                step: a.action.as_str().to_string(),
+                step: a.step().as_str().to_string(),
                 resource: a.resource.name.clone(),
                 rules: a.rules.clone(),
                 triggered_by: a.triggered_by.clone(),

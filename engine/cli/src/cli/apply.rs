@@ -483,30 +483,38 @@ mod tests {
     use iamwarden_core::inventory::{ResourceKind, ResourceRef};
     use iamwarden_core::plan::{Action, ChangeKind, Plan};
     use iamwarden_core::spec::StepName;
+    use iamwarden_core::steps::{Body, JsonParts};
 
     fn key_action(id: &str, step: StepName) -> Action {
-        Action {
+        use serde_json::{json, Value};
+        let (before, after) = if step == StepName::DeleteAccessKey {
+            (
+                json!({"status": "Active", "created_at": null, "last_used_at": null}),
+                Value::Null,
+            )
+        } else {
+            (json!({"status": "Active"}), json!({"status": "Inactive"}))
+        };
+        let parts = JsonParts {
+            params: json!({"user": "alice"}),
+            precondition: json!({"user": "alice", "status": "Active", "last_used_at": null}),
+            before,
+            after,
+        };
+        let resource = ResourceRef {
+            kind: ResourceKind::AccessKey,
             id: id.into(),
-            rules: vec!["r".into()],
-            action: step,
-            resource: ResourceRef {
-                kind: ResourceKind::AccessKey,
-                id: id.into(),
-                arn: None,
-                name: id.into(),
-            },
-            params: serde_json::json!({"user": "alice"}),
-            safety: step.info().safety,
-            change: ChangeKind::Change,
-            precondition: serde_json::json!({}),
-            before: serde_json::json!({}),
-            after: serde_json::json!({}),
-            depends_on: Vec::new(),
-            part_of: None,
-            supersedes: Vec::new(),
-            triggered_by: Vec::new(),
-            allowed_in_use: None,
-        }
+            arn: None,
+            name: id.into(),
+        };
+        let mut a = Action::new(
+            id,
+            vec!["r".into()],
+            resource,
+            Body::from_json(step, parts).unwrap(),
+        );
+        a.change = ChangeKind::Change;
+        a
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub use dispatch::Executor;
 use crate::iam::Iam;
 use crate::steps::live as steps;
 
-use crate::inventory::ResourceKind;
+use crate::inventory::{OwnerKind, ResourceKind};
 use crate::plan::{Action, Plan, Safety, PLAN_FORMAT_VERSION};
 use crate::spec::StepName;
 use chrono::{DateTime, Duration, Utc};
@@ -196,14 +196,11 @@ fn human_duration(d: Duration) -> String {
 
 /// One line naming an action for people: `delete_access_key AKIA... (user alice)`.
 pub fn describe(a: &Action) -> String {
-    let user = a
-        .params
-        .get("user")
-        .and_then(Value::as_str)
-        .filter(|u| *u != a.resource.name);
+    let names = a.names();
+    let user = names.user.as_deref().filter(|u| *u != a.resource.name);
     match user {
-        Some(u) => format!("{} {} (user {u})", a.action, a.resource.name),
-        None => format!("{} {}", a.action, a.resource.name),
+        Some(u) => format!("{} {} (user {u})", a.step(), a.resource.name),
+        None => format!("{} {}", a.step(), a.resource.name),
     }
 }
 
@@ -269,23 +266,23 @@ pub fn check_account(plan: &Plan, caller: &Caller) -> Result<(), Refusal> {
     Ok(())
 }
 
-fn attachment_names(v: Option<&Value>, kind: &str) -> Vec<String> {
-    v.and_then(|a| a.get(kind))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
+/// The users (`"users"`) or roles (`"roles"`) a policy step's plan saw the policy attached to.
+fn attachment_names<'a>(a: &'a Action, kind: &str) -> &'a [String] {
+    match crate::steps::managed_policy::planned(&a.body) {
+        Some((_, att)) if kind == "users" => &att.users,
+        Some((_, att)) if kind == "roles" => &att.roles,
+        _ => &[],
+    }
 }
 
 /// Why this action must not run, whatever the account's state: it would lock out the identity
 /// running apply, or it touches an AWS-managed policy.
 pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
     use StepName as S;
-    if let Some(arn) = a.params.get("policy_arn").and_then(Value::as_str) {
+    let names = a.names();
+    if let Some(arn) = names.policy_arn.as_deref() {
         let modifies_policy = matches!(
-            a.action,
+            a.step(),
             S::ReplacePolicyDocument
                 | S::SetDefaultPolicyVersion
                 | S::DeletePolicy
@@ -300,7 +297,7 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
             .arn
             .as_deref()
             .is_some_and(crate::steps::is_aws_managed)
-        && matches!(a.action, S::Tag | S::Untag)
+        && matches!(a.step(), S::Tag | S::Untag)
     {
         return Some("AWS-managed policies are never modified or deleted".into());
     }
@@ -314,7 +311,7 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
         if a.resource.kind == ResourceKind::AccessKey
             && &a.resource.id == key
             && matches!(
-                a.action,
+                a.step(),
                 S::DeactivateAccessKey | S::DeleteAccessKey | S::RotateAccessKey
             )
         {
@@ -324,15 +321,15 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
     if let Some(me) = caller.user() {
         let subject_user = match a.resource.kind {
             ResourceKind::User => Some(a.resource.name.as_str()),
-            _ => a.params.get("user").and_then(Value::as_str),
+            _ => names.user.as_deref(),
         };
-        let inline_owner = (a.params.get("owner_kind").and_then(Value::as_str) == Some("user"))
-            .then(|| a.params.get("owner").and_then(Value::as_str))
+        let inline_owner = (names.owner_kind == Some(OwnerKind::User))
+            .then_some(names.owner.as_deref())
             .flatten();
         let mine = subject_user == Some(me) || inline_owner == Some(me);
         if mine
             && matches!(
-                a.action,
+                a.step(),
                 S::DeleteUser
                     | S::QuarantineUser
                     | S::EnforceMfa
@@ -346,30 +343,25 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
         {
             return lockout("delete, quarantine or take permissions from");
         }
-        if matches!(a.action, S::DetachPolicyEverywhere | S::DeletePolicy)
-            && attachment_names(a.before.get("attachments"), "users")
-                .iter()
-                .any(|u| u == me)
+        if matches!(a.step(), S::DetachPolicyEverywhere | S::DeletePolicy)
+            && attachment_names(a, "users").iter().any(|u| u == me)
         {
             return lockout("detach a policy from");
         }
     }
     if let Some(role) = caller.role() {
         let mine = a.resource.kind == ResourceKind::Role && a.resource.name == role
-            || (a.params.get("owner_kind").and_then(Value::as_str) == Some("role")
-                && a.params.get("owner").and_then(Value::as_str) == Some(role));
+            || (names.owner_kind == Some(OwnerKind::Role) && names.owner.as_deref() == Some(role));
         if mine
             && matches!(
-                a.action,
+                a.step(),
                 S::DetachRolePolicy | S::DeleteInlinePolicy | S::QuarantineRole
             )
         {
             return lockout("take permissions from");
         }
-        if matches!(a.action, S::DetachPolicyEverywhere | S::DeletePolicy)
-            && attachment_names(a.before.get("attachments"), "roles")
-                .iter()
-                .any(|r| r == role)
+        if matches!(a.step(), S::DetachPolicyEverywhere | S::DeletePolicy)
+            && attachment_names(a, "roles").iter().any(|r| r == role)
         {
             return lockout("detach a policy from");
         }
@@ -379,13 +371,18 @@ pub fn guard(a: &Action, caller: &Caller) -> Option<String> {
 
 /// The subject an action works on: actions on one subject run one after another, in plan order.
 fn subject(a: &Action) -> String {
-    let p = |k: &str| a.params.get(k).and_then(Value::as_str).unwrap_or_default();
+    let names = a.names();
+    let p = |v: &Option<String>| v.clone().unwrap_or_default();
     match a.resource.kind {
         ResourceKind::AccessKey | ResourceKind::LoginProfile | ResourceKind::MfaDevice => {
-            format!("user:{}", p("user"))
+            format!("user:{}", p(&names.user))
         }
         ResourceKind::User => format!("user:{}", a.resource.name),
-        ResourceKind::InlinePolicy => format!("{}:{}", p("owner_kind"), p("owner")),
+        ResourceKind::InlinePolicy => format!(
+            "{}:{}",
+            names.owner_kind.map(OwnerKind::as_str).unwrap_or_default(),
+            p(&names.owner)
+        ),
         ResourceKind::Group => format!("group:{}", a.resource.name),
         ResourceKind::Role => format!("role:{}", a.resource.name),
         ResourceKind::ManagedPolicy => format!("policy:{}", a.resource.id),
@@ -462,7 +459,7 @@ pub async fn run_selected<I: Iam>(
     let parents: HashMap<&str, &Action> = plan
         .actions
         .iter()
-        .filter(|a| a.action == StepName::DeleteUser)
+        .filter(|a| a.step() == StepName::DeleteUser)
         .map(|a| (a.id.as_str(), a))
         .collect();
     let refused: HashMap<String, String> = refused
@@ -525,7 +522,7 @@ pub async fn run_selected<I: Iam>(
 fn report(a: &Action, outcome: Outcome, detail: impl Into<String>) -> ActionReport {
     ActionReport {
         id: a.id.clone(),
-        action: a.action,
+        action: a.step(),
         target: describe(a),
         outcome,
         detail: detail.into(),
@@ -670,7 +667,7 @@ async fn run_one<I: Iam>(
             journal.append(&Record::Begin {
                 action: a.id.clone(),
                 mode: Mode::Apply,
-                step: a.action.as_str().to_string(),
+                step: a.step().as_str().to_string(),
                 resource: a.resource.name.clone(),
                 before: before.clone(),
                 at: Utc::now(),

@@ -9,7 +9,7 @@ use crate::inventory::{
     AccessDataStatus, ActionLastAccessed, Inventory, ManagedPolicy, PolicyVersion, ServiceAccess,
     ServiceLastAccessed, User,
 };
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, ChangeKind, Plan};
 use crate::spec::StepName;
 use crate::steps::{expand, Cx, Index, Target};
 use chrono::{DateTime, Duration, Utc};
@@ -145,17 +145,13 @@ fn actions(inv: &Inventory) -> Vec<Action> {
     cx.out
         .into_iter()
         .map(|p| {
-            let mut a = crate::apply::tests::action(
-                p.step,
-                p.resource.kind,
-                &p.resource.id,
-                &p.resource.name,
-                p.params,
+            let mut a = Action::new(
+                format!("act-{}", p.resource.id),
+                vec!["r".into()],
+                p.resource,
+                p.body,
             );
-            a.resource = p.resource;
-            a.precondition = p.precondition;
-            a.before = p.before;
-            a.after = p.after;
+            a.change = ChangeKind::Change;
             a
         })
         .collect()
@@ -199,15 +195,21 @@ fn the_plan_removes_the_unused_service_and_action_from_both_policies() {
     let acts = actions(&inventory());
     assert_eq!(acts.len(), 2);
     for a in &acts {
-        assert_eq!(a.params["document"], narrowed(), "{}", a.resource.id);
-        assert_eq!(a.before["unused_services"], json!(["sqs"]));
-        assert_eq!(a.before["unused_actions"], json!(["s3:PutObject", "sqs:*"]));
-        assert_eq!(a.after["document"], narrowed());
+        assert_eq!(a.params_json()["document"], narrowed(), "{}", a.resource.id);
+        assert_eq!(a.before_json()["unused_services"], json!(["sqs"]));
+        assert_eq!(
+            a.before_json()["unused_actions"],
+            json!(["s3:PutObject", "sqs:*"])
+        );
+        assert_eq!(a.after_json()["document"], narrowed());
     }
-    assert_eq!(acts[0].params["policy_arn"], json!(P));
-    assert_eq!(acts[0].precondition["default_version_id"], json!("v1"));
-    assert_eq!(acts[1].params["owner"], json!("carol"));
-    assert_eq!(acts[1].precondition["owner_id"], json!("AIDACAROL"));
+    assert_eq!(acts[0].params_json()["policy_arn"], json!(P));
+    assert_eq!(
+        acts[0].precondition_json()["default_version_id"],
+        json!("v1")
+    );
+    assert_eq!(acts[1].params_json()["owner"], json!("carol"));
+    assert_eq!(acts[1].precondition_json()["owner_id"], json!("AIDACAROL"));
 }
 
 #[tokio::test]
@@ -361,7 +363,7 @@ async fn a_policy_with_five_versions_loses_its_oldest_other_version_and_undo_rec
         fp.next_version = 6;
     }
     let acts = actions(&inv);
-    assert_eq!(acts[0].params["delete_version_first"], json!("v2"));
+    assert_eq!(acts[0].params_json()["delete_version_first"], json!("v2"));
     let fake = FakeIam::new(s);
     let (_d, path) = journal_path();
     let r = run(&fake, &path, &plan(vec![acts[0].clone()])).await;

@@ -5,13 +5,14 @@
 //! the secret only, never in the journal or the report.
 
 use crate::apply::fake_runs::{journal_path, run_with, undo_all};
-use crate::apply::tests::{action, plan};
+use crate::apply::tests::{action, plan, with_part};
 use crate::apply::{Options, Outcome, Report};
 use crate::iam::fake::{Answer, FakeIam, FakeSecret, FakeUser, State};
 use crate::inventory::ResourceKind;
 use crate::plan::{Action, Plan};
 use crate::spec::StepName;
 use crate::steps::rotate::{TAG_NEW, TAG_OLD};
+use crate::steps::Part;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -45,18 +46,21 @@ fn account() -> State {
 }
 
 fn phase_one() -> Action {
-    let mut a = action(
+    let a = action(
         StepName::RotateAccessKey,
         ResourceKind::AccessKey,
         "AKIAOLD",
         "AKIAOLD",
         json!({"user": "alice", "phase": "create_new_key", "secret_name": SECRET}),
     );
-    a.precondition = json!({
-        "user": "alice", "user_id": "AIDAALICE", "status": "Active",
-        "last_used_at": null, "keys": ["AKIAOLD"],
-    });
-    a
+    with_part(
+        a,
+        Part::Precondition,
+        json!({
+            "user": "alice", "user_id": "AIDAALICE", "status": "Active",
+            "last_used_at": null, "keys": ["AKIAOLD"],
+        }),
+    )
 }
 
 fn phase_two(new: &str) -> Action {
@@ -68,11 +72,14 @@ fn phase_two(new: &str) -> Action {
         json!({"user": "alice", "phase": "deactivate_old_key", "secret_name": SECRET, "new_key": new}),
     );
     a.id = "act-phase-two".into();
-    a.precondition = json!({
-        "user": "alice", "user_id": "AIDAALICE", "status": "Active",
-        "last_used_at": null, "keys": ["AKIAOLD", new],
-    });
-    a
+    with_part(
+        a,
+        Part::Precondition,
+        json!({
+            "user": "alice", "user_id": "AIDAALICE", "status": "Active",
+            "last_used_at": null, "keys": ["AKIAOLD", new],
+        }),
+    )
 }
 
 fn outcome(r: &Report, id: &str) -> (Outcome, String) {

@@ -13,7 +13,6 @@
 
 use crate::plan::{Action, Plan};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The terms given on the command line.
@@ -85,7 +84,7 @@ pub enum SelectError {
 }
 
 /// The names an action answers to.
-fn names(a: &Action) -> Vec<&str> {
+fn names(a: &Action) -> Vec<String> {
     let mut n = vec![
         a.id.as_str(),
         a.resource.name.as_str(),
@@ -93,8 +92,11 @@ fn names(a: &Action) -> Vec<&str> {
     ];
     n.extend(a.resource.arn.as_deref());
     n.extend(a.rules.iter().map(String::as_str));
-    n.extend(a.params.get("user").and_then(Value::as_str));
-    n.into_iter().filter(|s| !s.is_empty()).collect()
+    let user = a.names().user;
+    let mut n: Vec<String> = n.into_iter().map(str::to_string).collect();
+    n.extend(user);
+    n.retain(|s| !s.is_empty());
+    n
 }
 
 fn matching<'a>(
@@ -107,12 +109,12 @@ fn matching<'a>(
         let hit: Vec<&str> = plan
             .actions
             .iter()
-            .filter(|a| names(a).contains(&t.as_str()))
+            .filter(|a| names(a).contains(t))
             .map(|a| a.id.as_str())
             .collect();
         if hit.is_empty() {
-            let all: BTreeSet<&str> = plan.actions.iter().flat_map(names).collect();
-            let hint = crate::diag::did_you_mean(t, all.iter().copied())
+            let all: BTreeSet<String> = plan.actions.iter().flat_map(names).collect();
+            let hint = crate::diag::did_you_mean(t, all.iter().map(String::as_str))
                 .map(|h| format!(" ({h})"))
                 .unwrap_or_default();
             return Err(SelectError::Unknown {

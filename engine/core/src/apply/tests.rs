@@ -4,8 +4,12 @@ use super::steps::undo_for;
 use super::*;
 use crate::inventory::ResourceRef;
 use crate::plan::ChangeKind;
+use crate::steps::{Body, JsonParts, Part};
 use serde_json::json;
 
+/// An action of `step` on `kind` `id` (named `name`): the parts of the step's first action on
+/// the demo account, with `params`' keys set over its params (a fixture for what needs only the
+/// step, the resource and a few params: guards, undo derivation, selection).
 pub(crate) fn action(
     step: StepName,
     kind: ResourceKind,
@@ -13,34 +17,56 @@ pub(crate) fn action(
     name: &str,
     params: Value,
 ) -> Action {
-    Action {
-        id: format!("act-{id}"),
-        rules: vec!["r".into()],
-        action: step,
-        resource: ResourceRef {
+    let sample = crate::steps::tests::sample_body(step);
+    let mut parts = JsonParts {
+        params: sample.params_json(),
+        precondition: sample.precondition_json(),
+        before: sample.before_json(),
+        after: sample.after_json(),
+    };
+    if let (Some(into), Value::Object(set)) = (parts.params.as_object_mut(), params) {
+        into.extend(set);
+    }
+    let body = Body::from_json(step, parts)
+        .unwrap_or_else(|e| panic!("the {step} fixture does not fit the step's types: {e}"));
+    let mut a = Action::new(
+        format!("act-{id}"),
+        vec!["r".into()],
+        ResourceRef {
             kind,
             id: id.into(),
             arn: None,
             name: name.into(),
         },
-        params,
-        safety: step.info().safety,
-        change: ChangeKind::Change,
-        precondition: json!({}),
-        before: json!({}),
-        after: json!({}),
-        depends_on: Vec::new(),
-        part_of: None,
-        supersedes: Vec::new(),
-        triggered_by: Vec::new(),
-        allowed_in_use: None,
-    }
+        body,
+    );
+    a.change = ChangeKind::Change;
+    a
 }
 
-/// A sealed plan holding `actions` (made now, for account 123456789012).
-/// An action of `step` whose four parts are serialized from the step's typed structs (the
-/// ones its expansion writes), and checked to round-trip through the types the step's registry
-/// entry names: a fixture cannot drift from the step's types.
+/// `a` with one part replaced by `value` (read through the step's type).
+pub(crate) fn with_part(a: Action, part: Part, value: Value) -> Action {
+    let mut parts = JsonParts {
+        params: a.params_json(),
+        precondition: a.precondition_json(),
+        before: a.before_json(),
+        after: a.after_json(),
+    };
+    match part {
+        Part::Params => parts.params = value,
+        Part::Precondition => parts.precondition = value,
+        Part::Before => parts.before = value,
+        Part::After => parts.after = value,
+    }
+    let step = a.step();
+    let body = Body::from_json(step, parts)
+        .unwrap_or_else(|e| panic!("the {step} fixture does not fit the step's types: {e}"));
+    Action { body, ..a }
+}
+
+/// An action of `step` whose four parts are the step's typed structs (the ones its expansion
+/// writes), given as anything that serializes to them: a fixture that does not fit the step's
+/// types panics, and one that does round-trips to the same JSON.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn typed_action(
     step: StepName,
@@ -52,24 +78,35 @@ pub(crate) fn typed_action(
     before: &impl serde::Serialize,
     after: &impl serde::Serialize,
 ) -> Action {
-    let parts = crate::steps::Parts {
+    let parts = JsonParts {
         params: serde_json::to_value(params).unwrap(),
         precondition: serde_json::to_value(precondition).unwrap(),
         before: serde_json::to_value(before).unwrap(),
         after: serde_json::to_value(after).unwrap(),
     };
-    let back = (step.info().roundtrip)(&parts)
+    let body = Body::from_json(step, parts.clone())
         .unwrap_or_else(|e| panic!("the {step} fixture does not fit the step's types: {e}"));
     assert_eq!(
-        back, parts,
+        (
+            body.params_json(),
+            body.precondition_json(),
+            body.before_json(),
+            body.after_json()
+        ),
+        (parts.params, parts.precondition, parts.before, parts.after),
         "the {step} fixture round-trips through its types"
     );
-    let mut a = action(step, kind, id, name, parts.params);
-    a.change = step.info().change;
-    a.precondition = parts.precondition;
-    a.before = parts.before;
-    a.after = parts.after;
-    a
+    Action::new(
+        format!("act-{id}"),
+        vec!["r".into()],
+        ResourceRef {
+            kind,
+            id: id.into(),
+            arn: None,
+            name: name.into(),
+        },
+        body,
+    )
 }
 
 pub(crate) fn plan(actions: Vec<Action>) -> Plan {
@@ -215,8 +252,11 @@ fn the_self_lockout_guard_table() {
         "p",
         json!({"policy_arn": "arn:aws:iam::123456789012:policy/p"}),
     );
-    detach_everywhere.before =
-        json!({"attachments": {"users": ["ci-bot"], "groups": [], "roles": ["deployer"]}});
+    detach_everywhere = with_part(
+        detach_everywhere,
+        Part::Before,
+        json!({"attachments": {"users": ["ci-bot"], "groups": [], "roles": ["deployer"]}}),
+    );
     let cases: Vec<(Action, &Caller, bool)> = vec![
         (
             key("AKIACI", "ci-bot", StepName::DeactivateAccessKey),
@@ -311,7 +351,7 @@ fn the_self_lockout_guard_table() {
             guard(a, caller).is_some(),
             *refused,
             "case {i}: {} {} as {}",
-            a.action,
+            a.step(),
             a.resource.name,
             caller.arn
         );
@@ -365,7 +405,8 @@ fn undo_table() {
         StepName::DeletePolicy,
         StepName::DeactivateMfaDevice,
     ] {
-        let (ops, why) = undo_for(&key("K", "u", step), &json!({}), &Value::Null);
+        let a = action(step, ResourceKind::AccessKey, "K", "u", json!({}));
+        let (ops, why) = undo_for(&a, &json!({}), &Value::Null);
         assert!(ops.is_empty() && why.is_some(), "{step}");
     }
     let replace = action(

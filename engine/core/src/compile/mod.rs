@@ -1046,16 +1046,9 @@ fn did_you_mean_param(raw: &Value, params: &Value) -> Option<String> {
     did_you_mean(&name, names.iter().map(String::as_str))
 }
 
-/// The operators set on a condition, with their raw operands, in registry order: the
-/// condition's YAML form read back, so no operator is listed here.
+/// The operators set on a condition, with their raw operands, in registry order.
 fn operators(c: &ConditionSpec) -> Vec<(&'static str, Value)> {
-    let Ok(Value::Object(fields)) = serde_json::to_value(c) else {
-        return Vec::new();
-    };
-    crate::ops::REGISTRY
-        .iter()
-        .filter_map(|o| fields.get(o.key).map(|v| (o.key, v.clone())))
-        .collect()
+    c.operators.clone()
 }
 
 /// Translates a JSONPath filter into a native condition when every comparison is between a

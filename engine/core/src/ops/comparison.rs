@@ -12,6 +12,7 @@ use std::sync::Arc;
 /// `eq`.
 pub const EQ: Operator = Operator {
     key: "eq",
+    operand_schema: super::operand_schema::<Value>,
     operand: "any",
     description: "equal to this value.",
     holds_when: "equals the operand",
@@ -22,6 +23,7 @@ pub const EQ: Operator = Operator {
 /// `ne`.
 pub const NE: Operator = Operator {
     key: "ne",
+    operand_schema: super::operand_schema::<Value>,
     operand: "any",
     description: "not equal to this value.",
     holds_when: "does not equal the operand",
@@ -32,6 +34,7 @@ pub const NE: Operator = Operator {
 /// `lt`.
 pub const LT: Operator = Operator {
     key: "lt",
+    operand_schema: super::operand_schema::<Value>,
     operand: "number or string",
     description: "less than (numbers numerically, timestamps in time, other strings by text).",
     holds_when: "is less than the operand (numbers, timestamps, text)",
@@ -42,6 +45,7 @@ pub const LT: Operator = Operator {
 /// `le`.
 pub const LE: Operator = Operator {
     key: "le",
+    operand_schema: super::operand_schema::<Value>,
     operand: "number or string",
     description: "less than or equal.",
     holds_when: "is less than or equal to the operand",
@@ -52,6 +56,7 @@ pub const LE: Operator = Operator {
 /// `gt`.
 pub const GT: Operator = Operator {
     key: "gt",
+    operand_schema: super::operand_schema::<Value>,
     operand: "number or string",
     description: "greater than.",
     holds_when: "is greater than the operand",
@@ -62,6 +67,7 @@ pub const GT: Operator = Operator {
 /// `ge`.
 pub const GE: Operator = Operator {
     key: "ge",
+    operand_schema: super::operand_schema::<Value>,
     operand: "number or string",
     description: "greater than or equal.",
     holds_when: "is greater than or equal to the operand",

@@ -8,6 +8,7 @@ use serde_json::Value;
 /// `in`.
 pub const IN: Operator = Operator {
     key: "in",
+    operand_schema: super::operand_schema::<Vec<Value>>,
     operand: "list",
     description: "equal to one of these values.",
     holds_when: "equals one of the list's items",
@@ -18,6 +19,7 @@ pub const IN: Operator = Operator {
 /// `not_in`.
 pub const NOT_IN: Operator = Operator {
     key: "not_in",
+    operand_schema: super::operand_schema::<Vec<Value>>,
     operand: "list",
     description: "equal to none of these values.",
     holds_when: "equals none of them",
@@ -28,6 +30,7 @@ pub const NOT_IN: Operator = Operator {
 /// `contains`.
 pub const CONTAINS: Operator = Operator {
     key: "contains",
+    operand_schema: super::operand_schema::<Value>,
     operand: "any",
     description: "a string containing this text, a list containing this element, or an object \
                   with this key.",

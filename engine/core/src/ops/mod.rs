@@ -10,9 +10,9 @@
 //! "needs an operator" help and the operator table of `docs/rule-language.md` are generated
 //! from it.
 //!
-//! Adding an operator: its `Operator` constant (and `Check`) in its family file, one line in
-//! [`REGISTRY`], and its YAML field on [`crate::spec::ConditionSpec`] (a test fails when the
-//! spec and the registry disagree).
+//! Adding an operator: its `Operator` constant (with its operand's schema, and its `Check`) in
+//! its family file and one line in [`REGISTRY`]: [`crate::spec::ConditionSpec`] reads, writes
+//! and describes every registered operator from this table.
 //!
 //! Layer: below `spec`; imports only `diag` and `policy`.
 
@@ -65,6 +65,9 @@ pub type CompileFn = fn(&Value, Settings) -> Result<Compiled, String>;
 pub struct Operator {
     /// The YAML key, e.g. `older_than`.
     pub key: &'static str,
+    /// The JSON Schema of the operand as packs write it (the type the schema validates a
+    /// pack against before it loads; [`operand_schema`]).
+    pub operand_schema: fn(&mut schemars::SchemaGenerator) -> schemars::Schema,
     /// The operand, as the docs table names it, e.g. `duration`.
     pub operand: &'static str,
     /// The description shown in the JSON Schema (editor hover).
@@ -75,6 +78,13 @@ pub struct Operator {
     pub conditioned: bool,
     /// Compiles the operand.
     pub compile: CompileFn,
+}
+
+/// The schema of an operand of type `T` (`operand_schema: super::operand_schema::<bool>`).
+pub fn operand_schema<T: schemars::JsonSchema>(
+    g: &mut schemars::SchemaGenerator,
+) -> schemars::Schema {
+    g.subschema_for::<Option<T>>()
 }
 
 /// Every operator, in the order the docs, the schema and the messages list them.

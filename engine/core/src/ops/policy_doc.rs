@@ -9,11 +9,14 @@ use crate::policy::analysis::{escalation_method_names, PolicyCheck};
 use crate::policy::catalog::{catalog, AccessLevel};
 use crate::policy::Document;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// `admin_access`.
 pub const ADMIN_ACCESS: Operator = Operator {
     key: "admin_access",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "the path holds a policy document; `true` holds when it grants admin access \
                   (an Allow of every action on every resource of which a self-granting IAM \
@@ -27,6 +30,7 @@ pub const ADMIN_ACCESS: Operator = Operator {
 /// `allows`.
 pub const ALLOWS: Operator = Operator {
     key: "allows",
+    operand_schema: super::operand_schema::<AllowsSpec>,
     operand: "`{action, resource}`",
     description: "the path holds a policy document; holds when the document allows the given \
                   action on the given resource (IAM wildcard semantics, Deny overriding Allow).",
@@ -46,6 +50,7 @@ pub const ALLOWS: Operator = Operator {
 /// `service_wildcards`.
 pub const SERVICE_WILDCARDS: Operator = Operator {
     key: "service_wildcards",
+    operand_schema: super::operand_schema::<BoolOrList>,
     operand: "`true`/`false` or a list of service prefixes",
     description: "the path holds a policy document; holds when it allows `service:*` for some \
                   service (`true`), for none (`false`), or for one of the listed services \
@@ -67,6 +72,7 @@ pub const SERVICE_WILDCARDS: Operator = Operator {
 /// `passrole_on_any_resource`.
 pub const PASSROLE_ON_ANY_RESOURCE: Operator = Operator {
     key: "passrole_on_any_resource",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "the document allows `iam:PassRole` with `Resource: \"*\"`.",
     holds_when: "is a policy document allowing `iam:PassRole` with `Resource: \"*\"`",
@@ -77,6 +83,7 @@ pub const PASSROLE_ON_ANY_RESOURCE: Operator = Operator {
 /// `not_action_allow`.
 pub const NOT_ACTION_ALLOW: Operator = Operator {
     key: "not_action_allow",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "the document has an Allow with `NotAction`.",
     holds_when: "is a policy document with an `Allow` + `NotAction`",
@@ -87,6 +94,7 @@ pub const NOT_ACTION_ALLOW: Operator = Operator {
 /// `not_resource_allow`.
 pub const NOT_RESOURCE_ALLOW: Operator = Operator {
     key: "not_resource_allow",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "the document has an Allow with `NotResource`.",
     holds_when: "is a policy document with an `Allow` + `NotResource`",
@@ -97,6 +105,7 @@ pub const NOT_RESOURCE_ALLOW: Operator = Operator {
 /// `privilege_escalation`.
 pub const PRIVILEGE_ESCALATION: Operator = Operator {
     key: "privilege_escalation",
+    operand_schema: super::operand_schema::<BoolOrList>,
     operand: "`true`/`false` or a list of method names",
     description: "the document enables a known privilege-escalation method (`true`), none \
                   (`false`), or one of the listed methods (e.g. `[passrole-ec2, \
@@ -127,6 +136,7 @@ pub const PRIVILEGE_ESCALATION: Operator = Operator {
 /// `unknown_actions`.
 pub const UNKNOWN_ACTIONS: Operator = Operator {
     key: "unknown_actions",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "the document names actions the shipped IAM action catalog does not know (a \
                   typo such as `s3:GetObjcet`; the evidence says what was probably meant).",
@@ -138,6 +148,7 @@ pub const UNKNOWN_ACTIONS: Operator = Operator {
 /// `invalid_arns`.
 pub const INVALID_ARNS: Operator = Operator {
     key: "invalid_arns",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "the document names resources that are neither `*` nor well-formed ARNs of a \
                   known service.",
@@ -149,6 +160,7 @@ pub const INVALID_ARNS: Operator = Operator {
 /// `grants_access_level`.
 pub const GRANTS_ACCESS_LEVEL: Operator = Operator {
     key: "grants_access_level",
+    operand_schema: super::operand_schema::<StringOrList>,
     operand: "a level or a list",
     description: "the document grants one of these access levels on every resource \
                   (`Resource: \"*\"`): `read`, `write`, `list`, `tagging`, \
@@ -172,6 +184,7 @@ pub const GRANTS_ACCESS_LEVEL: Operator = Operator {
 /// `any_principal`.
 pub const ANY_PRINCIPAL: Operator = Operator {
     key: "any_principal",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "the path holds a trust policy; holds when it lets any principal assume the \
                   role (`Principal: \"*\"` or `{\"AWS\": \"*\"}`).",
@@ -247,4 +260,41 @@ impl Check for Allows {
         Document::parse(v)
             .is_ok_and(|d| d.allows(&self.action, &self.resource, self.include_conditioned))
     }
+}
+
+/// `true`/`false`, or a list of names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum BoolOrList {
+    /// Any (`true`) or none (`false`).
+    Bool(bool),
+    /// One of these.
+    List(Vec<String>),
+    /// A `{{params.NAME}}` template that renders to one of the above.
+    Template(String),
+}
+
+/// One name, or a list of names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StringOrList {
+    /// One.
+    One(String),
+    /// Any of these.
+    List(Vec<String>),
+}
+
+/// The operand of `allows`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowsSpec {
+    /// The action, e.g. `iam:PassRole`.
+    pub action: String,
+    /// The resource ARN (default `*`).
+    #[serde(default = "star")]
+    pub resource: String,
+}
+
+fn star() -> String {
+    "*".to_string()
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 /// `exists`.
 pub const EXISTS: Operator = Operator {
     key: "exists",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "`true` holds when the path has a non-null value, `false` when it has none.",
     holds_when: "is present (`true`) / is missing (`false`)",
@@ -18,6 +19,7 @@ pub const EXISTS: Operator = Operator {
 /// `absent`.
 pub const ABSENT: Operator = Operator {
     key: "absent",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "`true` holds when the path has no value (or null); the opposite of `exists`.",
     holds_when: "the opposite of `exists`",
@@ -28,6 +30,7 @@ pub const ABSENT: Operator = Operator {
 /// `empty`.
 pub const EMPTY: Operator = Operator {
     key: "empty",
+    operand_schema: super::operand_schema::<bool>,
     operand: "`true`/`false`",
     description: "`true` holds for an empty string, list or object; `false` for a non-empty one.",
     holds_when: "is an empty (`true`) / a non-empty (`false`) string, list or object",

@@ -8,6 +8,7 @@ use serde_json::Value;
 /// `regex`.
 pub const REGEX: Operator = Operator {
     key: "regex",
+    operand_schema: super::operand_schema::<String>,
     operand: "string",
     description: "a string matching this regular expression (Rust `regex` syntax, unanchored).",
     holds_when: "is a string matching the regular expression (unanchored)",
@@ -22,6 +23,7 @@ pub const REGEX: Operator = Operator {
 /// `glob`.
 pub const GLOB: Operator = Operator {
     key: "glob",
+    operand_schema: super::operand_schema::<String>,
     operand: "string",
     description: "a string matching this glob (`*` any run, `?` one character, case-sensitive).",
     holds_when: "is a string matching the glob (whole string)",

@@ -12,6 +12,7 @@ const MUST: &str = "must be a duration such as `90d`";
 /// `older_than`.
 pub const OLDER_THAN: Operator = Operator {
     key: "older_than",
+    operand_schema: super::operand_schema::<String>,
     operand: "duration",
     description: "a timestamp at least this long before the evaluation clock, e.g. `90d` \
                   (units `s`, `m`, `h`, `d`, `w`; combinable: `1d12h`).",
@@ -23,6 +24,7 @@ pub const OLDER_THAN: Operator = Operator {
 /// `newer_than`.
 pub const NEWER_THAN: Operator = Operator {
     key: "newer_than",
+    operand_schema: super::operand_schema::<String>,
     operand: "duration",
     description: "a timestamp less than this long before the evaluation clock.",
     holds_when: "is a timestamp less than that long before the clock",

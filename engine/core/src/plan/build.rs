@@ -25,10 +25,7 @@ struct Proposal {
     /// removes, the group a membership is removed from).
     qualifier: String,
     change: ChangeKind,
-    params: Value,
-    precondition: Value,
-    before: Value,
-    after: Value,
+    body: crate::steps::Body,
     rules: Vec<String>,
     findings: Vec<usize>,
     part_of: Option<String>,
@@ -100,10 +97,7 @@ impl Builder<'_> {
             resource: p.resource,
             qualifier: p.qualifier,
             change: p.change,
-            params: p.params,
-            precondition: p.precondition,
-            before: p.before,
-            after: p.after,
+            body: p.body,
             rules: vec![rule.to_string()],
             findings: vec![finding],
             part_of: p.part_of,
@@ -234,7 +228,7 @@ pub fn build(
                 if existing.allowed_in_use.is_none() {
                     existing.allowed_in_use = p.allowed_in_use;
                 }
-                if existing.params != p.params {
+                if !existing.body.same_params(&p.body) {
                     b.skipped.push(Skipped {
                         rule: existing.rules.last().cloned().unwrap_or_default(),
                         resource: existing.resource.clone(),
@@ -346,14 +340,10 @@ pub fn build(
             depends_on: children.remove(&id).unwrap_or_default(),
             id,
             rules: p.rules,
-            action: p.step,
             resource: p.resource,
-            params: p.params,
+            body: p.body,
             safety: info.safety,
             change,
-            precondition: p.precondition,
-            before: p.before,
-            after: p.after,
             part_of: p.part_of,
             supersedes: p.supersedes,
             triggered_by: Vec::new(),

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 /// the summary. A format 2 plan lacks the ids, so apply refuses it. Version 4: every action's
 /// `params`, `precondition`, `before` and `after` are the serialized typed structs of its step
 /// (`crate::steps`); the JSON is as in version 3, but only plans written against the typed
-/// shapes are applied.
+/// shapes are applied. (Since actions carry a typed `steps::Body`, a plan is read into those
+/// types as a whole; the JSON, and so the content hash, did not change: still version 4.)
 pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 /// A plan file.

@@ -226,7 +226,7 @@ fn write_action(
     } else {
         format!("{} {}", r.kind, r.name)
     };
-    if let Some(user) = a.params.get("user").and_then(serde_json::Value::as_str) {
+    if let Some(user) = a.names().user {
         if r.kind != crate::inventory::ResourceKind::User
             && r.kind != crate::inventory::ResourceKind::LoginProfile
         {
@@ -234,7 +234,7 @@ fn write_action(
         }
     }
     writeln!(out, "  {}", paint.dim(&format!("# {label} {}", verb(a))))?;
-    let mut meta = format!("# {} · {}", a.action, a.id);
+    let mut meta = format!("# {} · {}", a.step(), a.id);
     if a.safety == Safety::Destructive {
         meta.push_str(" · DESTRUCTIVE");
     }

@@ -174,7 +174,7 @@ pub fn render_markdown_bounded(
                 sev(a).as_str(),
                 a.resource.kind,
                 code(&a.resource.name),
-                a.action,
+                a.step(),
                 text(&verb(a)),
                 text(&a.rules.join(", ")),
                 safety
@@ -274,7 +274,7 @@ fn write_counts(b: &mut Budget, plan: &Plan, sev: &dyn Fn(&Action) -> Severity) 
     }
     let mut by_step: BTreeMap<&str, usize> = BTreeMap::new();
     for a in &plan.actions {
-        *by_step.entry(a.action.as_str()).or_default() += 1;
+        *by_step.entry(a.step().as_str()).or_default() += 1;
     }
     if !by_step.is_empty() {
         s.push_str("\n| Step | Actions |\n|---|---|\n");
@@ -305,7 +305,7 @@ fn write_diff(b: &mut Budget, actions: &[&Action]) {
             symbol(a),
             a.resource.kind,
             a.resource.name.replace("```", "'''"),
-            a.action
+            a.step()
         );
         for (sym, key, old, new) in attribute_diff(a) {
             let val = match (old, new) {

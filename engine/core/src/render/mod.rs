@@ -56,7 +56,7 @@ pub fn symbol(a: &Action) -> char {
 
 /// What the action does, in words: "will be deactivated" (each step's file says it).
 pub fn verb(a: &Action) -> String {
-    (a.action.info().verb)(&a.params)
+    (a.step().info().verb)(&a.body)
 }
 
 /// A value on one line, for diffs and tables.
@@ -84,8 +84,9 @@ pub type DiffLine = (char, String, Option<Value>, Option<Value>);
 pub fn attribute_diff(a: &Action) -> Vec<DiffLine> {
     let mut out = Vec::new();
     let empty = serde_json::Map::new();
-    let before = a.before.as_object().unwrap_or(&empty);
-    match a.after.as_object() {
+    let (before, after) = (a.before_json(), a.after_json());
+    let before = before.as_object().unwrap_or(&empty);
+    match after.as_object() {
         None => {
             for (k, v) in before {
                 out.push(('-', k.clone(), Some(v.clone()), None));

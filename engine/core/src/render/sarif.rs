@@ -107,7 +107,7 @@ pub fn run(plan: &Plan, rules: &RuleSet, locate: Locate<'_>) -> Value {
                 .actions
                 .iter()
                 .filter_map(|id| plan.actions.iter().find(|a| &a.id == id))
-                .map(|a| format!("{} {}", a.action, a.resource.name))
+                .map(|a| format!("{} {}", a.step(), a.resource.name))
                 .collect();
             let mut text = format!("{}: {} {}", f.title, f.resource.kind.collection(), f.resource.name);
             if !actions.is_empty() {
@@ -120,7 +120,7 @@ pub fn run(plan: &Plan, rules: &RuleSet, locate: Locate<'_>) -> Value {
                 .filter_map(|a| {
                     a.allowed_in_use
                         .as_ref()
-                        .map(|u| format!("{} allowed while in use: {u}", a.action))
+                        .map(|u| format!("{} allowed while in use: {u}", a.step()))
                 })
                 .collect();
             if !allowed.is_empty() {

@@ -95,7 +95,7 @@ pub fn describe_op(op: &UndoOp) -> (&'static str, String) {
             "UpdateAccountPasswordPolicy",
             format!(
                 "restore the account password policy to {}",
-                compact(settings)
+                compact(&serde_json::to_value(settings).unwrap_or_default())
             ),
         ),
         UndoOp::DeletePasswordPolicy => (
@@ -465,7 +465,10 @@ mod tests {
                     "set_password_policy",
                     "account",
                     vec![UndoOp::UpdatePasswordPolicy {
-                        settings: json!({"minimum_password_length": 8}),
+                        settings: crate::inventory::PasswordPolicy {
+                            minimum_password_length: Some(8),
+                            ..Default::default()
+                        },
                     }],
                 ),
                 entry(

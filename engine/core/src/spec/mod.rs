@@ -193,118 +193,199 @@ pub enum IfMissing {
 /// nothing or `null`; then `fallback` is tried, and if it is missing too, `if_missing` decides.
 /// When a path selects several values, the leaf holds if any of them satisfies the operator.
 /// Operands may use `{{params.NAME}}`.
-// The operators' meaning, operand compile and schema descriptions come from the registry in
-// `crate::ops` (the transform sets the descriptions); only their YAML form is here.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(transform = crate::ops::describe_condition_schema)]
+//
+// The operators (their keys, operands, meaning, compile and schema) come from the registry in
+// `crate::ops`: a condition holds the ones a pack sets as raw operands, and its serde and JSON
+// Schema are written by hand from the registry, so an operator is one file and one registry line.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConditionSpec {
     /// Holds when every sub-condition holds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<Vec<ConditionSpec>>,
     /// Holds when at least one sub-condition holds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub any: Option<Vec<ConditionSpec>>,
     /// Holds when the sub-condition does not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not: Option<Box<ConditionSpec>>,
+    /// Leaf: a JSONPath relative to the resource, e.g. `$.last_used_at`.
+    pub path: Option<String>,
+    /// Leaf: another path used when `path` is missing.
+    pub fallback: Option<String>,
+    /// Leaf: what a missing value (after `fallback`) means.
+    pub if_missing: Option<IfMissing>,
+    /// Leaf: the operators set, in registry order ([`crate::ops::REGISTRY`]): each key with
+    /// its operand as written (parameters not yet filled in). A `null` operand is no operator.
+    pub operators: Vec<(&'static str, Value)>,
+    /// With a policy-document operator: count Allow statements that have a `Condition`.
+    pub include_conditioned: Option<BoolOrTemplate>,
+}
+
+/// A condition: exactly one of `all`, `any`, `not`, or a leaf (`path` with one operator).
+///
+/// A leaf compares the value found at `path` (a JSONPath relative to the selected resource,
+/// starting with `$` or `@`) with one operator. A value is *missing* when the path selects
+/// nothing or `null`; then `fallback` is tried, and if it is missing too, `if_missing` decides.
+/// When a path selects several values, the leaf holds if any of them satisfies the operator.
+/// Operands may use `{{params.NAME}}`.
+// The schema of the fields before the operators (their doc comments, and the struct's, are
+// the schema's descriptions); `ConditionSpec`'s schema puts the registry's operators after
+// them and `ConditionTail`'s `include_conditioned` last, where they have always been.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ConditionShape {
+    /// Holds when every sub-condition holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    all: Option<Vec<ConditionSpec>>,
+    /// Holds when at least one sub-condition holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    any: Option<Vec<ConditionSpec>>,
+    /// Holds when the sub-condition does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not: Option<Box<ConditionSpec>>,
 
     /// Leaf: a JSONPath relative to the resource, e.g. `$.last_used_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    path: Option<String>,
     /// Leaf: another path used when `path` is missing, e.g. `$.created_at` for
     /// "last used, or created if never used".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback: Option<String>,
+    fallback: Option<String>,
     /// Leaf: what a missing value (after `fallback`) means: `no_match` (default) or `match`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub if_missing: Option<IfMissing>,
+    if_missing: Option<IfMissing>,
+}
 
-    /// Operator `eq` (meaning and help: [`crate::ops::comparison`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub eq: Option<Value>,
-    /// Operator `ne` (meaning and help: [`crate::ops::comparison`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ne: Option<Value>,
-    /// Operator `lt` (meaning and help: [`crate::ops::comparison`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lt: Option<Value>,
-    /// Operator `le` (meaning and help: [`crate::ops::comparison`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub le: Option<Value>,
-    /// Operator `gt` (meaning and help: [`crate::ops::comparison`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gt: Option<Value>,
-    /// Operator `ge` (meaning and help: [`crate::ops::comparison`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ge: Option<Value>,
-    /// Operator `in` (meaning and help: [`crate::ops::membership`]).
-    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
-    pub in_: Option<Vec<Value>>,
-    /// Operator `not_in` (meaning and help: [`crate::ops::membership`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_in: Option<Vec<Value>>,
-    /// Operator `contains` (meaning and help: [`crate::ops::membership`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contains: Option<Value>,
-    /// Operator `regex` (meaning and help: [`crate::ops::text`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub regex: Option<String>,
-    /// Operator `glob` (meaning and help: [`crate::ops::text`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub glob: Option<String>,
-    /// Operator `exists` (meaning and help: [`crate::ops::presence`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exists: Option<bool>,
-    /// Operator `absent` (meaning and help: [`crate::ops::presence`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub absent: Option<bool>,
-    /// Operator `empty` (meaning and help: [`crate::ops::presence`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub empty: Option<bool>,
-    /// Operator `older_than` (meaning and help: [`crate::ops::time`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub older_than: Option<String>,
-    /// Operator `newer_than` (meaning and help: [`crate::ops::time`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub newer_than: Option<String>,
-    /// Operator `admin_access` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_access: Option<bool>,
-    /// Operator `allows` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allows: Option<AllowsSpec>,
-    /// Operator `service_wildcards` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_wildcards: Option<BoolOrList>,
-    /// Operator `passrole_on_any_resource` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub passrole_on_any_resource: Option<bool>,
-    /// Operator `not_action_allow` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_action_allow: Option<bool>,
-    /// Operator `not_resource_allow` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_resource_allow: Option<bool>,
-    /// Operator `privilege_escalation` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub privilege_escalation: Option<BoolOrList>,
-    /// Operator `unknown_actions` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unknown_actions: Option<bool>,
-    /// Operator `invalid_arns` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalid_arns: Option<bool>,
-    /// Operator `grants_access_level` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grants_access_level: Option<StringOrList>,
-    /// Operator `any_principal` (meaning and help: [`crate::ops::policy_doc`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub any_principal: Option<bool>,
+// The schema of the leaf setting after the operators.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct ConditionTail {
     /// With a policy-document operator: count Allow statements that have a `Condition`
     /// (the operators and the help: [`crate::ops::include_conditioned_description`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include_conditioned: Option<BoolOrTemplate>,
+    include_conditioned: Option<BoolOrTemplate>,
+}
+
+/// Every key a condition may have: the tree forms and leaf settings, then the operators.
+fn condition_keys() -> &'static [&'static str] {
+    static KEYS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let last = "include_conditioned";
+        let settings = crate::ops::CONDITION_FIELDS.iter().copied();
+        settings
+            .clone()
+            .filter(|k| *k != last)
+            .chain(crate::ops::keys())
+            .chain(settings.filter(|k| *k == last))
+            .collect()
+    });
+    KEYS.as_slice()
+}
+
+impl JsonSchema for ConditionSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ConditionSpec".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // In field order, so the `$defs` come out in the order they always had.
+        let mut schema = ConditionShape::json_schema(g);
+        let properties = |s: &schemars::Schema| {
+            s.get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut fields = properties(&schema);
+        for op in crate::ops::REGISTRY {
+            let mut operand = (op.operand_schema)(g);
+            operand.insert("description".into(), Value::String(String::new()));
+            fields.insert(op.key.to_string(), operand.to_value());
+        }
+        fields.extend(properties(&ConditionTail::json_schema(g)));
+        schema.insert("properties".into(), Value::Object(fields));
+        crate::ops::describe_condition_schema(&mut schema);
+        schema
+    }
+}
+
+impl Serialize for ConditionSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if let Some(v) = &self.all {
+            m.serialize_entry("all", v)?;
+        }
+        if let Some(v) = &self.any {
+            m.serialize_entry("any", v)?;
+        }
+        if let Some(v) = &self.not {
+            m.serialize_entry("not", v)?;
+        }
+        if let Some(v) = &self.path {
+            m.serialize_entry("path", v)?;
+        }
+        if let Some(v) = &self.fallback {
+            m.serialize_entry("fallback", v)?;
+        }
+        if let Some(v) = &self.if_missing {
+            m.serialize_entry("if_missing", v)?;
+        }
+        for (k, v) in &self.operators {
+            m.serialize_entry(k, v)?;
+        }
+        if let Some(v) = &self.include_conditioned {
+            m.serialize_entry("include_conditioned", v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ConditionSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ConditionSpec, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = ConditionSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("struct ConditionSpec")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<ConditionSpec, M::Error> {
+                let mut c = ConditionSpec::default();
+                while let Some(key) = m.next_key::<String>()? {
+                    match key.as_str() {
+                        "all" => c.all = m.next_value()?,
+                        "any" => c.any = m.next_value()?,
+                        "not" => c.not = m.next_value()?,
+                        "path" => c.path = m.next_value()?,
+                        "fallback" => c.fallback = m.next_value()?,
+                        "if_missing" => c.if_missing = m.next_value()?,
+                        "include_conditioned" => c.include_conditioned = m.next_value()?,
+                        other => match crate::ops::lookup(other) {
+                            Some(op) => {
+                                let v: Value = m.next_value()?;
+                                if !v.is_null() {
+                                    c.operators.retain(|(k, _)| *k != op.key);
+                                    c.operators.push((op.key, v));
+                                }
+                            }
+                            None => {
+                                return Err(serde::de::Error::unknown_field(
+                                    other,
+                                    condition_keys(),
+                                ))
+                            }
+                        },
+                    }
+                }
+                let rank = |k: &str| crate::ops::REGISTRY.iter().position(|o| o.key == k);
+                c.operators.sort_by_key(|(k, _)| rank(k));
+                Ok(c)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
 }
 
 /// `true`/`false`, or a `{{params.NAME}}` template that renders to one.
@@ -317,42 +398,7 @@ pub enum BoolOrTemplate {
     Template(String),
 }
 
-/// `true`/`false`, or a list of names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum BoolOrList {
-    /// Any (`true`) or none (`false`).
-    Bool(bool),
-    /// One of these.
-    List(Vec<String>),
-    /// A `{{params.NAME}}` template that renders to one of the above.
-    Template(String),
-}
-
-/// One name, or a list of names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum StringOrList {
-    /// One.
-    One(String),
-    /// Any of these.
-    List(Vec<String>),
-}
-
-/// The operand of `allows`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AllowsSpec {
-    /// The action, e.g. `iam:PassRole`.
-    pub action: String,
-    /// The resource ARN (default `*`).
-    #[serde(default = "star")]
-    pub resource: String,
-}
-
-fn star() -> String {
-    "*".to_string()
-}
+pub use crate::ops::policy_doc::{AllowsSpec, BoolOrList, StringOrList};
 
 /// Resources a rule leaves alone. A resource is exempt when any entry matches.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -448,6 +494,40 @@ pub fn strip_nullable(v: &mut Value) {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    /// A condition reads every registered operator (in registry order, whatever the YAML's),
+    /// takes a `null` operand for none, writes back what it read, and refuses an unknown key
+    /// naming every key it knows.
+    #[test]
+    fn a_condition_reads_and_writes_the_registered_operators() {
+        let c: ConditionSpec = serde_json::from_value(serde_json::json!({
+            "path": "$.x", "newer_than": "1d", "eq": null, "older_than": "2d",
+            "include_conditioned": false,
+        }))
+        .unwrap_or_default();
+        assert_eq!(
+            c.operators,
+            vec![
+                ("older_than", Value::from("2d")),
+                ("newer_than", Value::from("1d"))
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&c).ok().as_deref(),
+            Some(
+                r#"{"path":"$.x","older_than":"2d","newer_than":"1d","include_conditioned":false}"#
+            )
+        );
+        let err = serde_json::from_value::<ConditionSpec>(serde_json::json!({"older_thn": "1d"}))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("unknown field `older_thn`, expected one of `all`, `any`, `not`, `path`, `fallback`, `if_missing`, `eq`,")
+                && err.ends_with("`any_principal`, `include_conditioned`"),
+            "{err}"
+        );
+    }
 
     /// The YAML fields of a condition are exactly the registered operators plus the tree forms
     /// and leaf settings: an operator field without a registry entry would be accepted by the

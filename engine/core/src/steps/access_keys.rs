@@ -1,7 +1,7 @@
 //! Access-key steps: `deactivate_access_key` (reversible) and `delete_access_key` (destructive).
 //! Planned only on `$.access_keys`, so each key is judged on its own.
 
-use super::{roundtrip, ts, ChangeKind, Cx, Disables, Gone, Safety, StepInfo, StepName, Target};
+use super::{ts, Body, ChangeKind, Cx, Disables, Gone, Parts, Safety, StepInfo, StepName, Target};
 use crate::inventory::{KeyStatus, ResourceKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,8 +20,10 @@ pub const DEACTIVATE: StepInfo = StepInfo {
     disables_credential: Some(Disables::AccessKey),
     expand,
     verb: |_| "will be deactivated".into(),
-    roundtrip: roundtrip::<KeyParams, KeyPrecondition, StatusState, StatusState>,
 };
+
+/// The parts of a `deactivate_access_key` action.
+pub type DeactivateParts = Parts<KeyParams, KeyPrecondition, StatusState, StatusState>;
 
 /// `delete_access_key`.
 pub const DELETE: StepInfo = StepInfo {
@@ -36,8 +38,10 @@ pub const DELETE: StepInfo = StepInfo {
     disables_credential: Some(Disables::AccessKey),
     expand,
     verb: |_| "will be deleted".into(),
-    roundtrip: roundtrip::<KeyParams, KeyPrecondition, DeletedKey, Gone>,
 };
+
+/// The parts of a `delete_access_key` action.
+pub type DeleteParts = Parts<KeyParams, KeyPrecondition, DeletedKey, Gone>;
 
 /// The action's params: the key's user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -110,14 +114,26 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
         let after = StatusState {
             status: KeyStatus::Inactive,
         };
-        cx.propose(step, r, "", &params, &pre, &before, &after);
+        let parts = Parts {
+            params,
+            precondition: pre,
+            before,
+            after,
+        };
+        cx.propose(r, "", Body::DeactivateAccessKey(Box::new(parts)));
     } else {
         let before = DeletedKey {
             status: k.status,
             created_at: ts(Some(k.created_at)),
             last_used_at: ts(k.last_used_at),
         };
-        cx.propose(step, r, "", &params, &pre, &before, &());
+        let parts = Parts {
+            params,
+            precondition: pre,
+            before,
+            after: (),
+        };
+        cx.propose(r, "", Body::DeleteAccessKey(Box::new(parts)));
     }
 }
 
@@ -151,8 +167,10 @@ mod tests {
             &Value::Null,
         );
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].after, Value::Null);
-        assert_eq!(out[0].before["status"], "Inactive");
+        let Body::DeleteAccessKey(p) = &out[0].body else {
+            panic!("a delete_access_key body");
+        };
+        assert_eq!(p.before.status, KeyStatus::Inactive);
     }
 }
 
@@ -161,19 +179,24 @@ pub(crate) mod live {
     use super::{KeyParams, KeyPrecondition};
     use crate::steps::live::*;
 
+    /// The action's params and precondition (both steps share them).
+    fn parts(a: &Action) -> Result<(&KeyParams, &KeyPrecondition), StepError> {
+        match &a.body {
+            Body::DeactivateAccessKey(p) => Ok((&p.params, &p.precondition)),
+            Body::DeleteAccessKey(p) => Ok((&p.params, &p.precondition)),
+            _ => Err(wrong_body(a)),
+        }
+    }
+
     /// The action's key and its user.
-    fn target(a: &Action) -> Result<(String, &str), StepError> {
-        Ok((
-            part::<KeyParams>(a, "params", &a.params)?.user,
-            a.resource.id.as_str(),
-        ))
+    fn target(a: &Action) -> Result<(&str, &str), StepError> {
+        Ok((parts(a)?.0.user.as_str(), a.resource.id.as_str()))
     }
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let (user, key) = target(a)?;
-        let pre: KeyPrecondition = part(a, "precondition", &a.precondition)?;
-        let user = user.as_str();
-        let deleting = a.action == StepName::DeleteAccessKey;
+        let pre = parts(a)?.1;
+        let deleting = a.step() == StepName::DeleteAccessKey;
         let Some(keys) = x.iam().access_keys(user).await? else {
             return Ok(if deleting {
                 Check::Already(json!({"access_key": "absent"}))
@@ -226,8 +249,7 @@ pub(crate) mod live {
         _before: &Value,
     ) -> Result<Value, StepError> {
         let (user, key) = target(a)?;
-        let user = user.as_str();
-        let call = if a.action == StepName::DeleteAccessKey {
+        let call = if a.step() == StepName::DeleteAccessKey {
             IamCall::DeleteAccessKey {
                 user: user.to_string(),
                 key: key.to_string(),
@@ -244,15 +266,15 @@ pub(crate) mod live {
         _before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        if a.action == StepName::DeleteAccessKey {
+        if a.step() == StepName::DeleteAccessKey {
             return irreversible(
                 "a deleted access key cannot be restored: issue the user a new key",
             );
         }
         (
             vec![UndoOp::UpdateAccessKey {
-                user: part::<KeyParams>(a, "params", &a.params)
-                    .map(|p| p.user)
+                user: target(a)
+                    .map(|(user, _)| user.to_string())
                     .unwrap_or_default(),
                 access_key_id: a.resource.id.clone(),
                 status: "Active".into(),

@@ -3,7 +3,7 @@
 //! of its own step, `part_of` the user's), then the user.
 
 use super::{
-    action_id, expand as expand_step, roundtrip, ts, ChangeKind, Cx, Disables, Gone, Safety,
+    action_id, expand as expand_step, ts, Body, ChangeKind, Cx, Disables, Gone, Parts, Safety,
     StepInfo, StepName, Target,
 };
 use crate::inventory::{OwnerKind, ResourceKind};
@@ -24,8 +24,10 @@ pub const DELETE: StepInfo = StepInfo {
     disables_credential: Some(Disables::User),
     expand,
     verb: |_| "will be deleted".into(),
-    roundtrip: roundtrip::<DeleteUserParams, DeleteUserPrecondition, DeletedUser, Gone>,
 };
+
+/// The parts of a `delete_user` action.
+pub type DeleteUserParts = Parts<DeleteUserParams, DeleteUserPrecondition, DeletedUser, Gone>;
 
 /// The action's params.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -156,24 +158,31 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
         attached_policies: u.attached_policies.clone(),
         inline_policies: u.inline_policies.clone(),
     };
-    cx.propose(step, r, "", &params, &pre, &before, &());
+    cx.propose(
+        r,
+        "",
+        Body::DeleteUser(Box::new(Parts {
+            params,
+            precondition: pre,
+            before,
+            after: (),
+        })),
+    );
 }
 
 pub(crate) mod live {
     //! `delete_user`: apply's check (nothing gained since the plan; the in-use re-check is
     //! shared, in `steps`), the cascade of calls AWS requires before `DeleteUser` in AWS's order,
     //! and why it has no reverse.
-    use super::{DeleteUserParams, DeleteUserPrecondition, DeletedUser};
     use crate::iam::UserInfo;
     use crate::steps::live::*;
     use serde::Deserialize;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let user = part::<DeleteUserParams>(a, "params", &a.params)?.user;
-        let user = user.as_str();
-        let planned_id =
-            part::<DeleteUserPrecondition>(a, "precondition", &a.precondition)?.user_id;
-        let planned: DeletedUser = part(a, "before", &a.before)?;
+        let parts: &super::DeleteUserParts = parts_of!(a, DeleteUser)?;
+        let user = parts.params.user.as_str();
+        let planned_id = parts.precondition.user_id.as_str();
+        let planned = &parts.before;
         let Some(UserInfo { id, boundary, .. }) = x.iam().user(user).await? else {
             return Ok(Check::Already(json!({"user": "absent"})));
         };
@@ -243,8 +252,7 @@ pub(crate) mod live {
         before: &Value,
     ) -> Result<Value, StepError> {
         let id = a.id.as_str();
-        let user = part::<DeleteUserParams>(a, "params", &a.params)?.user;
-        let user = user.as_str();
+        let user = parts_of!(a, DeleteUser)?.params.user.as_str();
         let u = || user.to_string();
         if x.iam().login_profile(user).await?.is_some() {
             x.send(id, IamCall::DeleteLoginProfile { user: u() })

@@ -3,7 +3,7 @@
 //! service-linked roles are IAM's and are never detached.
 
 use super::{
-    param, param_str, params, roundtrip, ChangeKind, Cx, Empty, Globs, ParamKind, Safety, StepInfo,
+    param, params, Body, ChangeKind, Cx, Empty, Globs, ParamKind, Parts, Safety, StepInfo,
     StepName, Target,
 };
 use crate::inventory::ResourceKind;
@@ -30,8 +30,23 @@ const fn info(target: &'static [ResourceKind], diff: &'static str) -> StepInfo {
         rank: 50,
         disables_credential: None,
         expand,
-        verb: |p| format!("will have {} detached", param_str(p, "policy_arn")),
-        roundtrip: roundtrip::<DetachActionParams, DetachPrecondition, AttachedState, Empty>,
+        verb: |b| match parts(b) {
+            Some(p) => format!("will have {} detached", p.params.policy_arn),
+            None => "will have a policy detached".into(),
+        },
+    }
+}
+
+/// The parts of a detach action (all three steps).
+pub type DetachParts = Parts<DetachActionParams, DetachPrecondition, AttachedState, Empty>;
+
+/// The parts of a detach action's body.
+fn parts(b: &Body) -> Option<&DetachParts> {
+    match b {
+        Body::DetachUserPolicy(p) | Body::DetachGroupPolicy(p) | Body::DetachRolePolicy(p) => {
+            Some(p)
+        }
+        _ => None,
     }
 }
 
@@ -147,20 +162,34 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         let before = AttachedState {
             attached_policy: arn.clone(),
         };
-        cx.propose(step, r.clone(), arn, &params, &pre, &before, &Empty {});
+        let parts = Box::new(Parts {
+            params,
+            precondition: pre.clone(),
+            before,
+            after: Empty {},
+        });
+        let body = match step {
+            StepName::DetachGroupPolicy => Body::DetachGroupPolicy(parts),
+            StepName::DetachRolePolicy => Body::DetachRolePolicy(parts),
+            _ => Body::DetachUserPolicy(parts),
+        };
+        cx.propose(r.clone(), arn, body);
     }
 }
 
 pub(crate) mod live {
     //! `detach_user_policy`, `detach_group_policy`, `detach_role_policy`: apply's check, calls
     //! and reverse (attach it again).
-    use super::DetachActionParams;
     use crate::steps::live::*;
 
     /// The (kind, name) of the entity the action acts on, and the policy.
     fn target(a: &Action) -> Result<(&'static str, String, String), StepError> {
-        let p: DetachActionParams = part(a, "params", &a.params)?;
-        let (kind, name) = match (p.user_name, p.group_name, p.role_name) {
+        let p = &super::parts(&a.body).ok_or_else(|| wrong_body(a))?.params;
+        let (kind, name) = match (
+            p.user_name.clone(),
+            p.group_name.clone(),
+            p.role_name.clone(),
+        ) {
             (Some(n), _, _) => ("user", n),
             (_, Some(n), _) => ("group", n),
             (_, _, Some(n)) => ("role", n),
@@ -171,7 +200,7 @@ pub(crate) mod live {
                 )))
             }
         };
-        Ok((kind, name, p.policy_arn))
+        Ok((kind, name, p.policy_arn.clone()))
     }
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {

@@ -10,8 +10,8 @@
 //! with an active key is skipped unless `allow_active_keys: true`, and apply re-checks that.
 
 use super::{
-    param, param_str, params, roundtrip, ChangeKind, Cx, Empty, ParamKind, Safety, StepInfo,
-    StepName, Target,
+    param, params, Body, ChangeKind, Cx, Empty, ParamKind, Parts, Safety, StepInfo, StepName,
+    Target,
 };
 use crate::inventory::{KeyStatus, ResourceKind};
 use schemars::JsonSchema;
@@ -48,14 +48,18 @@ pub const ENFORCE: StepInfo = StepInfo {
     // expansion's own skip (`allow_active_keys`), not by the in-use guard.
     disables_credential: None,
     expand,
-    verb: |p| {
-        format!(
+    verb: |b| match b {
+        Body::EnforceMfa(p) => format!(
             "will need MFA for everything but enrolling (inline policy {})",
-            param_str(p, "policy_name")
-        )
+            p.params.policy_name
+        ),
+        _ => "will need MFA for everything but enrolling".into(),
     },
-    roundtrip: roundtrip::<EnforceMfaActionParams, EnforceMfaPrecondition, Empty, EnforcedState>,
 };
+
+/// The parts of an `enforce_mfa` action.
+pub type EnforceMfaParts =
+    Parts<EnforceMfaActionParams, EnforceMfaPrecondition, Empty, EnforcedState>;
 
 /// The actions a user without MFA keeps: the `NotAction` of the deny.
 pub const WITHOUT_MFA: &[&str] = &[
@@ -221,25 +225,25 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         document: enforce_mfa_document(),
     };
     cx.propose(
-        step,
         t.resource.clone(),
         "",
-        &params,
-        &pre,
-        &Empty {},
-        &after,
+        Body::EnforceMfa(Box::new(Parts {
+            params,
+            precondition: pre,
+            before: Empty {},
+            after,
+        })),
     );
 }
 
 pub(crate) mod live {
     //! `enforce_mfa`: apply's check (the user, the policy, no active key appeared), calls and
     //! reverse (delete the MFA policy).
-    use super::{EnforceMfaActionParams, EnforceMfaPrecondition};
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let p: EnforceMfaActionParams = part(a, "params", &a.params)?;
-        let pre: EnforceMfaPrecondition = part(a, "precondition", &a.precondition)?;
+        let parts: &super::EnforceMfaParts = parts_of!(a, EnforceMfa)?;
+        let (p, pre) = (&parts.params, &parts.precondition);
         let (user, name) = (p.user.as_str(), p.policy_name.as_str());
         let Some(keys) = x.iam().access_keys(user).await? else {
             return Ok(Check::Stale(format!("user {user} no longer exists")));
@@ -273,7 +277,7 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let p: EnforceMfaActionParams = part(a, "params", &a.params)?;
+        let p = &parts_of!(a, EnforceMfa)?.params;
         x.send(
             &a.id,
             IamCall::put_inline("user", &p.user, &p.policy_name, &p.document),
@@ -287,7 +291,7 @@ pub(crate) mod live {
         _before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        match part::<EnforceMfaActionParams>(a, "params", &a.params) {
+        match parts_of!(a, EnforceMfa).map(|p| p.params.clone()) {
             Ok(p) => (
                 vec![UndoOp::DeleteInlinePolicy {
                     entity: "user".into(),
@@ -416,10 +420,10 @@ mod tests {
         let [a] = out.as_slice() else {
             panic!("{out:?}")
         };
-        assert_eq!(a.params["policy_name"], ENFORCE_MFA_POLICY_NAME);
-        assert_eq!(a.params["document"], enforce_mfa_document());
+        assert_eq!(a.body.params_json()["policy_name"], ENFORCE_MFA_POLICY_NAME);
+        assert_eq!(a.body.params_json()["document"], enforce_mfa_document());
         assert_eq!(
-            a.precondition,
+            a.body.precondition_json(),
             json!({"inline_policy_absent": ENFORCE_MFA_POLICY_NAME, "no_active_keys": true,
                    "user_id": "AIDAALICE"})
         );
@@ -456,7 +460,7 @@ mod tests {
             &json!({"allow_active_keys": true, "policy_name": "mfa"}),
         );
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].params["policy_name"], "mfa");
-        assert_eq!(out[0].precondition.get("no_active_keys"), None);
+        assert_eq!(out[0].body.params_json()["policy_name"], "mfa");
+        assert_eq!(out[0].body.precondition_json().get("no_active_keys"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! (group-name globs, default all).
 
 use super::{
-    param, param_str, params, roundtrip, ChangeKind, Cx, Empty, Globs, ParamKind, Safety, StepInfo,
+    param, params, Body, ChangeKind, Cx, Empty, Globs, ParamKind, Parts, Safety, StepInfo,
     StepName, Target,
 };
 use crate::inventory::ResourceKind;
@@ -27,9 +27,14 @@ pub const REMOVE: StepInfo = StepInfo {
     rank: 40,
     disables_credential: None,
     expand,
-    verb: |p| format!("will be removed from group {}", param_str(p, "group")),
-    roundtrip: roundtrip::<MembershipParams, MembershipPrecondition, MembershipState, Empty>,
+    verb: |b| match b {
+        Body::RemoveUserFromGroup(p) => format!("will be removed from group {}", p.params.group),
+        _ => "will be removed from a group".into(),
+    },
 };
+
+/// The parts of a `remove_user_from_group` action.
+pub type MembershipParts = Parts<MembershipParams, MembershipPrecondition, MembershipState, Empty>;
 
 /// The params a pack writes.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -90,13 +95,14 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
             group_membership: g.clone(),
         };
         cx.propose(
-            step,
             t.resource.clone(),
             g,
-            &params,
-            &pre,
-            &before,
-            &Empty {},
+            Body::RemoveUserFromGroup(Box::new(Parts {
+                params,
+                precondition: pre.clone(),
+                before,
+                after: Empty {},
+            })),
         );
     }
 }
@@ -107,7 +113,7 @@ pub(crate) mod live {
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let p: MembershipParams = part(a, "params", &a.params)?;
+        let p: MembershipParams = parts_of!(a, RemoveUserFromGroup)?.params.clone();
         let (user, group) = (p.user.as_str(), p.group.as_str());
         Ok(match x.iam().groups_of(user).await? {
             None => Check::Stale(format!("user {user} no longer exists")),
@@ -123,7 +129,7 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let p: MembershipParams = part(a, "params", &a.params)?;
+        let p: MembershipParams = parts_of!(a, RemoveUserFromGroup)?.params.clone();
         let call = IamCall::RemoveUserFromGroup {
             user: p.user,
             group: p.group,
@@ -137,7 +143,7 @@ pub(crate) mod live {
         _before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        match part::<MembershipParams>(a, "params", &a.params) {
+        match parts_of!(a, RemoveUserFromGroup).map(|p| p.params.clone()) {
             Ok(p) => (
                 vec![UndoOp::AddUserToGroup {
                     user: p.user,

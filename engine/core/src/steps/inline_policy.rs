@@ -1,7 +1,7 @@
 //! `delete_inline_policy` (reversible: the document is kept in the plan and the journal, and
 //! undo puts it back).
 
-use super::{roundtrip, ChangeKind, Cx, Gone, Safety, StepInfo, StepName, Target};
+use super::{Body, ChangeKind, Cx, Gone, Parts, Safety, StepInfo, StepName, Target};
 use crate::inventory::{OwnerKind, ResourceKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,8 +20,10 @@ pub const DELETE: StepInfo = StepInfo {
     disables_credential: None,
     expand,
     verb: |_| "will be deleted (document kept in the plan)".into(),
-    roundtrip: roundtrip::<InlineParams, InlinePrecondition, InlineState, Gone>,
 };
+
+/// The parts of a `delete_inline_policy` action.
+pub type InlineParts = Parts<InlineParams, InlinePrecondition, InlineState, Gone>;
 
 /// The action's params: which policy of which owner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -56,7 +58,7 @@ pub struct InlineState {
     pub document: Value,
 }
 
-fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
+fn expand(_step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
     let Some(p) = cx.inv().inline_policies.get(t.index) else {
         return;
     };
@@ -73,17 +75,27 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
         policy_name: p.name.clone(),
         document: p.document.clone(),
     };
-    cx.propose(step, t.resource.clone(), "", &params, &pre, &before, &());
+    let parts = Parts {
+        params,
+        precondition: pre,
+        before,
+        after: (),
+    };
+    cx.propose(
+        t.resource.clone(),
+        "",
+        Body::DeleteInlinePolicy(Box::new(parts)),
+    );
 }
 
 pub(crate) mod live {
     //! `delete_inline_policy`: apply's check, calls and reverse (put the recorded document back).
-    use super::{InlineParams, InlinePrecondition, InlineState};
+    use super::InlineState;
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let p: InlineParams = part(a, "params", &a.params)?;
-        let pre: InlinePrecondition = part(a, "precondition", &a.precondition)?;
+        let parts: &super::InlineParts = parts_of!(a, DeleteInlinePolicy)?;
+        let (p, pre) = (&parts.params, &parts.precondition);
         let name = p.policy_name.as_str();
         Ok(
             match x
@@ -107,7 +119,7 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let p: InlineParams = part(a, "params", &a.params)?;
+        let p = &parts_of!(a, DeleteInlinePolicy)?.params;
         let call = IamCall::delete_inline(p.owner_kind.as_str(), &p.owner, &p.policy_name);
         x.send(&a.id, call).await?;
         Ok(Value::Null)
@@ -119,16 +131,16 @@ pub(crate) mod live {
         before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        let p = match part::<InlineParams>(a, "params", &a.params) {
-            Ok(p) => p,
+        let p = match parts_of!(a, DeleteInlinePolicy) {
+            Ok(p) => &p.params,
             Err(e) => return irreversible(&e.to_string()),
         };
         match part::<InlineState>(a, "before", before) {
             Ok(b) => (
                 vec![UndoOp::PutInlinePolicy {
                     entity: p.owner_kind.as_str().into(),
-                    name: p.owner,
-                    policy_name: p.policy_name,
+                    name: p.owner.clone(),
+                    policy_name: p.policy_name.clone(),
                     document: b.document,
                 }],
                 None,

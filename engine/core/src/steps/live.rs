@@ -5,8 +5,8 @@
 //! credential used since the plan); the dispatch over [`UndoOp`] (its call, and how undo tells
 //! whether IAM already holds what an op restores); and the helpers.
 
-use super::{access_keys, detach, groups, login_profile, password_policy, policy_versions, rotate};
-pub(crate) use super::{Action, Check, Disables, StepName, UndoOp};
+use super::{access_keys, detach, groups, login_profile, policy_versions, rotate};
+pub(crate) use super::{Action, Body, Check, Disables, Names, Part, StepName, UndoOp};
 pub(crate) use crate::iam::{
     resolved_failure, unresolved, Attachments, Exec, Iam, IamCall, StepError,
 };
@@ -43,8 +43,8 @@ pub fn undo_for(a: &Action, before: &Value, after: &Value) -> (Vec<UndoOp>, Opti
 }
 
 /// The one call an undo op makes.
-pub(crate) fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError> {
-    Ok(match op {
+pub(crate) fn undo_call(op: &UndoOp) -> IamCall {
+    match op {
         UndoOp::UpdateAccessKey {
             user,
             access_key_id,
@@ -96,9 +96,9 @@ pub(crate) fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError>
             set_as_default: false,
             document: document.clone(),
         },
-        UndoOp::UpdatePasswordPolicy { settings } => {
-            password_policy::live::update_call(action, settings)?
-        }
+        UndoOp::UpdatePasswordPolicy { settings } => IamCall::UpdateAccountPasswordPolicy {
+            settings: settings.clone(),
+        },
         UndoOp::DeletePasswordPolicy => IamCall::DeleteAccountPasswordPolicy {},
         UndoOp::Tag { kind, name, tags } => IamCall::tag(kind, name, tags),
         UndoOp::Untag { kind, name, keys } => IamCall::untag(kind, name, keys),
@@ -121,7 +121,7 @@ pub(crate) fn undo_call(action: &str, op: &UndoOp) -> Result<IamCall, StepError>
             move_to: move_to.clone(),
             remove_from: remove_from.clone(),
         },
-    })
+    }
 }
 
 /// Whether IAM already holds what the undo op restores.
@@ -166,8 +166,7 @@ pub(crate) async fn undo_holds<X: Exec>(x: &X, op: &UndoOp) -> Result<bool, Step
             document,
         } => policy_versions::live::copies(x, policy_arn, document).await? > 0,
         UndoOp::UpdatePasswordPolicy { settings } => {
-            let want: Option<PasswordPolicy> = serde_json::from_value(settings.clone()).ok();
-            want.is_some() && x.iam().password_policy().await? == want
+            x.iam().password_policy().await?.as_ref() == Some(settings)
         }
         UndoOp::DeletePasswordPolicy => x.iam().password_policy().await?.is_none(),
         UndoOp::Tag { kind, name, tags } => {
@@ -209,7 +208,7 @@ pub async fn undo_op<X: Exec>(x: &X, action: &str, op: &UndoOp) -> Result<(), St
         } => Some(policy_versions::live::copies(x, policy_arn, document).await?),
         _ => None,
     };
-    let call = undo_call(action, op)?;
+    let call = undo_call(op);
     let mut sent = 0;
     loop {
         sent += 1;
@@ -279,35 +278,14 @@ struct Planned {
     in_use_since: Option<String>,
 }
 
-/// The names the shared checks look entities up by, as a view over every step's action
-/// params (keys, login profiles and MFA devices name their `user`; detaches `user_name`,
-/// `group_name` or `role_name`; policy steps `policy_arn`; inline policies their owner).
-#[derive(Debug, Default, serde::Deserialize)]
-struct Names {
-    #[serde(default)]
-    user: Option<String>,
-    #[serde(default)]
-    user_name: Option<String>,
-    #[serde(default)]
-    group_name: Option<String>,
-    #[serde(default)]
-    role_name: Option<String>,
-    #[serde(default)]
-    policy_arn: Option<String>,
-    #[serde(default)]
-    owner_kind: Option<crate::inventory::OwnerKind>,
-    #[serde(default)]
-    owner: Option<String>,
-}
-
 /// Whether the entity the action acts on was re-created under the same name since the
 /// plan was made: its id (`user_id`, `group_id`, `role_id`, `policy_id`, an inline
 /// policy's `owner_id`, in the precondition) differs from the one IAM has now. An entity
 /// that is gone is left to the step's own check (gone may be the planned state).
 async fn entity_replaced<X: Exec>(x: &X, a: &Action) -> Result<Option<String>, StepError> {
     use crate::inventory::{OwnerKind, ResourceKind as R};
-    let pre: Planned = view(a, "precondition", &a.precondition)?;
-    let names: Names = view(a, "params", &a.params)?;
+    let pre: Planned = view(a, Part::Precondition)?;
+    let names = view::<Names>(a, Part::Params)?;
     let planned = |id: Option<String>| id.filter(|s| !s.is_empty());
     let own = |kind: R| (a.resource.kind == kind).then(|| a.resource.name.clone());
     let differs = |what: String, now: &str, then: &str| {
@@ -319,7 +297,7 @@ async fn entity_replaced<X: Exec>(x: &X, a: &Action) -> Result<Option<String>, S
         })
     };
     // delete_user compares the id itself, with everything else the user holds.
-    if let Some(then) = planned(pre.user_id).filter(|_| a.action != StepName::DeleteUser) {
+    if let Some(then) = planned(pre.user_id).filter(|_| a.step() != StepName::DeleteUser) {
         let name = names.user.clone().or(names.user_name.clone());
         if let Some(name) = name.or_else(|| own(R::User)) {
             if let Some(u) = x.iam().user(&name).await? {
@@ -371,17 +349,17 @@ async fn entity_replaced<X: Exec>(x: &X, a: &Action) -> Result<Option<String>, S
 /// credential was used since the plan (see their checks).
 async fn in_use_since_plan<X: Exec>(x: &X, a: &Action) -> Result<Option<String>, StepError> {
     let user_level = a
-        .action
+        .step()
         .disables_credential()
         .is_some_and(|d| d == Disables::User);
     if !user_level || a.allowed_in_use.is_some() {
         return Ok(None);
     }
-    let pre: Planned = view(a, "precondition", &a.precondition)?;
+    let pre: Planned = view(a, Part::Precondition)?;
     let Some(since) = plan_ts(pre.in_use_since.as_deref()) else {
         return Ok(None);
     };
-    let names: Names = view(a, "params", &a.params)?;
+    let names = view::<Names>(a, Part::Params)?;
     let user = names
         .user
         .ok_or_else(|| StepError::Plan(format!("{} has no `user` parameter", a.id)))?;
@@ -412,9 +390,9 @@ async fn in_use_since_plan<X: Exec>(x: &X, a: &Action) -> Result<Option<String>,
 
 // ---- helpers ---------------------------------------------------------------------------
 
-/// One part of an action (`params`, `precondition`, `before`, `after`) read into its step's
-/// typed struct, once per action: a part that does not fit is a [`StepError::Plan`] naming the
-/// action and the field.
+/// A JSON value apply recorded (the state a check read, what the calls returned, as the
+/// journal holds them) read into the step's typed struct: a value that does not fit is a
+/// [`StepError::Plan`] naming the action and what it is.
 pub(crate) fn part<T: serde::de::DeserializeOwned>(
     a: &Action,
     field: &str,
@@ -423,22 +401,29 @@ pub(crate) fn part<T: serde::de::DeserializeOwned>(
     serde_json::from_value(v.clone()).map_err(|e| {
         StepError::Plan(format!(
             "{}: `{field}` does not fit the {} step's type: {e}",
-            a.id, a.action
+            a.id,
+            a.step()
         ))
     })
 }
 
-/// [`part`] for the shared checks' views ([`Planned`], [`Names`]), which every step's part
-/// fits: a part that is `null` (a step whose params are none) is the view's default.
-fn view<T: serde::de::DeserializeOwned + Default>(
-    a: &Action,
-    field: &str,
-    v: &Value,
-) -> Result<T, StepError> {
-    match v {
+/// A view over one of the action's typed parts that every step's type fits ([`Planned`],
+/// [`Names`]): a part that is `null` (a step whose params are none) is the view's default.
+fn view<T: serde::de::DeserializeOwned + Default>(a: &Action, p: Part) -> Result<T, StepError> {
+    match a.body.part_json(p) {
         Value::Null => Ok(T::default()),
-        _ => part(a, field, v),
+        v => part(a, p.name(), &v),
     }
+}
+
+/// The error for a body that reached another family's code (the registry dispatches on the
+/// body's variant, so this names a bug, never a plan).
+pub(crate) fn wrong_body(a: &Action) -> StepError {
+    StepError::Plan(format!(
+        "{}: the {} step's parts reached another step's code",
+        a.id,
+        a.step()
+    ))
 }
 
 /// Nothing to reverse, and why.
@@ -464,8 +449,4 @@ pub(crate) fn when(t: Option<DateTime<Utc>>) -> String {
         || "never".to_string(),
         |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )
-}
-
-pub(crate) fn password_policy_value(p: Option<&PasswordPolicy>) -> Value {
-    serde_json::to_value(p).unwrap_or(Value::Null)
 }

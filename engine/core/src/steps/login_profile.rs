@@ -2,7 +2,7 @@
 //! (destructive). Planned on `$.login_profiles` or on `$.users` (then they land on the user's
 //! login profile, so they deduplicate with the same step from a login-profile rule).
 
-use super::{roundtrip, ts, ChangeKind, Cx, Disables, Gone, Safety, StepInfo, StepName, Target};
+use super::{ts, Body, ChangeKind, Cx, Disables, Gone, Parts, Safety, StepInfo, StepName, Target};
 use crate::inventory::ResourceKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -21,8 +21,10 @@ pub const REQUIRE_RESET: StepInfo = StepInfo {
     disables_credential: None,
     expand,
     verb: |_| "will require a password reset at next sign-in".into(),
-    roundtrip: roundtrip::<ProfileParams, ProfilePrecondition, ResetState, ResetState>,
 };
+
+/// The parts of a `require_password_reset` action.
+pub type ResetParts = Parts<ProfileParams, ProfilePrecondition, ResetState, ResetState>;
 
 /// `delete_login_profile`.
 pub const DELETE: StepInfo = StepInfo {
@@ -37,8 +39,10 @@ pub const DELETE: StepInfo = StepInfo {
     disables_credential: Some(Disables::Password),
     expand,
     verb: |_| "will be deleted (console access removed)".into(),
-    roundtrip: roundtrip::<ProfileParams, ProfilePrecondition, DeletedProfile, Gone>,
 };
+
+/// The parts of a `delete_login_profile` action.
+pub type DeleteParts = Parts<ProfileParams, ProfilePrecondition, DeletedProfile, Gone>;
 
 /// The action's params: the user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -127,13 +131,25 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
         let after = ResetState {
             password_reset_required: true,
         };
-        cx.propose(step, target, "", &params, &pre, &before, &after);
+        let parts = Parts {
+            params,
+            precondition: pre,
+            before,
+            after,
+        };
+        cx.propose(target, "", Body::RequirePasswordReset(Box::new(parts)));
     } else {
         let before = DeletedProfile {
             login_profile: "present".into(),
             created_at: ts(Some(lp.created_at)),
         };
-        cx.propose(step, target, "", &params, &pre, &before, &());
+        let parts = Parts {
+            params,
+            precondition: pre,
+            before,
+            after: (),
+        };
+        cx.propose(target, "", Body::DeleteLoginProfile(Box::new(parts)));
     }
 }
 
@@ -142,10 +158,18 @@ pub(crate) mod live {
     use super::{ProfileParams, ProfilePrecondition};
     use crate::steps::live::*;
 
+    /// The action's params and precondition (both steps share them).
+    fn parts(a: &Action) -> Result<(&ProfileParams, &ProfilePrecondition), StepError> {
+        match &a.body {
+            Body::RequirePasswordReset(p) => Ok((&p.params, &p.precondition)),
+            Body::DeleteLoginProfile(p) => Ok((&p.params, &p.precondition)),
+            _ => Err(wrong_body(a)),
+        }
+    }
+
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let user = part::<ProfileParams>(a, "params", &a.params)?.user;
-        let pre: ProfilePrecondition = part(a, "precondition", &a.precondition)?;
-        let user = user.as_str();
+        let (params, pre) = parts(a)?;
+        let user = params.user.as_str();
         // A console password used since the plan was made is not the unused one the plan judged.
         let planned = plan_ts(pre.password_last_used_at.as_deref());
         let used = x.iam().user(user).await?.and_then(|u| u.password_last_used);
@@ -157,11 +181,11 @@ pub(crate) mod live {
             )));
         }
         Ok(match x.iam().login_profile(user).await? {
-            None if a.action == StepName::DeleteLoginProfile => {
+            None if a.step() == StepName::DeleteLoginProfile => {
                 Check::Already(json!({"login_profile": "absent"}))
             }
             None => Check::Stale(format!("user {user} no longer has a console password")),
-            Some((_, true)) if a.action == StepName::RequirePasswordReset => {
+            Some((_, true)) if a.step() == StepName::RequirePasswordReset => {
                 Check::Already(json!({"password_reset_required": true}))
             }
             Some((created, reset)) => Check::Proceed(json!({
@@ -185,9 +209,8 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let user = part::<ProfileParams>(a, "params", &a.params)?.user;
-        let user = user.as_str();
-        let call = if a.action == StepName::DeleteLoginProfile {
+        let user = parts(a)?.0.user.as_str();
+        let call = if a.step() == StepName::DeleteLoginProfile {
             IamCall::DeleteLoginProfile {
                 user: user.to_string(),
             }
@@ -203,16 +226,14 @@ pub(crate) mod live {
         _before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        if a.action == StepName::DeleteLoginProfile {
+        if a.step() == StepName::DeleteLoginProfile {
             return irreversible(
             "a deleted console password cannot be restored (IAM never returns passwords): create a new login profile",
         );
         }
         (
             vec![UndoOp::UpdateLoginProfile {
-                user: part::<ProfileParams>(a, "params", &a.params)
-                    .map(|p| p.user)
-                    .unwrap_or_default(),
+                user: parts(a).map(|(p, _)| p.user.clone()).unwrap_or_default(),
                 password_reset_required: false,
             }],
             None,

@@ -1,7 +1,9 @@
 //! Whole-policy steps: `detach_policy_everywhere` (reversible; also for AWS-managed policies,
 //! which are only detached) and `delete_policy` (destructive; customer-managed only).
 
-use super::{customer_policy, roundtrip, ChangeKind, Cx, Gone, Safety, StepInfo, StepName, Target};
+use super::{
+    customer_policy, Body, ChangeKind, Cx, Gone, Parts, Safety, StepInfo, StepName, Target,
+};
 use crate::inventory::ResourceKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,8 +22,11 @@ pub const DETACH_EVERYWHERE: StepInfo = StepInfo {
     disables_credential: None,
     expand,
     verb: |_| "will be detached from every user, group and role".into(),
-    roundtrip: roundtrip::<PolicyParams, AttachmentsPrecondition, AttachmentsState, AttachmentsState>,
 };
+
+/// The parts of a `detach_policy_everywhere` action.
+pub type DetachEverywhereParts =
+    Parts<PolicyParams, AttachmentsPrecondition, AttachmentsState, AttachmentsState>;
 
 /// `delete_policy`.
 pub const DELETE: StepInfo = StepInfo {
@@ -36,8 +41,19 @@ pub const DELETE: StepInfo = StepInfo {
     disables_credential: None,
     expand,
     verb: |_| "will be deleted".into(),
-    roundtrip: roundtrip::<PolicyParams, DeletePrecondition, DeletedPolicy, Gone>,
 };
+
+/// The parts of a `delete_policy` action.
+pub type DeletePolicyParts = Parts<PolicyParams, DeletePrecondition, DeletedPolicy, Gone>;
+
+/// The policy an action of either step acts on, and the attachments the plan saw.
+pub fn planned(b: &Body) -> Option<(&PolicyParams, &Attachments)> {
+    match b {
+        Body::DetachPolicyEverywhere(p) => Some((&p.params, &p.before.attachments)),
+        Body::DeletePolicy(p) => Some((&p.params, &p.before.attachments)),
+        _ => None,
+    }
+}
 
 /// The action's params: the policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -137,7 +153,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
                 roles: Vec::new(),
             },
         };
-        cx.propose(step, r.clone(), "", &params, &pre, &before, &after);
+        cx.propose(
+            r.clone(),
+            "",
+            Body::DetachPolicyEverywhere(Box::new(Parts {
+                params,
+                precondition: pre,
+                before,
+                after,
+            })),
+        );
     } else {
         let pre = DeletePrecondition {
             default_version_id: p.default_version_id.clone(),
@@ -148,7 +173,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
             versions: p.versions.iter().map(|v| v.version_id.clone()).collect(),
             attachments: att,
         };
-        cx.propose(step, r.clone(), "", &params, &pre, &before, &());
+        cx.propose(
+            r.clone(),
+            "",
+            Body::DeletePolicy(Box::new(Parts {
+                params,
+                precondition: pre,
+                before,
+                after: (),
+            })),
+        );
     }
 }
 
@@ -156,7 +190,7 @@ pub(crate) mod live {
     //! `detach_policy_everywhere` and `delete_policy`: apply's check (attached to nothing new
     //! since the plan), calls (detach from every entity; delete the other versions, then the
     //! policy) and reverse.
-    use super::{AttachmentsState, DeletePrecondition, DeletedPolicy, PolicyParams};
+    use super::AttachmentsState;
     use crate::steps::live::*;
 
     impl From<super::Attachments> for Attachments {
@@ -188,19 +222,15 @@ pub(crate) mod live {
     }
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let arn = part::<PolicyParams>(a, "params", &a.params)?.policy_arn;
-        let arn = arn.as_str();
-        let deleting = a.action == StepName::DeletePolicy;
+        let (params, planned) = super::planned(&a.body).ok_or_else(|| wrong_body(a))?;
+        let arn = params.policy_arn.as_str();
+        let deleting = a.step() == StepName::DeletePolicy;
         // The plan's `before` holds the attachments it saw; a delete also the default version.
-        let (planned, planned_default) = if deleting {
-            let pre: DeletePrecondition = part(a, "precondition", &a.precondition)?;
-            let b: DeletedPolicy = part(a, "before", &a.before)?;
-            (b.attachments, pre.default_version_id)
-        } else {
-            let b: AttachmentsState = part(a, "before", &a.before)?;
-            (b.attachments, String::new())
+        let planned_default = match &a.body {
+            Body::DeletePolicy(p) => p.precondition.default_version_id.clone(),
+            _ => String::new(),
         };
-        let planned = Attachments::from(planned);
+        let planned = Attachments::from(planned.clone());
         let Some(current) = x.iam().policy_default(arn).await? else {
             return Ok(if deleting {
                 Check::Already(json!({"policy": "absent"}))
@@ -259,9 +289,12 @@ pub(crate) mod live {
         _before: &Value,
     ) -> Result<Value, StepError> {
         let id = a.id.as_str();
-        let arn = part::<PolicyParams>(a, "params", &a.params)?.policy_arn;
-        let arn = arn.as_str();
-        if a.action == StepName::DeletePolicy && crate::steps::is_aws_managed(arn) {
+        let arn = super::planned(&a.body)
+            .ok_or_else(|| wrong_body(a))?
+            .0
+            .policy_arn
+            .as_str();
+        if a.step() == StepName::DeletePolicy && crate::steps::is_aws_managed(arn) {
             return Err(StepError::Plan(
                 "AWS-managed policies are never deleted".into(),
             ));
@@ -276,7 +309,7 @@ pub(crate) mod live {
                 x.send(id, IamCall::detach(kind, n, arn)).await?;
             }
         }
-        if a.action == StepName::DeletePolicy {
+        if a.step() == StepName::DeletePolicy {
             for (vid, default, _) in x.iam().policy_versions(arn).await? {
                 if !default {
                     let call = IamCall::DeletePolicyVersion {
@@ -302,14 +335,14 @@ pub(crate) mod live {
         before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        if a.action == StepName::DeletePolicy {
+        if a.step() == StepName::DeletePolicy {
             return irreversible(
             "a deleted managed policy cannot be restored: its versions are recorded in the plan's `before`",
         );
         }
-        let arn = match part::<PolicyParams>(a, "params", &a.params) {
-            Ok(p) => p.policy_arn,
-            Err(e) => return irreversible(&e.to_string()),
+        let arn = match super::planned(&a.body) {
+            Some((p, _)) => p.policy_arn.clone(),
+            None => return irreversible(&wrong_body(a).to_string()),
         };
         // `before` is the check's read (an [`AttachmentsState`]); nothing recorded, nothing
         // to attach again.

@@ -3,7 +3,7 @@
 //! device needs codes from it.
 
 use super::{
-    param, params, roundtrip, ts, ChangeKind, Cx, ParamKind, Safety, StepInfo, StepName, Target,
+    param, params, ts, Body, ChangeKind, Cx, ParamKind, Parts, Safety, StepInfo, StepName, Target,
 };
 use crate::inventory::ResourceKind;
 use schemars::JsonSchema;
@@ -22,15 +22,17 @@ pub const DEACTIVATE: StepInfo = StepInfo {
     rank: 30,
     disables_credential: None,
     expand,
-    verb: |p| {
-        if p.get("delete_virtual").and_then(Value::as_bool) == Some(true) {
+    verb: |b| {
+        if matches!(b, Body::DeactivateMfaDevice(p) if p.params.delete_virtual) {
             "will be deactivated and deleted".into()
         } else {
             "will be deactivated".into()
         }
     },
-    roundtrip: roundtrip::<MfaActionParams, MfaPrecondition, MfaState, Option<MfaState>>,
 };
+
+/// The parts of a `deactivate_mfa_device` action.
+pub type MfaParts = Parts<MfaActionParams, MfaPrecondition, MfaState, Option<MfaState>>;
 
 /// The params a pack writes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -108,31 +110,33 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         user,
         delete_virtual: delete,
     };
+    let parts = Parts {
+        params,
+        precondition: pre,
+        before,
+        after,
+    };
     cx.propose_as(
-        step,
         change,
         t.resource.clone(),
         "",
-        &params,
-        &pre,
-        &before,
-        &after,
+        Body::DeactivateMfaDevice(Box::new(parts)),
     );
 }
 
 pub(crate) mod live {
     //! `deactivate_mfa_device`: apply's check and calls (it has no reverse: re-enabling a device
     //! takes two codes from it).
-    use super::{MfaActionParams, MfaPrecondition};
+    use super::MfaActionParams;
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let MfaActionParams {
-            user,
-            delete_virtual,
-        } = part(a, "params", &a.params)?;
-        let pre: MfaPrecondition = part(a, "precondition", &a.precondition)?;
-        let user = user.as_str();
+        let p: &super::MfaParts = parts_of!(a, DeactivateMfaDevice)?;
+        let (user, delete_virtual, pre) = (
+            p.params.user.as_str(),
+            p.params.delete_virtual,
+            &p.precondition,
+        );
         let serial = a.resource.id.as_str();
         let devices = x.iam().mfa_devices(user).await?.unwrap_or_default();
         Ok(match devices.iter().find(|(s, _)| s == serial) {
@@ -171,7 +175,7 @@ pub(crate) mod live {
         let MfaActionParams {
             user,
             delete_virtual,
-        } = part(a, "params", &a.params)?;
+        } = parts_of!(a, DeactivateMfaDevice)?.params.clone();
         let serial = a.resource.id.as_str();
         if part::<Seen>(a, "before", before)?.enabled {
             x.send(

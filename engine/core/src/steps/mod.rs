@@ -15,9 +15,24 @@
 //! the expansion and keeps ordering, deduplication, supersedes and the in-use guard; `apply`
 //! keeps the run loop, the dispatcher, the journal, undo and the guards.
 //!
-//! The plan file keeps `params`, `precondition`, `before` and `after` as JSON values, but each is
-//! made by serializing the step's typed struct ([`Cx::propose`]), and [`StepInfo::roundtrip`]
-//! reads them back into those structs (a plan's actions can be checked against their types).
+//! An action carries its step and its typed `params`, `precondition`, `before` and `after` as
+//! one [`Body`] (a variant per step, generated from the registry line, which names the step's
+//! [`Parts`] alias): the expansion builds it, apply's check, calls and reverse match on it, and
+//! the plan file holds its parts as JSON under their old names ([`Action`]'s hand-written serde;
+//! a part that does not fit its step's type is refused when the plan is read).
+
+/// The typed parts of an action of one of the named steps, which share one [`Parts`] type
+/// (`parts_of!(a, DetachUserPolicy | DetachGroupPolicy)`): a `Result` whose error, another
+/// step's body, names a bug (the registry dispatches on the body's variant).
+macro_rules! parts_of {
+    ($a:expr, $($v:ident)|+) => {
+        match &$a.body {
+            $( $crate::steps::Body::$v(p) )|+ => Ok(&**p),
+            #[allow(unreachable_patterns)]
+            _ => Err($crate::steps::live::wrong_body($a)),
+        }
+    };
+}
 
 pub mod access_keys;
 pub mod action;
@@ -37,7 +52,7 @@ pub mod rightsize;
 pub mod rotate;
 pub mod tags;
 
-pub use action::{Action, Check, Superseded, UndoOp};
+pub use action::{Action, Check, Names, Superseded, UndoOp};
 
 use crate::inventory::{Inventory, ManagedPolicy, OwnerKind, ResourceKind, ResourceRef};
 use chrono::{DateTime, Utc};
@@ -47,10 +62,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// Declares the steps: `Variant = "name" => family::INFO`, each with its doc comment (which is
-/// also the step's description in the rule-pack schema).
+/// Declares the steps: `Variant = "name" => family::INFO: PartsType`, each with its doc
+/// comment (which is also the step's description in the rule-pack schema). `PartsType` is the
+/// family's [`Parts`] alias for the step: the typed `params`, `precondition`, `before` and
+/// `after` its actions carry ([`Body`]).
 macro_rules! registry {
-    ($( $(#[$doc:meta])* $variant:ident = $name:literal => $fam:ident :: $info:ident, )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal => $fam:ident :: $info:ident : $parts:ident, )*) => {
         /// The remediation steps iamwarden can plan. The names are part of the plan-file contract.
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -75,12 +92,77 @@ macro_rules! registry {
             }
         }
 
+        /// An action's step with its four typed parts: one variant per step, holding the
+        /// [`Parts`] its family declares. Plan and apply read the same structs; the plan file
+        /// holds them as the action's `action`, `params`, `precondition`, `before` and `after`.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Body {
+            $( $(#[$doc])* $variant(Box<$fam::$parts>), )*
+        }
+
+        impl Body {
+            /// The step.
+            pub fn step(&self) -> StepName {
+                match self { $( Body::$variant(_) => StepName::$variant, )* }
+            }
+
+            /// Reads `step`'s parts from JSON (a plan file's action): a part that does not fit
+            /// the step's type is an error naming the part.
+            pub fn from_json(step: StepName, parts: JsonParts) -> Result<Body, PartError> {
+                Ok(match step {
+                    $( StepName::$variant => Body::$variant(Box::new(Parts::from_json(step, parts)?)), )*
+                })
+            }
+
+            /// One part, serialized.
+            pub fn part_json(&self, part: Part) -> Value {
+                match self { $( Body::$variant(p) => p.part_json(part), )* }
+            }
+
+            /// `params` as the plan file writes it.
+            pub fn params_json(&self) -> Value {
+                self.part_json(Part::Params)
+            }
+
+            /// `precondition` as the plan file writes it.
+            pub fn precondition_json(&self) -> Value {
+                self.part_json(Part::Precondition)
+            }
+
+            /// `before` as the plan file writes it.
+            pub fn before_json(&self) -> Value {
+                self.part_json(Part::Before)
+            }
+
+            /// `after` as the plan file writes it.
+            pub fn after_json(&self) -> Value {
+                self.part_json(Part::After)
+            }
+
+            /// Whether `other` is the same step with the same params (deduplication).
+            pub fn same_params(&self, other: &Body) -> bool {
+                match (self, other) {
+                    $( (Body::$variant(a), Body::$variant(b)) => a.params == b.params, )*
+                    _ => false,
+                }
+            }
+
+            /// Writes one part as a field of the action's JSON object.
+            fn serialize_part<S: serde::ser::SerializeStruct>(
+                &self,
+                st: &mut S,
+                part: Part,
+            ) -> Result<(), S::Error> {
+                match self { $( Body::$variant(p) => p.serialize_part(st, part), )* }
+            }
+        }
+
         /// The step's apply-time check (its family's `live::check`).
         async fn live_check<X: crate::iam::Exec>(
             x: &X,
             a: &Action,
         ) -> Result<Check, crate::iam::StepError> {
-            match a.action { $( StepName::$variant => $fam::live::check(x, a).await, )* }
+            match &a.body { $( Body::$variant(_) => $fam::live::check(x, a).await, )* }
         }
 
         /// The step's calls (its family's `live::execute`).
@@ -89,67 +171,67 @@ macro_rules! registry {
             a: &Action,
             before: &Value,
         ) -> Result<Value, crate::iam::StepError> {
-            match a.action { $( StepName::$variant => $fam::live::execute(x, a, before).await, )* }
+            match &a.body { $( Body::$variant(_) => $fam::live::execute(x, a, before).await, )* }
         }
 
         /// The step's reverse (its family's `live::reverse`).
         fn live_reverse(a: &Action, before: &Value, after: &Value) -> (Vec<UndoOp>, Option<String>) {
-            match a.action { $( StepName::$variant => $fam::live::reverse(a, before, after), )* }
+            match &a.body { $( Body::$variant(_) => $fam::live::reverse(a, before, after), )* }
         }
     };
 }
 
 registry! {
     /// Set an access key `Inactive` (reversible).
-    DeactivateAccessKey = "deactivate_access_key" => access_keys::DEACTIVATE,
+    DeactivateAccessKey = "deactivate_access_key" => access_keys::DEACTIVATE: DeactivateParts,
     /// Delete an access key (destructive: the secret is gone).
-    DeleteAccessKey = "delete_access_key" => access_keys::DELETE,
+    DeleteAccessKey = "delete_access_key" => access_keys::DELETE: DeleteParts,
     /// Require a new console password at next sign-in, keeping the login profile (reversible).
-    RequirePasswordReset = "require_password_reset" => login_profile::REQUIRE_RESET,
+    RequirePasswordReset = "require_password_reset" => login_profile::REQUIRE_RESET: ResetParts,
     /// Delete the console password (destructive: the password cannot be restored).
-    DeleteLoginProfile = "delete_login_profile" => login_profile::DELETE,
+    DeleteLoginProfile = "delete_login_profile" => login_profile::DELETE: DeleteParts,
     /// Deactivate an MFA device; `delete_virtual: true` also deletes a virtual one (destructive).
-    DeactivateMfaDevice = "deactivate_mfa_device" => mfa::DEACTIVATE,
+    DeactivateMfaDevice = "deactivate_mfa_device" => mfa::DEACTIVATE: MfaParts,
     /// Detach managed policies from a user (param `policy_arns`, default all) (reversible).
-    DetachUserPolicy = "detach_user_policy" => detach::USER,
+    DetachUserPolicy = "detach_user_policy" => detach::USER: DetachParts,
     /// Detach managed policies from a group (param `policy_arns`, default all) (reversible).
-    DetachGroupPolicy = "detach_group_policy" => detach::GROUP,
+    DetachGroupPolicy = "detach_group_policy" => detach::GROUP: DetachParts,
     /// Detach managed policies from a role (param `policy_arns`, default all) (reversible).
-    DetachRolePolicy = "detach_role_policy" => detach::ROLE,
+    DetachRolePolicy = "detach_role_policy" => detach::ROLE: DetachParts,
     /// Delete an inline policy; its document is kept in the plan and journal (reversible).
-    DeleteInlinePolicy = "delete_inline_policy" => inline_policy::DELETE,
+    DeleteInlinePolicy = "delete_inline_policy" => inline_policy::DELETE: InlineParts,
     /// Remove a user from groups (param `groups`, default all) (reversible).
-    RemoveUserFromGroup = "remove_user_from_group" => groups::REMOVE,
+    RemoveUserFromGroup = "remove_user_from_group" => groups::REMOVE: MembershipParts,
     /// Attach an inline deny-all policy to a user (param `policy_name`) (reversible).
-    QuarantineUser = "quarantine_user" => quarantine::QUARANTINE,
+    QuarantineUser = "quarantine_user" => quarantine::QUARANTINE: QuarantineParts,
     /// Attach an inline deny-all policy to a role (param `policy_name`); service-linked roles
     /// are never touched (reversible).
-    QuarantineRole = "quarantine_role" => quarantine::QUARANTINE_ROLE,
+    QuarantineRole = "quarantine_role" => quarantine::QUARANTINE_ROLE: QuarantineRoleParts,
     /// Attach AWS's self-service MFA policy to a user: everything but enrolling an MFA device and
     /// changing the password is denied until the user signs in with MFA (param `policy_name`) (reversible).
-    EnforceMfa = "enforce_mfa" => enforce_mfa::ENFORCE,
+    EnforceMfa = "enforce_mfa" => enforce_mfa::ENFORCE: EnforceMfaParts,
     /// Delete a user with everything AWS requires removed first (destructive).
-    DeleteUser = "delete_user" => delete_user::DELETE,
+    DeleteUser = "delete_user" => delete_user::DELETE: DeleteUserParts,
     /// Make a new default policy version from param `document` (reversible).
-    ReplacePolicyDocument = "replace_policy_document" => policy_versions::REPLACE,
+    ReplacePolicyDocument = "replace_policy_document" => policy_versions::REPLACE: ReplaceParts,
     /// Make another existing version the default (param `version_id`, default `previous`) (reversible).
-    SetDefaultPolicyVersion = "set_default_policy_version" => policy_versions::SET_DEFAULT,
+    SetDefaultPolicyVersion = "set_default_policy_version" => policy_versions::SET_DEFAULT: SetDefaultParts,
     /// Detach a managed policy from every user, group and role (reversible).
-    DetachPolicyEverywhere = "detach_policy_everywhere" => managed_policy::DETACH_EVERYWHERE,
+    DetachPolicyEverywhere = "detach_policy_everywhere" => managed_policy::DETACH_EVERYWHERE: DetachEverywhereParts,
     /// Delete a customer-managed policy and its versions (destructive).
-    DeletePolicy = "delete_policy" => managed_policy::DELETE,
+    DeletePolicy = "delete_policy" => managed_policy::DELETE: DeletePolicyParts,
     /// Tighten the account password policy (param `settings`), merged over the current one (reversible).
-    UpdatePasswordPolicy = "update_password_policy" => password_policy::UPDATE,
+    UpdatePasswordPolicy = "update_password_policy" => password_policy::UPDATE: PasswordParts,
     /// Add or overwrite tags (param `tags`) (reversible).
-    Tag = "tag" => tags::TAG,
+    Tag = "tag" => tags::TAG: TagParts,
     /// Remove tags (param `keys`) (reversible).
-    Untag = "untag" => tags::UNTAG,
+    Untag = "untag" => tags::UNTAG: UntagParts,
     /// Narrow a user's or role's customer-managed and inline policies to what its service last-accessed data shows used within `unused_for` (reversible).
-    RightsizePolicy = "rightsize_policy" => rightsize::RIGHTSIZE,
+    RightsizePolicy = "rightsize_policy" => rightsize::RIGHTSIZE: RightsizeParts,
     /// Rotate an access key through Secrets Manager (param `secret_name`): a new key written
     /// only to the secret, then on a later run the old key deactivated once the new one was
     /// used or `grace` passed (reversible).
-    RotateAccessKey = "rotate_access_key" => rotate::ROTATE,
+    RotateAccessKey = "rotate_access_key" => rotate::ROTATE: RotateParts,
 }
 
 impl StepName {
@@ -316,10 +398,6 @@ pub struct ParamIssue {
 /// Expands one step for one target into proposals and skips.
 pub type Expand = fn(StepName, &mut Cx<'_>, &Target<'_>, &Value);
 
-/// Reads an action's parts into the step's typed structs and writes them back (the check that
-/// a plan's JSON is what the step's types say).
-pub type Roundtrip = fn(&Parts) -> Result<Parts, serde_json::Error>;
-
 /// Everything the plan side knows about a step.
 #[derive(Debug, Clone, Copy)]
 pub struct StepInfo {
@@ -346,10 +424,8 @@ pub struct StepInfo {
     pub disables_credential: Option<Disables>,
     /// The plan expansion.
     pub expand: Expand,
-    /// What an action of the step does, in words ("will be deactivated"), from its params.
-    pub verb: fn(&Value) -> String,
-    /// The typed round trip of an action's parts.
-    pub roundtrip: Roundtrip,
+    /// What an action of the step does, in words ("will be deactivated"), from its typed body.
+    pub verb: fn(&Body) -> String,
 }
 
 /// The begin and end markers of the generated step table in `docs/rule-language.md` (§8.1).
@@ -417,9 +493,97 @@ pub fn splice_doc(text: &str) -> Option<String> {
     ))
 }
 
-/// An action's typed parts, as the plan file holds them.
+/// The four parts of an action, typed by its step: each family declares one alias per step
+/// (`pub type DeactivateParts = Parts<KeyParams, KeyPrecondition, StatusState, StatusState>`),
+/// which the registry line names.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Parts {
+pub struct Parts<P, Q, B, A> {
+    /// `params`: what the calls need.
+    pub params: P,
+    /// `precondition`: the observed values apply re-reads.
+    pub precondition: Q,
+    /// `before`: the relevant state before.
+    pub before: B,
+    /// `after`: the relevant state after.
+    pub after: A,
+}
+
+impl<P, Q, B, A> Parts<P, Q, B, A>
+where
+    P: Serialize + DeserializeOwned,
+    Q: Serialize + DeserializeOwned,
+    B: Serialize + DeserializeOwned,
+    A: Serialize + DeserializeOwned,
+{
+    /// Reads the parts from JSON, naming the part that does not fit.
+    fn from_json(step: StepName, j: JsonParts) -> Result<Self, PartError> {
+        fn one<T: DeserializeOwned>(step: StepName, part: Part, v: Value) -> Result<T, PartError> {
+            serde_json::from_value(v).map_err(|e| PartError {
+                step,
+                part,
+                message: e.to_string(),
+            })
+        }
+        Ok(Parts {
+            params: one(step, Part::Params, j.params)?,
+            precondition: one(step, Part::Precondition, j.precondition)?,
+            before: one(step, Part::Before, j.before)?,
+            after: one(step, Part::After, j.after)?,
+        })
+    }
+
+    fn part_json(&self, part: Part) -> Value {
+        match part {
+            Part::Params => to_value(&self.params),
+            Part::Precondition => to_value(&self.precondition),
+            Part::Before => to_value(&self.before),
+            Part::After => to_value(&self.after),
+        }
+    }
+
+    fn serialize_part<S: serde::ser::SerializeStruct>(
+        &self,
+        st: &mut S,
+        part: Part,
+    ) -> Result<(), S::Error> {
+        let name = part.name();
+        match part {
+            Part::Params => st.serialize_field(name, &self.params),
+            Part::Precondition => st.serialize_field(name, &self.precondition),
+            Part::Before => st.serialize_field(name, &self.before),
+            Part::After => st.serialize_field(name, &self.after),
+        }
+    }
+}
+
+/// One of an action's four typed parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// `params`.
+    Params,
+    /// `precondition`.
+    Precondition,
+    /// `before`.
+    Before,
+    /// `after`.
+    After,
+}
+
+impl Part {
+    /// The field's name in the plan file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Params => "params",
+            Part::Precondition => "precondition",
+            Part::Before => "before",
+            Part::After => "after",
+        }
+    }
+}
+
+/// An action's four parts as JSON (a plan file's action before its step's types read it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonParts {
     /// `params`.
     pub params: Value,
     /// `precondition`.
@@ -430,28 +594,21 @@ pub struct Parts {
     pub after: Value,
 }
 
+/// A part of an action that does not fit its step's type.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("`{}` does not fit the {step} step's type: {message}", part.name())]
+pub struct PartError {
+    /// The step.
+    pub step: StepName,
+    /// The part.
+    pub part: Part,
+    /// What serde said.
+    pub message: String,
+}
+
 /// The JSON Schema of `T` (a step's typed params).
 pub fn schema_of<T: JsonSchema>() -> schemars::Schema {
     schemars::schema_for!(T)
-}
-
-/// The round trip through the typed structs `P`, `Q`, `B`, `A`.
-pub fn roundtrip<P, Q, B, A>(parts: &Parts) -> Result<Parts, serde_json::Error>
-where
-    P: Serialize + DeserializeOwned,
-    Q: Serialize + DeserializeOwned,
-    B: Serialize + DeserializeOwned,
-    A: Serialize + DeserializeOwned,
-{
-    fn rt<T: Serialize + DeserializeOwned>(v: &Value) -> Result<Value, serde_json::Error> {
-        serde_json::to_value(serde_json::from_value::<T>(v.clone())?)
-    }
-    Ok(Parts {
-        params: rt::<P>(&parts.params)?,
-        precondition: rt::<Q>(&parts.precondition)?,
-        before: rt::<B>(&parts.before)?,
-        after: rt::<A>(&parts.after)?,
-    })
 }
 
 /// The part of an action that is absent (`after` of a deletion): JSON `null`.
@@ -737,14 +894,8 @@ pub struct Proposed {
     pub qualifier: String,
     /// How the diff shows it.
     pub change: ChangeKind,
-    /// The typed params, serialized.
-    pub params: Value,
-    /// The typed precondition, serialized.
-    pub precondition: Value,
-    /// The typed state before, serialized.
-    pub before: Value,
-    /// The typed state after, serialized.
-    pub after: Value,
+    /// The step's typed parts.
+    pub body: Body,
     /// For a cascade's prerequisite step: the id of the action it belongs to.
     pub part_of: Option<String>,
 }
@@ -802,52 +953,26 @@ impl<'a> Cx<'a> {
         });
     }
 
-    /// Proposes one action, serializing its typed parts.
-    #[allow(clippy::too_many_arguments)]
-    pub fn propose(
-        &mut self,
-        step: StepName,
-        resource: ResourceRef,
-        qualifier: &str,
-        params: &impl Serialize,
-        precondition: &impl Serialize,
-        before: &impl Serialize,
-        after: &impl Serialize,
-    ) {
-        self.propose_as(
-            step,
-            step.info().change,
-            resource,
-            qualifier,
-            params,
-            precondition,
-            before,
-            after,
-        );
+    /// Proposes one action (its step is the body's).
+    pub fn propose(&mut self, resource: ResourceRef, qualifier: &str, body: Body) {
+        let change = body.step().info().change;
+        self.propose_as(change, resource, qualifier, body);
     }
 
     /// [`Cx::propose`] with a change kind other than the step's.
-    #[allow(clippy::too_many_arguments)]
     pub fn propose_as(
         &mut self,
-        step: StepName,
         change: ChangeKind,
         resource: ResourceRef,
         qualifier: &str,
-        params: &impl Serialize,
-        precondition: &impl Serialize,
-        before: &impl Serialize,
-        after: &impl Serialize,
+        body: Body,
     ) {
         self.out.push(Proposed {
-            step,
+            step: body.step(),
             resource,
             qualifier: qualifier.to_string(),
             change,
-            params: to_value(params),
-            precondition: to_value(precondition),
-            before: to_value(before),
-            after: to_value(after),
+            body,
             part_of: None,
         });
     }
@@ -887,14 +1012,5 @@ pub fn is_aws_managed(arn: &str) -> bool {
     arn.split(':').nth(4) == Some("aws")
 }
 
-/// A param of an action read as a string, `?` when absent (for verbs).
-pub(crate) fn param_str(params: &Value, k: &str) -> String {
-    params
-        .get(k)
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_string()
-}
-
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -3,7 +3,7 @@
 //! the maximum age the smaller, requirements stay on). Unknown setting names are load errors.
 
 use super::{
-    param, roundtrip, ChangeKind, Cx, ParamIssue, ParamKind, Safety, StepInfo, StepName, Target,
+    param, Body, ChangeKind, Cx, ParamIssue, ParamKind, Parts, Safety, StepInfo, StepName, Target,
 };
 use crate::inventory::{PasswordPolicy, ResourceKind};
 use schemars::JsonSchema;
@@ -23,13 +23,11 @@ pub const UPDATE: StepInfo = StepInfo {
     disables_credential: None,
     expand,
     verb: |_| "will get a stronger password policy".into(),
-    roundtrip: roundtrip::<
-        PasswordActionParams,
-        PasswordPrecondition,
-        Option<PasswordPolicy>,
-        PasswordPolicy,
-    >,
 };
+
+/// The parts of an `update_password_policy` action.
+pub type PasswordParts =
+    Parts<PasswordActionParams, PasswordPrecondition, Option<PasswordPolicy>, PasswordPolicy>;
 
 /// Names of the settings `update_password_policy` understands.
 pub const SETTINGS: [&str; 9] = [
@@ -208,7 +206,13 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
     let params = PasswordActionParams {
         settings: merged.clone(),
     };
-    cx.propose(step, r.clone(), "", &params, &pre, &current, &merged);
+    let parts = Parts {
+        params,
+        precondition: pre,
+        before: current.cloned(),
+        after: merged,
+    };
+    cx.propose(r.clone(), "", Body::UpdatePasswordPolicy(Box::new(parts)));
 }
 
 #[cfg(test)]
@@ -282,10 +286,9 @@ mod tests {
 
 pub(crate) mod live {
     //! `update_password_policy`: apply's check, calls and reverse (the settings before, or no
-    //! policy at all). Reads the action through [`PasswordActionParams`] and
-    //! [`PasswordPrecondition`].
+    //! policy at all). Reads the action through its typed [`super::PasswordParts`].
 
-    use super::{PasswordActionParams, PasswordPrecondition};
+    use super::PasswordPrecondition;
     use crate::steps::live::*;
 
     /// The state read now, as `before` records it (the precondition's shape).
@@ -297,8 +300,8 @@ pub(crate) mod live {
     }
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let params: PasswordActionParams = part(a, "params", &a.params)?;
-        let pre: PasswordPrecondition = part(a, "precondition", &a.precondition)?;
+        let parts: &super::PasswordParts = parts_of!(a, UpdatePasswordPolicy)?;
+        let (params, pre) = (&parts.params, &parts.precondition);
         let current = x.iam().password_policy().await?;
         if current.as_ref() == Some(&params.settings) {
             return Ok(Check::Already(state(current)));
@@ -311,26 +314,14 @@ pub(crate) mod live {
         Ok(Check::Proceed(state(current)))
     }
 
-    /// `UpdateAccountPasswordPolicy` with these settings (the inventory's password-policy shape).
-    pub(crate) fn update_call(id: &str, settings: &Value) -> Result<IamCall, StepError> {
-        let settings: PasswordPolicy = serde_json::from_value(settings.clone())
-            .map_err(|e| StepError::Plan(format!("{id}: password policy settings: {e}")))?;
-        Ok(IamCall::UpdateAccountPasswordPolicy { settings })
-    }
-
     pub(crate) async fn execute<X: Exec>(
         x: &X,
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let params: PasswordActionParams = part(a, "params", &a.params)?;
-        x.send(
-            &a.id,
-            IamCall::UpdateAccountPasswordPolicy {
-                settings: params.settings,
-            },
-        )
-        .await?;
+        let settings = parts_of!(a, UpdatePasswordPolicy)?.params.settings.clone();
+        x.send(&a.id, IamCall::UpdateAccountPasswordPolicy { settings })
+            .await?;
         Ok(Value::Null)
     }
 
@@ -345,12 +336,7 @@ pub(crate) mod live {
             }) => (vec![UndoOp::DeletePasswordPolicy], None),
             Ok(PasswordPrecondition {
                 password_policy: Some(p),
-            }) => (
-                vec![UndoOp::UpdatePasswordPolicy {
-                    settings: password_policy_value(Some(&p)),
-                }],
-                None,
-            ),
+            }) => (vec![UndoOp::UpdatePasswordPolicy { settings: p }], None),
             Err(e) => irreversible(&format!("the policy before is not known: {e}")),
         }
     }

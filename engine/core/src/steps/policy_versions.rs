@@ -5,8 +5,8 @@
 //! default `previous`: the newest version older than the default, never a newer one).
 
 use super::{
-    customer_policy, param, param_str, params, roundtrip, ChangeKind, Cx, ParamKind, Safety,
-    StepInfo, StepName, Target,
+    customer_policy, param, params, Body, ChangeKind, Cx, ParamKind, Parts, Safety, StepInfo,
+    StepName, Target,
 };
 use crate::inventory::ResourceKind;
 use schemars::JsonSchema;
@@ -26,8 +26,11 @@ pub const REPLACE: StepInfo = StepInfo {
     disables_credential: None,
     expand,
     verb: |_| "will get a new default version".into(),
-    roundtrip: roundtrip::<ReplaceActionParams, VersionPrecondition, ReplaceBefore, VersionState>,
 };
+
+/// The parts of a `replace_policy_document` action.
+pub type ReplaceParts =
+    Parts<ReplaceActionParams, VersionPrecondition, ReplaceBefore, VersionState>;
 
 /// `set_default_policy_version`.
 pub const SET_DEFAULT: StepInfo = StepInfo {
@@ -46,14 +49,17 @@ pub const SET_DEFAULT: StepInfo = StepInfo {
     rank: 101,
     disables_credential: None,
     expand,
-    verb: |p| {
-        format!(
-            "will make {} the default version",
-            param_str(p, "version_id")
-        )
+    verb: |b| match b {
+        Body::SetDefaultPolicyVersion(p) => {
+            format!("will make {} the default version", p.params.version_id)
+        }
+        _ => "will make another version the default".into(),
     },
-    roundtrip: roundtrip::<SetDefaultActionParams, VersionPrecondition, VersionState, VersionState>,
 };
+
+/// The parts of a `set_default_policy_version` action.
+pub type SetDefaultParts =
+    Parts<SetDefaultActionParams, VersionPrecondition, VersionState, VersionState>;
 
 /// The params of `replace_policy_document` a pack writes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -188,7 +194,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
             default_version_id: "(new)".into(),
             document: doc,
         };
-        cx.propose(step, r.clone(), "", &params, &pre, &before, &after);
+        cx.propose(
+            r.clone(),
+            "",
+            Body::ReplacePolicyDocument(Box::new(Parts {
+                params,
+                precondition: pre,
+                before,
+                after,
+            })),
+        );
         return;
     }
     let wanted: SetDefaultParams = params(rendered).unwrap_or_default();
@@ -242,16 +257,23 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         default_version_id: target,
         document: doc,
     };
-    cx.propose(step, r.clone(), "", &params, &pre, &before, &after);
+    cx.propose(
+        r.clone(),
+        "",
+        Body::SetDefaultPolicyVersion(Box::new(Parts {
+            params,
+            precondition: pre,
+            before,
+            after,
+        })),
+    );
 }
 
 pub(crate) mod live {
     //! `replace_policy_document` and `set_default_policy_version`: apply's check, calls (a new
     //! default version, making room when AWS's five are taken; each resolved by re-reading when
     //! unanswered, never more than one version per action) and reverse.
-    use super::{
-        KeptVersion, ReplaceActionParams, SetDefaultActionParams, VersionPrecondition, VersionState,
-    };
+    use super::{KeptVersion, VersionState};
     use crate::steps::live::*;
     use serde::Deserialize;
 
@@ -264,18 +286,26 @@ pub(crate) mod live {
 
     /// The action's policy and what it wants.
     fn target(a: &Action) -> Result<(String, Want), StepError> {
-        Ok(if a.action == StepName::ReplacePolicyDocument {
-            let p: ReplaceActionParams = part(a, "params", &a.params)?;
-            (p.policy_arn, Want::Document(p.document))
-        } else {
-            let p: SetDefaultActionParams = part(a, "params", &a.params)?;
-            (p.policy_arn, Want::Version(p.version_id))
+        Ok(match &a.body {
+            Body::ReplacePolicyDocument(p) => (
+                p.params.policy_arn.clone(),
+                Want::Document(p.params.document.clone()),
+            ),
+            Body::SetDefaultPolicyVersion(p) => (
+                p.params.policy_arn.clone(),
+                Want::Version(p.params.version_id.clone()),
+            ),
+            _ => return Err(wrong_body(a)),
         })
     }
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let (arn, want) = target(a)?;
-        let pre: VersionPrecondition = part(a, "precondition", &a.precondition)?;
+        let pre = match &a.body {
+            Body::ReplacePolicyDocument(p) => p.precondition.clone(),
+            Body::SetDefaultPolicyVersion(p) => p.precondition.clone(),
+            _ => return Err(wrong_body(a)),
+        };
         let Some(current) = x.iam().policy_default(&arn).await? else {
             return Ok(Check::Stale(format!("policy {arn} no longer exists")));
         };
@@ -468,7 +498,7 @@ pub(crate) mod live {
                 version_id: prev,
             });
         }
-        if a.action == StepName::ReplacePolicyDocument {
+        if a.step() == StepName::ReplacePolicyDocument {
             let after: Outcome = part(a, "after", after).unwrap_or_default();
             if let Some(v) = after.created_version_id.or(after.default_version_id) {
                 ops.push(UndoOp::DeletePolicyVersion {

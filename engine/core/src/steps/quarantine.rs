@@ -7,8 +7,8 @@
 //! role's path, refuses them too, whatever the plan says.
 
 use super::{
-    param, param_str, params, roundtrip, ts, ChangeKind, Cx, Disables, Empty, ParamKind, Safety,
-    StepInfo, StepName, Target,
+    param, params, ts, Body, ChangeKind, Cx, Disables, Empty, ParamKind, Parts, Safety, StepInfo,
+    StepName, Target,
 };
 use crate::inventory::ResourceKind;
 
@@ -43,14 +43,12 @@ pub const QUARANTINE: StepInfo = StepInfo {
     rank: 70,
     disables_credential: Some(Disables::User),
     expand,
-    verb: |p| {
-        format!(
-            "will be quarantined (inline deny-all policy {})",
-            param_str(p, "policy_name")
-        )
-    },
-    roundtrip: roundtrip::<QuarantineActionParams, QuarantinePrecondition, Empty, QuarantinedState>,
+    verb,
 };
+
+/// The parts of a `quarantine_user` action.
+pub type QuarantineParts =
+    Parts<QuarantineActionParams, QuarantinePrecondition, Empty, QuarantinedState>;
 
 /// `quarantine_role`.
 pub const QUARANTINE_ROLE: StepInfo = StepInfo {
@@ -70,19 +68,22 @@ pub const QUARANTINE_ROLE: StepInfo = StepInfo {
     // A role has no credential of its own: sessions of it are denied, nothing is disabled.
     disables_credential: None,
     expand: expand_role,
-    verb: |p| {
-        format!(
-            "will be quarantined (inline deny-all policy {})",
-            param_str(p, "policy_name")
-        )
-    },
-    roundtrip: roundtrip::<
-        QuarantineRoleActionParams,
-        QuarantineRolePrecondition,
-        Empty,
-        QuarantinedState,
-    >,
+    verb,
 };
+
+/// The parts of a `quarantine_role` action.
+pub type QuarantineRoleParts =
+    Parts<QuarantineRoleActionParams, QuarantineRolePrecondition, Empty, QuarantinedState>;
+
+/// What a quarantine action does, in words.
+fn verb(b: &Body) -> String {
+    let name = match b {
+        Body::QuarantineUser(p) => p.params.policy_name.as_str(),
+        Body::QuarantineRole(p) => p.params.policy_name.as_str(),
+        _ => QUARANTINE_POLICY_NAME,
+    };
+    format!("will be quarantined (inline deny-all policy {name})")
+}
 
 /// The inline policy `quarantine_user` and `quarantine_role` attach: deny everything.
 pub fn quarantine_document() -> Value {
@@ -173,13 +174,14 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         document: quarantine_document(),
     };
     cx.propose(
-        step,
         t.resource.clone(),
         "",
-        &params,
-        &pre,
-        &Empty {},
-        &after,
+        Body::QuarantineUser(Box::new(Parts {
+            params,
+            precondition: pre,
+            before: Empty {},
+            after,
+        })),
     );
 }
 
@@ -247,13 +249,14 @@ fn expand_role(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value
         document: quarantine_document(),
     };
     cx.propose(
-        step,
         t.resource.clone(),
         "",
-        &params,
-        &pre,
-        &Empty {},
-        &after,
+        Body::QuarantineRole(Box::new(Parts {
+            params,
+            precondition: pre,
+            before: Empty {},
+            after,
+        })),
     );
 }
 
@@ -262,11 +265,11 @@ pub(crate) mod live {
     //! reverse (delete the quarantine policy). `quarantine_role`: apply's check (the role
     //! exists and is not service-linked, its path read from IAM now; the policy), calls and
     //! reverse (delete the quarantine policy).
-    use super::{is_service_linked, QuarantineActionParams, QuarantineRoleActionParams};
+    use super::{is_service_linked, QuarantineActionParams};
     use crate::steps::live::*;
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        match a.action {
+        match a.step() {
             StepName::QuarantineRole => check_role(x, a).await,
             _ => check_user(x, a).await,
         }
@@ -277,13 +280,13 @@ pub(crate) mod live {
         a: &Action,
         _before: &Value,
     ) -> Result<Value, StepError> {
-        let (kind, name, policy_name, document) = match a.action {
+        let (kind, name, policy_name, document) = match a.step() {
             StepName::QuarantineRole => {
-                let p: QuarantineRoleActionParams = part(a, "params", &a.params)?;
+                let p = parts_of!(a, QuarantineRole)?.params.clone();
                 ("role", p.role_name, p.policy_name, p.document)
             }
             _ => {
-                let p: QuarantineActionParams = part(a, "params", &a.params)?;
+                let p = parts_of!(a, QuarantineUser)?.params.clone();
                 ("user", p.user, p.policy_name, p.document)
             }
         };
@@ -300,11 +303,16 @@ pub(crate) mod live {
         _before: &Value,
         _after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        let read = match a.action {
-            StepName::QuarantineRole => part::<QuarantineRoleActionParams>(a, "params", &a.params)
-                .map(|p| ("role", p.role_name, p.policy_name)),
-            _ => part::<QuarantineActionParams>(a, "params", &a.params)
-                .map(|p| ("user", p.user, p.policy_name)),
+        let read = match a.step() {
+            StepName::QuarantineRole => parts_of!(a, QuarantineRole).map(|p| {
+                (
+                    "role",
+                    p.params.role_name.clone(),
+                    p.params.policy_name.clone(),
+                )
+            }),
+            _ => parts_of!(a, QuarantineUser)
+                .map(|p| ("user", p.params.user.clone(), p.params.policy_name.clone())),
         };
         match read {
             Ok((entity, name, policy_name)) => (
@@ -324,7 +332,7 @@ pub(crate) mod live {
             user,
             policy_name: name,
             document: want,
-        } = part(a, "params", &a.params)?;
+        } = parts_of!(a, QuarantineUser)?.params.clone();
         if x.iam().user(&user).await?.is_none() {
             return Ok(Check::Stale(format!("user {user} no longer exists")));
         }
@@ -338,7 +346,7 @@ pub(crate) mod live {
     }
 
     async fn check_role<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
-        let p: QuarantineRoleActionParams = part(a, "params", &a.params)?;
+        let p = &parts_of!(a, QuarantineRole)?.params;
         let (role, name) = (p.role_name.as_str(), p.policy_name.as_str());
         let Some(path) = x.iam().role_path(role).await? else {
             return Ok(Check::Stale(format!("role {role} no longer exists")));
@@ -403,12 +411,12 @@ mod tests {
         assert!(skips.is_empty(), "{skips:?}");
         assert_eq!(out.len(), 1);
         assert_eq!(
-            out[0].params,
+            out[0].body.params_json(),
             json!({"role_name": "deploy", "policy_name": QUARANTINE_POLICY_NAME,
                    "document": quarantine_document()})
         );
         assert_eq!(
-            out[0].precondition,
+            out[0].body.precondition_json(),
             json!({"inline_policy_absent": QUARANTINE_POLICY_NAME, "not_service_linked": true,
                    "role_id": "AROADEPLOY"})
         );

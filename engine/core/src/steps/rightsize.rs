@@ -18,7 +18,7 @@
 //! nothing is planned: unknown is never unused.
 
 use super::{
-    param, params, roundtrip, ChangeKind, Cx, ParamIssue, ParamKind, Safety, StepInfo, StepName,
+    param, params, Body, ChangeKind, Cx, ParamIssue, ParamKind, Parts, Safety, StepInfo, StepName,
     Target,
 };
 use crate::inventory::{
@@ -50,20 +50,23 @@ pub const RIGHTSIZE: StepInfo = StepInfo {
     rank: 100,
     disables_credential: None,
     expand,
-    verb: |p| {
-        let what = if p.get("policy_arn").is_some_and(|v| !v.is_null()) {
+    verb: |b| {
+        let Body::RightsizePolicy(p) = b else {
+            return "will get a narrowed document".into();
+        };
+        let what = if p.params.policy_arn.is_some() {
             "will get a narrowed default version"
         } else {
             "will get a narrowed document"
         };
-        let n = p
-            .get("removed_actions")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+        let n = p.params.removed_actions.len();
         format!("{what} ({n} unused action patterns removed)")
     },
-    roundtrip: roundtrip::<RightsizeActionParams, RightsizePrecondition, PolicyState, PolicyState>,
 };
+
+/// The parts of a `rightsize_policy` action.
+pub type RightsizeParts =
+    Parts<RightsizeActionParams, RightsizePrecondition, PolicyState, PolicyState>;
 
 /// The params a pack writes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -325,7 +328,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
             continue;
         };
         let (before, after) = states(&p.default_document, &n);
-        cx.propose(step, res, "", &params, &pre, &before, &after);
+        cx.propose(
+            res,
+            "",
+            Body::RightsizePolicy(Box::new(Parts {
+                params,
+                precondition: pre,
+                before,
+                after,
+            })),
+        );
     }
     for pname in inline {
         let id = format!("{}/{name}/{pname}", owner_kind.as_str());
@@ -343,13 +355,12 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         let Some(res) = inv.resource_ref(ResourceKind::InlinePolicy, i) else {
             continue;
         };
-        propose_inline(cx, step, res, p, &n, &unused_for);
+        propose_inline(cx, res, p, &n, &unused_for);
     }
 }
 
 fn propose_inline(
     cx: &mut Cx<'_>,
-    step: StepName,
     res: ResourceRef,
     p: &InlinePolicy,
     n: &Narrowed,
@@ -372,7 +383,16 @@ fn propose_inline(
         owner_id: cx.ix.owner_id(p.owner_kind, &p.owner),
     };
     let (before, after) = states(&p.document, n);
-    cx.propose(step, res, "", &params, &pre, &before, &after);
+    cx.propose(
+        res,
+        "",
+        Body::RightsizePolicy(Box::new(Parts {
+            params,
+            precondition: pre,
+            before,
+            after,
+        })),
+    );
 }
 
 /// The narrowed document of one policy, or `None` with a skip saying why not.
@@ -425,12 +445,12 @@ pub(crate) mod live {
     //! new default version through `policy_versions`' once-only creation, or the inline
     //! document put) and reverse (the old default back and the new version deleted, or the old
     //! inline document put back).
-    use super::{RightsizeActionParams, RightsizePrecondition};
+    use super::RightsizeActionParams;
     use crate::steps::live::*;
     use crate::steps::policy_versions::live::{create_default_version_once, delete_version_once};
 
     fn params_of(a: &Action) -> Result<RightsizeActionParams, StepError> {
-        part(a, "params", &a.params)
+        Ok(parts_of!(a, RightsizePolicy)?.params.clone())
     }
 
     /// An inline target's owner kind, owner and policy name (missing: a malformed plan).
@@ -449,7 +469,7 @@ pub(crate) mod live {
 
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let p = params_of(a)?;
-        let pre: RightsizePrecondition = part(a, "precondition", &a.precondition)?;
+        let pre = &parts_of!(a, RightsizePolicy)?.precondition;
         let want = p.document.clone();
         if let Some(arn) = p.policy_arn.as_deref() {
             let Some(current) = x.iam().policy_default(arn).await? else {
@@ -660,8 +680,8 @@ mod tests {
             Value::Null,
         );
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].params["document"], doc(json!(["s3:*"])));
-        assert_eq!(out[0].params["unused_for"], json!("90d"));
+        assert_eq!(out[0].body.params_json()["document"], doc(json!(["s3:*"])));
+        assert_eq!(out[0].body.params_json()["unused_for"], json!("90d"));
         assert_eq!(out[0].resource.kind, ResourceKind::ManagedPolicy);
         assert_eq!(
             skips,

@@ -26,8 +26,8 @@
 //! deleted again; if that fails too, the error names the key (also in the journal's `result`).
 
 use super::{
-    param, param_str, roundtrip, ts, ChangeKind, Cx, Disables, ParamIssue, ParamKind, Safety,
-    StepInfo, StepName, Target,
+    param, ts, Body, ChangeKind, Cx, Disables, ParamIssue, ParamKind, Parts, Safety, StepInfo,
+    StepName, Target,
 };
 use crate::inventory::{KeyStatus, ResourceKind};
 use schemars::JsonSchema;
@@ -66,18 +66,21 @@ pub const ROTATE: StepInfo = StepInfo {
     rank: 19,
     disables_credential: Some(Disables::RotatedKey),
     expand,
-    verb: |p| match p.get("phase").and_then(Value::as_str) {
-        Some("deactivate_old_key") => format!(
+    verb: |b| match b {
+        Body::RotateAccessKey(p) if p.params.phase == Phase::DeactivateOldKey => format!(
             "will be deactivated: its rotation's new key {} took over",
-            param_str(p, "new_key")
+            p.params.new_key.as_deref().unwrap_or("?")
         ),
-        _ => format!(
+        Body::RotateAccessKey(p) => format!(
             "will be rotated: a new key, written only to secret {}",
-            param_str(p, "secret_name")
+            p.params.secret_name
         ),
+        _ => "will be rotated".into(),
     },
-    roundtrip: roundtrip::<RotateActionParams, RotatePrecondition, RotationState, RotationState>,
 };
+
+/// The parts of a `rotate_access_key` action.
+pub type RotateParts = Parts<RotateActionParams, RotatePrecondition, RotationState, RotationState>;
 
 /// The step's params as a pack writes them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -314,7 +317,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 old_key_status: KeyStatus::Inactive,
                 ..before.clone()
             };
-            cx.propose(step, r.clone(), "", &params, &pre, &before, &after);
+            cx.propose(
+                r.clone(),
+                "",
+                Body::RotateAccessKey(Box::new(Parts {
+                    params,
+                    precondition: pre,
+                    before,
+                    after,
+                })),
+            );
         }
         Some(rec) => cx.skip(
             r,
@@ -344,7 +356,16 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 new_key: Some("created by apply".into()),
                 secret_name: Some(p.secret_name.clone()),
             };
-            cx.propose(step, r.clone(), "", &params, &pre, &before, &after);
+            cx.propose(
+                r.clone(),
+                "",
+                Body::RotateAccessKey(Box::new(Parts {
+                    params,
+                    precondition: pre,
+                    before,
+                    after,
+                })),
+            );
         }
     }
 }
@@ -380,10 +401,10 @@ mod tests {
         let (out, skips) = run(&inv, i);
         assert!(skips.is_empty(), "{skips:?}");
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].params["phase"], "create_new_key");
-        assert_eq!(out[0].params["secret_name"], "iamwarden/u");
-        assert_eq!(out[0].after["new_key"], "created by apply");
-        let text = serde_json::to_string(&out[0].params).unwrap_or_default();
+        assert_eq!(out[0].body.params_json()["phase"], "create_new_key");
+        assert_eq!(out[0].body.params_json()["secret_name"], "iamwarden/u");
+        assert_eq!(out[0].body.after_json()["new_key"], "created by apply");
+        let text = serde_json::to_string(&out[0].body.params_json()).unwrap_or_default();
         assert!(!text.contains("Secret"), "{text}");
     }
 
@@ -436,9 +457,9 @@ mod tests {
         inv.access_keys[n].last_used_at = Some(chrono::Utc::now());
         let (out, _) = run(&inv, i);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].params["phase"], "deactivate_old_key");
-        assert_eq!(out[0].params["new_key"], "AKIANEW");
-        assert_eq!(out[0].after["old_key_status"], "Inactive");
+        assert_eq!(out[0].body.params_json()["phase"], "deactivate_old_key");
+        assert_eq!(out[0].body.params_json()["new_key"], "AKIANEW");
+        assert_eq!(out[0].body.after_json()["old_key_status"], "Inactive");
         // The new key itself is not rotated while the rotation is in progress.
         let (out, skips) = run(&inv, n);
         assert!(out.is_empty());
@@ -465,8 +486,8 @@ pub(crate) mod live {
 
     fn parts(a: &Action) -> Result<(RotateActionParams, RotatePrecondition), StepError> {
         Ok((
-            part(a, "params", &a.params)?,
-            part(a, "precondition", &a.precondition)?,
+            parts_of!(a, RotateAccessKey)?.params.clone(),
+            parts_of!(a, RotateAccessKey)?.precondition.clone(),
         ))
     }
 
@@ -860,7 +881,7 @@ pub(crate) mod live {
         _before: &Value,
         after: &Value,
     ) -> (Vec<UndoOp>, Option<String>) {
-        let Ok(p) = part::<RotateActionParams>(a, "params", &a.params) else {
+        let Ok(p) = parts_of!(a, RotateAccessKey).map(|p| p.params.clone()) else {
             return irreversible("the action's params do not fit the step");
         };
         if p.phase == Phase::DeactivateOldKey {

@@ -1,7 +1,7 @@
 //! Tag steps (reversible): `tag` adds or overwrites `tags`, `untag` removes `keys`, on users,
 //! roles and customer-managed policies. A step that would change nothing is skipped.
 
-use super::{param, roundtrip, ChangeKind, Cx, ParamKind, Safety, StepInfo, StepName, Target};
+use super::{param, Body, ChangeKind, Cx, ParamKind, Parts, Safety, StepInfo, StepName, Target};
 use crate::inventory::ResourceKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -26,8 +26,10 @@ pub const TAG: StepInfo = StepInfo {
     disables_credential: None,
     expand,
     verb: |_| "will be tagged".into(),
-    roundtrip: roundtrip::<TagParams, TagsPrecondition, TagsState, TagsState>,
 };
+
+/// The parts of a `tag` action.
+pub type TagParts = Parts<TagParams, TagsPrecondition, TagsState, TagsState>;
 
 /// `untag`.
 pub const UNTAG: StepInfo = StepInfo {
@@ -42,8 +44,16 @@ pub const UNTAG: StepInfo = StepInfo {
     disables_credential: None,
     expand,
     verb: |_| "will be untagged".into(),
-    roundtrip: roundtrip::<UntagParams, TagsPrecondition, TagsState, TagsState>,
 };
+
+/// The parts of an `untag` action.
+pub type UntagParts = Parts<UntagParams, TagsPrecondition, TagsState, TagsState>;
+
+/// The action's params, one of the two steps'.
+enum Wanted {
+    Tag(TagParams),
+    Untag(UntagParams),
+}
 
 /// A resource's tags, in their order (key -> value).
 pub type TagMap = Map<String, Value>;
@@ -124,13 +134,13 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         for (k, v) in &want.tags {
             after.insert(k.clone(), v.clone());
         }
-        serde_json::to_value(&want).unwrap_or(Value::Null)
+        Wanted::Tag(want)
     } else {
         let want: UntagParams = serde_json::from_value(rendered.clone()).unwrap_or_default();
         for k in &want.keys {
             after.remove(k);
         }
-        serde_json::to_value(&want).unwrap_or(Value::Null)
+        Wanted::Untag(want)
     };
     if after == tags {
         cx.skip(r, step, "the tags are already as wanted");
@@ -156,21 +166,28 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         role_id: ids.role_id,
         policy_id: ids.policy_id,
     };
-    cx.propose(
-        step,
-        r.clone(),
-        "",
-        &params,
-        &pre,
-        &TagsState { tags },
-        &TagsState { tags: after },
-    );
+    let (before, after) = (TagsState { tags }, TagsState { tags: after });
+    let body = match params {
+        Wanted::Tag(params) => Body::Tag(Box::new(Parts {
+            params,
+            precondition: pre,
+            before,
+            after,
+        })),
+        Wanted::Untag(params) => Body::Untag(Box::new(Parts {
+            params,
+            precondition: pre,
+            before,
+            after,
+        })),
+    };
+    cx.propose(r.clone(), "", body);
 }
 
 pub(crate) mod live {
     //! `tag` and `untag`: apply's check, calls and reverse (restore the values before, remove
     //! the keys that were absent).
-    use super::{TagMap, TagParams, TagsPrecondition, UntagParams};
+    use super::TagMap;
     use crate::steps::live::*;
     use serde::Deserialize;
 
@@ -201,10 +218,10 @@ pub(crate) mod live {
 
     impl Want {
         fn of(a: &Action) -> Result<Want, StepError> {
-            Ok(if a.action == StepName::Tag {
-                Want::Set(strings_of(&part::<TagParams>(a, "params", &a.params)?.tags))
-            } else {
-                Want::Remove(part::<UntagParams>(a, "params", &a.params)?.keys)
+            Ok(match &a.body {
+                Body::Tag(p) => Want::Set(strings_of(&p.params.tags)),
+                Body::Untag(p) => Want::Remove(p.params.keys.clone()),
+                _ => return Err(wrong_body(a)),
             })
         }
 
@@ -232,8 +249,11 @@ pub(crate) mod live {
     pub(crate) async fn check<X: Exec>(x: &X, a: &Action) -> Result<Check, StepError> {
         let (kind, name) = tag_target(a)?;
         let want = Want::of(a)?;
-        let planned =
-            strings_of(&part::<TagsPrecondition>(a, "precondition", &a.precondition)?.tags);
+        let planned = match &a.body {
+            Body::Tag(p) => strings_of(&p.precondition.tags),
+            Body::Untag(p) => strings_of(&p.precondition.tags),
+            _ => return Err(wrong_body(a)),
+        };
         let Some(current) = x.iam().tags(kind, &name).await? else {
             return Ok(Check::Stale(format!(
                 "{} no longer exists",

@@ -73,6 +73,21 @@ fn sample_params(inv: &Inventory, step: StepName, kind: ResourceKind, index: usi
     }
 }
 
+/// The body of `step`'s first action on the demo account (with [`sample_params`]).
+pub(crate) fn sample_body(step: StepName) -> Body {
+    let inv = fixture();
+    for &kind in step.info().targets {
+        for index in 0..count(&inv, kind) {
+            let params = sample_params(&inv, step, kind, index);
+            let (out, _) = expand_one(&inv, step, kind, index, &params);
+            if let Some(p) = out.into_iter().find(|p| p.step == step) {
+                return p.body;
+            }
+        }
+    }
+    panic!("the demo account plans no {step}")
+}
+
 #[test]
 fn every_name_is_its_serde_name_and_unique() {
     let mut seen = BTreeSet::new();
@@ -136,20 +151,26 @@ fn every_step_expands_on_the_demo_account_and_its_parts_round_trip_through_the_t
                 let (out, _) = expand_one(&inv, step, kind, index, &params);
                 for p in out {
                     planned.insert(p.step);
-                    let parts = Parts {
-                        params: p.params.clone(),
-                        precondition: p.precondition.clone(),
-                        before: p.before.clone(),
-                        after: p.after.clone(),
+                    assert_eq!(p.body.step(), p.step);
+                    let parts = JsonParts {
+                        params: p.body.params_json(),
+                        precondition: p.body.precondition_json(),
+                        before: p.body.before_json(),
+                        after: p.body.after_json(),
                     };
-                    let back = (p.step.info().roundtrip)(&parts);
-                    assert_eq!(back.as_ref().ok(), Some(&parts), "{}: {back:?}", p.step);
+                    let back = Body::from_json(p.step, parts.clone());
+                    assert_eq!(back.as_ref().ok(), Some(&p.body), "{}: {back:?}", p.step);
                     // Byte-identical too (key order is part of the plan's content hash).
-                    assert_eq!(
-                        back.ok()
-                            .map(|b| serde_json::to_string(&b.precondition).ok()),
-                        Some(serde_json::to_string(&parts.precondition).ok())
-                    );
+                    let action = Action::new("act-x", Vec::new(), p.resource.clone(), p.body);
+                    let text = serde_json::to_string(&action).unwrap_or_default();
+                    let reread: Action = serde_json::from_str(&text).unwrap_or_else(|e| {
+                        panic!("{}: {e}", p.step);
+                    });
+                    assert_eq!(reread, action);
+                    assert_eq!(serde_json::to_string(&reread).ok(), Some(text.clone()));
+                    let raw: Value = serde_json::from_str(&text).unwrap_or_default();
+                    assert_eq!(raw["precondition"], parts.precondition);
+                    assert_eq!(raw["params"], parts.params);
                 }
             }
         }
@@ -159,14 +180,38 @@ fn every_step_expands_on_the_demo_account_and_its_parts_round_trip_through_the_t
 }
 
 #[test]
-fn a_part_of_another_steps_shape_is_refused() {
-    let parts = Parts {
+fn a_part_of_another_steps_shape_is_refused_naming_the_part() {
+    let parts = JsonParts {
         params: json!({"user": "alice"}),
         precondition: json!({"attached": true}),
         before: json!({"status": "Active"}),
         after: json!({"status": "Inactive"}),
     };
-    assert!((StepName::DeactivateAccessKey.info().roundtrip)(&parts).is_err());
+    let err = Body::from_json(StepName::DeactivateAccessKey, parts.clone());
+    let Err(e) = err else {
+        panic!("a detach precondition fits a key step: {err:?}");
+    };
+    assert_eq!(e.part, Part::Precondition);
+    assert!(
+        e.to_string()
+            .starts_with("`precondition` does not fit the deactivate_access_key step's type"),
+        "{e}"
+    );
+    // In a plan file, the error names the action too.
+    let text = json!({
+        "id": "act-1", "rules": ["r"], "action": "deactivate_access_key",
+        "resource": {"kind": "access_key", "id": "AKIA1", "name": "AKIA1"},
+        "params": parts.params, "safety": "reversible", "change": "change",
+        "precondition": parts.precondition, "before": parts.before, "after": parts.after,
+    });
+    let err = serde_json::from_value::<Action>(text).map(|_| ());
+    let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        msg.starts_with(
+            "action act-1: `precondition` does not fit the deactivate_access_key step's type"
+        ),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -223,13 +268,13 @@ fn the_in_use_window_start_goes_only_into_user_level_preconditions() {
     };
     expand(StepName::DeleteUser, &mut cx, &t, &Value::Null);
     for p in &cx.out {
-        let has = p.precondition.get("in_use_since").is_some();
+        let has = p.body.precondition_json().get("in_use_since").is_some();
         assert_eq!(has, p.step == StepName::DeleteUser, "{}", p.step);
     }
     assert_eq!(
         cx.out
             .last()
-            .and_then(|p| p.precondition.get("in_use_since")),
-        Some(&json!("2026-11-01T00:00:00Z"))
+            .and_then(|p| p.body.precondition_json().get("in_use_since").cloned()),
+        Some(json!("2026-11-01T00:00:00Z"))
     );
 }
