@@ -150,6 +150,21 @@ pub fn build(
     now: DateTime<Utc>,
     created_at: DateTime<Utc>,
 ) -> Plan {
+    build_with_fingerprint(set, inv, matches, now, created_at, || fingerprint(inv))
+}
+
+/// [`build`] with the inventory's fingerprint (as [`fingerprint`] gives it) from
+/// `inventory_fingerprint`, called once the actions are built, just before the plan is sealed:
+/// a caller can hash the inventory on another thread while it evaluates and builds, the two
+/// being independent (`pipeline::make_plan` does).
+pub fn build_with_fingerprint(
+    set: &RuleSet,
+    inv: &Inventory,
+    matches: Vec<Match>,
+    now: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    inventory_fingerprint: impl FnOnce() -> String,
+) -> Plan {
     let ix = Index::new(inv);
     let mut b = Builder {
         ix: &ix,
@@ -395,7 +410,7 @@ pub fn build(
         now,
         account_id: inv.account.id.clone(),
         packs: set.packs.clone(),
-        inventory_fingerprint: fingerprint(inv),
+        inventory_fingerprint: inventory_fingerprint(),
         rule_caps,
         findings,
         actions,
