@@ -234,7 +234,7 @@ fn goal(n: usize, path: &std::path::Path) {
     let now = "2026-11-01T00:00:00Z";
     let runs: [(&str, Vec<&str>); 2] = [
         (
-            "json_out",
+            "json --out plan.json",
             vec![
                 "plan",
                 "--snapshot",
@@ -249,7 +249,15 @@ fn goal(n: usize, path: &std::path::Path) {
         ),
         (
             "human",
-            vec!["plan", "--snapshot", snap, "--now", now, "--format", "human"],
+            vec![
+                "plan",
+                "--snapshot",
+                snap,
+                "--now",
+                now,
+                "--format",
+                "human",
+            ],
         ),
     ];
     for (name, args) in runs {

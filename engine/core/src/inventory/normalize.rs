@@ -28,10 +28,10 @@ fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime
 fn former_user(m: &super::MfaDevice) -> Option<&str> {
     match &m.last_user {
         Some(last) => Some(last.as_str()),
-        None if m.r#virtual => m
-            .id
-            .split_once(":mfa/")
-            .and_then(|(_, rest)| rest.rsplit('/').next()),
+        None if m.r#virtual => {
+            m.id.split_once(":mfa/")
+                .and_then(|(_, rest)| rest.rsplit('/').next())
+        }
         None => None,
     }
 }
@@ -425,12 +425,22 @@ mod tests {
                 device("arn:aws:iam::123456789012:mfa/team/alice", None, None, true),
                 device("GAHT0002", None, Some("alice"), false),
                 // Named after alice, but last enabled for carol: carol's.
-                device("arn:aws:iam::123456789012:mfa/alice2", None, Some("carol"), true),
+                device(
+                    "arn:aws:iam::123456789012:mfa/alice2",
+                    None,
+                    Some("carol"),
+                    true,
+                ),
                 // A hardware device without a known user is nobody's.
                 device("GAHT0001", None, None, false),
                 // Bob has an enabled device: his unassigned one is not listed.
                 device("arn:aws:iam::123456789012:mfa/bob", None, None, true),
-                device("arn:aws:iam::123456789012:mfa/bob-phone", Some("bob"), None, true),
+                device(
+                    "arn:aws:iam::123456789012:mfa/bob-phone",
+                    Some("bob"),
+                    None,
+                    true,
+                ),
             ],
             ..Default::default()
         };

@@ -173,7 +173,9 @@ pub fn build_with_fingerprint(
         skipped: Vec::new(),
     };
     let creds = super::in_use::CredentialIndex::new(inv);
-    let mut findings = Vec::new();
+    // Sized once: at 100k users these are hundreds of thousands of records, and each doubling
+    // of a vector that size copies it into freshly faulted memory.
+    let mut findings = Vec::with_capacity(matches.len());
     for mut m in matches {
         let Some(rule) = set.rules.get(m.rule) else {
             continue;
@@ -231,8 +233,8 @@ pub fn build_with_fingerprint(
     }
 
     // Deduplicate: one action per (step, resource, qualifier); rules and findings merge.
-    let mut merged: Vec<Proposal> = Vec::new();
-    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut merged: Vec<Proposal> = Vec::with_capacity(b.proposals.len());
+    let mut by_key: HashMap<String, usize> = HashMap::with_capacity(b.proposals.len());
     for p in b.proposals {
         let k = key(p.step, &p.resource, &p.qualifier);
         match by_key.get(&k).and_then(|&i| merged.get_mut(i)) {
