@@ -6,6 +6,14 @@
 //! normalization), evaluating every built-in rule and building the plan, and the peak resident
 //! memory (VmHWM) of the whole `plan` path; then event mode: 1,000 CloudTrail records folded
 //! into the loaded snapshot and judged (the cost must not grow with the account).
+//!
+//! Then the goal of issue 13, on the real binary (`target/release/iamwarden`, the path users
+//! run): `plan --snapshot S --format json --out plan.json` and `plan --snapshot S --format
+//! human`, each timed end to end (wall clock, process start to exit) with its peak resident
+//! memory, printed as a ratio to the snapshot's size with PASS or FAIL against the goal: under
+//! 3 s and under 3x the snapshot at 100k users. The peak is the child's VmHWM sampled every
+//! few milliseconds until it exits (a lower bound by at most the last few milliseconds' growth;
+//! no `getrusage` without unsafe code).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Instant;
@@ -170,6 +178,107 @@ fn child_plan_only(path: &str) {
     println!("{}", vm_hwm_kib());
 }
 
+/// The goal: a plan of 100k users in under this many seconds of wall clock...
+const GOAL_WALL_S: f64 = 3.0;
+/// ...and under this many times the snapshot's size in peak memory.
+const GOAL_PEAK_RATIO: f64 = 3.0;
+
+/// VmHWM of process `pid`, in KiB (`None` once it has exited).
+fn hwm_of(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Runs the real binary with `args` (stdout discarded, as a redirect to a file or a pipe
+/// that is read would cost the same to produce) and returns (wall seconds, peak KiB).
+fn run_binary(args: &[&str]) -> (f64, u64) {
+    let t = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if let Some(kib) = hwm_of(pid) {
+            peak = peak.max(kib);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let wall = t.elapsed().as_secs_f64();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert!(status.success(), "iamwarden {args:?}: {status}: {err}");
+    (wall, peak)
+}
+
+/// The goal on the real binary, for one snapshot: both formats, PASS or FAIL against it
+/// (judged at 100k users and above; smaller accounts print their figures only).
+fn goal(n: usize, path: &std::path::Path) {
+    let size = std::fs::metadata(path).unwrap().len();
+    let out = path.with_extension("plan.json");
+    let snap = path.to_str().unwrap();
+    let now = "2026-11-01T00:00:00Z";
+    let runs: [(&str, Vec<&str>); 2] = [
+        (
+            "json --out plan.json",
+            vec![
+                "plan",
+                "--snapshot",
+                snap,
+                "--now",
+                now,
+                "--format",
+                "json",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ),
+        (
+            "human",
+            vec![
+                "plan",
+                "--snapshot",
+                snap,
+                "--now",
+                now,
+                "--format",
+                "human",
+            ],
+        ),
+    ];
+    for (name, args) in runs {
+        let (wall, peak_kib) = run_binary(&args);
+        let ratio = (peak_kib * 1024) as f64 / size as f64;
+        let verdict = if n < 100_000 {
+            "n/a (judged at 100k)"
+        } else if wall < GOAL_WALL_S && ratio < GOAL_PEAK_RATIO {
+            "PASS"
+        } else {
+            "FAIL"
+        };
+        println!(
+            "users={n} goal plan --format {name}: wall {wall:.2} s (goal < {GOAL_WALL_S} s), peak {:.0} MB = {ratio:.2}x the {:.0} MB snapshot (goal < {GOAL_PEAK_RATIO}x): {verdict}",
+            peak_kib as f64 / 1024.0,
+            size as f64 / 1e6,
+        );
+    }
+    let _ = std::fs::remove_file(&out);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
@@ -193,6 +302,10 @@ fn main() {
         .unwrap_or(default_sizes);
     let exe = std::env::current_exe().unwrap();
     let dir = std::env::temp_dir();
+    // Wall clocks mean little on a loaded machine: say how loaded it was.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        eprintln!("load average: {}", load.trim());
+    }
     for n in sizes {
         let path = dir.join(format!("iamwarden-bench-{n}.json"));
         let t = Instant::now();
@@ -232,6 +345,7 @@ fn main() {
             "users={n} event_mode {}",
             String::from_utf8_lossy(&ev.stdout).trim()
         );
+        goal(n, &path);
         if std::env::var_os("IAMWARDEN_BENCH_KEEP").is_none() {
             let _ = std::fs::remove_file(&path);
         }

@@ -4,20 +4,35 @@ use crate::compile::RuleSet;
 use crate::eval::evaluate;
 use crate::inventory::Inventory;
 use crate::inventory::ResourceKind;
-use crate::plan::{build::build, Plan};
+use crate::plan::{
+    build::{build, build_with_fingerprint},
+    Plan,
+};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// Evaluates `rules` over `inv` at `now` and builds the plan. `created_at` is the wall clock
 /// recorded in the plan (kept apart from `now` so plans are reproducible).
+///
+/// The inventory's fingerprint (its whole JSON, hashed) does not depend on the evaluation, so
+/// it is computed on a thread of its own meanwhile, while the rules are evaluated and the
+/// actions built; the plan is the one [`build`] makes of what [`evaluate`] finds.
 pub fn make_plan(
     rules: &RuleSet,
     inv: &Inventory,
     now: DateTime<Utc>,
     created_at: DateTime<Utc>,
 ) -> Plan {
-    let matches = evaluate(rules, inv, now);
-    build(rules, inv, matches, now, created_at)
+    std::thread::scope(|s| {
+        let fingerprint = s.spawn(|| inv.fingerprint());
+        let matches = evaluate(rules, inv, now);
+        build_with_fingerprint(rules, inv, matches, now, created_at, || {
+            // A panic while hashing is re-raised here, as if it had happened on this thread.
+            fingerprint
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })
+    })
 }
 
 /// What event mode did with each event.

@@ -1118,8 +1118,19 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     if let Some(file) = &args.out {
         files::write_json(file, &plan, "the plan")?;
     }
-    let color = use_color(args.format);
-    render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
+    match (&args.out, args.format) {
+        // The JSON on stdout is the file just written, byte for byte: copied from it rather
+        // than serialized a second time (a plan of 100k users is hundreds of MB).
+        (Some(file), Format::Json) => {
+            let mut saved = std::fs::File::open(file)
+                .with_context(|| format!("cannot read the plan back from {}", file.display()))?;
+            std::io::copy(&mut saved, out)?;
+        }
+        _ => {
+            let color = use_color(args.format);
+            render_plan(&plan, &rules, args.format, color, args.max_chars, out)?;
+        }
+    }
     if let Some(file) = &args.out {
         notice!("Saved the plan to {}", file.display());
         if let Some(key) = &args.sign {

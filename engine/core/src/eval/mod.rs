@@ -135,7 +135,12 @@ pub fn evaluate_with_threads(
             .collect()
     });
     done.sort_by_key(|(i, _)| *i);
-    done.into_iter().flat_map(|(_, m)| m).collect()
+    // One allocation of the final size (a flattening collect would grow it by doubling).
+    let mut all = Vec::with_capacity(done.iter().map(|(_, m)| m.len()).sum());
+    for (_, m) in done {
+        all.extend(m);
+    }
+    all
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -23,18 +23,16 @@ fn latest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime
     }
 }
 
-/// Whether the unassigned device `m` was `user`'s: its `last_user` says so, or (when unknown)
-/// it is a virtual device whose name, after `mfa/` and any path, is the user's name.
-fn was_users_device(m: &super::MfaDevice, user: &str) -> bool {
+/// The user the unassigned device `m` was: its `last_user`, or (when unknown) for a virtual
+/// device, its name after `mfa/` and any path.
+fn former_user(m: &super::MfaDevice) -> Option<&str> {
     match &m.last_user {
-        Some(last) => last == user,
-        None => {
-            m.r#virtual
-                && m.id
-                    .split_once(":mfa/")
-                    .and_then(|(_, rest)| rest.rsplit('/').next())
-                    .is_some_and(|name| name == user)
+        Some(last) => Some(last.as_str()),
+        None if m.r#virtual => {
+            m.id.split_once(":mfa/")
+                .and_then(|(_, rest)| rest.rsplit('/').next())
         }
+        None => None,
     }
 }
 
@@ -81,16 +79,19 @@ impl Inventory {
                 }
             }
         }
-        // Deactivated devices: unassigned ones known (or named) to have been the user's.
+        // Deactivated devices: unassigned ones known (or named) to have been the user's. Each
+        // unassigned device names at most one user, so they are indexed by that name (in id
+        // order) once, rather than every device being tried for every user.
+        let mut unassigned: HashMap<&str, Vec<&str>> = HashMap::new();
+        for m in self.mfa_devices.iter().filter(|m| m.user.is_none()) {
+            if let Some(name) = former_user(m) {
+                unassigned.entry(name).or_default().push(m.id.as_str());
+            }
+        }
         for u in &mut self.users {
-            u.deactivated_mfa_devices = if u.mfa_enabled {
-                Vec::new()
-            } else {
-                self.mfa_devices
-                    .iter()
-                    .filter(|m| m.user.is_none() && was_users_device(m, &u.name))
-                    .map(|m| m.id.clone())
-                    .collect()
+            u.deactivated_mfa_devices = match unassigned.get(u.name.as_str()) {
+                Some(ids) if !u.mfa_enabled => ids.iter().map(|id| id.to_string()).collect(),
+                _ => Vec::new(),
             };
         }
 
@@ -389,4 +390,74 @@ fn derive_service_access(
         };
     }
     unused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{MfaDevice, User};
+    use super::*;
+
+    fn user(name: &str) -> User {
+        User {
+            id: format!("AIDA{name}"),
+            arn: format!("arn:aws:iam::123456789012:user/{name}"),
+            name: name.to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn device(id: &str, user: Option<&str>, last_user: Option<&str>, r#virtual: bool) -> MfaDevice {
+        MfaDevice {
+            id: id.to_string(),
+            user: user.map(str::to_string),
+            last_user: last_user.map(str::to_string),
+            r#virtual,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn deactivated_devices_are_the_unassigned_ones_that_were_the_users() {
+        let mut inv = Inventory {
+            users: vec![user("bob"), user("alice"), user("carol")],
+            mfa_devices: vec![
+                // Named after alice, with a path; and one alice last had (hardware).
+                device("arn:aws:iam::123456789012:mfa/team/alice", None, None, true),
+                device("GAHT0002", None, Some("alice"), false),
+                // Named after alice, but last enabled for carol: carol's.
+                device(
+                    "arn:aws:iam::123456789012:mfa/alice2",
+                    None,
+                    Some("carol"),
+                    true,
+                ),
+                // A hardware device without a known user is nobody's.
+                device("GAHT0001", None, None, false),
+                // Bob has an enabled device: his unassigned one is not listed.
+                device("arn:aws:iam::123456789012:mfa/bob", None, None, true),
+                device(
+                    "arn:aws:iam::123456789012:mfa/bob-phone",
+                    Some("bob"),
+                    None,
+                    true,
+                ),
+            ],
+            ..Default::default()
+        };
+        inv.normalize();
+        let of = |name: &str| {
+            inv.users
+                .iter()
+                .find(|u| u.name == name)
+                .map(|u| u.deactivated_mfa_devices.clone())
+                .unwrap_or_default()
+        };
+        // In id order, as the devices are sorted.
+        assert_eq!(
+            of("alice"),
+            ["GAHT0002", "arn:aws:iam::123456789012:mfa/team/alice"]
+        );
+        assert_eq!(of("carol"), ["arn:aws:iam::123456789012:mfa/alice2"]);
+        assert!(of("bob").is_empty());
+    }
 }

@@ -144,6 +144,21 @@ pub fn build(
     now: DateTime<Utc>,
     created_at: DateTime<Utc>,
 ) -> Plan {
+    build_with_fingerprint(set, inv, matches, now, created_at, || fingerprint(inv))
+}
+
+/// [`build`] with the inventory's fingerprint (as [`fingerprint`] gives it) from
+/// `inventory_fingerprint`, called once the actions are built, just before the plan is sealed:
+/// a caller can hash the inventory on another thread while it evaluates and builds, the two
+/// being independent (`pipeline::make_plan` does).
+pub fn build_with_fingerprint(
+    set: &RuleSet,
+    inv: &Inventory,
+    matches: Vec<Match>,
+    now: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    inventory_fingerprint: impl FnOnce() -> String,
+) -> Plan {
     let ix = Index::new(inv);
     let mut b = Builder {
         ix: &ix,
@@ -152,7 +167,9 @@ pub fn build(
         skipped: Vec::new(),
     };
     let creds = super::in_use::CredentialIndex::new(inv);
-    let mut findings = Vec::new();
+    // Sized once: at 100k users these are hundreds of thousands of records, and each doubling
+    // of a vector that size copies it into freshly faulted memory.
+    let mut findings = Vec::with_capacity(matches.len());
     for mut m in matches {
         let Some(rule) = set.rules.get(m.rule) else {
             continue;
@@ -210,8 +227,8 @@ pub fn build(
     }
 
     // Deduplicate: one action per (step, resource, qualifier); rules and findings merge.
-    let mut merged: Vec<Proposal> = Vec::new();
-    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut merged: Vec<Proposal> = Vec::with_capacity(b.proposals.len());
+    let mut by_key: HashMap<String, usize> = HashMap::with_capacity(b.proposals.len());
     for p in b.proposals {
         let k = key(p.step, &p.resource, &p.qualifier);
         match by_key.get(&k).and_then(|&i| merged.get_mut(i)) {
@@ -385,7 +402,7 @@ pub fn build(
         now,
         account_id: inv.account.id.clone(),
         packs: set.packs.clone(),
-        inventory_fingerprint: fingerprint(inv),
+        inventory_fingerprint: inventory_fingerprint(),
         rule_caps,
         findings,
         actions,
