@@ -12,7 +12,7 @@ fn root() -> PathBuf {
 
 fn check(root: &Path) -> std::process::Output {
     Command::new("python3")
-        .arg(root.join("scripts/perf-table"))
+        .arg(self::root().join("scripts/perf-table"))
         .arg("--check")
         .arg("--root")
         .arg(root)

@@ -43,7 +43,7 @@ pub struct EventReport {
 /// The work after folding costs what the events touched: the touched records and what their
 /// derived fields come from are taken out of the folded inventory
 /// ([`Inventory::neighbourhood`]) and judged and planned there, so the account is neither
-/// normalized again nor indexed nor hashed whole. The plan's `inventory_fingerprint` is that of
+/// normalized again nor indexed nor hashed whole (and is freed on a thread of its own). The plan's `inventory_fingerprint` is that of
 /// this neighbourhood: the part of the account the plan was judged on.
 pub fn make_event_plan(
     rules: &RuleSet,
@@ -58,6 +58,11 @@ pub fn make_event_plan(
             .iter()
             .flat_map(|r| r.touched.iter().map(|(kind, id)| (*kind, id.as_str()))),
     );
+    // Freeing the folded account costs what the account holds: off the caller's path (if no
+    // thread can be started, the closure and the inventory are dropped here).
+    let _ = std::thread::Builder::new()
+        .name("iamwarden-free".to_string())
+        .spawn(move || drop(inv));
     (
         judge_events(rules, &judged, &reports, now, created_at),
         reports,

@@ -117,7 +117,14 @@ pub struct Lookup {
 #[derive(Debug, Default)]
 struct Index {
     len: usize,
-    at: std::collections::HashMap<String, usize>,
+    /// The hash of each key -> the first record with it; a hash is checked against the record's
+    /// key on every use, so two keys with one hash cost a scan, never a wrong answer.
+    at: std::collections::HashMap<u64, usize>,
+}
+
+fn hash_of(key: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(key)
 }
 
 impl Index {
@@ -126,7 +133,7 @@ impl Index {
         // In reverse, so that of two records with one key the first is found, as a scan
         // finds it.
         for (i, k) in keys_of(inv, c).into_iter().enumerate().rev() {
-            self.at.insert(k.to_string(), i);
+            self.at.insert(hash_of(k), i);
         }
         self.len = len_of(inv, c);
     }
@@ -204,14 +211,11 @@ impl Lookup {
         if ix.len != len {
             ix.index(inv, c);
         }
-        match ix.at.get(key) {
+        match ix.at.get(&hash_of(key)) {
             Some(&i) if key_at(inv, c, i) == Some(key) => Some(i),
-            // A record changed in place under another key (not something folds do): index
-            // again rather than answer from a stale index.
-            Some(_) => {
-                ix.index(inv, c);
-                ix.at.get(key).copied()
-            }
+            // Another key with the same hash, or a record changed in place under another key
+            // (not something folds do): a scan answers.
+            Some(_) => (0..len).find(|&i| key_at(inv, c, i) == Some(key)),
             None => None,
         }
     }
@@ -222,7 +226,7 @@ impl Lookup {
         if let Some(ix) = self.maps.get_mut(&c) {
             if ix.len + 1 == len {
                 if let Some(k) = key_at(inv, c, len - 1) {
-                    ix.at.entry(k.to_string()).or_insert(len - 1);
+                    ix.at.entry(hash_of(k)).or_insert(len - 1);
                 }
                 ix.len = len;
             }
