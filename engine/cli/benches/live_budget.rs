@@ -1,14 +1,45 @@
 //! API budget of the live reader against a moto IAM server (run with `cargo bench --bench
-//! live_budget`; needs ./scripts/moto-venv). Seeds accounts of 100 and 1,000 users (about 40%
-//! with console passwords, 0-2 keys each, groups, roles, customer policies), then reads each
-//! with every built-in rule planned, and prints the API calls per operation and the wall time.
+//! live_budget`; needs ./scripts/moto-venv). Seeds accounts of 1,000 and 10,000 users (about
+//! 40% with console passwords, 0-2 keys each, groups, roles, customer policies; sizes from
+//! `IAMWARDEN_BENCH_USERS`, e.g. `100,1000`), then reads each with every built-in rule
+//! planned, and prints the API calls per operation, the wall time and the TCP connections the
+//! reader opened.
+//!
+//! The reader's client is built as the product builds it ([`iamwarden_aws::live::client`]:
+//! the shared HTTP client of `live::settings`), pointed at a counting TCP relay in front of
+//! moto, so `connections` is what the product opened, not what the seeding client did.
+//! moto (werkzeug) answers every request with `Connection: close`, so against moto it is one
+//! connection per request whatever the client does; the figure shows reuse only against a
+//! server that keeps connections open (AWS does).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../../tests/support/moto.rs"]
 mod moto;
 
 use aws_sdk_iam::Client;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
+
+/// A TCP relay on 127.0.0.1 to `upstream` that counts the connections made to it: its
+/// endpoint and the count.
+async fn counting_relay(upstream: u16) -> (String, Arc<AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                if let Ok(mut up) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await {
+                    let _ = tokio::io::copy_bidirectional(&mut conn, &mut up).await;
+                }
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), count)
+}
 
 fn client(endpoint: &str) -> Client {
     moto::iam_client(endpoint, "AKIAIOSFODNN7EXAMPLE", "bench")
@@ -84,7 +115,24 @@ async fn seed(c: &Client, users: usize) -> usize {
 #[tokio::main]
 async fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
-    let sizes: Vec<usize> = if bench { vec![100, 1_000] } else { vec![20] };
+    let sizes: Vec<usize> = std::env::var("IAMWARDEN_BENCH_USERS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| if bench { vec![1_000, 10_000] } else { vec![20] });
+    // The product's credential chain reads these (and no profile files).
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_CONFIG_FILE", "/nonexistent/iamwarden-bench"),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/iamwarden-bench",
+        ),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ] {
+        std::env::set_var(k, v);
+    }
     let rules = iamwarden_core::packs::load_rule_set(&[]).unwrap();
     for users in sizes {
         let server = moto::MotoServer::start();
@@ -95,12 +143,15 @@ async fn main() {
             "seeded {users} users with {seeded} calls in {:.1} s",
             t.elapsed().as_secs_f64()
         );
+        let (relay, connections) = counting_relay(server.port()).await;
         let t = Instant::now();
         let opts = iamwarden_aws::live::LiveOptions {
             concurrency: 8,
+            endpoint_url: Some(relay),
             ..Default::default()
         };
-        let (inv, stats) = iamwarden_aws::live::read(&c, &opts).await.unwrap();
+        let reader = iamwarden_aws::live::client(&opts).await.unwrap();
+        let (inv, stats) = iamwarden_aws::live::read(&reader, &opts).await.unwrap();
         let now = chrono::Utc::now();
         let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, now);
         let wall = t.elapsed();
@@ -110,13 +161,29 @@ async fn main() {
             .iter()
             .filter(|u| !u.access_key_ids.is_empty())
             .count();
+        let opened = connections.load(Ordering::Relaxed);
         println!(
-            "users={users} keys={keys} key_holders={holders} api_calls={} read_s={:.2} read_and_plan_s={:.2} findings={} actions={}",
+            "users={users} keys={keys} key_holders={holders} api_calls={} connections={opened} read_s={:.2} read_and_plan_s={:.2} findings={} actions={}",
             stats.total(),
             stats.elapsed.as_secs_f64(),
             wall.as_secs_f64(),
             plan.findings.len(),
             plan.actions.len()
+        );
+        // One JSON line per size, for scripts/perf-table.
+        println!(
+            "{{\"bench\": \"live_budget\", \"users\": {users}, \"requests\": {}, \"connections\": {opened}, \"read_s\": {:.2}, \"read_and_plan_s\": {:.2}}}",
+            stats.total(),
+            stats.elapsed.as_secs_f64(),
+            wall.as_secs_f64(),
+        );
+        // moto (werkzeug) answers every request with `Connection: close`, so against it each
+        // request is a connection of its own, whatever the client pools: the relay sees at
+        // most one per request (fewer would mean a server that keeps connections open).
+        assert!(
+            opened >= 1 && opened <= stats.total(),
+            "{opened} connections for {} requests",
+            stats.total()
         );
         for (op, n) in &stats.calls {
             println!("  {op:<32} {n}");

@@ -54,6 +54,12 @@ pub struct EventReport {
 /// Event mode: folds `events` into `inv`, judges the resources they touched with the rules
 /// that react to them (`on_events`), and builds the plan; each action records the ids of the
 /// events that led to it.
+///
+/// The work after folding costs what the events touched: the touched records and what their
+/// derived fields come from are taken out of the folded inventory
+/// ([`Inventory::neighbourhood`]) and judged and planned there, so the account is neither
+/// normalized again nor indexed nor hashed whole (and is freed on a thread of its own). The plan's `inventory_fingerprint` is that of
+/// this neighbourhood: the part of the account the plan was judged on.
 pub fn make_event_plan(
     rules: &RuleSet,
     mut inv: Inventory,
@@ -61,35 +67,63 @@ pub fn make_event_plan(
     now: DateTime<Utc>,
     created_at: DateTime<Utc>,
 ) -> (Plan, Vec<EventReport>) {
-    use std::collections::BTreeSet;
-    let mut reports = Vec::new();
-    for e in events {
-        // A fold that fails leaves the inventory as it was (event::tests checks every kind),
-        // so events fold into the one inventory, with no copy per event.
-        match crate::event::fold(&mut inv, e) {
-            Ok(folded) => {
-                reports.push(EventReport {
-                    id: e.id.clone(),
-                    name: e.name.to_string(),
-                    touched: folded.touched,
-                    skipped: None,
-                    unknown: folded.unknown,
-                });
-            }
-            Err(why) => reports.push(EventReport {
+    let reports = fold_events(&mut inv, events);
+    let judged = inv.neighbourhood(
+        reports
+            .iter()
+            .flat_map(|r| r.touched.iter().map(|(kind, id)| (*kind, id.as_str()))),
+    );
+    // Freeing the folded account costs what the account holds: off the caller's path (if no
+    // thread can be started, the closure and the inventory are dropped here).
+    let _ = std::thread::Builder::new()
+        .name("iamwarden-free".to_string())
+        .spawn(move || drop(inv));
+    (
+        judge_events(rules, &judged, &reports, now, created_at),
+        reports,
+    )
+}
+
+/// Folds `events` into `inv` in order, with one [`crate::event::Lookup`] for the batch; what
+/// each did. A fold that fails leaves the inventory as it was (event::tests checks every kind),
+/// so events fold into the one inventory, with no copy per event.
+fn fold_events(inv: &mut Inventory, events: &[crate::event::IamEvent]) -> Vec<EventReport> {
+    let mut look = crate::event::Lookup::default();
+    events
+        .iter()
+        .map(|e| match crate::event::fold_with(inv, &mut look, e) {
+            Ok(folded) => EventReport {
+                id: e.id.clone(),
+                name: e.name.to_string(),
+                touched: folded.touched,
+                skipped: None,
+                unknown: folded.unknown,
+            },
+            Err(why) => EventReport {
                 id: e.id.clone(),
                 name: e.name.to_string(),
                 touched: Vec::new(),
                 skipped: Some(why),
                 unknown: Vec::new(),
-            }),
-        }
-    }
-    inv.normalize();
+            },
+        })
+        .collect()
+}
+
+/// Judges the touched records of `inv` (normalized: the neighbourhood, or in tests the whole
+/// folded account) with the rules that react to an event of the batch, and builds the plan.
+fn judge_events(
+    rules: &RuleSet,
+    inv: &Inventory,
+    reports: &[EventReport],
+    now: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+) -> Plan {
+    use std::collections::BTreeSet;
     // (kind, id) -> the events that touched it, with their names.
     let mut by_resource: HashMap<(crate::inventory::ResourceKind, &str), Vec<(&str, &str)>> =
         HashMap::new();
-    for r in &reports {
+    for r in reports {
         for (kind, id) in &r.touched {
             by_resource
                 .entry((*kind, id.as_str()))
@@ -114,8 +148,8 @@ pub fn make_event_plan(
         .filter(|r| !r.touched.is_empty())
         .map(|r| r.name.as_str())
         .collect();
-    let targets = record_indices(&inv, by_resource.keys().copied());
-    let matches: Vec<_> = crate::eval::evaluate_records(rules, &inv, now, &targets, |r| {
+    let targets = record_indices(inv, by_resource.keys().copied());
+    let matches: Vec<_> = crate::eval::evaluate_records(rules, inv, now, &targets, |r| {
         r.on_events.iter().any(|n| names.contains(n.as_str()))
     })
     .into_iter()
@@ -137,7 +171,7 @@ pub fn make_event_plan(
                 .unwrap_or_default()
         })
         .collect();
-    let mut plan = build(rules, &inv, matches, now, created_at);
+    let mut plan = build(rules, inv, matches, now, created_at);
     let mut per_action: HashMap<&str, BTreeSet<String>> = HashMap::new();
     for (f, evs) in plan.findings.iter().zip(&finding_events) {
         for a in &f.actions {
@@ -157,7 +191,7 @@ pub fn make_event_plan(
         }
     }
     plan.seal();
-    (plan, reports)
+    plan
 }
 
 /// The record index of each `(kind, id)`, per kind, ascending; ids the inventory lacks are left
@@ -206,6 +240,143 @@ mod tests {
         ms.iter()
             .map(|m| (m.rule, m.kind, m.index, format!("{:?}", m.evidence)))
             .collect()
+    }
+
+    /// Every sample event of `examples/events`.
+    fn sample_events() -> Vec<crate::event::IamEvent> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/events");
+        let mut paths: Vec<_> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        let mut events = Vec::new();
+        for p in paths {
+            let bytes = std::fs::read(&p).unwrap();
+            events.extend(crate::event::read(&bytes, "sample").unwrap().events);
+        }
+        events.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+        events
+    }
+
+    /// Every record of `inv`, by kind and id.
+    fn every_record(inv: &Inventory) -> Vec<(ResourceKind, String)> {
+        ResourceKind::ALL
+            .iter()
+            .flat_map(|&k| {
+                (0..inv.len_of(k)).filter_map(move |i| inv.resource_ref(k, i).map(|r| (k, r.id)))
+            })
+            .collect()
+    }
+
+    fn record_json(inv: &Inventory, kind: ResourceKind, id: &str) -> Option<serde_json::Value> {
+        let i = (0..inv.len_of(kind))
+            .find(|&i| inv.resource_ref(kind, i).is_some_and(|r| r.id == id))?;
+        inv.record_value(kind, i)
+    }
+
+    /// The owner user a seed's fields are copied from: it must be exact too.
+    fn owner_of(inv: &Inventory, kind: ResourceKind, id: &str) -> Option<String> {
+        let user_id = |name: &str| {
+            inv.users
+                .iter()
+                .find(|u| u.name == name)
+                .map(|u| u.id.clone())
+        };
+        match kind {
+            ResourceKind::AccessKey => inv
+                .access_keys
+                .iter()
+                .find(|k| k.id == id)
+                .and_then(|k| user_id(&k.user)),
+            ResourceKind::LoginProfile => inv
+                .login_profiles
+                .iter()
+                .find(|l| l.id == id)
+                .and_then(|l| user_id(&l.user)),
+            ResourceKind::MfaDevice => inv.mfa_devices.iter().find(|m| m.id == id).and_then(|m| {
+                m.user
+                    .as_deref()
+                    .or(m.last_user.as_deref())
+                    .and_then(user_id)
+            }),
+            ResourceKind::InlinePolicy => inv
+                .inline_policies
+                .iter()
+                .find(|p| p.id == id && p.owner_kind == crate::inventory::OwnerKind::User)
+                .and_then(|p| user_id(&p.owner)),
+            _ => None,
+        }
+    }
+
+    /// Issue 13: the neighbourhood of a record gives it (and its owner) exactly the fields a
+    /// normalize of the whole folded account gives it, for every record of the demo account
+    /// after every sample event, one seed at a time and all the events' seeds at once.
+    #[test]
+    fn the_neighbourhood_gives_each_seed_what_a_full_normalize_gives() {
+        let (_, mut inv, _) = demo();
+        let reports = fold_events(&mut inv, &sample_events());
+        assert!(reports.iter().filter(|r| r.skipped.is_none()).count() >= 15);
+        let mut full = inv.clone();
+        full.normalize();
+        let check = |seeds: &[(ResourceKind, String)]| {
+            let part = inv.neighbourhood(seeds.iter().map(|(k, id)| (*k, id.as_str())));
+            assert!(
+                part.users.len() < full.users.len() || seeds.len() > 1,
+                "{seeds:?}"
+            );
+            for (kind, id) in seeds {
+                let want = record_json(&full, *kind, id);
+                assert!(want.is_some(), "{kind:?} {id}");
+                assert_eq!(record_json(&part, *kind, id), want, "{kind:?} {id}");
+                if let Some(owner) = owner_of(&full, *kind, id) {
+                    assert_eq!(
+                        record_json(&part, ResourceKind::User, &owner),
+                        record_json(&full, ResourceKind::User, &owner),
+                        "the owner of {kind:?} {id}"
+                    );
+                }
+            }
+            assert_eq!(part.account, full.account);
+        };
+        let all = every_record(&full);
+        assert!(all.len() > 150, "{}", all.len());
+        for seed in &all {
+            check(std::slice::from_ref(seed));
+        }
+        let touched: Vec<(ResourceKind, String)> = reports
+            .iter()
+            .flat_map(|r| r.touched.iter().cloned())
+            .filter(|(k, id)| record_json(&full, *k, id).is_some())
+            .collect();
+        assert!(touched.len() >= 15, "{}", touched.len());
+        check(&touched);
+    }
+
+    /// Issue 13: judging and planning on the neighbourhood gives the plan that judging and
+    /// planning on the whole folded, normalized account gives (all but the fingerprint, which
+    /// is of what was judged, and so the plan's hash).
+    #[test]
+    fn an_event_plan_on_the_neighbourhood_is_the_plan_on_the_whole_account() {
+        let (rules, inv, now) = demo();
+        let events = sample_events();
+        let (plan, reports) = make_event_plan(&rules, inv.clone(), &events, now, now);
+        let mut whole = inv;
+        let again = fold_events(&mut whole, &events);
+        assert_eq!(again, reports);
+        whole.normalize();
+        let reference = judge_events(&rules, &whole, &reports, now, now);
+        let comparable = |p: &Plan| {
+            let mut v = serde_json::to_value(p).unwrap();
+            let m = v.as_object_mut().unwrap();
+            m.remove("inventory_fingerprint");
+            m.remove("content_sha256");
+            v
+        };
+        assert!(!plan.findings.is_empty() && !plan.actions.is_empty());
+        assert_eq!(comparable(&plan), comparable(&reference));
+        assert_ne!(plan.inventory_fingerprint, reference.inventory_fingerprint);
     }
 
     #[test]

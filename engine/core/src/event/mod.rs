@@ -13,7 +13,7 @@ pub mod fold;
 mod kinds;
 pub mod scope;
 
-pub use fold::fold;
+pub use fold::{fold, fold_with, Lookup};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;

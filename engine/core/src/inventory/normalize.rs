@@ -5,7 +5,8 @@
 //! admin) are joined here, once, so evaluation never reaches across collections.
 
 use super::{
-    AccessDataStatus, Inventory, KeyStatus, OwnerKind, ServiceAccess, ACCESS_TRACKING_DAYS,
+    AccessDataStatus, Inventory, KeyStatus, OwnerKind, ResourceKind, ServiceAccess,
+    ACCESS_TRACKING_DAYS,
 };
 use crate::policy::Document;
 use chrono::{DateTime, Utc};
@@ -390,6 +391,261 @@ fn derive_service_access(
         };
     }
     unused
+}
+
+impl Inventory {
+    /// The records `seeds` names (kind and inventory `id`), with every record their derived
+    /// fields are computed from, as a normalized inventory of their own: what event mode judges
+    /// and plans on, so that the work after folding costs what the events touched, not what the
+    /// account holds.
+    ///
+    /// Each seed comes out with exactly the fields [`Inventory::normalize`] gives it in the whole
+    /// inventory, and so does the user of each seed key, login profile, MFA device and user
+    /// inline policy (steps read their owner). What comes along for that:
+    /// - a user: its keys, login profile, MFA devices (assigned, and unassigned ones that were
+    ///   its), inline policies, attached policies, groups, and those groups' attached and
+    ///   inline policies;
+    /// - a key, login profile or MFA device: its user, with all of the above;
+    /// - an inline policy: its owner (a user with all of the above);
+    /// - a group: its members, attached and inline policies;
+    /// - a role: its attached and inline policies;
+    /// - a managed policy: the users, groups and roles it is attached to;
+    /// - always the account.
+    ///
+    /// The records that come along only for a seed's sake (a policy of a seed user, a member of
+    /// a seed group) may lack their own context: read only the seeds and their owners. Costs one
+    /// pass over each collection a seed's context lives in (hash probes, no copies but of the
+    /// records taken), then a normalize of what was taken.
+    pub fn neighbourhood<'s>(
+        &self,
+        seeds: impl IntoIterator<Item = (ResourceKind, &'s str)>,
+    ) -> Inventory {
+        let mut ids: HashMap<ResourceKind, HashSet<&str>> = HashMap::new();
+        for (kind, id) in seeds {
+            ids.entry(kind).or_default().insert(id);
+        }
+        let seeded = |kind: ResourceKind, id: &str| ids.get(&kind).is_some_and(|s| s.contains(id));
+        let has = |kind: ResourceKind| ids.get(&kind).is_some_and(|s| !s.is_empty());
+
+        // Users that need all their context, groups and roles taken as they are, and the
+        // seeds' names.
+        let mut full_users: HashSet<&str> = HashSet::new();
+        let mut plain_groups: HashSet<&str> = HashSet::new();
+        let mut plain_roles: HashSet<&str> = HashSet::new();
+        let mut seed_groups: HashSet<&str> = HashSet::new();
+        let mut seed_roles: HashSet<&str> = HashSet::new();
+        let mut seed_policies: HashSet<&str> = HashSet::new();
+        let mut keys = Picked::default();
+        let mut lps = Picked::default();
+        let mut mfas = Picked::default();
+        let mut inline = Picked::default();
+        let mut groups = Picked::default();
+        let mut roles = Picked::default();
+        let mut policies = Picked::default();
+        let mut users = Picked::default();
+
+        if has(ResourceKind::AccessKey) {
+            for (i, k) in self.access_keys.iter().enumerate() {
+                if seeded(ResourceKind::AccessKey, &k.id) {
+                    keys.take(i);
+                    full_users.insert(&k.user);
+                }
+            }
+        }
+        if has(ResourceKind::LoginProfile) {
+            for (i, l) in self.login_profiles.iter().enumerate() {
+                if seeded(ResourceKind::LoginProfile, &l.id) {
+                    lps.take(i);
+                    full_users.insert(&l.user);
+                }
+            }
+        }
+        if has(ResourceKind::MfaDevice) {
+            for (i, m) in self.mfa_devices.iter().enumerate() {
+                if seeded(ResourceKind::MfaDevice, &m.id) {
+                    mfas.take(i);
+                    match &m.user {
+                        Some(u) => {
+                            full_users.insert(u);
+                        }
+                        None => {
+                            if let Some(u) = former_user(m) {
+                                full_users.insert(u);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if has(ResourceKind::InlinePolicy) {
+            for (i, p) in self.inline_policies.iter().enumerate() {
+                if seeded(ResourceKind::InlinePolicy, &p.id) {
+                    inline.take(i);
+                    match p.owner_kind {
+                        OwnerKind::User => full_users.insert(&p.owner),
+                        OwnerKind::Group => plain_groups.insert(&p.owner),
+                        OwnerKind::Role => plain_roles.insert(&p.owner),
+                    };
+                }
+            }
+        }
+        if has(ResourceKind::Group) {
+            for (i, g) in self.groups.iter().enumerate() {
+                if seeded(ResourceKind::Group, &g.id) {
+                    groups.take(i);
+                    seed_groups.insert(&g.name);
+                }
+            }
+        }
+        if has(ResourceKind::Role) {
+            for (i, r) in self.roles.iter().enumerate() {
+                if seeded(ResourceKind::Role, &r.id) {
+                    roles.take(i);
+                    seed_roles.insert(&r.name);
+                }
+            }
+        }
+        if has(ResourceKind::ManagedPolicy) {
+            for (i, p) in self.managed_policies.iter().enumerate() {
+                if seeded(ResourceKind::ManagedPolicy, &p.id) {
+                    policies.take(i);
+                    seed_policies.insert(&p.arn);
+                }
+            }
+        }
+
+        // Users: the seeds, the owners, members of seed groups, attachers of seed policies.
+        let mut ctx_groups: HashSet<&str> = HashSet::new();
+        let mut ctx_policies: HashSet<&str> = HashSet::new();
+        let attaches_seed = |attached: &[String]| {
+            !seed_policies.is_empty() && attached.iter().any(|a| seed_policies.contains(a.as_str()))
+        };
+        if has(ResourceKind::User)
+            || !full_users.is_empty()
+            || !seed_groups.is_empty()
+            || !seed_policies.is_empty()
+        {
+            for (i, u) in self.users.iter().enumerate() {
+                let full =
+                    seeded(ResourceKind::User, &u.id) || full_users.contains(u.name.as_str());
+                if full {
+                    full_users.insert(&u.name);
+                    ctx_groups.extend(u.groups.iter().map(String::as_str));
+                    ctx_policies.extend(u.attached_policies.iter().map(String::as_str));
+                }
+                if full
+                    || (!seed_groups.is_empty()
+                        && u.groups.iter().any(|g| seed_groups.contains(g.as_str())))
+                    || attaches_seed(&u.attached_policies)
+                {
+                    users.take(i);
+                }
+            }
+        }
+        if !ctx_groups.is_empty()
+            || !plain_groups.is_empty()
+            || !seed_groups.is_empty()
+            || !seed_policies.is_empty()
+        {
+            for (i, g) in self.groups.iter().enumerate() {
+                let context = ctx_groups.contains(g.name.as_str());
+                if context || seed_groups.contains(g.name.as_str()) {
+                    ctx_policies.extend(g.attached_policies.iter().map(String::as_str));
+                }
+                if context
+                    || plain_groups.contains(g.name.as_str())
+                    || attaches_seed(&g.attached_policies)
+                {
+                    groups.take(i);
+                }
+            }
+        }
+        ctx_groups.extend(seed_groups.iter().copied());
+        if !plain_roles.is_empty() || !seed_policies.is_empty() || !seed_roles.is_empty() {
+            for (i, r) in self.roles.iter().enumerate() {
+                if seed_roles.contains(r.name.as_str()) {
+                    ctx_policies.extend(r.attached_policies.iter().map(String::as_str));
+                }
+                if plain_roles.contains(r.name.as_str()) || attaches_seed(&r.attached_policies) {
+                    roles.take(i);
+                }
+            }
+        }
+        if !full_users.is_empty() {
+            for (i, k) in self.access_keys.iter().enumerate() {
+                if full_users.contains(k.user.as_str()) {
+                    keys.take(i);
+                }
+            }
+            for (i, l) in self.login_profiles.iter().enumerate() {
+                if full_users.contains(l.user.as_str()) {
+                    lps.take(i);
+                }
+            }
+            for (i, m) in self.mfa_devices.iter().enumerate() {
+                let owner = match &m.user {
+                    Some(u) => Some(u.as_str()),
+                    None => former_user(m),
+                };
+                if owner.is_some_and(|u| full_users.contains(u)) {
+                    mfas.take(i);
+                }
+            }
+        }
+        if !full_users.is_empty() || !ctx_groups.is_empty() || !seed_roles.is_empty() {
+            for (i, p) in self.inline_policies.iter().enumerate() {
+                let owner = p.owner.as_str();
+                let wanted = match p.owner_kind {
+                    OwnerKind::User => full_users.contains(owner),
+                    OwnerKind::Group => ctx_groups.contains(owner),
+                    OwnerKind::Role => seed_roles.contains(owner),
+                };
+                if wanted {
+                    inline.take(i);
+                }
+            }
+        }
+        if !ctx_policies.is_empty() {
+            for (i, p) in self.managed_policies.iter().enumerate() {
+                if ctx_policies.contains(p.arn.as_str()) {
+                    policies.take(i);
+                }
+            }
+        }
+
+        let mut out = Inventory {
+            format_version: self.format_version,
+            generated_at: self.generated_at,
+            account: self.account.clone(),
+            users: users.clone_from(&self.users),
+            access_keys: keys.clone_from(&self.access_keys),
+            mfa_devices: mfas.clone_from(&self.mfa_devices),
+            login_profiles: lps.clone_from(&self.login_profiles),
+            groups: groups.clone_from(&self.groups),
+            roles: roles.clone_from(&self.roles),
+            managed_policies: policies.clone_from(&self.managed_policies),
+            inline_policies: inline.clone_from(&self.inline_policies),
+        };
+        out.normalize();
+        out
+    }
+}
+
+/// Indices taken from one collection (each once).
+#[derive(Debug, Default)]
+struct Picked(std::collections::BTreeSet<usize>);
+
+impl Picked {
+    fn take(&mut self, i: usize) {
+        self.0.insert(i);
+    }
+
+    fn clone_from<T: Clone>(&self, items: &[T]) -> Vec<T> {
+        self.0
+            .iter()
+            .filter_map(|&i| items.get(i).cloned())
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Login-profile events: `CreateLoginProfile`.
 
-use crate::event::fold::{from_json, req, response_time, user_id, Touched};
+use crate::event::fold::{
+    from_json, req, response_time, upsert, user_id, Collection, Lookup, Touched,
+};
 use crate::event::IamEvent;
 use crate::inventory::{Inventory, LoginProfile, ResourceKind};
 use serde_json::{json, Value};
@@ -8,10 +10,11 @@ use serde_json::{json, Value};
 /// `CreateLoginProfile`: the user's console password.
 pub(super) fn create_login_profile(
     inv: &mut Inventory,
+    look: &mut Lookup,
     e: &IamEvent,
 ) -> Result<Vec<Touched>, String> {
     let user = req(e, "userName")?.to_string();
-    let touched_user = (ResourceKind::User, user_id(inv, &user)?);
+    let touched_user = (ResourceKind::User, user_id(inv, look, &user)?);
     let lp: LoginProfile = from_json(
         json!({
             "id": user, "user": user,
@@ -20,7 +23,8 @@ pub(super) fn create_login_profile(
         }),
         "login profile",
     )?;
-    inv.login_profiles.retain(|l| l.user != user);
-    inv.login_profiles.push(lp);
+    upsert(inv, look, Collection::LoginProfiles, &user, lp, |inv| {
+        &mut inv.login_profiles
+    });
     Ok(vec![(ResourceKind::LoginProfile, user), touched_user])
 }

@@ -12,39 +12,41 @@ mod password_policy;
 mod policy;
 mod role;
 
-use super::fold::Folded;
+use super::fold::{Folded, Lookup};
 use super::IamEvent;
 use crate::event_name::EventName;
 use crate::inventory::Inventory;
 
 /// Folds one event into an inventory.
-pub type FoldFn = fn(&mut Inventory, &IamEvent) -> Result<Folded, String>;
+pub type FoldFn = fn(&mut Inventory, &mut Lookup, &IamEvent) -> Result<Folded, String>;
 
 /// The fold of each event kind.
 pub fn fold_of(name: EventName) -> FoldFn {
     use EventName as E;
     match name {
-        E::CreatePolicy => |inv, e| policy::create_policy(inv, e).map(Folded::from),
+        E::CreatePolicy => |inv, l, e| policy::create_policy(inv, l, e).map(Folded::from),
         E::CreatePolicyVersion => policy::create_policy_version,
         E::SetDefaultPolicyVersion => policy::set_default_policy_version,
         E::PutUserPolicy | E::PutGroupPolicy | E::PutRolePolicy => inline::put_policy,
         E::AttachUserPolicy | E::AttachGroupPolicy | E::AttachRolePolicy => {
-            |inv, e| attach::attach_policy(inv, e).map(Folded::from)
+            |inv, l, e| attach::attach_policy(inv, l, e).map(Folded::from)
         }
-        E::AddUserToGroup => |inv, e| group::add_user_to_group(inv, e).map(Folded::from),
-        E::CreateAccessKey => |inv, e| key::create_access_key(inv, e).map(Folded::from),
+        E::AddUserToGroup => |inv, l, e| group::add_user_to_group(inv, l, e).map(Folded::from),
+        E::CreateAccessKey => |inv, l, e| key::create_access_key(inv, l, e).map(Folded::from),
         E::CreateLoginProfile => {
-            |inv, e| login_profile::create_login_profile(inv, e).map(Folded::from)
+            |inv, l, e| login_profile::create_login_profile(inv, l, e).map(Folded::from)
         }
         E::UpdateAssumeRolePolicy => {
-            |inv, e| role::update_assume_role_policy(inv, e).map(Folded::from)
+            |inv, l, e| role::update_assume_role_policy(inv, l, e).map(Folded::from)
         }
         E::UpdateAccountPasswordPolicy => {
-            |inv, e| password_policy::update(inv, e).map(Folded::from)
+            |inv, _, e| password_policy::update(inv, e).map(Folded::from)
         }
         E::DeleteAccountPasswordPolicy => {
-            |inv, e| password_policy::delete(inv, e).map(Folded::from)
+            |inv, _, e| password_policy::delete(inv, e).map(Folded::from)
         }
-        E::DeactivateMFADevice => |inv, e| mfa::deactivate_mfa_device(inv, e).map(Folded::from),
+        E::DeactivateMFADevice => {
+            |inv, l, e| mfa::deactivate_mfa_device(inv, l, e).map(Folded::from)
+        }
     }
 }

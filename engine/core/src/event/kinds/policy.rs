@@ -3,14 +3,19 @@
 //! what is unknown.
 
 use crate::event::fold::{
-    account_of, document, from_json, not_found, req, response_time, Folded, Touched,
+    account_of, document, from_json, not_found, req, response_time, upsert, Collection, Folded,
+    Lookup, Touched,
 };
 use crate::event::IamEvent;
 use crate::inventory::{Inventory, ManagedPolicy, PolicyVersion, ResourceKind};
 use serde_json::{json, Value};
 
 /// `CreatePolicy`: the policy built from the event (version `v1`).
-pub(super) fn create_policy(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
+pub(super) fn create_policy(
+    inv: &mut Inventory,
+    look: &mut Lookup,
+    e: &IamEvent,
+) -> Result<Vec<Touched>, String> {
     let account = account_of(inv, e);
     let name = req(e, "policyName")?;
     let doc = document(e, "policyDocument")?;
@@ -33,36 +38,45 @@ pub(super) fn create_policy(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Tou
         }),
         "policy",
     )?;
-    inv.managed_policies.retain(|p| p.arn != arn);
-    inv.managed_policies.push(policy);
+    upsert(inv, look, Collection::Policies, &arn, policy, |inv| {
+        &mut inv.managed_policies
+    });
     Ok(vec![(ResourceKind::ManagedPolicy, arn)])
 }
 
 /// `CreatePolicyVersion`: the version added (and made the default when asked); for a policy
 /// the inventory lacks, the policy built from the event.
-pub(super) fn create_policy_version(inv: &mut Inventory, e: &IamEvent) -> Result<Folded, String> {
+pub(super) fn create_policy_version(
+    inv: &mut Inventory,
+    look: &mut Lookup,
+    e: &IamEvent,
+) -> Result<Folded, String> {
     let arn = req(e, "policyArn")?;
-    if !inv.managed_policies.iter().any(|p| p.arn == arn) {
-        return policy_from_version_event(inv, e);
+    if look.find(inv, Collection::Policies, arn).is_none() {
+        return policy_from_version_event(inv, look, e);
     }
-    version(inv, e).map(Folded::from)
+    version(inv, look, e).map(Folded::from)
 }
 
 /// `SetDefaultPolicyVersion`: another version made the default.
 pub(super) fn set_default_policy_version(
     inv: &mut Inventory,
+    look: &mut Lookup,
     e: &IamEvent,
 ) -> Result<Folded, String> {
-    version(inv, e).map(Folded::from)
+    version(inv, look, e).map(Folded::from)
 }
 
 /// `CreatePolicyVersion` or `SetDefaultPolicyVersion` on a policy the inventory has.
-pub(super) fn version(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>, String> {
+pub(super) fn version(
+    inv: &mut Inventory,
+    look: &mut Lookup,
+    e: &IamEvent,
+) -> Result<Vec<Touched>, String> {
     let arn = req(e, "policyArn")?.to_string();
-    let p = inv
-        .managed_policies
-        .iter_mut()
-        .find(|p| p.arn == arn)
+    let p = look
+        .find(inv, Collection::Policies, &arn)
+        .and_then(|i| inv.managed_policies.get_mut(i))
         .ok_or_else(|| not_found("policy", &arn))?;
     let make_default = if e.name == "CreatePolicyVersion" {
         let doc = document(e, "policyDocument")?;
@@ -120,7 +134,11 @@ pub(super) fn version(inv: &mut Inventory, e: &IamEvent) -> Result<Vec<Touched>,
 
 /// A `CreatePolicyVersion` for a policy the inventory lacks: the policy built from the event,
 /// with the one version the event carries.
-fn policy_from_version_event(inv: &mut Inventory, e: &IamEvent) -> Result<Folded, String> {
+fn policy_from_version_event(
+    inv: &mut Inventory,
+    look: &mut Lookup,
+    e: &IamEvent,
+) -> Result<Folded, String> {
     let arn = req(e, "policyArn")?.to_string();
     let doc = document(e, "policyDocument")?;
     let id = e
@@ -154,6 +172,7 @@ fn policy_from_version_event(inv: &mut Inventory, e: &IamEvent) -> Result<Folded
         "policy",
     )?;
     inv.managed_policies.push(policy);
+    look.pushed(inv, Collection::Policies);
     let mut unknown = vec![format!(
         "policy {arn} is not in the inventory: built from the event; its other versions, \
          attachments, tags, description and creation date are unknown"
