@@ -6,7 +6,7 @@ use super::{
     action_id, expand as expand_step, ts, Body, ChangeKind, Cx, Disables, Gone, Parts, Safety,
     StepInfo, StepName, Target,
 };
-use crate::inventory::{OwnerKind, ResourceKind};
+use crate::inventory::ResourceKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -84,12 +84,8 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
             Value::Null,
         ));
     }
-    for (ki, _) in inv
-        .access_keys
-        .iter()
-        .enumerate()
-        .filter(|(_, k)| k.user == u.name)
-    {
+    let owned = cx.ix.owned_by(&u.name);
+    for &ki in &owned.keys {
         parts.push((
             StepName::DeleteAccessKey,
             ResourceKind::AccessKey,
@@ -97,12 +93,7 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
             Value::Null,
         ));
     }
-    for (mi, _) in inv
-        .mfa_devices
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.user.as_deref() == Some(u.name.as_str()))
-    {
+    for &mi in &owned.mfa_devices {
         parts.push((
             StepName::DeactivateMfaDevice,
             ResourceKind::MfaDevice,
@@ -125,12 +116,7 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, _params: &Value) {
     }
     expand_step(StepName::RemoveUserFromGroup, cx, t, &Value::Null);
     expand_step(StepName::DetachUserPolicy, cx, t, &Value::Null);
-    for (pi, _) in inv
-        .inline_policies
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.owner_kind == OwnerKind::User && p.owner == u.name)
-    {
+    for &pi in &owned.inline_policies {
         part(
             cx,
             StepName::DeleteInlinePolicy,

@@ -190,11 +190,14 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         return;
     }
     if !wanted.allow_active_keys {
+        let keys = &cx.inv().access_keys;
         let active: Vec<&str> = cx
-            .inv()
-            .access_keys
+            .ix
+            .owned_by(&u.name)
+            .keys
             .iter()
-            .filter(|k| k.user == u.name && k.status == KeyStatus::Active)
+            .filter_map(|&i| keys.get(i))
+            .filter(|k| k.status == KeyStatus::Active)
             .map(|k| k.id.as_str())
             .collect();
         if !active.is_empty() {

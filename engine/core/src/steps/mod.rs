@@ -729,7 +729,28 @@ pub struct Index<'a> {
     pub keys: HashMap<&'a str, usize>,
     /// (kind, name) -> id of users, groups and roles, and ("policy", ARN) -> policy id.
     entity_ids: HashMap<(&'static str, &'a str), &'a str>,
+    /// User name -> what it owns; built on first use (only the steps that act on a whole
+    /// user need it), so a step that walks a user's records never scans the whole account.
+    owned: std::sync::OnceLock<HashMap<&'a str, Owned>>,
 }
+
+/// The records one user owns, as indices into the inventory's collections, in inventory order.
+#[derive(Debug, Default)]
+pub struct Owned {
+    /// Its access keys (`inv.access_keys`).
+    pub keys: Vec<usize>,
+    /// Its assigned MFA devices (`inv.mfa_devices`).
+    pub mfa_devices: Vec<usize>,
+    /// Its inline policies (`inv.inline_policies`).
+    pub inline_policies: Vec<usize>,
+}
+
+/// What a user without records owns.
+static NOTHING: Owned = Owned {
+    keys: Vec::new(),
+    mfa_devices: Vec::new(),
+    inline_policies: Vec::new(),
+};
 
 impl<'a> Index<'a> {
     /// Indexes `inv`.
@@ -789,7 +810,34 @@ impl<'a> Index<'a> {
                         .map(|id| (("policy", p.arn.as_str()), id))
                 }))
                 .collect(),
+            owned: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The records `user` owns (its keys, assigned MFA devices and inline policies).
+    pub fn owned_by(&self, user: &str) -> &Owned {
+        let owned = self.owned.get_or_init(|| {
+            let inv = self.inv;
+            let mut m: HashMap<&'a str, Owned> = HashMap::new();
+            for (i, k) in inv.access_keys.iter().enumerate() {
+                m.entry(k.user.as_str()).or_default().keys.push(i);
+            }
+            for (i, d) in inv.mfa_devices.iter().enumerate() {
+                if let Some(u) = d.user.as_deref() {
+                    m.entry(u).or_default().mfa_devices.push(i);
+                }
+            }
+            for (i, p) in inv.inline_policies.iter().enumerate() {
+                if p.owner_kind == OwnerKind::User {
+                    m.entry(p.owner.as_str())
+                        .or_default()
+                        .inline_policies
+                        .push(i);
+                }
+            }
+            m
+        });
+        owned.get(user).unwrap_or(&NOTHING)
     }
 
     fn lookup(&self, kind: &'static str, name: &str) -> Option<String> {

@@ -278,3 +278,38 @@ fn the_in_use_window_start_goes_only_into_user_level_preconditions() {
         Some(json!("2026-11-01T00:00:00Z"))
     );
 }
+
+#[test]
+fn what_a_user_owns_is_what_a_scan_of_the_account_finds_in_inventory_order() {
+    let inv = fixture();
+    let ix = Index::new(&inv);
+    let mut seen_any = false;
+    for u in inv
+        .users
+        .iter()
+        .map(|u| u.name.as_str())
+        .chain(["no-such-user"])
+    {
+        let owned = ix.owned_by(u);
+        let keys: Vec<usize> = (0..inv.access_keys.len())
+            .filter(|&i| inv.access_keys[i].user == u)
+            .collect();
+        let mfa: Vec<usize> = (0..inv.mfa_devices.len())
+            .filter(|&i| inv.mfa_devices[i].user.as_deref() == Some(u))
+            .collect();
+        let inline: Vec<usize> = (0..inv.inline_policies.len())
+            .filter(|&i| {
+                let p = &inv.inline_policies[i];
+                p.owner_kind == OwnerKind::User && p.owner == u
+            })
+            .collect();
+        seen_any |= !keys.is_empty() && !mfa.is_empty();
+        assert_eq!(owned.keys, keys, "{u}");
+        assert_eq!(owned.mfa_devices, mfa, "{u}");
+        assert_eq!(owned.inline_policies, inline, "{u}");
+    }
+    assert!(
+        seen_any,
+        "the demo account has a user with keys and an MFA device"
+    );
+}
