@@ -440,9 +440,13 @@ fn undo_says_complete_only_when_every_reversal_went_through() {
     let (server, keys, dir, plan_path, plan) = setup(2);
     let journal_path = dir.path().join("plan.json.journal.jsonl");
     // `--only` still checks the whole plan's content hash: an edited action elsewhere in the
-    // file refuses the run before any call.
+    // file refuses the run before any call. (The edit keeps the action well-typed: a part that
+    // does not fit its step is refused earlier, when the plan is read.)
     let mut edited = plan.clone();
-    edited["actions"][0]["after"]["edited"] = Value::from(true);
+    edited["actions"][0]["rules"]
+        .as_array_mut()
+        .unwrap()
+        .push(Value::from("edited-in"));
     let edited_path = dir.path().join("edited.json");
     std::fs::write(&edited_path, serde_json::to_string(&edited).unwrap()).unwrap();
     let o = run(iamwarden(&server)
