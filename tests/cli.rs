@@ -994,6 +994,61 @@ fn plan_out_writes_the_same_json_as_stdout_and_no_temporary_file() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// A plan whose action part does not fit its step (hand-edited, or written by another tool) is
+/// refused when it is read, by `show` and by `apply` alike, naming the action, the part and the
+/// step; apply refuses before it looks for credentials.
+#[test]
+fn a_plan_part_that_does_not_fit_its_step_is_refused_naming_the_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let action = plan["actions"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["action"] == "deactivate_access_key")
+        .expect("the demo plan deactivates a key");
+    action["precondition"]
+        .as_object_mut()
+        .unwrap()
+        .remove("last_used_at");
+    let id = action["id"].as_str().unwrap().to_string();
+    let edited = write(dir.path(), "edited.json", &plan.to_string());
+    for args in [
+        vec!["show", edited.as_str()],
+        vec!["apply", "--auto-approve", edited.as_str()],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+            .args(&args)
+            .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "not-used")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "action {id}: `precondition` does not fit the deactivate_access_key step's type"
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("last_used_at"), "{args:?}: {err}");
+    }
+}
+
 /// `org report A B --format sarif`: one run per account in id order, a planned account's run
 /// the very run `plan --format sarif` writes for it, a failed account's run an unsuccessful
 /// invocation saying why; golden.
