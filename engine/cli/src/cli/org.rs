@@ -288,24 +288,40 @@ fn exit_of(r: &OrgReport, detailed_exitcode: bool) -> Exit {
 
 /// What one account's task hands back: small counts only (the plan or snapshot is on disk).
 enum Outcome {
-    /// The plan's counts, the role, the plan's content hash, what the read cost.
-    Planned(PlannedAccount, String, String, ReadCost),
-    /// `org snapshot`: the account's id and name, the snapshot's path in the folder, the role,
-    /// what the read cost.
-    Saved(String, String, String, String, ReadCost),
-    Failed(FailedAccount, String),
+    /// The plan's counts, how the account was reached, the plan's content hash, what the read
+    /// cost.
+    Planned(PlannedAccount, Reach, String, ReadCost),
+    /// `org snapshot`: the account's id and name, the snapshot's path in the folder, how the
+    /// account was reached, what the read cost.
+    Saved(String, String, String, Reach, ReadCost),
+    Failed(FailedAccount, Reach),
 }
 
-/// What a run says in place of a role ARN for the account read with the caller's own
-/// credentials (the manifest keeps no role for it and says `as_caller`).
-const CALLER: &str = "the caller's own credentials";
+/// How a run reached an account: through the role it assumed there, or (the management
+/// account under `--management-account caller`) with the caller's own credentials.
+#[derive(Debug, Clone)]
+enum Reach {
+    /// The role's ARN.
+    Role(String),
+    /// The caller's own credentials.
+    Caller,
+}
 
-/// The manifest's `role_arn` and `as_caller` for what [`one_account`] reached an account as.
-fn reached(role_arn: String) -> (Option<String>, bool) {
-    if role_arn == CALLER {
-        (None, true)
-    } else {
-        (Some(role_arn), false)
+impl Reach {
+    /// The manifest's `role_arn` and `as_caller`.
+    fn into_manifest(self) -> (Option<String>, bool) {
+        match self {
+            Reach::Role(arn) => (Some(arn), false),
+            Reach::Caller => (None, true),
+        }
+    }
+
+    /// Whose credentials read the account, for messages.
+    fn credentials(&self) -> String {
+        match self {
+            Reach::Role(arn) => format!("the credentials of {arn}"),
+            Reach::Caller => "the caller's own credentials".to_string(),
+        }
     }
 }
 
@@ -425,7 +441,7 @@ fn choose_accounts(
              out of the file"
         );
     }
-    let (all, skipped, source) = match file_accounts {
+    let (mut all, skipped, source) = match file_accounts {
         Some(list) => (
             list,
             Vec::new(),
@@ -452,22 +468,23 @@ fn choose_accounts(
             (active, skipped, "organizations".to_string())
         }
     };
-    let management = match a.management_account {
+    let as_caller = match a.management_account {
         ManagementAccount::Assume => None,
-        ManagementAccount::Caller | ManagementAccount::Skip => Some(
-            rt.block_on(aws_org::management_account(caller))
-                .context("finding the management account for --management-account (the caller needs organizations:DescribeOrganization)")?,
-        ),
-    };
-    let (all, as_caller) = match (a.management_account, management) {
-        (ManagementAccount::Skip, Some(id)) => {
-            super::output::notice!(
-                "Leaving out the management account {id} (--management-account skip)"
-            );
-            (all.into_iter().filter(|acc| acc.id != id).collect(), None)
+        how => {
+            let id = rt.block_on(aws_org::management_account(caller)).context(
+                "finding the management account for --management-account (the caller needs \
+                 organizations:DescribeOrganization)",
+            )?;
+            if how == ManagementAccount::Skip {
+                super::output::notice!(
+                    "Leaving out the management account {id} (--management-account skip)"
+                );
+                all.retain(|acc| acc.id != id);
+                None
+            } else {
+                Some(id)
+            }
         }
-        (ManagementAccount::Caller, Some(id)) => (all, Some(id)),
-        _ => (all, None),
     };
     let selection = Selection {
         include: a.include.clone(),
@@ -562,8 +579,8 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let mut entries = Vec::new();
     for o in outcomes {
         match o {
-            Outcome::Planned(p, role_arn, sha, cost) => {
-                let (role_arn, as_caller) = reached(role_arn);
+            Outcome::Planned(p, reach, sha, cost) => {
+                let (role_arn, as_caller) = reach.into_manifest();
                 entries.push(ManifestEntry {
                     id: p.id.clone(),
                     name: p.name.clone(),
@@ -578,8 +595,8 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
                 });
                 planned.push(p);
             }
-            Outcome::Failed(f, role_arn) => {
-                entries.push(failed_entry(&f, role_arn));
+            Outcome::Failed(f, reach) => {
+                entries.push(failed_entry(&f, reach));
                 failed.push(f);
             }
             Outcome::Saved(..) => {}
@@ -612,8 +629,8 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     Ok(exit_of(&report, args.detailed_exitcode))
 }
 
-fn failed_entry(f: &FailedAccount, role_arn: String) -> ManifestEntry {
-    let (role_arn, as_caller) = reached(role_arn);
+fn failed_entry(f: &FailedAccount, reach: Reach) -> ManifestEntry {
+    let (role_arn, as_caller) = reach.into_manifest();
     ManifestEntry {
         id: f.id.clone(),
         name: f.name.clone(),
@@ -665,9 +682,9 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
     let (mut saved, mut failed) = (0usize, 0usize);
     for o in outcomes {
         match o {
-            Outcome::Saved(id, name, path, role_arn, cost) => {
+            Outcome::Saved(id, name, path, reach, cost) => {
                 saved += 1;
-                let (role_arn, as_caller) = reached(role_arn);
+                let (role_arn, as_caller) = reach.into_manifest();
                 entries.push(ManifestEntry {
                     id,
                     name,
@@ -681,9 +698,9 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
                     reads: Some(cost),
                 });
             }
-            Outcome::Failed(f, role_arn) => {
+            Outcome::Failed(f, reach) => {
                 failed += 1;
-                let mut e = failed_entry(&f, role_arn);
+                let mut e = failed_entry(&f, reach);
                 e.error = Some(match &f.code {
                     Some(code) => format!("{} failed ({code}): {}", f.call, f.message),
                     None => format!("{}: {}", f.call, f.message),
@@ -791,16 +808,17 @@ fn local_failure(account: &Account, call: &str, message: String) -> FailedAccoun
 }
 
 async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
-    let (role_arn, config) = if ctx.as_caller.as_deref() == Some(account.id.as_str()) {
+    let (reach, config) = if ctx.as_caller.as_deref() == Some(account.id.as_str()) {
         // The read below refuses credentials of any other account.
-        (CALLER.to_string(), ctx.caller.clone())
+        (Reach::Caller, ctx.caller.clone())
     } else {
         let role_arn = account.role_arn(&ctx.role, &ctx.partition);
         match aws_org::assume(&ctx.caller, account, &role_arn, &ctx.assume).await {
-            Ok(c) => (role_arn, c),
+            Ok(c) => (Reach::Role(role_arn), c),
             Err(e) => {
                 eprintln!("  {} {}: {e}", account.id, account.name);
-                return Outcome::Failed(e.failed(account, &role_arn), role_arn);
+                let failed = e.failed(account, &role_arn);
+                return Outcome::Failed(failed, Reach::Role(role_arn));
             }
         }
     };
@@ -809,7 +827,7 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
         Ok((inv, stats)) => (inv, read_cost(&stats)),
         Err(e) => {
             eprintln!("  {} {}: {e}", account.id, account.name);
-            return Outcome::Failed(live_failure(account, &e), role_arn);
+            return Outcome::Failed(live_failure(account, &e), reach);
         }
     };
     if inv.account.id != account.id {
@@ -817,11 +835,13 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
             account,
             "iam:read",
             format!(
-                "the credentials of {role_arn} read account {}, not {}",
-                inv.account.id, account.id
+                "{} read account {}, not {}",
+                reach.credentials(),
+                inv.account.id,
+                account.id
             ),
         );
-        return Outcome::Failed(f, role_arn);
+        return Outcome::Failed(f, reach);
     }
     let dir = ctx.dir.join(&account.id);
     let Some(planning) = &ctx.planning else {
@@ -850,25 +870,18 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
                     cost.api_calls,
                     cost.read_ms as f64 / 1e3
                 );
-                Outcome::Saved(
-                    account.id.clone(),
-                    account.name.clone(),
-                    rel,
-                    role_arn,
-                    cost,
-                )
+                Outcome::Saved(account.id.clone(), account.name.clone(), rel, reach, cost)
             }
-            Ok(Err(e)) => Outcome::Failed(
-                local_failure(account, "snapshot", format!("{e:#}")),
-                role_arn,
-            ),
+            Ok(Err(e)) => {
+                Outcome::Failed(local_failure(account, "snapshot", format!("{e:#}")), reach)
+            }
             Err(e) => Outcome::Failed(
                 local_failure(
                     account,
                     "snapshot",
                     format!("saving stopped abnormally: {e}"),
                 ),
-                role_arn,
+                reach,
             ),
         };
     };
@@ -914,12 +927,12 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
                 cost.api_calls,
                 cost.read_ms as f64 / 1e3
             );
-            Outcome::Planned(p, role_arn, sha, cost)
+            Outcome::Planned(p, reach, sha, cost)
         }
-        Ok(Err(message)) => Outcome::Failed(local_failure(account, "plan", message), role_arn),
+        Ok(Err(message)) => Outcome::Failed(local_failure(account, "plan", message), reach),
         Err(e) => Outcome::Failed(
             local_failure(account, "plan", format!("planning stopped abnormally: {e}")),
-            role_arn,
+            reach,
         ),
     }
 }
