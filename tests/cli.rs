@@ -33,6 +33,22 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Writes the demo account's plan (at [`NOW`]) to `dir/plan.json` and returns its path.
+fn demo_plan_in(dir: &std::path::Path) -> std::path::PathBuf {
+    let file = dir.join("plan.json");
+    let o = iamwarden(&[
+        "plan",
+        "--snapshot",
+        &demo(),
+        "--now",
+        NOW,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    file
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -721,17 +737,7 @@ fn explain_of_an_unknown_rule_points_at_the_packs_in_the_directory() {
 #[test]
 fn a_file_of_the_wrong_kind_is_named_as_such() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
-    let o = iamwarden(&[
-        "plan",
-        "--snapshot",
-        &demo(),
-        "--now",
-        NOW,
-        "--out",
-        plan.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = demo_plan_in(dir.path());
     let plan = plan.display().to_string();
     let snapshot = demo();
     let cases: Vec<(Vec<&str>, String)> = vec![
@@ -1000,17 +1006,7 @@ fn plan_out_writes_the_same_json_as_stdout_and_no_temporary_file() {
 #[test]
 fn a_plan_part_that_does_not_fit_its_step_is_refused_naming_the_action() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("plan.json");
-    let o = iamwarden(&[
-        "plan",
-        "--snapshot",
-        &demo(),
-        "--now",
-        NOW,
-        "--out",
-        file.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let file = demo_plan_in(dir.path());
     let mut plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let action = plan["actions"]
@@ -1057,17 +1053,7 @@ fn org_report_sarif_has_one_run_per_account() {
     use iamwarden_core::org::report::{FailedAccount, OrgReport, PlannedAccount};
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("shard-a"), dir.path().join("shard-b"));
-    let plan_file = dir.path().join("plan.json");
-    let o = iamwarden(&[
-        "plan",
-        "--snapshot",
-        &demo(),
-        "--now",
-        NOW,
-        "--out",
-        plan_file.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan_file = demo_plan_in(dir.path());
     let text = std::fs::read_to_string(&plan_file).unwrap();
     let plan = iamwarden_core::apply::load_plan(&text).unwrap();
     let id = plan.account_id.clone();
