@@ -348,23 +348,50 @@ struct Chosen {
     as_caller: Option<String>,
 }
 
-/// The run's manifest: the accounts' `entries` with the `skipped` (suspended) ones, in id order.
-fn manifest(
-    skipped: &[SkippedAccount],
-    source: &str,
-    shard: Shard,
-    role_name: &str,
+/// Writes the run's manifest, `DIR/manifest.json`: the accounts' `entries` with the `skipped`
+/// (suspended) ones, in id order. Returns it for the run's summary.
+fn write_manifest(
+    a: &OrgAccountsArgs,
+    chosen: &Chosen,
     mut entries: Vec<ManifestEntry>,
-) -> Manifest {
-    entries.extend(skipped.iter().map(suspended_entry));
+) -> Result<Manifest> {
+    entries.extend(
+        chosen
+            .skipped
+            .iter()
+            .map(|s| entry(s.id.clone(), s.name.clone(), "suspended", None)),
+    );
     entries.sort_by(|a, b| a.id.cmp(&b.id));
-    Manifest {
+    let manifest = Manifest {
         format_version: ORG_FORMAT_VERSION,
         iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
-        shard,
-        source: source.to_string(),
-        role_name: role_name.to_string(),
+        shard: chosen.shard,
+        source: chosen.source.clone(),
+        role_name: a.role_name.clone(),
         accounts: entries,
+    };
+    write_file(
+        &a.out.join("manifest.json"),
+        &(serde_json::to_string_pretty(&manifest)? + "\n"),
+    )?;
+    Ok(manifest)
+}
+
+/// One account's manifest entry with its `status` and how it was reached (`None`: it was not,
+/// as a suspended account); the plan, snapshot, error and read cost are the caller's to add.
+fn entry(id: String, name: String, status: &str, reach: Option<Reach>) -> ManifestEntry {
+    let (role_arn, as_caller) = reach.map_or((None, false), Reach::into_manifest);
+    ManifestEntry {
+        id,
+        name,
+        status: status.to_string(),
+        role_arn,
+        as_caller,
+        plan: None,
+        plan_sha256: None,
+        snapshot: None,
+        error: None,
+        reads: None,
     }
 }
 
@@ -556,7 +583,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     }
     // As `plan` does: last-accessed data is read when a loaded rule plans on it.
     let (rt, caller, opts) = connect(a, rules.acts_on_service_access())?;
-    let chosen = choose_accounts(a, file_accounts, &rt, &caller)?;
+    let mut chosen = choose_accounts(a, file_accounts, &rt, &caller)?;
     super::output::notice!(
         "Planning {} account(s) (shard {}, {} in flight) into {}",
         chosen.accounts.len(),
@@ -570,7 +597,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
         now,
     };
     let outcomes = rt.block_on(run_accounts(
-        chosen.accounts,
+        std::mem::take(&mut chosen.accounts),
         run_context(a, caller, opts, Some(planning), chosen.as_caller.clone()),
     ));
 
@@ -580,18 +607,11 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
     for o in outcomes {
         match o {
             Outcome::Planned(p, reach, sha, cost) => {
-                let (role_arn, as_caller) = reach.into_manifest();
                 entries.push(ManifestEntry {
-                    id: p.id.clone(),
-                    name: p.name.clone(),
-                    status: "planned".into(),
-                    role_arn,
-                    as_caller,
                     plan: Some(p.plan.clone()),
                     plan_sha256: Some(sha),
-                    snapshot: None,
-                    error: None,
                     reads: Some(cost),
+                    ..entry(p.id.clone(), p.name.clone(), "planned", Some(reach))
                 });
                 planned.push(p);
             }
@@ -602,18 +622,8 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
             Outcome::Saved(..) => {}
         }
     }
-    let manifest = manifest(
-        &chosen.skipped,
-        &chosen.source,
-        chosen.shard,
-        &a.role_name,
-        entries,
-    );
+    write_manifest(a, &chosen, entries)?;
     let report = OrgReport::new(planned, failed, chosen.skipped);
-    write_file(
-        &a.out.join("manifest.json"),
-        &(serde_json::to_string_pretty(&manifest)? + "\n"),
-    )?;
     let mut json = Vec::new();
     render::json(&report, &mut json)?;
     write_file(&a.out.join("report.json"), &String::from_utf8(json)?)?;
@@ -630,34 +640,7 @@ fn plan(args: OrgPlanArgs, out: &mut dyn Write) -> Result<Exit> {
 }
 
 fn failed_entry(f: &FailedAccount, reach: Reach) -> ManifestEntry {
-    let (role_arn, as_caller) = reach.into_manifest();
-    ManifestEntry {
-        id: f.id.clone(),
-        name: f.name.clone(),
-        status: "failed".into(),
-        role_arn,
-        as_caller,
-        plan: None,
-        plan_sha256: None,
-        snapshot: None,
-        error: None,
-        reads: None,
-    }
-}
-
-fn suspended_entry(s: &SkippedAccount) -> ManifestEntry {
-    ManifestEntry {
-        id: s.id.clone(),
-        name: s.name.clone(),
-        status: "suspended".into(),
-        role_arn: None,
-        as_caller: false,
-        plan: None,
-        plan_sha256: None,
-        snapshot: None,
-        error: None,
-        reads: None,
-    }
+    entry(f.id.clone(), f.name.clone(), "failed", Some(reach))
 }
 
 /// `org snapshot`: one inventory snapshot per account and the manifest; exit 1 when an account
@@ -666,7 +649,7 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
     let a = &args.accounts;
     let file_accounts = read_accounts_file(a)?;
     let (rt, caller, opts) = connect(a, false)?;
-    let chosen = choose_accounts(a, file_accounts, &rt, &caller)?;
+    let mut chosen = choose_accounts(a, file_accounts, &rt, &caller)?;
     super::output::notice!(
         "Reading {} account(s) (shard {}, {} in flight) into {}",
         chosen.accounts.len(),
@@ -675,7 +658,7 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
         a.out.display()
     );
     let outcomes = rt.block_on(run_accounts(
-        chosen.accounts,
+        std::mem::take(&mut chosen.accounts),
         run_context(a, caller, opts, None, chosen.as_caller.clone()),
     ));
     let mut entries = Vec::new();
@@ -684,18 +667,10 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
         match o {
             Outcome::Saved(id, name, path, reach, cost) => {
                 saved += 1;
-                let (role_arn, as_caller) = reach.into_manifest();
                 entries.push(ManifestEntry {
-                    id,
-                    name,
-                    status: "snapshot".into(),
-                    role_arn,
-                    as_caller,
-                    plan: None,
-                    plan_sha256: None,
                     snapshot: Some(path),
-                    error: None,
                     reads: Some(cost),
+                    ..entry(id, name, "snapshot", Some(reach))
                 });
             }
             Outcome::Failed(f, reach) => {
@@ -710,17 +685,7 @@ fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
             Outcome::Planned(..) => {}
         }
     }
-    let manifest = manifest(
-        &chosen.skipped,
-        &chosen.source,
-        chosen.shard,
-        &a.role_name,
-        entries,
-    );
-    write_file(
-        &a.out.join("manifest.json"),
-        &(serde_json::to_string_pretty(&manifest)? + "\n"),
-    )?;
+    let manifest = write_manifest(a, &chosen, entries)?;
     writeln!(
         out,
         "Organization snapshot: {saved} account(s) saved, {failed} failed, {} suspended, in {}",
