@@ -1981,3 +1981,83 @@ fn org_snapshot_and_org_undo_cover_every_account() {
         journal_calls(&dir, &members[0], "undo")
     );
 }
+
+/// `org snapshot --service-access` reads each account's service last-accessed data into its
+/// snapshot (what `plan --snapshot` needs to plan `rightsize_policy`); without the flag the
+/// snapshots carry none and no last-accessed job is started.
+#[test]
+fn org_snapshot_with_service_access_saves_each_accounts_last_accessed_data() {
+    let server = moto::MotoServer::start();
+    let endpoint = server.endpoint();
+    let members = rt().block_on(seed_many(&endpoint, 2, 1));
+    let recent = (chrono::Utc::now() - chrono::Duration::days(3))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let arn = |i: usize| format!("arn:aws:iam::{}:user/acct-{i}-user-0", members[i]);
+    server.set_service_access(&serde_json::json!({
+        arn(0): {"status": "COMPLETED", "services": [
+            {"ServiceNamespace": "s3", "LastAuthenticated": recent}, {"ServiceNamespace": "sqs"}
+        ]},
+        arn(1): {"status": "FAILED", "error": "canned failure"}
+    }));
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = |dir: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "org",
+            "snapshot",
+            "--role-name",
+            "OrganizationAccountAccessRole",
+            "--out",
+            dir.to_str().unwrap(),
+            "--exclude",
+            "id:123456789012",
+        ];
+        args.extend_from_slice(extra);
+        let out = iamwarden(&endpoint, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let user = |dir: &Path, i: usize| -> Value {
+        let inv = read_json(&dir.join(&members[i]).join("snapshot.json"));
+        inv["users"][0].clone()
+    };
+
+    let plain = tmp.path().join("plain");
+    server.clear_requests();
+    snapshot(&plain, &[]);
+    assert!(!server
+        .requests()
+        .iter()
+        .any(|r| r["action"] == "GenerateServiceLastAccessedDetails"));
+    for i in 0..2 {
+        assert!(user(&plain, i).get("service_access").is_none(), "{}", user(&plain, i));
+    }
+
+    let with = tmp.path().join("with");
+    snapshot(&with, &["--service-access"]);
+    let ann = user(&with, 0);
+    assert_eq!(ann["service_access"]["status"], "complete", "{ann:#}");
+    let services = ann["service_access"]["services"].as_array().unwrap();
+    let namespaces: Vec<&str> = services
+        .iter()
+        .map(|s| s["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, ["s3", "sqs"], "{ann:#}");
+    assert!(services[0]["last_authenticated_at"].is_string(), "{ann:#}");
+    let ben = user(&with, 1);
+    assert_eq!(ben["service_access"]["status"], "failed", "{ben:#}");
+    let manifest = read_json(&with.join("manifest.json"));
+    for e in manifest["accounts"].as_array().unwrap() {
+        if e["status"] == "snapshot" {
+            assert!(
+                e["reads"]["calls"]["GenerateServiceLastAccessedDetails"]
+                    .as_u64()
+                    .is_some_and(|n| n >= 1),
+                "{e:#}"
+            );
+        }
+    }
+}

@@ -184,6 +184,11 @@ pub(crate) struct OrgPlanArgs {
 pub(crate) struct OrgSnapshotArgs {
     #[command(flatten)]
     accounts: OrgAccountsArgs,
+    /// Also read IAM's service last-accessed data for every user and role of each account (two
+    /// or more calls each), so that `plan --snapshot` of a saved account can plan
+    /// `rightsize_policy`.
+    #[arg(long)]
+    service_access: bool,
 }
 
 /// Runs `iamwarden org ...`.
@@ -648,7 +653,7 @@ fn failed_entry(f: &FailedAccount, reach: Reach) -> ManifestEntry {
 fn snapshot(args: OrgSnapshotArgs, out: &mut dyn Write) -> Result<Exit> {
     let a = &args.accounts;
     let file_accounts = read_accounts_file(a)?;
-    let (rt, caller, opts) = connect(a, false)?;
+    let (rt, caller, opts) = connect(a, args.service_access)?;
     let mut chosen = choose_accounts(a, file_accounts, &rt, &caller)?;
     super::output::notice!(
         "Reading {} account(s) (shard {}, {} in flight) into {}",
