@@ -732,6 +732,16 @@ pub struct Index<'a> {
     /// User name -> what it owns; built on first use (only the steps that act on a whole
     /// user need it), so a step that walks a user's records never scans the whole account.
     owned: std::sync::OnceLock<HashMap<&'a str, Owned>>,
+    /// Where each policy sits; built on first use, like `owned`.
+    policies: std::sync::OnceLock<PolicyPositions<'a>>,
+}
+
+/// Managed policy ARN -> index in `inv.managed_policies`; inline policy id -> index in
+/// `inv.inline_policies`.
+#[derive(Debug, Default)]
+struct PolicyPositions<'a> {
+    managed: HashMap<&'a str, usize>,
+    inline: HashMap<&'a str, usize>,
 }
 
 /// The records one user owns, as indices into the inventory's collections, in inventory order.
@@ -811,7 +821,33 @@ impl<'a> Index<'a> {
                 }))
                 .collect(),
             owned: std::sync::OnceLock::new(),
+            policies: std::sync::OnceLock::new(),
         }
+    }
+
+    fn policies(&self) -> &PolicyPositions<'a> {
+        self.policies.get_or_init(|| {
+            // The first record wins when a snapshot repeats one, as a scan from the start would.
+            let mut at = PolicyPositions::default();
+            for (i, p) in self.inv.managed_policies.iter().enumerate() {
+                at.managed.entry(p.arn.as_str()).or_insert(i);
+            }
+            for (i, p) in self.inv.inline_policies.iter().enumerate() {
+                at.inline.entry(p.id.as_str()).or_insert(i);
+            }
+            at
+        })
+    }
+
+    /// The index in `inv.managed_policies` of the policy with this ARN.
+    pub fn managed_policy(&self, arn: &str) -> Option<usize> {
+        self.policies().managed.get(arn).copied()
+    }
+
+    /// The index in `inv.inline_policies` of the inline policy with this id
+    /// (`<owner kind>/<owner>/<name>`).
+    pub fn inline_policy(&self, id: &str) -> Option<usize> {
+        self.policies().inline.get(id).copied()
     }
 
     /// The records `user` owns (its keys, assigned MFA devices and inline policies).

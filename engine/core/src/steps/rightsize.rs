@@ -278,7 +278,11 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
             );
             continue;
         }
-        let Some(p) = inv.managed_policies.iter().find(|p| &p.arn == arn) else {
+        let Some((pr, p)) = cx
+            .ix
+            .managed_policy(arn)
+            .and_then(|i| Some((i, inv.managed_policies.get(i)?)))
+        else {
             cx.skip(r, step, format!("{arn} is not in the inventory"));
             continue;
         };
@@ -321,31 +325,17 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
             policy_id: p.policy_id.clone(),
             owner_id: None,
         };
-        let Some(pr) = inv.managed_policies.iter().position(|x| x.arn == p.arn) else {
-            continue;
-        };
         let Some(res) = inv.resource_ref(ResourceKind::ManagedPolicy, pr) else {
             continue;
         };
-        let (before, after) = states(&p.default_document, &n);
-        cx.propose(
-            res,
-            "",
-            Body::RightsizePolicy(Box::new(Parts {
-                params,
-                precondition: pre,
-                before,
-                after,
-            })),
-        );
+        cx.propose(res, "", body(params, pre, states(&p.default_document, &n)));
     }
     for pname in inline {
         let id = format!("{}/{name}/{pname}", owner_kind.as_str());
-        let Some((i, p)) = inv
-            .inline_policies
-            .iter()
-            .enumerate()
-            .find(|(_, p)| p.id == id)
+        let Some((i, p)) = cx
+            .ix
+            .inline_policy(&id)
+            .and_then(|i| Some((i, inv.inline_policies.get(i)?)))
         else {
             continue;
         };
@@ -382,17 +372,7 @@ fn propose_inline(
         policy_id: None,
         owner_id: cx.ix.owner_id(p.owner_kind, &p.owner),
     };
-    let (before, after) = states(&p.document, n);
-    cx.propose(
-        res,
-        "",
-        Body::RightsizePolicy(Box::new(Parts {
-            params,
-            precondition: pre,
-            before,
-            after,
-        })),
-    );
+    cx.propose(res, "", body(params, pre, states(&p.document, n)));
 }
 
 /// The narrowed document of one policy, or `None` with a skip saying why not.
@@ -419,6 +399,20 @@ fn narrowed(
         }
         Ok(n) => Some(n),
     }
+}
+
+/// The action's body from its parts.
+fn body(
+    params: RightsizeActionParams,
+    precondition: RightsizePrecondition,
+    (before, after): (PolicyState, PolicyState),
+) -> Body {
+    Body::RightsizePolicy(Box::new(Parts {
+        params,
+        precondition,
+        before,
+        after,
+    }))
 }
 
 fn states(old: &Value, n: &Narrowed) -> (PolicyState, PolicyState) {
