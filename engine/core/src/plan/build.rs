@@ -19,7 +19,6 @@ pub use crate::steps::action_id;
 /// A step proposed for one target before deduplication.
 #[derive(Debug, Clone)]
 struct Proposal {
-    step: StepName,
     resource: ResourceRef,
     /// Distinguishes several actions of one step on one resource (the policy ARN a detach
     /// removes, the group a membership is removed from).
@@ -34,6 +33,13 @@ struct Proposal {
     subject: (u8, String),
     /// The credential use a rule with `allow_in_use: true` let this action ignore.
     allowed_in_use: Option<String>,
+}
+
+impl Proposal {
+    /// The step, as its body's type says.
+    fn step(&self) -> StepName {
+        self.body.step()
+    }
 }
 
 fn key(step: StepName, r: &ResourceRef, q: &str) -> String {
@@ -93,7 +99,6 @@ impl Builder<'_> {
     fn proposal(&self, p: Proposed, rule: &str, finding: usize) -> Proposal {
         Proposal {
             subject: self.ix.subject(&p.resource),
-            step: p.step,
             resource: p.resource,
             qualifier: p.qualifier,
             change: p.change,
@@ -215,7 +220,7 @@ pub fn build_with_fingerprint(
             b.expand(*step, params, &m, &rule.id, fi, guard_since);
             if let Some(u) = &used {
                 for p in b.proposals.iter_mut().skip(start) {
-                    if p.step == *step {
+                    if p.step() == *step {
                         p.allowed_in_use = Some(u.describe(now));
                     }
                 }
@@ -230,7 +235,7 @@ pub fn build_with_fingerprint(
     let mut merged: Vec<Proposal> = Vec::with_capacity(b.proposals.len());
     let mut by_key: HashMap<String, usize> = HashMap::with_capacity(b.proposals.len());
     for p in b.proposals {
-        let k = key(p.step, &p.resource, &p.qualifier);
+        let k = key(p.step(), &p.resource, &p.qualifier);
         match by_key.get(&k).and_then(|&i| merged.get_mut(i)) {
             Some(existing) => {
                 for r in p.rules {
@@ -249,7 +254,7 @@ pub fn build_with_fingerprint(
                     b.skipped.push(Skipped {
                         rule: existing.rules.last().cloned().unwrap_or_default(),
                         resource: existing.resource.clone(),
-                        action: Some(existing.step),
+                        action: Some(existing.step()),
                         reason: format!(
                             "parameters differ from rule {}'s for the same action; the first rule's are used",
                             existing.rules.first().cloned().unwrap_or_default()
@@ -268,19 +273,19 @@ pub fn build_with_fingerprint(
     let targets: HashMap<(StepName, ResourceKind, &str), usize> = merged
         .iter()
         .enumerate()
-        .map(|(i, p)| ((p.step, p.resource.kind, p.resource.id.as_str()), i))
+        .map(|(i, p)| ((p.step(), p.resource.kind, p.resource.id.as_str()), i))
         .collect();
     let mut dropped = vec![false; merged.len()];
     let mut moves: Vec<(usize, usize)> = Vec::new();
     for (i, p) in merged.iter().enumerate() {
         for (weak, strong) in SUPERSEDED_BY {
-            if p.step == weak {
+            if p.step() == weak {
                 if let Some(&j) = targets.get(&(strong, p.resource.kind, p.resource.id.as_str())) {
                     moves.push((i, j));
                 }
             }
         }
-        if MOOT_WHEN_USER_DELETED.contains(&p.step) && p.resource.kind == ResourceKind::User {
+        if MOOT_WHEN_USER_DELETED.contains(&p.step()) && p.resource.kind == ResourceKind::User {
             if let Some(&j) = targets.get(&(
                 StepName::DeleteUser,
                 ResourceKind::User,
@@ -298,7 +303,7 @@ pub fn build_with_fingerprint(
             *d = true;
         }
         let (step, rules, fis) = match merged.get(i) {
-            Some(w) => (w.step, w.rules.clone(), w.findings.clone()),
+            Some(w) => (w.step(), w.rules.clone(), w.findings.clone()),
             None => continue,
         };
         if let Some(s) = merged.get_mut(j) {
@@ -318,14 +323,14 @@ pub fn build_with_fingerprint(
     kept.sort_by(|a, b| {
         (
             &a.subject,
-            a.step.info().rank,
+            a.step().info().rank,
             &a.resource.kind,
             &a.resource.id,
             &a.qualifier,
         )
             .cmp(&(
                 &b.subject,
-                b.step.info().rank,
+                b.step().info().rank,
                 &b.resource.kind,
                 &b.resource.id,
                 &b.qualifier,
@@ -335,7 +340,7 @@ pub fn build_with_fingerprint(
     let mut actions = Vec::with_capacity(kept.len());
     let ids: Vec<String> = kept
         .iter()
-        .map(|p| action_id(p.step, &p.resource, &p.qualifier))
+        .map(|p| action_id(p.step(), &p.resource, &p.qualifier))
         .collect();
     let mut children: HashMap<String, Vec<String>> = HashMap::new();
     for (p, id) in kept.iter().zip(&ids) {
@@ -351,7 +356,7 @@ pub fn build_with_fingerprint(
                 }
             }
         }
-        let info = p.step.info();
+        let info = p.step().info();
         let change = p.change;
         actions.push(Action {
             depends_on: children.remove(&id).unwrap_or_default(),

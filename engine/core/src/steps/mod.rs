@@ -969,8 +969,6 @@ pub struct Target<'a> {
 /// One action an expansion proposes, before deduplication.
 #[derive(Debug, Clone)]
 pub struct Proposed {
-    /// The step.
-    pub step: StepName,
     /// The resource acted on.
     pub resource: ResourceRef,
     /// Distinguishes several actions of one step on one resource (the policy ARN a detach
@@ -982,6 +980,13 @@ pub struct Proposed {
     pub body: Body,
     /// For a cascade's prerequisite step: the id of the action it belongs to.
     pub part_of: Option<String>,
+}
+
+impl Proposed {
+    /// The step, as its body's type says.
+    pub fn step(&self) -> StepName {
+        self.body.step()
+    }
 }
 
 /// A step that is not planned for a resource, and why.
@@ -1052,7 +1057,6 @@ impl<'a> Cx<'a> {
         body: Body,
     ) {
         self.out.push(Proposed {
-            step: body.step(),
             resource,
             qualifier: qualifier.to_string(),
             change,

@@ -82,6 +82,21 @@ pub const ROTATE: StepInfo = StepInfo {
 /// The parts of a `rotate_access_key` action.
 pub type RotateParts = Parts<RotateActionParams, RotatePrecondition, RotationState, RotationState>;
 
+/// The action's body from its parts.
+fn body(
+    params: RotateActionParams,
+    precondition: RotatePrecondition,
+    before: RotationState,
+    after: RotationState,
+) -> Body {
+    Body::RotateAccessKey(Box::new(Parts {
+        params,
+        precondition,
+        before,
+        after,
+    }))
+}
+
 /// The step's params as a pack writes them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -317,16 +332,7 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 old_key_status: KeyStatus::Inactive,
                 ..before.clone()
             };
-            cx.propose(
-                r.clone(),
-                "",
-                Body::RotateAccessKey(Box::new(Parts {
-                    params,
-                    precondition: pre,
-                    before,
-                    after,
-                })),
-            );
+            cx.propose(r.clone(), "", body(params, pre, before, after));
         }
         Some(rec) => cx.skip(
             r,
@@ -356,16 +362,7 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 new_key: Some("created by apply".into()),
                 secret_name: Some(p.secret_name.clone()),
             };
-            cx.propose(
-                r.clone(),
-                "",
-                Body::RotateAccessKey(Box::new(Parts {
-                    params,
-                    precondition: pre,
-                    before,
-                    after,
-                })),
-            );
+            cx.propose(r.clone(), "", body(params, pre, before, after));
         }
     }
 }

@@ -80,7 +80,7 @@ pub(crate) fn sample_body(step: StepName) -> Body {
         for index in 0..count(&inv, kind) {
             let params = sample_params(&inv, step, kind, index);
             let (out, _) = expand_one(&inv, step, kind, index, &params);
-            if let Some(p) = out.into_iter().find(|p| p.step == step) {
+            if let Some(p) = out.into_iter().find(|p| p.step() == step) {
                 return p.body;
             }
         }
@@ -150,21 +150,21 @@ fn every_step_expands_on_the_demo_account_and_its_parts_round_trip_through_the_t
                 let params = sample_params(&inv, step, kind, index);
                 let (out, _) = expand_one(&inv, step, kind, index, &params);
                 for p in out {
-                    planned.insert(p.step);
-                    assert_eq!(p.body.step(), p.step);
+                    let ps = p.step();
+                    planned.insert(ps);
                     let parts = JsonParts {
                         params: p.body.params_json(),
                         precondition: p.body.precondition_json(),
                         before: p.body.before_json(),
                         after: p.body.after_json(),
                     };
-                    let back = Body::from_json(p.step, parts.clone());
-                    assert_eq!(back.as_ref().ok(), Some(&p.body), "{}: {back:?}", p.step);
+                    let back = Body::from_json(ps, parts.clone());
+                    assert_eq!(back.as_ref().ok(), Some(&p.body), "{}: {back:?}", ps);
                     // Byte-identical too (key order is part of the plan's content hash).
                     let action = Action::new("act-x", Vec::new(), p.resource.clone(), p.body);
                     let text = serde_json::to_string(&action).unwrap_or_default();
                     let reread: Action = serde_json::from_str(&text).unwrap_or_else(|e| {
-                        panic!("{}: {e}", p.step);
+                        panic!("{}: {e}", ps);
                     });
                     assert_eq!(reread, action);
                     assert_eq!(serde_json::to_string(&reread).ok(), Some(text.clone()));
@@ -229,14 +229,14 @@ fn the_delete_user_cascade_comes_first_and_belongs_to_the_user() {
         &Value::Null,
     );
     let last = out.last().expect("the user is deleted");
-    assert_eq!(last.step, StepName::DeleteUser);
+    assert_eq!(last.step(), StepName::DeleteUser);
     assert!(last.part_of.is_none());
     let parent = action_id(StepName::DeleteUser, &last.resource, "");
     assert!(out.len() > 3);
     for p in &out[..out.len() - 1] {
-        assert_eq!(p.part_of.as_deref(), Some(parent.as_str()), "{}", p.step);
+        assert_eq!(p.part_of.as_deref(), Some(parent.as_str()), "{}", p.step());
     }
-    let steps: BTreeSet<StepName> = out.iter().map(|p| p.step).collect();
+    let steps: BTreeSet<StepName> = out.iter().map(|p| p.step()).collect();
     for s in [
         StepName::DeleteAccessKey,
         StepName::RemoveUserFromGroup,
@@ -269,7 +269,7 @@ fn the_in_use_window_start_goes_only_into_user_level_preconditions() {
     expand(StepName::DeleteUser, &mut cx, &t, &Value::Null);
     for p in &cx.out {
         let has = p.body.precondition_json().get("in_use_since").is_some();
-        assert_eq!(has, p.step == StepName::DeleteUser, "{}", p.step);
+        assert_eq!(has, p.step() == StepName::DeleteUser, "{}", p.step());
     }
     assert_eq!(
         cx.out
