@@ -172,3 +172,58 @@ fn the_field_lists_rules_are_checked_against_are_the_published_ones() {
         assert_eq!(kind.fields(), published.as_slice(), "{def}");
     }
 }
+
+#[test]
+fn the_example_accounts_file_carries_the_modeline_validates_and_runs_with_the_builtins() {
+    let path = root().join("examples/org/accounts.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("# yaml-language-server: $schema=../../schemas/accounts.schema.json"),
+        "{} must start with the yaml-language-server modeline",
+        path.display()
+    );
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/accounts.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let doc = iamwarden_core::spec::yaml::parse(&text).unwrap().value;
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let accounts = iamwarden_core::org::parse_accounts("accounts.yaml", &text).unwrap();
+    assert_eq!(accounts.len(), 2);
+    let packs = iamwarden_core::packs::load_packs(&["builtin".to_string()]).unwrap();
+    for a in &accounts {
+        iamwarden_core::org::account_rules(&packs, a, "accounts.yaml").unwrap();
+    }
+    // The guide's accounts file too: its parameters and exempt rules name built-in ones.
+    let guide = std::fs::read_to_string(root().join("docs/guide.md")).unwrap();
+    let block = guide
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.starts_with("accounts:"))
+        .expect("docs/guide.md shows an accounts file");
+    let doc = iamwarden_core::spec::yaml::parse(block).unwrap().value;
+    assert!(validator.is_valid(&doc), "the guide's accounts file");
+    for a in iamwarden_core::org::parse_accounts("guide.md", block).unwrap() {
+        iamwarden_core::org::account_rules(&packs, &a, "guide.md").unwrap();
+    }
+    // What the parser refuses, the schema refuses too: an unquoted id, an unknown key, a
+    // malformed id, an unknown exempt field, a tag whose value is a list.
+    for bad in [
+        "accounts:\n  - id: 111111111111\n",
+        "accounts:\n  - id: \"111111111111\"\n    rol: x\n",
+        "accounts:\n  - id: \"11111111111\"\n",
+        "accounts:\n  - id: \"111111111111\"\n    exempt: {user: [x]}\n",
+        "accounts:\n  - id: \"111111111111\"\n    tags: {env: [a]}\n",
+        "account:\n  - id: \"111111111111\"\n",
+    ] {
+        let doc = iamwarden_core::spec::yaml::parse(bad).unwrap().value;
+        assert!(!validator.is_valid(&doc), "the schema accepts {bad:?}");
+        assert!(
+            iamwarden_core::org::parse_accounts("a.yaml", bad).is_err(),
+            "the parser accepts {bad:?}"
+        );
+    }
+}

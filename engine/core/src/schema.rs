@@ -37,7 +37,7 @@ pub fn files() -> Vec<(String, String)> {
 }
 
 /// The schemas by name.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "rule-pack",
     "rule-tests",
     "inventory",
@@ -46,11 +46,13 @@ pub const NAMES: [&str; 8] = [
     "explanation",
     "validation",
     "rule-list",
+    "accounts",
 ];
 
 /// The schema called `name` (one of [`NAMES`]): the input files (`rule-pack`, `rule-tests`,
 /// `inventory`), the plan and its signature, and the JSON outputs of `explain`
-/// (`explanation`), `validate` (`validation`) and `rules list` (`rule-list`).
+/// (`explanation`), `validate` (`validation`) and `rules list` (`rule-list`), and the
+/// organization runs' accounts file (`accounts`).
 pub fn by_name(name: &str) -> Option<Value> {
     let schema = match name {
         "rule-pack" => return Some(with_id(crate::spec::pack_schema(), name)),
@@ -61,6 +63,7 @@ pub fn by_name(name: &str) -> Option<Value> {
         "explanation" => schemars::schema_for!(crate::eval::explain::Explanation),
         "validation" => schemars::schema_for!(crate::render::listing::Validation),
         "rule-list" => schemars::schema_for!(crate::render::listing::RuleList),
+        "accounts" => schemars::schema_for!(crate::org::AccountsFile),
         _ => return None,
     };
     let mut value = schema.to_value();

@@ -17,28 +17,47 @@ pub mod render;
 pub mod report;
 
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The accounts file (`--accounts FILE`) as its JSON Schema (`iamwarden schema accounts`)
+/// describes it for editors and validators. The file itself is read by `parse_accounts`, which
+/// reports every problem at `file:line:col`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "iamwarden accounts file")]
+pub struct AccountsFile {
+    /// The accounts to run, each at most once.
+    pub accounts: Vec<Account>,
+}
+
 /// One member account to plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Account {
-    /// The 12-digit account id.
+    /// The 12-digit account id, quoted (a YAML number loses leading zeros).
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
     pub id: String,
     /// A readable name (the Organizations account name, or the file's `name`).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub name: String,
     /// The role to assume in it: a role name (`OrgAudit`, `path/OrgAudit`) or an ARN template
     /// (`arn:aws:iam::{account_id}:role/OrgAudit`); `None`: the run's `--role-name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
     pub role: Option<String>,
     /// The external id the role's trust policy requires, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
     pub external_id: Option<String>,
-    /// Tags (from the file, or the account's tags in Organizations), for the filters.
+    /// Tags (from the file, or the account's tags in Organizations), for the filters; a number
+    /// or boolean value is read as its text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, TagValue>")]
     pub tags: BTreeMap<String, String>,
     /// Per-account rule parameters: rule id -> parameter -> value (as a pack's `overrides`
     /// give them).
@@ -50,11 +69,21 @@ pub struct Account {
     pub exempt: AccountExempt,
 }
 
+/// A tag value: text, or a number or boolean, read as its text.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum TagValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+}
+
 /// An account's `exempt:` in the accounts file: the pack language's exemptions (`arns`,
 /// `names`, `tags`, as a pack's `exempt` gives them), added to every loaded rule in this account
 /// only, and `rules`: rule ids whose every finding in this account is exempt. An exempt finding
 /// is not dropped: the plan lists it under `skipped` with the reason, as a pack's exemption.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountExempt {
     /// ARN globs (`*`, `?`); for keys, MFA devices, login profiles and inline policies the
@@ -192,7 +221,7 @@ const ACCOUNT_KEYS: [&str; 7] = [
 ///       access-key-unused: {days: 120}
 ///     exempt:                   # optional: left alone in this account only (listed as exempt)
 ///       names: [ci-deploy]      # resource id or name globs (arns:, tags: as a pack's exempt)
-///       rules: [user-no-mfa]    # every finding of these rules
+///       rules: [console-user-without-mfa]  # every finding of these rules
 /// ```
 ///
 /// Every problem is reported, each at `file:line:col`.

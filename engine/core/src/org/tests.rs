@@ -497,3 +497,19 @@ fn a_hostile_accounts_file_is_refused_before_parsing() {
     assert!(e[0].starts_with("1:"), "{e:#?}");
     assert!(e[0].contains("nest"), "{e:#?}");
 }
+
+#[test]
+fn the_accounts_schema_names_exactly_the_keys_the_parser_reads() {
+    // The schema is derived from `Account`; the parser checks keys against ACCOUNT_KEYS. A key
+    // added to one and not the other would be refused by the editor or by the run.
+    let schema = crate::schema::by_name("accounts").unwrap();
+    let keys: Vec<&str> = schema["$defs"]["Account"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ACCOUNT_KEYS);
+    let top: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(top, ["accounts"]);
+}
