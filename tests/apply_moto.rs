@@ -5,8 +5,7 @@
 //! reached it, independently of iamwarden's journal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use aws_sdk_iam::types::{StatusType, Tag};
 use aws_sdk_iam::Client;

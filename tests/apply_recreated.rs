@@ -3,8 +3,7 @@
 //! moto server on 127.0.0.1; the server's request log shows that no mutating call was made.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use aws_sdk_iam::Client;
 use serde_json::Value;

@@ -5,11 +5,7 @@
 //! stderr, refusing without a terminal before printing the diff, and `--stats` (issues 17, 18).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
-
-#[path = "support/golden.rs"]
-mod golden;
+use iamwarden_test_support::{golden, moto};
 
 use aws_sdk_iam::Client;
 use iamwarden_core::apply::journal::{self, Record};

@@ -8,8 +8,7 @@
 //! README's quick-start plan runs the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,8 +6,7 @@
 //! Every server here is on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! The in-use guard against a real IAM endpoint (a moto server on 127.0.0.1, with its clock
-//! moved to backdate creation and last use; see tests/support/moto.rs). Issue 10.
+//! moved to backdate creation and last use; see `iamwarden_test_support::moto`). Issue 10.
 //!
 //! - apply re-checks user-level steps: a user whose key signs a request after the plan is not
 //!   quarantined or deleted (stale), unless the plan says the rule allowed credentials in use;
@@ -9,8 +9,7 @@
 //!   guard) reproduces the bug.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use aws_sdk_iam::Client;
 use iamwarden_core::plan::Plan;

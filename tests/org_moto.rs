@@ -7,12 +7,7 @@
 //! each account as its plan says and resumes from the journals. Also: the human report's golden file and the example policies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/faultproxy.rs"]
-mod faultproxy;
-#[path = "support/golden.rs"]
-mod golden;
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{faultproxy, golden, moto};
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -2033,7 +2028,11 @@ fn org_snapshot_with_service_access_saves_each_accounts_last_accessed_data() {
         .iter()
         .any(|r| r["action"] == "GenerateServiceLastAccessedDetails"));
     for i in 0..2 {
-        assert!(user(&plain, i).get("service_access").is_none(), "{}", user(&plain, i));
+        assert!(
+            user(&plain, i).get("service_access").is_none(),
+            "{}",
+            user(&plain, i)
+        );
     }
 
     let with = tmp.path().join("with");

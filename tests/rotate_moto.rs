@@ -6,8 +6,7 @@
 //! journals) is searched for the new key's secret: it must not appear anywhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

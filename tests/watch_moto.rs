@@ -6,11 +6,7 @@
 //! applied again.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
-
-#[path = "support/lambda_api.rs"]
-mod lambda_api;
+use iamwarden_test_support::{lambda_api, moto};
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

@@ -13,8 +13,7 @@
 //! runs the same checks at the three concurrencies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../../tests/support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

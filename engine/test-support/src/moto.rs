@@ -3,14 +3,18 @@
 //! test or per test binary, each on its own free port; dropped = stopped. Missing moto is a
 //! test failure that says how to install it, never a silent skip.
 //!
-//! Include it with `#[path = "support/moto.rs"] mod moto;`. Std only (plus `tempfile`).
-#![allow(dead_code)]
+//!
+//! Besides the server: [`iam_client`], an IAM client that signs with a static key.
+//! The server script is the workspace's `tests/support/moto_clock_server.py`, the venv its
+//! `.venv-moto` (both found from [`crate::root`]).
+// Test code: a harness that cannot start or reach its server panics with the reason, as the
+// test it serves would.
 #![allow(clippy::expect_used, clippy::panic)]
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -54,11 +58,6 @@ pub struct MotoServer {
     dir: tempfile::TempDir,
 }
 
-/// The workspace root (the CLI crate is `engine/cli`).
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
 /// A port that was free a moment ago (bind 127.0.0.1:0, read the port, release it).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -83,7 +82,7 @@ impl MotoServer {
     /// Starts a server and waits until it answers; panics (with [`INSTALL_HINT`]) when moto
     /// is not installed or does not come up.
     pub fn start_with(managed: ManagedPolicies) -> MotoServer {
-        let root = root();
+        let root = crate::root();
         let python = root.join(".venv-moto/bin/python");
         let stamp = root.join(".venv-moto/.stamp");
         if !python.exists() || !stamp.exists() {
