@@ -10,7 +10,7 @@
 //! before-state.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use iamwarden_test_support::{faultproxy, moto};
+use iamwarden_test_support::{faultproxy, moto, runtime as rt};
 
 use aws_sdk_iam::Client;
 use iamwarden_core::apply::{self, journal, Caller, Outcome};
@@ -35,13 +35,6 @@ const FAULTY_PASSES: usize = 3;
 
 const S3_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// A client with low timeouts (a stall costs little) and the SDK's standard retries for reads
 /// (10 attempts: at 50% faults, 5 fail together often enough to slow the test down); apply

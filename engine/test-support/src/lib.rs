@@ -7,12 +7,14 @@
 //! - [`replay`]: recorded IAM responses for what moto cannot show (pagination, throttling).
 //! - [`lambda_api`]: a local AWS Lambda Runtime API, for `iamwarden lambda`.
 //! - [`golden`]: the one compare-or-rewrite of committed generated files (`UPDATE_GOLDEN=1`).
+//! - [`cli`]: the `iamwarden` binary run against a test endpoint, isolated from the machine.
 //!
 //! The harness modules are test code: they panic with the reason when a server does not start
 //! or a check fails, as the test they serve would, so each allows `unwrap`, `expect` and
 //! `panic` for itself; [`synth`] keeps the workspace's lints. Every path the harness needs (the
 //! moto venv, `tests/support/*.py`, golden files) is found from [`root`].
 
+pub mod cli;
 pub mod faultproxy;
 pub mod golden;
 pub mod lambda_api;
@@ -25,6 +27,15 @@ use std::path::PathBuf;
 /// The workspace root: this crate is `engine/test-support`, two folders down.
 pub fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+/// A multi-threaded tokio runtime with its timers and I/O, for a test's SDK calls.
+#[allow(clippy::expect_used)] // test code: without a runtime the test cannot run
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the test")
 }
 
 #[cfg(test)]
