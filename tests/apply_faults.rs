@@ -1,4 +1,4 @@
-//! Apply and undo through a fault-injecting proxy (tests/support/faultproxy.rs) in front of a
+//! Apply and undo through a fault-injecting proxy (`iamwarden_test_support::faultproxy`) in front of a
 //! moto server on 127.0.0.1: 410 actions of mixed steps (key deactivation, password reset,
 //! detach, group removal, quarantine, replace_policy_document) under 20% and 50% of requests
 //! throttled, failed with 5xx, cut before or after the response headers, or stalled. Apply is
@@ -10,10 +10,7 @@
 //! before-state.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/faultproxy.rs"]
-mod faultproxy;
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{faultproxy, moto, runtime as rt};
 
 use aws_sdk_iam::Client;
 use iamwarden_core::apply::{self, journal, Caller, Outcome};
@@ -38,13 +35,6 @@ const FAULTY_PASSES: usize = 3;
 
 const S3_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// A client with low timeouts (a stall costs little) and the SDK's standard retries for reads
 /// (10 attempts: at 50% faults, 5 fail together often enough to slow the test down); apply

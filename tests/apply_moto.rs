@@ -5,8 +5,10 @@
 //! reached it, independently of iamwarden's journal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{
+    cli::{self, text},
+    moto, runtime as rt,
+};
 
 use aws_sdk_iam::types::{StatusType, Tag};
 use aws_sdk_iam::Client;
@@ -19,53 +21,22 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 use moto::iam_client as client;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn pack(name: &str) -> PathBuf {
     Path::new(ROOT).join("../tests/fixtures/apply").join(name)
 }
 
 /// The CLI, pointed at the server, with static credentials and nothing from the machine.
 fn iamwarden(server: &moto::MotoServer, key: &str, secret: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", key)
-        .env("AWS_SECRET_ACCESS_KEY", secret)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", server.endpoint())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
-        .env("NO_COLOR", "1");
-    c
+    cli::isolated(
+        env!("CARGO_BIN_EXE_iamwarden"),
+        &server.endpoint(),
+        key,
+        secret,
+    )
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run iamwarden");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !text.contains("seed-secret") && !text.contains("ci-secret"),
-        "a secret was printed:\n{text}"
-    );
-    out
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    cli::run_hiding(cmd, &["seed-secret", "ci-secret"])
 }
 
 /// `plan --out` on the live server with the given pack.

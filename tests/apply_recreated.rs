@@ -3,8 +3,7 @@
 //! moto server on 127.0.0.1; the server's request log shows that no mutating call was made.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{cli, moto};
 
 use aws_sdk_iam::Client;
 use serde_json::Value;
@@ -22,18 +21,12 @@ const USERS: &[&str] = &[
 ];
 
 fn iamwarden(server: &moto::MotoServer) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", SEED_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", server.endpoint())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
-        .env("NO_COLOR", "1");
-    c
+    cli::isolated(
+        env!("CARGO_BIN_EXE_iamwarden"),
+        &server.endpoint(),
+        SEED_KEY,
+        "seed-secret",
+    )
 }
 
 /// The user and everything the step of its rule works on.

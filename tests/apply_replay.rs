@@ -5,8 +5,7 @@
 //! permission. The journal is checked against the calls made.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/replay.rs"]
-mod replay;
+use iamwarden_test_support::replay;
 
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;

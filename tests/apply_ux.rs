@@ -5,11 +5,10 @@
 //! stderr, refusing without a terminal before printing the diff, and `--stats` (issues 17, 18).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
-
-#[path = "support/golden.rs"]
-mod golden;
+use iamwarden_test_support::{
+    cli::{self, text},
+    golden, moto, runtime as rt,
+};
 
 use aws_sdk_iam::Client;
 use iamwarden_core::apply::journal::{self, Record};
@@ -22,50 +21,24 @@ const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}]}"#;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn pack() -> PathBuf {
     Path::new(ROOT).join("../tests/fixtures/apply/ux.yaml")
 }
 
 /// The CLI, pointed at the server, with static credentials and nothing from the machine.
 fn iamwarden(server: &moto::MotoServer) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", SEED_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", server.endpoint())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
+    let mut c = cli::isolated(
+        env!("CARGO_BIN_EXE_iamwarden"),
+        &server.endpoint(),
+        SEED_KEY,
+        "seed-secret",
+    );
+    c.stdin(Stdio::null());
     c
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run iamwarden");
-    assert!(
-        !text(&out).contains("seed-secret"),
-        "a secret was printed:\n{}",
-        text(&out)
-    );
-    out
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    cli::run_hiding(cmd, &["seed-secret"])
 }
 
 fn stderr(o: &Output) -> String {

@@ -18,10 +18,7 @@
 //! Only 127.0.0.1 is ever called.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/faultproxy.rs"]
-mod faultproxy;
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{faultproxy, moto};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

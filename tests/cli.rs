@@ -2,8 +2,7 @@
 //! error messages a user sees. Golden files: `UPDATE_GOLDEN=1 cargo test --test cli` rewrites them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/golden.rs"]
-mod golden;
+use iamwarden_test_support::golden;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

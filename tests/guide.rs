@@ -8,8 +8,7 @@
 //! README's quick-start plan runs the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{moto, runtime as rt};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,26 +81,6 @@ fn blocks(markdown: &str) -> (Vec<Step>, Vec<String>) {
     (steps, norun)
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(SEED_KEY, SECRET, None, None, "test"),
-            ),
-        )
-        .build()
-}
-
 /// The guide's account: carol (a contractor with a console password and no MFA), an admin
 /// user holding a customer admin policy (the plan detaches it: something to apply and undo),
 /// the KMS key `alias/iamwarden-plans`, and an organization with one member account.
@@ -110,7 +89,7 @@ fn seed(server: &moto::MotoServer) {
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
     let endpoint = server.endpoint();
     let iam = moto::iam_client(&endpoint, SEED_KEY, SECRET);
-    let conf = config(&endpoint);
+    let conf = moto::sdk_config(&endpoint, SEED_KEY, SECRET);
     rt().block_on(async {
         iam.create_user()
             .user_name("carol")

@@ -6,8 +6,10 @@
 //! Every server here is on 127.0.0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{
+    cli::{self, text},
+    moto, runtime as rt,
+};
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -17,54 +19,27 @@ use std::time::{Duration, Instant};
 const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(ROOT).join("../tests/fixtures/apply").join(name)
 }
 
 /// The CLI with static credentials, pointed at `endpoint`, nothing from the machine.
 fn iamwarden_at(endpoint: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", SEED_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
-        .env("NO_COLOR", "1");
-    c
+    cli::isolated(
+        env!("CARGO_BIN_EXE_iamwarden"),
+        endpoint,
+        SEED_KEY,
+        "seed-secret",
+    )
 }
 
 fn iamwarden(server: &moto::MotoServer) -> Command {
     iamwarden_at(&server.endpoint())
 }
 
+/// Runs `cmd`; fails when it printed the seed secret or a private key.
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run iamwarden");
-    let all = text(&out);
-    assert!(!all.contains("seed-secret"), "a secret was printed:\n{all}");
-    assert!(
-        !all.contains("PRIVATE KEY"),
-        "a private key was printed:\n{all}"
-    );
-    out
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    cli::run_hiding(cmd, &["seed-secret", "PRIVATE KEY"])
 }
 
 /// Requests that change something, as the server logged them.

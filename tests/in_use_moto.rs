@@ -1,5 +1,5 @@
 //! The in-use guard against a real IAM endpoint (a moto server on 127.0.0.1, with its clock
-//! moved to backdate creation and last use; see tests/support/moto.rs). Issue 10.
+//! moved to backdate creation and last use; see `iamwarden_test_support::moto`). Issue 10.
 //!
 //! - apply re-checks user-level steps: a user whose key signs a request after the plan is not
 //!   quarantined or deleted (stale), unless the plan says the rule allowed credentials in use;
@@ -9,8 +9,10 @@
 //!   guard) reproduces the bug.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{
+    cli::{self, text},
+    moto, runtime as rt,
+};
 
 use aws_sdk_iam::Client;
 use iamwarden_core::plan::Plan;
@@ -24,53 +26,22 @@ use std::time::Instant;
 const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const DAY: i64 = 86_400;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn client(server: &moto::MotoServer) -> Client {
     moto::iam_client(&server.endpoint(), SEED_KEY, "seed-secret")
 }
 
 /// The CLI, pointed at the server, with static credentials and nothing from the machine.
 fn iamwarden(server: &moto::MotoServer) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", SEED_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", server.endpoint())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
-        .env("NO_COLOR", "1");
-    c
+    cli::isolated(
+        env!("CARGO_BIN_EXE_iamwarden"),
+        &server.endpoint(),
+        SEED_KEY,
+        "seed-secret",
+    )
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run iamwarden");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !text.contains("seed-secret"),
-        "a secret was printed:\n{text}"
-    );
-    out
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    cli::run_hiding(cmd, &["seed-secret"])
 }
 
 /// Signs one request with `key` at the server's clock (moto records it as the key's last use).

@@ -3,8 +3,7 @@
 //! plan on it, that a live plan equals the plan on its saved snapshot, and the API calls made.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use iamwarden_aws::live::{read, LiveOptions};
 use iamwarden_core::inventory::KeyStatus;

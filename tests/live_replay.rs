@@ -4,8 +4,7 @@
 //! exact sequence of calls.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/replay.rs"]
-mod replay;
+use iamwarden_test_support::replay;
 
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use iamwarden_aws::live::{read, LiveOptions};

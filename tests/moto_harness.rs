@@ -1,11 +1,10 @@
-//! The moto test harness itself (tests/support/moto.rs and moto_clock_server.py), over raw
-//! IAM query-API calls: servers start on their own loopback ports, reset clears state, form
-//! values are URL-encoded, and the movable clock backdates CreateDate, access-key last use
-//! and the credential report.
+//! The moto test harness itself (`iamwarden_test_support::moto` and
+//! tests/support/moto_clock_server.py), over raw IAM query-API calls: servers start on their own
+//! loopback ports, reset clears state, form values are URL-encoded, and the movable clock
+//! backdates CreateDate, access-key last use and the credential report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use chrono::{DateTime, Duration, Utc};
 use moto::MotoServer;

@@ -7,12 +7,7 @@
 //! each account as its plan says and resumes from the journals. Also: the human report's golden file and the example policies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/faultproxy.rs"]
-mod faultproxy;
-#[path = "support/golden.rs"]
-mod golden;
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{faultproxy, golden, moto, runtime as rt};
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,44 +17,14 @@ use std::process::Command;
 /// The caller's (management) account in moto.
 const MANAGEMENT: &str = "123456789012";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
+/// The caller (the management account) signs as this key.
 fn caller_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(
-                    "AKIAIOSFODNN7EXAMPLE",
-                    "caller-secret",
-                    None,
-                    None,
-                    "test",
-                ),
-            ),
-        )
-        .build()
+    moto::sdk_config(endpoint, "AKIAIOSFODNN7EXAMPLE", "caller-secret")
 }
 
 /// An IAM client acting in `account` (through AssumeRole, as the product does).
 async fn iam_in(endpoint: &str, account: &str) -> aws_sdk_iam::Client {
-    let sts = aws_sdk_sts::Client::new(&caller_config(endpoint));
-    let out = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/seed"))
-        .role_session_name("seed")
-        .send()
-        .await
-        .unwrap();
-    let c = out.credentials().unwrap();
-    moto::iam_client(endpoint, c.access_key_id(), c.secret_access_key())
+    moto::iam_in(endpoint, &caller_config(endpoint), account).await
 }
 
 /// Creates the organization and three member accounts (plus one closed account); seeds each
@@ -70,18 +35,7 @@ async fn seed(endpoint: &str) -> (Vec<(String, Vec<String>)>, String) {
     org.create_organization().send().await.unwrap();
     let mut members = Vec::new();
     for (i, name) in ["alpha", "beta", "gamma", "closed"].iter().enumerate() {
-        let out = org
-            .create_account()
-            .account_name(*name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        let id = out
-            .create_account_status()
-            .and_then(|s| s.account_id())
-            .unwrap()
-            .to_string();
+        let id = moto::create_account(&org, name).await;
         members.push((i, name.to_string(), id));
     }
     let closed = members.pop().unwrap().2;
@@ -941,18 +895,7 @@ async fn seed_many(endpoint: &str, n: usize, users: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         let name = format!("acct-{i}");
-        let out = org
-            .create_account()
-            .account_name(&name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        let id = out
-            .create_account_status()
-            .and_then(|s| s.account_id())
-            .unwrap()
-            .to_string();
+        let id = moto::create_account(&org, &name).await;
         let iam = iam_in(endpoint, &id).await;
         for u in 0..users {
             let user = format!("{name}-user-{u}");

@@ -18,8 +18,7 @@
 //! Only 127.0.0.1 is ever called.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

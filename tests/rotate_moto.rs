@@ -6,8 +6,7 @@
 //! journals) is searched for the new key's secret: it must not appear anywhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{cli, moto, runtime as rt};
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -18,27 +17,14 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const USER: &str = "r-alice";
 const SECRET: &str = "iamwarden/r-alice";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// The CLI, pointed at the server, with static credentials and nothing from the machine.
 fn iamwarden(server: &moto::MotoServer) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", SEED_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", server.endpoint())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
-        .env("NO_COLOR", "1");
-    c
+    cli::isolated(
+        env!("CARGO_BIN_EXE_iamwarden"),
+        &server.endpoint(),
+        SEED_KEY,
+        "seed-secret",
+    )
 }
 
 /// Every output of every command the test ran.

@@ -6,11 +6,10 @@
 //! applied again.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/moto.rs"]
-mod moto;
-
-#[path = "support/lambda_api.rs"]
-mod lambda_api;
+use iamwarden_test_support::{
+    cli::{self, text},
+    lambda_api, moto, runtime as rt,
+};
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -24,13 +23,6 @@ const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
 
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
@@ -103,47 +95,30 @@ fn create_policy(id: &str, name: &str) -> String {
 }
 
 fn iamwarden(server: &moto::MotoServer) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_iamwarden"));
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", SEED_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "seed-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", server.endpoint())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
-        .env("NO_COLOR", "1");
-    c
+    cli::isolated(
+        env!("CARGO_BIN_EXE_iamwarden"),
+        &server.endpoint(),
+        SEED_KEY,
+        "seed-secret",
+    )
 }
 
 fn watch(server: &moto::MotoServer, url: &str, out_dir: &Path, extra: &[&str]) -> Output {
-    let o = iamwarden(server)
-        .args([
-            "watch",
-            "--queue-url",
-            url,
-            "--until-empty",
-            "--wait-seconds",
-            "1",
-        ])
-        .arg("--out-dir")
-        .arg(out_dir)
-        .args(extra)
-        .output()
-        .unwrap();
-    let all = text(&o);
-    assert!(!all.contains("seed-secret"), "a secret was printed:\n{all}");
-    assert_eq!(o.status.code(), Some(0), "{all}");
+    let mut cmd = iamwarden(server);
+    cmd.args([
+        "watch",
+        "--queue-url",
+        url,
+        "--until-empty",
+        "--wait-seconds",
+        "1",
+    ])
+    .arg("--out-dir")
+    .arg(out_dir)
+    .args(extra);
+    let o = cli::run_hiding(&mut cmd, &["seed-secret"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     o
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The JSON lines on stderr.

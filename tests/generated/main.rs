@@ -5,8 +5,7 @@
 //! `scripts/perf-table` the table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../support/golden.rs"]
-mod golden;
+use iamwarden_test_support::golden;
 
 mod docs;
 mod perf_table;

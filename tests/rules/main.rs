@@ -4,8 +4,7 @@
 //! hand-made inventories; `demo` the same on the demo account.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../support/golden.rs"]
-mod golden;
+use iamwarden_test_support::golden;
 
 mod demo;
 mod rule_tests;

@@ -9,7 +9,7 @@ function with "real now + offset" before the server loads anything else, then re
 copy already imported by name, so later imports (moto loads backends lazily) get the shifted
 one as well. The offset is in seconds, read from --clock-file on every call: missing or empty
 file = 0, anything else that is not an integer fails the request loudly. With
---exit-with-parent (tests/support/moto.rs passes it) the server stops when the process that
+--exit-with-parent (engine/test-support/src/moto.rs passes it) the server stops when the process that
 started it is gone.
 
     python moto_clock_server.py --host 127.0.0.1 --port 5000 --clock-file /tmp/clock \

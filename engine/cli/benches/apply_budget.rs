@@ -6,8 +6,7 @@
 //! append alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../../tests/support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use iamwarden_aws::live::{read, LiveOptions};
 use iamwarden_core::apply::{self, journal, Caller};

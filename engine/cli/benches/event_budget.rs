@@ -11,8 +11,7 @@
 //! checks the budget: at most 10 calls per event, the same for each kind on both sizes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../../tests/support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use aws_sdk_iam::Client;
 use iamwarden_aws::live::scoped::read_scoped;

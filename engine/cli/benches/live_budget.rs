@@ -13,8 +13,7 @@
 //! server that keeps connections open (AWS does).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../../tests/support/moto.rs"]
-mod moto;
+use iamwarden_test_support::moto;
 
 use aws_sdk_iam::Client;
 use std::sync::atomic::{AtomicU64, Ordering};

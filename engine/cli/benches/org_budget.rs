@@ -13,8 +13,7 @@
 //! runs the same checks at the three concurrencies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../../tests/support/moto.rs"]
-mod moto;
+use iamwarden_test_support::{moto, runtime as rt};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -48,38 +47,8 @@ const IN_FLIGHT: [usize; 3] = [1, 4, 16];
 const IAM_RATE: f64 = 10.0;
 const IAM_RATE_HIGH: f64 = 20.0;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn caller_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(KEY, SECRET, None, None, "bench"),
-            ),
-        )
-        .build()
-}
-
-/// An IAM client acting in `account`, through AssumeRole as the product does.
-async fn iam_in(endpoint: &str, account: &str) -> aws_sdk_iam::Client {
-    let sts = aws_sdk_sts::Client::new(&caller_config(endpoint));
-    let out = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/seed"))
-        .role_session_name("seed")
-        .send()
-        .await
-        .unwrap();
-    let c = out.credentials().unwrap();
-    moto::iam_client(endpoint, c.access_key_id(), c.secret_access_key())
+    moto::sdk_config(endpoint, KEY, SECRET)
 }
 
 /// Creates the organization and `accounts` member accounts of `users` users each (one access
@@ -89,24 +58,13 @@ async fn seed(endpoint: &str, accounts: usize, users: usize) -> (Vec<String>, us
     org.create_organization().send().await.unwrap();
     let mut ids = Vec::new();
     for a in 0..accounts {
-        let out = org
-            .create_account()
-            .account_name(format!("acct-{a:04}"))
-            .email(format!("acct-{a:04}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        let id = out
-            .create_account_status()
-            .and_then(|s| s.account_id())
-            .unwrap()
-            .to_string();
+        let id = moto::create_account(&org, &format!("acct-{a:04}")).await;
         ids.push(id);
     }
     let sem = Arc::new(tokio::sync::Semaphore::new(8));
     let mut set = tokio::task::JoinSet::new();
     for (a, id) in ids.iter().enumerate() {
-        let iam = iam_in(endpoint, id).await;
+        let iam = moto::iam_in(endpoint, &caller_config(endpoint), id).await;
         for u in 0..users {
             let (iam, sem) = (iam.clone(), sem.clone());
             set.spawn(async move {

@@ -16,10 +16,9 @@
 //! chosen requests at once but holds their answers back for a while (a slow endpoint: the change
 //! is made, the caller does not know yet).
 //!
-//! The server's own request log ([`super::moto::MotoServer::requests`]) counts what reached IAM;
-//! [`FaultProxy::stats`] counts what the proxy did. Include it with
-//! `#[path = "support/faultproxy.rs"] mod faultproxy;`. Needs tokio's `net` and `io-util`.
-#![allow(dead_code)]
+//! The server's own request log ([`crate::moto::MotoServer::requests`]) counts what reached IAM;
+//! [`FaultProxy::stats`] counts what the proxy did.
+// Test code: a proxy that cannot bind, or a poisoned lock (a panicked test), panics.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::collections::BTreeMap;

@@ -3,14 +3,20 @@
 //! test or per test binary, each on its own free port; dropped = stopped. Missing moto is a
 //! test failure that says how to install it, never a silent skip.
 //!
-//! Include it with `#[path = "support/moto.rs"] mod moto;`. Std only (plus `tempfile`).
-#![allow(dead_code)]
+//!
+//! Besides the server: SDK clients and configs that sign with a static key ([`iam_client`],
+//! [`sdk_config`]), [`iam_in`], an IAM client acting in another account of the server, and
+//! [`create_account`], a member account of its organization.
+//! The server script is the workspace's `tests/support/moto_clock_server.py`, the venv its
+//! `.venv-moto` (both found from [`crate::root`]).
+// Test code: a harness that cannot start or reach its server panics with the reason, as the
+// test it serves would.
 #![allow(clippy::expect_used, clippy::panic)]
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -54,11 +60,6 @@ pub struct MotoServer {
     dir: tempfile::TempDir,
 }
 
-/// The workspace root (the CLI crate is `engine/cli`).
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
 /// A port that was free a moment ago (bind 127.0.0.1:0, read the port, release it).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -83,7 +84,7 @@ impl MotoServer {
     /// Starts a server and waits until it answers; panics (with [`INSTALL_HINT`]) when moto
     /// is not installed or does not come up.
     pub fn start_with(managed: ManagedPolicies) -> MotoServer {
-        let root = root();
+        let root = crate::root();
         let python = root.join(".venv-moto/bin/python");
         let stamp = root.join(".venv-moto/.stamp");
         if !python.exists() || !stamp.exists() {
@@ -377,4 +378,56 @@ pub fn iam_client(endpoint: &str, key: &str, secret: &str) -> aws_sdk_iam::Clien
         ))
         .build();
     aws_sdk_iam::Client::from_conf(conf)
+}
+
+/// An `SdkConfig` for `endpoint` (region us-east-1) signing with the static key `key`/`secret`:
+/// the config any service client (STS, Organizations, KMS, ...) of a test is built from.
+pub fn sdk_config(endpoint: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(key, secret, None, None, "test"),
+            ),
+        )
+        .build()
+}
+
+/// An IAM client acting in `account` of the server at `endpoint`: the `caller` assumes
+/// `arn:aws:iam::{account}:role/seed` (moto answers for any role), as the product does for
+/// each member account of an organization.
+pub async fn iam_in(
+    endpoint: &str,
+    caller: &aws_config::SdkConfig,
+    account: &str,
+) -> aws_sdk_iam::Client {
+    let out = aws_sdk_sts::Client::new(caller)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/seed"))
+        .role_session_name("seed")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("AssumeRole into {account} at {endpoint}: {e:?}"));
+    let c = out
+        .credentials()
+        .unwrap_or_else(|| panic!("AssumeRole into {account} returned no credentials"));
+    iam_client(endpoint, c.access_key_id(), c.secret_access_key())
+}
+
+/// Creates the member account `name` (email `{name}@example.com`) in the server's organization
+/// (moto creates it at once) and returns its id.
+pub async fn create_account(org: &aws_sdk_organizations::Client, name: &str) -> String {
+    let out = org
+        .create_account()
+        .account_name(name)
+        .email(format!("{name}@example.com"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateAccount {name}: {e:?}"));
+    out.create_account_status()
+        .and_then(|s| s.account_id())
+        .unwrap_or_else(|| panic!("CreateAccount {name} returned no account id"))
+        .to_string()
 }

@@ -2,9 +2,8 @@
 //! tests/golden/, schemas/*.json, docs/rules.md, the policy-as-code example). A test hands over
 //! what the code generates now; it must equal the committed file. With `UPDATE_GOLDEN=1` set,
 //! `cargo test` first rewrites every such file, and `git diff` shows what changed.
+// Test code: a mismatch is a test failure, reported by panicking.
 #![allow(clippy::panic)]
-
-use std::path::PathBuf;
 
 /// The variable that makes every generated-file test rewrite its file before comparing.
 pub const UPDATE: &str = "UPDATE_GOLDEN";
@@ -13,9 +12,7 @@ pub const UPDATE: &str = "UPDATE_GOLDEN";
 /// `generated`; with `UPDATE_GOLDEN` set it writes `generated` there first. The failure names the
 /// first differing line and how to refresh.
 pub fn check(rel: &str, generated: &str) {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .join("..")
-        .join(rel);
+    let path = crate::root().join(rel);
     if std::env::var_os(UPDATE).is_some() {
         if let Err(e) = std::fs::write(&path, generated) {
             panic!("cannot write {rel}: {e}");

@@ -1,6 +1,7 @@
 //! Test support: recorded IAM responses for aws-sdk-iam's `StaticReplayClient`, for what a
 //! moto server cannot show (pagination, polling, throttling, exact call order, AWS errors).
-#![allow(dead_code)]
+// Test code: the fixed responses and requests below always build; a failure is a bug here.
+#![allow(clippy::unwrap_used)]
 
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
