@@ -6,6 +6,9 @@
 #[path = "support/moto.rs"]
 mod moto;
 
+#[path = "support/keepalive.rs"]
+mod keepalive;
+
 use iamwarden_aws::live::{read, LiveOptions};
 use iamwarden_core::inventory::KeyStatus;
 
@@ -715,5 +718,90 @@ async fn cli_event_reads_only_what_the_events_touched() {
         ids(&targeted),
         ids(&full),
         "the same changes as a full read"
+    );
+}
+
+/// Seeds `users` users with one access key each (GetAccessKeyLastUsed is then one call a
+/// key: a read of some hundreds of requests).
+async fn seed_users_with_keys(server: &moto::MotoServer, users: usize) {
+    let c = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "seed-secret");
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+    let mut set = tokio::task::JoinSet::new();
+    for u in 0..users {
+        let c = c.clone();
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _p = sem.acquire_owned().await.unwrap();
+            let name = format!("user{u:04}");
+            c.create_user().user_name(&name).send().await.unwrap();
+            c.create_access_key().user_name(&name).send().await.unwrap();
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+}
+
+/// `iamwarden plan` on a live account through `relay`, 8 calls in flight: the API calls it
+/// counted (`--stats`).
+fn plan_through(relay: &keepalive::KeepAlive) -> u64 {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args([
+            "plan",
+            "--endpoint-url",
+            &relay.endpoint(),
+            "--concurrency",
+            "8",
+            "--stats",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "cli-secret-never-printed")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.code().is_some_and(|c| c == 0 || c == 2), "{err}");
+    err.split("API calls (")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+/// Issue 13: a live read reuses its TCP connections. Through a relay that keeps connections
+/// open (as AWS does; moto closes after every answer), a read of 300 users (some hundreds of
+/// requests, 8 in flight) opens about as many connections as it has calls in flight, not one
+/// per request. The control: the same read through a relay that closes after every answer
+/// opens one connection per request, so the count does tell reuse from none.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_reads_reuse_connections() {
+    let server = moto::MotoServer::start();
+    seed_users_with_keys(&server, 300).await;
+
+    let relay = keepalive::KeepAlive::start(server.port());
+    let calls = plan_through(&relay);
+    let (requests, connections) = (relay.requests(), relay.connections());
+    eprintln!(
+        "keep-alive relay: {calls} API calls, {requests} requests, {connections} connections"
+    );
+    assert!(requests > 100, "{requests} requests");
+    assert!(requests >= calls, "{requests} requests for {calls} calls");
+    assert!(
+        connections <= 8 + 4,
+        "{connections} connections for {requests} requests with 8 calls in flight: \
+         the client does not reuse its connections"
+    );
+
+    let closing = keepalive::KeepAlive::start_closing(server.port());
+    let calls = plan_through(&closing);
+    let (requests, connections) = (closing.requests(), closing.connections());
+    eprintln!("closing relay: {calls} API calls, {requests} requests, {connections} connections");
+    assert!(requests > 100, "{requests} requests");
+    assert_eq!(
+        connections, requests,
+        "a server that closes after every answer costs a connection a request"
     );
 }
