@@ -2033,7 +2033,11 @@ fn org_snapshot_with_service_access_saves_each_accounts_last_accessed_data() {
         .iter()
         .any(|r| r["action"] == "GenerateServiceLastAccessedDetails"));
     for i in 0..2 {
-        assert!(user(&plain, i).get("service_access").is_none(), "{}", user(&plain, i));
+        assert!(
+            user(&plain, i).get("service_access").is_none(),
+            "{}",
+            user(&plain, i)
+        );
     }
 
     let with = tmp.path().join("with");
