@@ -805,3 +805,84 @@ async fn live_reads_reuse_connections() {
         "a server that closes after every answer costs a connection a request"
     );
 }
+
+/// Issue 13: `event --apply` reads and applies through one SDK configuration: one HTTP client,
+/// so with one call at a time the whole run (the targeted read, GetCallerIdentity, apply's
+/// checks and its call) goes over one kept-alive connection. A second configuration for apply
+/// (as before) opens a second connection: the first one's pool and runtime are gone by then.
+#[tokio::test(flavor = "multi_thread")]
+async fn event_apply_reads_and_applies_over_one_connection() {
+    let server = moto::MotoServer::start();
+    let c = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "seed-secret");
+    let arn = c
+        .create_policy()
+        .policy_name("deployer")
+        .policy_document(S3_READ)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    c.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(ADMIN)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    let record = serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
+        "eventTime": "2026-11-20T10:15:30Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": "CreatePolicyVersion",
+        "awsRegion": "us-east-1",
+        "requestParameters": {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true},
+        "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
+        "eventID": "ev-admin-version",
+        "recipientAccountId": "123456789012",
+    });
+    std::fs::write(&event, record.to_string()).unwrap();
+    let relay = keepalive::KeepAlive::start(server.port());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .arg("event")
+        .arg(&event)
+        .args([
+            "--apply",
+            "--auto-approve",
+            "--concurrency",
+            "1",
+            "--journal",
+        ])
+        .arg(dir.path().join("event.journal.jsonl"))
+        .args(["--endpoint-url", &relay.endpoint()])
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "cli-secret-never-printed")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 applied"), "{text}");
+    let (requests, connections) = (relay.requests(), relay.connections());
+    eprintln!("event --apply: {requests} requests, {connections} connection(s)");
+    assert!(requests >= 4, "{requests} requests: {text}");
+    assert_eq!(
+        connections, 1,
+        "{connections} connections for {requests} requests one at a time: read and apply \
+         do not share one HTTP client"
+    );
+}
