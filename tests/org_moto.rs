@@ -11,6 +11,8 @@
 mod faultproxy;
 #[path = "support/golden.rs"]
 mod golden;
+#[path = "support/keepalive.rs"]
+mod keepalive;
 #[path = "support/moto.rs"]
 mod moto;
 
@@ -2064,4 +2066,41 @@ fn org_snapshot_with_service_access_saves_each_accounts_last_accessed_data() {
             );
         }
     }
+}
+
+/// Issue 13: an org run reads every member account through one HTTP client (each account's
+/// session is the caller's configuration with the role's credentials, not a client of its
+/// own). Through a keep-alive relay, one account and one call at a time, the whole run
+/// (ListAccounts, each AssumeRole, each account's read) goes over one connection; a client
+/// per account would open at least one per account.
+#[test]
+fn an_org_run_reuses_one_connection_across_accounts() {
+    let server = moto::MotoServer::start();
+    let (members, _) = rt().block_on(seed(&server.endpoint()));
+    let relay = keepalive::KeepAlive::start(server.port());
+    let dir = tempfile::tempdir().unwrap();
+    let out = org_plan(
+        &relay.endpoint(),
+        dir.path(),
+        &["--concurrency", "1", "--calls-per-account", "1"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 2),
+        "{stderr}"
+    );
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(report["totals"]["planned"], members.len(), "{report:#}");
+    let (requests, connections) = (relay.requests(), relay.connections());
+    eprintln!(
+        "org plan of {} accounts: {requests} requests, {connections} connection(s)",
+        members.len()
+    );
+    assert!(requests > 5 * members.len() as u64, "{requests} requests");
+    assert_eq!(
+        connections,
+        1,
+        "{connections} connections for {requests} requests one at a time across {} accounts",
+        members.len()
+    );
 }
