@@ -2092,15 +2092,21 @@ fn an_org_run_reuses_one_connection_across_accounts() {
     let report = read_json(&dir.path().join("report.json"));
     assert_eq!(report["totals"]["planned"], members.len(), "{report:#}");
     let (requests, connections) = (relay.requests(), relay.connections());
+    let dropped = relay.ended_early();
     eprintln!(
-        "org plan of {} accounts: {requests} requests, {connections} connection(s)",
+        "org plan of {} accounts: {requests} requests, {connections} connection(s), {dropped} dropped before the end",
         members.len()
     );
     assert!(requests > 5 * members.len() as u64, "{requests} requests");
-    assert_eq!(
-        connections,
-        1,
+    // One call at a time needs one connection; a second can open when a call starts before
+    // the previous answer's connection is back in the pool.
+    assert!(
+        connections <= 2,
         "{connections} connections for {requests} requests one at a time across {} accounts",
         members.len()
+    );
+    assert_eq!(
+        dropped, 0,
+        "a connection was closed before the run's last request"
     );
 }

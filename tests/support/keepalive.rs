@@ -9,7 +9,8 @@
 //! `Connection: keep-alive`, then waits for the next request on the same connection.
 //!
 //! [`KeepAlive::connections`] counts the client connections accepted, [`KeepAlive::requests`]
-//! the requests relayed. [`KeepAlive::start_closing`] makes a relay that closes after every
+//! the requests relayed, [`KeepAlive::ended_early`] the connections the client closed while it
+//! still had requests to make. [`KeepAlive::start_closing`] makes a relay that closes after every
 //! answer instead (moto's behaviour): the control that shows a connection count can tell
 //! reuse from none.
 //!
@@ -21,7 +22,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -34,6 +35,9 @@ struct Shared {
     /// Client connections open right now, and the most open at once.
     open: AtomicU64,
     peak: AtomicU64,
+    /// For each client connection that ended: the requests relayed (on all connections) by
+    /// then.
+    ended_at: Mutex<Vec<u64>>,
 }
 
 /// A running relay; stopped when dropped.
@@ -75,6 +79,7 @@ impl KeepAlive {
             requests: AtomicU64::new(0),
             open: AtomicU64::new(0),
             peak: AtomicU64::new(0),
+            ended_at: Mutex::new(Vec::new()),
         });
         let s = shared.clone();
         runtime.spawn(async move {
@@ -90,6 +95,8 @@ impl KeepAlive {
                 tokio::spawn(async move {
                     let _ = serve(conn, &s).await;
                     s.open.fetch_sub(1, Ordering::SeqCst);
+                    let by_then = s.requests.load(Ordering::SeqCst);
+                    s.ended_at.lock().unwrap().push(by_then);
                 });
             }
         });
@@ -125,10 +132,21 @@ impl KeepAlive {
         self.shared.peak.load(Ordering::SeqCst)
     }
 
+    /// Client connections that ended while requests were still to come: closed before the
+    /// last request so far was relayed (a client that drops its pool, or its runtime, in the
+    /// middle of a run). Ask after the client is done: its connections close when it exits,
+    /// after its last request, and are not counted.
+    pub fn ended_early(&self) -> u64 {
+        let total = self.requests();
+        let ended = self.shared.ended_at.lock().unwrap();
+        ended.iter().filter(|n| **n < total).count() as u64
+    }
+
     /// Sets both counts back to zero (after seeding through the relay, say).
     pub fn reset_counts(&self) {
         self.shared.connections.store(0, Ordering::SeqCst);
         self.shared.requests.store(0, Ordering::SeqCst);
+        self.shared.ended_at.lock().unwrap().clear();
         self.shared
             .peak
             .store(self.shared.open.load(Ordering::SeqCst), Ordering::SeqCst);
