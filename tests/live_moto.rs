@@ -3,7 +3,7 @@
 //! plan on it, that a live plan equals the plan on its saved snapshot, and the API calls made.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use iamwarden_test_support::moto;
+use iamwarden_test_support::{keepalive, moto};
 
 use iamwarden_aws::live::{read, LiveOptions};
 use iamwarden_core::inventory::KeyStatus;
@@ -714,5 +714,181 @@ async fn cli_event_reads_only_what_the_events_touched() {
         ids(&targeted),
         ids(&full),
         "the same changes as a full read"
+    );
+}
+
+/// Seeds `users` users with one access key each (GetAccessKeyLastUsed is then one call a
+/// key: a read of some hundreds of requests).
+async fn seed_users_with_keys(server: &moto::MotoServer, users: usize) {
+    let c = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "seed-secret");
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
+    let mut set = tokio::task::JoinSet::new();
+    for u in 0..users {
+        let c = c.clone();
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _p = sem.acquire_owned().await.unwrap();
+            let name = format!("user{u:04}");
+            c.create_user().user_name(&name).send().await.unwrap();
+            c.create_access_key().user_name(&name).send().await.unwrap();
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+}
+
+/// `iamwarden plan` on a live account through `relay`, 8 calls in flight: the API calls it
+/// counted (`--stats`).
+fn plan_through(relay: &keepalive::KeepAlive) -> u64 {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .args([
+            "plan",
+            "--endpoint-url",
+            &relay.endpoint(),
+            "--concurrency",
+            "8",
+            "--stats",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "cli-secret-never-printed")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.code().is_some_and(|c| c == 0 || c == 2), "{err}");
+    err.split("API calls (")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+/// Issue 13: a live read reuses its TCP connections. Through a relay that keeps connections
+/// open (as AWS does; moto closes after every answer), a read of 300 users (some hundreds of
+/// requests, 8 in flight) opens about as many connections as it has calls in flight, not one
+/// per request. The control: the same read through a relay that closes after every answer
+/// opens one connection per request, so the count does tell reuse from none.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_reads_reuse_connections() {
+    let server = moto::MotoServer::start();
+    seed_users_with_keys(&server, 300).await;
+
+    let relay = keepalive::KeepAlive::start(server.port());
+    let calls = plan_through(&relay);
+    let (requests, connections) = (relay.requests(), relay.connections());
+    eprintln!(
+        "keep-alive relay: {calls} API calls, {requests} requests, {connections} connections"
+    );
+    assert!(requests > 100, "{requests} requests");
+    assert!(requests >= calls, "{requests} requests for {calls} calls");
+    assert!(
+        connections <= 8 + 4,
+        "{connections} connections for {requests} requests with 8 calls in flight: \
+         the client does not reuse its connections"
+    );
+
+    let closing = keepalive::KeepAlive::start_closing(server.port());
+    let calls = plan_through(&closing);
+    let (requests, connections) = (closing.requests(), closing.connections());
+    eprintln!("closing relay: {calls} API calls, {requests} requests, {connections} connections");
+    assert!(requests > 100, "{requests} requests");
+    assert_eq!(
+        connections, requests,
+        "a server that closes after every answer costs a connection a request"
+    );
+}
+
+/// Issue 13: `event --apply` reads and applies through one SDK configuration: one HTTP client,
+/// so with one call at a time the whole run (the targeted read, GetCallerIdentity, apply's
+/// checks and its call) goes over one kept-alive connection (10 requests), which stays open
+/// until the process exits. A second configuration for apply (as before) dropped the read's
+/// runtime and pool: its connection closed before apply's first call, and apply opened another.
+#[tokio::test(flavor = "multi_thread")]
+async fn event_apply_reads_and_applies_over_one_connection() {
+    let server = moto::MotoServer::start();
+    let c = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "seed-secret");
+    let arn = c
+        .create_policy()
+        .policy_name("deployer")
+        .policy_document(S3_READ)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    c.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(ADMIN)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    let record = serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
+        "eventTime": "2026-11-20T10:15:30Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": "CreatePolicyVersion",
+        "awsRegion": "us-east-1",
+        "requestParameters": {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true},
+        "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
+        "eventID": "ev-admin-version",
+        "recipientAccountId": "123456789012",
+    });
+    std::fs::write(&event, record.to_string()).unwrap();
+    let relay = keepalive::KeepAlive::start(server.port());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_iamwarden"))
+        .arg("event")
+        .arg(&event)
+        .args([
+            "--apply",
+            "--auto-approve",
+            "--concurrency",
+            "1",
+            "--journal",
+        ])
+        .arg(dir.path().join("event.journal.jsonl"))
+        .args(["--endpoint-url", &relay.endpoint()])
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "cli-secret-never-printed")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/iamwarden-test")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/iamwarden-test")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 applied"), "{text}");
+    let (requests, connections) = (relay.requests(), relay.connections());
+    let dropped = relay.ended_early();
+    eprintln!(
+        "event --apply: {requests} requests, {connections} connection(s), {dropped} dropped before the end"
+    );
+    assert!(requests >= 4, "{requests} requests: {text}");
+    // One call at a time needs one connection; a second can open when a call starts before
+    // the previous answer's connection is back in the pool.
+    assert!(
+        connections <= 2,
+        "{connections} connections for {requests} requests one at a time"
+    );
+    assert_eq!(
+        dropped, 0,
+        "a connection was closed before the run's last request: read and apply do not share \
+         one HTTP client ({connections} connections, {requests} requests)"
     );
 }

@@ -7,7 +7,7 @@
 //! each account as its plan says and resumes from the journals. Also: the human report's golden file and the example policies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use iamwarden_test_support::{faultproxy, golden, moto, runtime as rt};
+use iamwarden_test_support::{faultproxy, golden, keepalive, moto, runtime as rt};
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -2007,4 +2007,47 @@ fn org_snapshot_with_service_access_saves_each_accounts_last_accessed_data() {
             );
         }
     }
+}
+
+/// Issue 13: an org run reads every member account through one HTTP client (each account's
+/// session is the caller's configuration with the role's credentials, not a client of its
+/// own). Through a keep-alive relay, one account and one call at a time, the whole run
+/// (ListAccounts, each AssumeRole, each account's read) goes over one connection; a client
+/// per account would open at least one per account.
+#[test]
+fn an_org_run_reuses_one_connection_across_accounts() {
+    let server = moto::MotoServer::start();
+    let (members, _) = rt().block_on(seed(&server.endpoint()));
+    let relay = keepalive::KeepAlive::start(server.port());
+    let dir = tempfile::tempdir().unwrap();
+    let out = org_plan(
+        &relay.endpoint(),
+        dir.path(),
+        &["--concurrency", "1", "--calls-per-account", "1"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code().is_some_and(|c| c == 0 || c == 2),
+        "{stderr}"
+    );
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(report["totals"]["planned"], members.len(), "{report:#}");
+    let (requests, connections) = (relay.requests(), relay.connections());
+    let dropped = relay.ended_early();
+    eprintln!(
+        "org plan of {} accounts: {requests} requests, {connections} connection(s), {dropped} dropped before the end",
+        members.len()
+    );
+    assert!(requests > 5 * members.len() as u64, "{requests} requests");
+    // One call at a time needs one connection; a second can open when a call starts before
+    // the previous answer's connection is back in the pool.
+    assert!(
+        connections <= 2,
+        "{connections} connections for {requests} requests one at a time across {} accounts",
+        members.len()
+    );
+    assert_eq!(
+        dropped, 0,
+        "a connection was closed before the run's last request"
+    );
 }

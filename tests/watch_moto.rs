@@ -8,7 +8,7 @@
 
 use iamwarden_test_support::{
     cli::{self, text},
-    lambda_api, moto, runtime as rt,
+    keepalive, lambda_api, moto, runtime as rt,
 };
 
 use serde_json::{json, Value};
@@ -784,5 +784,93 @@ fn a_long_poll_is_not_cut_off_by_an_attempt_timeout_as_long_as_its_wait() {
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(3),
         "the poll waited its 3 s"
+    );
+}
+
+/// Issue 13: `watch --apply` reads and applies every batch through the one session it opened
+/// (one HTTP client for the queue and IAM, kept for the whole run). 12 admin-version events
+/// come in two batches or more (SQS hands out at most 10 a receive); through a keep-alive
+/// relay, one call at a time, the whole run (the polls, each batch's read and apply, the
+/// deletes: 115 requests) goes over one connection, open until the watcher exits, whatever
+/// the number of batches. A session per batch (as before) opened two more per batch (5 for
+/// 2 batches) and closed them when the batch was done.
+#[test]
+fn watch_reuses_its_connections_batch_after_batch() {
+    let server = moto::MotoServer::start();
+    let rt = rt();
+    let iam = moto::iam_client(&server.endpoint(), SEED_KEY, "seed-secret");
+    let c = sqs(&server.endpoint());
+    let url = rt.block_on(async {
+        let url = queue(&c).await;
+        for i in 0..12 {
+            let arn = iam
+                .create_policy()
+                .policy_name(format!("deployer-{i:02}"))
+                .policy_document(S3_READ)
+                .send()
+                .await
+                .unwrap()
+                .policy
+                .unwrap()
+                .arn
+                .unwrap();
+            iam.create_policy_version()
+                .policy_arn(&arn)
+                .policy_document(ADMIN)
+                .set_as_default(true)
+                .send()
+                .await
+                .unwrap();
+            let record = json!({
+                "eventVersion": "1.09",
+                "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
+                "eventTime": "2026-11-20T10:15:30Z",
+                "eventSource": "iam.amazonaws.com",
+                "eventName": "CreatePolicyVersion",
+                "awsRegion": "us-east-1",
+                "requestParameters": {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true},
+                "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
+                "eventID": format!("ev-admin-version-{i:02}"),
+                "recipientAccountId": "123456789012",
+            });
+            let body = json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam", "account": "123456789012", "detail": record}).to_string();
+            put(&c, &url, &body).await;
+        }
+        url
+    });
+    let relay = keepalive::KeepAlive::start(server.port());
+    let dir = tempfile::tempdir().unwrap();
+    let o = watch(
+        &server,
+        &url,
+        dir.path(),
+        &[
+            "--apply",
+            "--auto-approve",
+            "--concurrency",
+            "1",
+            "--endpoint-url",
+            &relay.endpoint(),
+        ],
+    );
+    let s = summary(&o);
+    assert_eq!(s["applied"], 12, "{}", text(&o));
+    let batches = s["batches"].as_u64().unwrap();
+    assert!(batches >= 2, "{batches} batches: {}", text(&o));
+    let (requests, connections) = (relay.requests(), relay.connections());
+    let dropped = relay.ended_early();
+    eprintln!(
+        "watch: {batches} batches, {requests} requests, {connections} connections, {dropped} dropped before the end"
+    );
+    assert!(requests > 12 * 3, "{requests} requests");
+    // One call at a time needs one connection; a second can open when a call starts before
+    // the previous answer's connection is back in the pool.
+    assert!(
+        connections <= 2,
+        "{connections} connections for {requests} requests one at a time over {batches} batches"
+    );
+    assert_eq!(
+        dropped, 0,
+        "a connection was closed before the run's last request: a batch had a client of its own"
     );
 }

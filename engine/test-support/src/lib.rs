@@ -4,6 +4,8 @@
 //! - [`synth`]: deterministic synthetic inventories of any size, for benchmarks and scale tests.
 //! - [`moto`]: a moto server on 127.0.0.1 with a clock tests can move, and SDK clients for it.
 //! - [`faultproxy`]: a fault-injecting HTTP proxy in front of a moto server.
+//! - [`keepalive`]: a keep-alive relay in front of a moto server that counts the connections a
+//!   client opens (moto closes each one after one answer).
 //! - [`replay`]: recorded IAM responses for what moto cannot show (pagination, throttling).
 //! - [`lambda_api`]: a local AWS Lambda Runtime API, for `iamwarden lambda`.
 //! - [`golden`]: the one compare-or-rewrite of committed generated files (`UPDATE_GOLDEN=1`).
@@ -17,6 +19,7 @@
 pub mod cli;
 pub mod faultproxy;
 pub mod golden;
+pub mod keepalive;
 pub mod lambda_api;
 pub mod moto;
 pub mod replay;

@@ -1,6 +1,7 @@
 //! `iamwarden apply` and `iamwarden undo`: load, refuse what must be refused, confirm, run,
 //! report. Everything that decides lives in the library's `apply` module.
 
+use super::session::{Connected, Session};
 use super::{AwsArgs, Exit};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
@@ -135,28 +136,17 @@ fn confirm(question: &str) -> Result<bool> {
     Ok(line.trim() == "yes")
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-/// The runtime, the SDK configuration and who the credentials belong to.
-fn connect(
-    aws: &AwsArgs,
-) -> Result<(
-    tokio::runtime::Runtime,
-    aws_config::SdkConfig,
-    apply::Caller,
-)> {
-    let rt = runtime()?;
-    let config = rt.block_on(iamwarden_aws::live::sdk_config(&aws.options()))?;
-    let sts = iamwarden_aws::live::settings::endpoint(&config, Service::Sts);
-    let caller = rt
-        .block_on(iamwarden_aws::iam::caller(&config))
+/// The session's runtime and SDK configuration (opened now unless the command opened it
+/// already: `event --apply` applies through the session it read with) and who the
+/// credentials belong to.
+fn connect<'s>(aws: &AwsArgs, session: &'s Session) -> Result<(&'s Connected, apply::Caller)> {
+    let connected = session.get(aws)?;
+    let sts = iamwarden_aws::live::settings::endpoint(&connected.config, Service::Sts);
+    let caller = connected
+        .rt
+        .block_on(iamwarden_aws::iam::caller(&connected.config))
         .with_context(|| format!("cannot tell who is calling (sts:GetCallerIdentity at {sts})"))?;
-    Ok((rt, config, caller))
+    Ok((connected, caller))
 }
 
 /// Says on stderr that a torn last journal line was cut off before appending.
@@ -264,6 +254,7 @@ pub fn apply(args: ApplyArgs, out: &mut dyn Write) -> Result<Exit> {
         &selection,
         args.format,
         &args.aws,
+        &Session::default(),
         out,
     )
     .map(|applied| applied.exit)
@@ -280,7 +271,9 @@ pub struct Applied {
 }
 
 /// Applies a loaded plan (or the `selection` of it): every check, the journal lock, the
-/// confirmation, the run, the report. A cancelled confirmation is `Exit::Error` with no counts.
+/// confirmation, the run, the report, through `session` (opened after the checks that need no
+/// AWS, unless the caller opened it to read the account). A cancelled confirmation is
+/// `Exit::Error` with no counts.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_plan(
     whole: &iamwarden_core::plan::Plan,
@@ -290,6 +283,7 @@ pub fn apply_plan(
     selection: &Selection,
     format: ReportFormat,
     aws: &AwsArgs,
+    session: &Session,
     out: &mut dyn Write,
 ) -> Result<Applied> {
     let none = |exit| Applied {
@@ -336,7 +330,7 @@ pub fn apply_plan(
     let records = journal::read(&journal_path)?;
     let history = journal::history(&journal_path, &records, Some(&plan.content_sha256))?;
 
-    let (rt, config, caller) = connect(aws)?;
+    let (Connected { rt, config }, caller) = connect(aws, session)?;
     apply::check_account(plan, &caller)?;
 
     if !args.auto_approve {
@@ -357,9 +351,9 @@ pub fn apply_plan(
     let stats = aws.stats;
     // IAM and Secrets Manager (the rotation hand-off) from the one config: the same endpoint
     // override, region, credentials and timeouts.
-    let aws = iamwarden_aws::iam::executor_from_config(&config, journal, journal::Mode::Apply)
+    let aws = iamwarden_aws::iam::executor_from_config(config, journal, journal::Mode::Apply)
         .with_endpoint(Some(&iamwarden_aws::live::settings::endpoint(
-            &config,
+            config,
             Service::Iam,
         )));
     let started = std::time::Instant::now();
@@ -427,7 +421,8 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
     if !args.auto_approve {
         refuse_without_terminal("undo", &diff)?;
     }
-    let (rt, config, caller) = connect(&args.aws)?;
+    let session = Session::default();
+    let (Connected { rt, config }, caller) = connect(&args.aws, &session)?;
     if caller.account_id != plan.account_id {
         bail!(
             "the journal is of account {}, but the credentials belong to account {} ({}); refusing",
@@ -452,9 +447,9 @@ pub fn undo(args: UndoArgs, out: &mut dyn Write) -> Result<Exit> {
     say_torn_tail(&journal);
     // IAM and Secrets Manager (the rotation hand-off) from the one config: the same endpoint
     // override, region, credentials and timeouts.
-    let aws = iamwarden_aws::iam::executor_from_config(&config, journal, journal::Mode::Undo)
+    let aws = iamwarden_aws::iam::executor_from_config(config, journal, journal::Mode::Undo)
         .with_endpoint(Some(&iamwarden_aws::live::settings::endpoint(
-            &config,
+            config,
             Service::Iam,
         )));
     let started = std::time::Instant::now();

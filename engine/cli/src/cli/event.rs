@@ -2,6 +2,7 @@
 //! of apply's guardrails).
 
 use super::apply::{apply_plan, ApplyFlags, ReportFormat};
+use super::session::{Connected, Session};
 use super::Format;
 use super::{Exit, Inputs};
 use anyhow::{Context, Result};
@@ -56,34 +57,31 @@ pub enum LiveRead {
 }
 
 /// The rules, the account as event mode judges it, and the clock: the snapshot when given,
-/// else the live account read as `read` says (the rules first: a broken pack fails before any
-/// AWS call).
+/// else the live account read as `read` says, through `session` (the rules first: a broken
+/// pack fails before any AWS call).
 pub(super) fn load_for_events(
     input: &Inputs,
     events: &[iamwarden_core::event::IamEvent],
     read: LiveRead,
+    session: &Session,
 ) -> Result<(
     iamwarden_core::compile::RuleSet,
     iamwarden_core::inventory::Inventory,
     chrono::DateTime<Utc>,
 )> {
     if input.snapshot.is_some() || read == LiveRead::Full {
-        return input.load();
+        return input.load_in(session);
     }
     let now = super::parse_now(input.now.as_deref())?;
     let rules = iamwarden_core::packs::load_rule_set(&input.rules)?;
     let scope = iamwarden_core::event::scope::scope(events);
     let opts = input.aws.options();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let config = rt.block_on(iamwarden_aws::live::sdk_config(&opts))?;
+    let Connected { rt, config } = session.get(&input.aws)?;
     let endpoint = iamwarden_aws::live::settings::endpoint(
-        &config,
+        config,
         iamwarden_aws::live::settings::Service::Iam,
     );
-    let client = aws_sdk_iam::Client::new(&config);
+    let client = aws_sdk_iam::Client::new(config);
     let read = rt
         .block_on(iamwarden_aws::live::scoped::read_scoped(
             &client, &scope, &opts,
@@ -121,7 +119,9 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
         ),
     };
     let events = iamwarden_core::event::read(&bytes, &name)?;
-    let (rules, inv, now) = load_for_events(&args.input, &events.events, args.read)?;
+    // One session for the read and the apply: one HTTP client, one credentials cache.
+    let session = Session::default();
+    let (rules, inv, now) = load_for_events(&args.input, &events.events, args.read, &session)?;
     let started = std::time::Instant::now();
     let (plan, reports) =
         iamwarden_core::pipeline::make_event_plan(&rules, inv, &events.events, now, Utc::now());
@@ -177,6 +177,7 @@ pub fn event(args: EventArgs, out: &mut dyn Write) -> Result<Exit> {
             &Selection::default(),
             ReportFormat::Human,
             &args.input.aws,
+            &session,
             out,
         )
         .map(|applied| applied.exit);

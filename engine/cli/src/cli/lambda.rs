@@ -122,7 +122,7 @@ pub fn lambda(args: LambdaArgs, _out: &mut dyn Write) -> Result<Exit> {
     };
     let state = Mutex::new((batcher, seen, Metrics::default()));
     // The runtime client runs on its own runtime; each invocation's batch runs blocking on
-    // it (the batcher, apply and the reads start their own runtimes).
+    // it (the batcher's session has its own runtime, which the reads and apply share).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

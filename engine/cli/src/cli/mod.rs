@@ -9,6 +9,7 @@ mod lambda;
 mod org;
 mod org_run;
 pub(crate) mod output;
+mod session;
 mod sign;
 mod sniff;
 mod watch;
@@ -396,16 +397,15 @@ impl AwsArgs {
 }
 
 /// Reads a live account, printing `--stats` when asked.
-fn read_live(aws: &AwsArgs) -> Result<iamwarden_core::inventory::Inventory> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+fn read_live(
+    aws: &AwsArgs,
+    session: &session::Session,
+) -> Result<iamwarden_core::inventory::Inventory> {
     let opts = aws.options();
-    let config = rt.block_on(iamwarden_aws::live::sdk_config(&opts))?;
-    let endpoint = iamwarden_aws::live::settings::endpoint(&config, Service::Iam);
-    let result = rt.block_on(async {
-        let client = aws_sdk_iam::Client::new(&config);
+    let session = session.get(aws)?;
+    let endpoint = iamwarden_aws::live::settings::endpoint(&session.config, Service::Iam);
+    let result = session.rt.block_on(async {
+        let client = aws_sdk_iam::Client::new(&session.config);
         iamwarden_aws::live::read(&client, &opts).await
     });
     if std::io::stderr().is_terminal() {
@@ -469,6 +469,19 @@ impl Inputs {
         iamwarden_core::inventory::Inventory,
         DateTime<Utc>,
     )> {
+        self.load_in(&session::Session::default())
+    }
+
+    /// [`Inputs::load`], a live account read through `session` (opened if it is not yet), so
+    /// what the command does next (`event --apply`) shares its HTTP client and credentials.
+    fn load_in(
+        &self,
+        session: &session::Session,
+    ) -> Result<(
+        iamwarden_core::compile::RuleSet,
+        iamwarden_core::inventory::Inventory,
+        DateTime<Utc>,
+    )> {
         let now = parse_now(self.now.as_deref())?;
         let started = std::time::Instant::now();
         let rules = iamwarden_core::packs::load_rule_set(&self.rules)?;
@@ -505,7 +518,7 @@ impl Inputs {
                          --service-access (it costs two or more calls per user and role)"
                     );
                 }
-                read_live(&aws)?
+                read_live(&aws, session)?
             }
         };
         Ok((rules, inv, now))
@@ -613,7 +626,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit> {
         Command::Lambda(args) => lambda::lambda(*args, out),
         Command::Org { command } => org::org(command, out),
         Command::Snapshot { out: file, aws } => {
-            let inv = read_live(&aws)?;
+            let inv = read_live(&aws, &session::Session::default())?;
             files::write_json(&file, &inv, "the snapshot")?;
             writeln!(
                 out,

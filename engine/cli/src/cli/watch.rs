@@ -7,6 +7,7 @@
 
 use super::apply::{apply_plan, Applied, ApplyFlags, ReportFormat};
 use super::event::{load_for_events, LiveRead};
+use super::session::{Connected, Session};
 use super::{Exit, Inputs};
 use anyhow::{bail, Context, Result};
 use chrono::Utc;
@@ -97,8 +98,10 @@ pub(super) struct Batcher<'a> {
     /// The snapshot, when the account is not read live.
     base: Option<iamwarden_core::inventory::Inventory>,
     topic: Option<iamwarden_aws::sns::Topic>,
-    rt: tokio::runtime::Runtime,
-    config: aws_config::SdkConfig,
+    /// The one runtime and SDK configuration of the run: the queue, every batch's read and
+    /// apply, the notifications (one HTTP client, so its connections are reused across
+    /// batches).
+    session: Session,
     batch_no: usize,
 }
 
@@ -117,34 +120,28 @@ impl<'a> Batcher<'a> {
                 None,
             )
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let config = rt.block_on(iamwarden_aws::live::sdk_config(&args.input.aws.options()))?;
+        // Opened now (not at the first batch): a setting that cannot be used stops the run
+        // before the first poll.
+        let session = Session::default();
+        let config = &session.get(&args.input.aws)?.config;
         let topic = args
             .notify_topic
             .as_deref()
-            .map(|arn| iamwarden_aws::sns::Topic::new(&config, arn));
+            .map(|arn| iamwarden_aws::sns::Topic::new(config, arn));
         Ok(Batcher {
             args,
             rules,
             base,
             topic,
-            rt,
-            config,
+            session,
             batch_no: 0,
         })
     }
 
-    /// The runtime the batcher's own calls run on (the queue's too).
-    pub(super) fn rt(&self) -> &tokio::runtime::Runtime {
-        &self.rt
-    }
-
-    /// The SDK configuration every client of the run is built from.
-    pub(super) fn config(&self) -> &aws_config::SdkConfig {
-        &self.config
+    /// The runtime the batcher's own calls run on (the queue's too) and the SDK configuration
+    /// every client of the run is built from.
+    pub(super) fn connected(&self) -> Result<&Connected> {
+        self.session.get(&self.args.input.aws)
     }
 
     /// Logs the batch's malformed, duplicate and skipped records, then plans its events,
@@ -186,7 +183,8 @@ impl<'a> Batcher<'a> {
                 (None, inv.clone(), now)
             }
             None => {
-                let (r, inv, now) = load_for_events(&args.input, &sorted.events, args.read)?;
+                let (r, inv, now) =
+                    load_for_events(&args.input, &sorted.events, args.read, &self.session)?;
                 (Some(r), inv, now)
             }
         };
@@ -208,6 +206,7 @@ impl<'a> Batcher<'a> {
                 &Selection::default(),
                 ReportFormat::Human,
                 &args.input.aws,
+                &self.session,
                 out,
             ) {
                 Ok(Applied {
@@ -252,6 +251,7 @@ impl<'a> Batcher<'a> {
                 note.account, note.findings, note.actions
             );
             match self
+                .connected()?
                 .rt
                 .block_on(topic.publish(&subject, &serde_json::to_string(&note)?))
             {
@@ -301,9 +301,9 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
     // Written before the first poll: a state that cannot be recorded stops the watcher now,
     // not after a batch it could not record.
     save_state(&state_path, &seen)?;
-    let queue = iamwarden_aws::sqs::Queue::new(batcher.config(), &args.queue_url);
+    let queue = iamwarden_aws::sqs::Queue::new(&batcher.connected()?.config, &args.queue_url);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    batcher.rt().spawn(async move {
+    batcher.connected()?.rt.spawn(async move {
         let mut term =
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(t) => t,
@@ -324,7 +324,7 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         let mut stop = stop_rx.clone();
         // A signal during the poll abandons it: what it would have received comes back after
         // its visibility timeout.
-        let received = batcher.rt().block_on(async {
+        let received = batcher.connected()?.rt.block_on(async {
             tokio::select! {
                 r = queue.receive(args.wait_seconds) => Some(r),
                 _ = stop.changed() => None,
@@ -349,7 +349,8 @@ pub fn watch(args: WatchArgs, out: &mut dyn Write) -> Result<Exit> {
         }
         save_state(&state_path, &seen)?;
         let failed = batcher
-            .rt()
+            .connected()?
+            .rt
             .block_on(queue.delete(&sorted.delete))
             .with_context(|| format!("queue {}", args.queue_url))?;
         for (receipt, why) in &failed {
