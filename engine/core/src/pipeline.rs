@@ -5,7 +5,7 @@ use crate::eval::evaluate;
 use crate::inventory::Inventory;
 use crate::inventory::ResourceKind;
 use crate::plan::{
-    build::{build, build_with_fingerprint},
+    build::{build, build_unsealed},
     Plan,
 };
 use chrono::{DateTime, Utc};
@@ -23,10 +23,24 @@ pub fn make_plan(
     now: DateTime<Utc>,
     created_at: DateTime<Utc>,
 ) -> Plan {
+    let mut plan = make_unsealed_plan(rules, inv, now, created_at);
+    plan.seal();
+    plan
+}
+
+/// [`make_plan`] without the seal (`content_sha256` empty): for a caller that writes the plan
+/// with [`Plan::write_sealed`], which seals it from the serialization it writes, or that only
+/// shows the diff. A plan must be sealed before it is written any other way.
+pub fn make_unsealed_plan(
+    rules: &RuleSet,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+) -> Plan {
     std::thread::scope(|s| {
         let fingerprint = s.spawn(|| inv.fingerprint());
         let matches = evaluate(rules, inv, now);
-        build_with_fingerprint(rules, inv, matches, now, created_at, || {
+        build_unsealed(rules, inv, matches, now, created_at, || {
             // A panic while hashing is re-raised here, as if it had happened on this thread.
             fingerprint
                 .join()
@@ -377,6 +391,51 @@ mod tests {
         assert!(!plan.findings.is_empty() && !plan.actions.is_empty());
         assert_eq!(comparable(&plan), comparable(&reference));
         assert_ne!(plan.inventory_fingerprint, reference.inventory_fingerprint);
+    }
+
+    /// Issue 13: a plan sealed as it is written is byte for byte the plan sealed, then written
+    /// (the content hash the same, so apply accepts it), whatever its text needs escaped.
+    #[test]
+    fn a_plan_sealed_while_written_is_the_plan_sealed_then_written() {
+        let (rules, inv, now) = demo();
+        let mut plan = make_unsealed_plan(&rules, &inv, now, now);
+        assert!(plan.content_sha256.is_empty());
+        let resource = plan.findings[0].resource.clone();
+        plan.skipped.push(crate::plan::Skipped {
+            rule: "quote \" backslash \\ newline \n control \u{1f} é".to_string(),
+            resource,
+            action: None,
+            reason: "\"content_sha256\": \"sha256:0\"".to_string(),
+        });
+        let mut reference = plan.clone();
+        reference.seal();
+        assert_eq!(reference, make_plan_with_skip(&rules, &inv, now, &plan));
+        let want = format!("{}\n", serde_json::to_string_pretty(&reference).unwrap());
+        // Written after something already in the file: the hash goes where the plan's is.
+        let mut file = std::io::Cursor::new(b"before".to_vec());
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).unwrap();
+        plan.write_sealed(&mut file).unwrap();
+        assert_eq!(&file.get_ref()[..6], b"before");
+        assert_eq!(String::from_utf8_lossy(&file.get_ref()[6..]), want.as_str());
+        assert_eq!(plan.content_sha256, reference.content_sha256);
+        assert!(plan.hash_matches());
+        // Written twice: the same bytes (the placeholder never stays in the plan).
+        let mut again = std::io::Cursor::new(Vec::new());
+        plan.write_sealed(&mut again).unwrap();
+        assert_eq!(again.get_ref().as_slice(), want.as_bytes());
+    }
+
+    /// `make_plan`, with the extra skipped entry the test above adds before sealing.
+    fn make_plan_with_skip(
+        rules: &RuleSet,
+        inv: &Inventory,
+        now: DateTime<Utc>,
+        with: &Plan,
+    ) -> Plan {
+        let mut p = make_plan(rules, inv, now, now);
+        p.skipped = with.skipped.clone();
+        p.seal();
+        p
     }
 
     #[test]

@@ -14,12 +14,31 @@ const BUFFER: usize = 1 << 20;
 /// Writes `value` as pretty JSON and a final newline to `path`; `what` names the file in errors
 /// ("the plan", "the snapshot").
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T, what: &str) -> Result<()> {
+    write_with(path, what, |w| {
+        serde_json::to_writer_pretty(&mut *w, value)?;
+        w.write_all(b"\n")
+    })
+}
+
+/// Writes `plan` to `path` as [`write_json`] would, sealing it in the same pass
+/// ([`iamwarden_core::plan::Plan::write_sealed`]): the plan is serialized once, not once to
+/// hash it and again to write it.
+pub fn write_plan(path: &Path, plan: &mut iamwarden_core::plan::Plan) -> Result<()> {
+    write_with(path, "the plan", |w| plan.write_sealed(w))
+}
+
+/// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
+/// `path`; on any failure the temporary file is removed and `path` left as it was.
+fn write_with(
+    path: &Path,
+    what: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
     let tmp = temp_beside(path);
     let written = (|| -> std::io::Result<()> {
         let file = std::fs::File::create(&tmp)?;
         let mut w = std::io::BufWriter::with_capacity(BUFFER, file);
-        serde_json::to_writer_pretty(&mut w, value)?;
-        w.write_all(b"\n")?;
+        write(&mut w)?;
         w.into_inner().map_err(|e| e.into_error())?.sync_all()
     })();
     let done = written.and_then(|()| std::fs::rename(&tmp, path));

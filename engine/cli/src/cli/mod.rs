@@ -1124,13 +1124,18 @@ impl RuleLocator {
 fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     let (rules, inv, now) = args.input.load()?;
     let started = std::time::Instant::now();
-    let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, Utc::now());
+    // Sealed below, as it is written: hashing it apart would serialize it a second time.
+    let mut plan = iamwarden_core::pipeline::make_unsealed_plan(&rules, &inv, now, Utc::now());
     if args.input.aws.stats {
         print_eval_stats(&plan, started);
     }
     if let Some(file) = &args.out {
-        files::write_json(file, &plan, "the plan")?;
+        files::write_plan(file, &mut plan)?;
+    } else if args.format == Format::Json {
+        plan.seal();
     }
+    // The human, markdown and SARIF diffs show no content hash: without --out, a plan shown
+    // only that way is never hashed.
     match (&args.out, args.format) {
         // The JSON on stdout is the file just written, byte for byte: copied from it rather
         // than serialized a second time (a plan of 100k users is hundreds of MB).

@@ -141,7 +141,7 @@ const MOOT_WHEN_USER_DELETED: [StepName; 4] = [
     StepName::Untag,
 ];
 
-/// Builds the plan.
+/// Builds the plan (sealed: its content hash recorded).
 pub fn build(
     set: &RuleSet,
     inv: &Inventory,
@@ -157,6 +157,22 @@ pub fn build(
 /// a caller can hash the inventory on another thread while it evaluates and builds, the two
 /// being independent (`pipeline::make_plan` does).
 pub fn build_with_fingerprint(
+    set: &RuleSet,
+    inv: &Inventory,
+    matches: Vec<Match>,
+    now: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    inventory_fingerprint: impl FnOnce() -> String,
+) -> Plan {
+    let mut plan = build_unsealed(set, inv, matches, now, created_at, inventory_fingerprint);
+    plan.seal();
+    plan
+}
+
+/// [`build_with_fingerprint`] without the seal: `content_sha256` is empty. For a caller that
+/// seals the plan as it writes it ([`Plan::write_sealed`]: one serialization, not two) or
+/// never writes it as JSON (the human diff shows no hash).
+pub fn build_unsealed(
     set: &RuleSet,
     inv: &Inventory,
     matches: Vec<Match>,
@@ -399,7 +415,7 @@ pub fn build_with_fingerprint(
         .iter()
         .filter_map(|r| r.max_actions.map(|c| (r.id.clone(), c)))
         .collect();
-    let mut plan = Plan {
+    Plan {
         format_version: PLAN_FORMAT_VERSION,
         content_sha256: String::new(),
         iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -413,9 +429,7 @@ pub fn build_with_fingerprint(
         actions,
         skipped: b.skipped,
         summary,
-    };
-    plan.seal();
-    plan
+    }
 }
 
 pub use crate::digest::sha256_of_json;

@@ -28,6 +28,11 @@ use serde::{Deserialize, Serialize};
 /// types as a whole; the JSON, and so the content hash, did not change: still version 4.)
 pub const PLAN_FORMAT_VERSION: u32 = 4;
 
+/// What [`Plan::write_sealed`] writes where the content hash goes until the hash is known:
+/// as long as a hash (`sha256:` and 64 hex digits), so the hash is written over it in place.
+const SEAL_PLACEHOLDER: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
 /// A plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +147,33 @@ impl Plan {
     /// Records the content hash (the last thing done to a plan before it is written).
     pub fn seal(&mut self) {
         self.content_sha256 = self.compute_content_hash();
+    }
+
+    /// Writes the plan as the plan file holds it (pretty JSON and a final newline) to `w` and
+    /// seals it in the same pass: the content hash is computed from the very serialization
+    /// that is written (its compact form, `content_sha256` blank), then written over a
+    /// placeholder of its length. The bytes are those of [`Plan::seal`] followed by
+    /// `serde_json::to_writer_pretty` and a newline, with one serialization instead of two.
+    pub fn write_sealed<W: std::io::Write + std::io::Seek>(
+        &mut self,
+        w: &mut W,
+    ) -> std::io::Result<()> {
+        use std::io::SeekFrom;
+        self.content_sha256 = SEAL_PLACEHOLDER.to_string();
+        let start = w.stream_position()?;
+        let written = crate::digest::write_pretty_hashing(&*self, "content_sha256", w);
+        self.content_sha256 = String::new();
+        let written = written?;
+        w.write_all(b"\n")?;
+        let offset = written.value_offset.ok_or_else(|| {
+            std::io::Error::other("the plan was written without its content_sha256")
+        })?;
+        let end = w.stream_position()?;
+        w.seek(SeekFrom::Start(start + offset))?;
+        w.write_all(written.sha256.as_bytes())?;
+        w.seek(SeekFrom::Start(end))?;
+        self.content_sha256 = written.sha256;
+        Ok(())
     }
 
     /// Whether the recorded content hash matches the content.
