@@ -11,16 +11,12 @@
 //! No network: the endpoint checks stop before any call.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use iamwarden_test_support::root;
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 const NOW: &str = "2026-11-01T00:00:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 fn demo() -> String {
     root()

@@ -3,15 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use iamwarden_test_support::golden;
+use iamwarden_test_support::root;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const NOW: &str = "2026-11-01T00:00:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 fn demo() -> String {
     root()

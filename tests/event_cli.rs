@@ -4,16 +4,12 @@
 //! errors for bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use iamwarden_test_support::root;
 use serde_json::Value;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 const NOW: &str = "2026-11-21T00:00:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 fn event(file: &str, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_iamwarden"))

@@ -7,12 +7,9 @@
 //! install hint, never skips.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use iamwarden_test_support::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 /// The tool's path in .venv-lint, installing it first (idempotent, instant when installed).
 fn tool(name: &str) -> PathBuf {

@@ -8,6 +8,7 @@
 //! README's quick-start plan runs the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use iamwarden_test_support::root;
 use iamwarden_test_support::{moto, runtime as rt};
 
 use std::path::{Path, PathBuf};
@@ -17,10 +18,6 @@ const SEED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "guide-secret";
 const ADMIN: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 /// One command of the guide: where it is, the text as the shell gets it, the exit it expects.
 #[derive(Debug)]

@@ -19,6 +19,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use iamwarden_test_support::moto;
+use iamwarden_test_support::root;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -29,10 +30,6 @@ use std::sync::{Arc, Mutex};
 const NOW: &str = "2026-11-01T00:00:00Z";
 const KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "real-clients-secret-never-printed";
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 /// A client in .venv-lint, installing the venv first (idempotent, instant when installed).
 fn client(name: &str) -> PathBuf {

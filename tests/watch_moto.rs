@@ -6,6 +6,7 @@
 //! applied again.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use iamwarden_test_support::root;
 use iamwarden_test_support::{
     cli::{self, text},
     keepalive, lambda_api, moto, runtime as rt,
@@ -20,10 +21,6 @@ const NOW: &str = "2026-11-21T00:00:00Z";
 const ADMIN: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const S3_READ: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
     let creds = aws_sdk_sqs::config::Credentials::new(SEED_KEY, "seed-secret", None, None, "test");

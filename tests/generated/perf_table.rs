@@ -3,12 +3,9 @@
 //! (issue 13). Release benches never run here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use iamwarden_test_support::root;
+use std::path::Path;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn check(root: &Path) -> std::process::Output {
     Command::new("python3")

@@ -3,11 +3,8 @@
 //! schema must validate against it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use iamwarden_test_support::root;
 use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 #[test]
 fn committed_schemas_match_the_types() {

@@ -5,13 +5,9 @@
 //! test prints the counts (the issue 10 closing note reports them) and fails on any error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use iamwarden_test_support::root;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 /// Short verdict name -> (managed-policy rule, inline-policy rule).
 const VERDICTS: [(&str, &str, &str); 7] = [

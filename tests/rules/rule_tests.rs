@@ -3,12 +3,9 @@
 //! explanation; JUnit output for CI; `explain` shows every leaf.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use iamwarden_test_support::root;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("..")
-}
 
 fn iamwarden(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_iamwarden"))
