@@ -1249,33 +1249,17 @@ fn event_apply_rolls_back_the_policy_version_that_made_a_policy_admin() {
     let server = moto::MotoServer::start();
     let rt = rt();
     let c = client(&server.endpoint(), SEED_KEY, "seed-secret");
-    let arn = rt.block_on(async {
-        let arn = policy(&c, "deployer", S3_READ).await;
-        c.create_policy_version()
-            .policy_arn(&arn)
-            .policy_document(ADMIN)
-            .set_as_default(true)
-            .send()
-            .await
-            .unwrap();
-        arn
-    });
+    let (arn, record) = rt.block_on(moto::admin_policy_version(
+        &c,
+        "deployer",
+        S3_READ,
+        ADMIN,
+        "ev-admin-version",
+    ));
     let dir = tempfile::tempdir().unwrap();
     let event = dir.path().join("event.json");
-    let record = json!({
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
-        "eventTime": "2026-11-20T10:15:30Z",
-        "eventSource": "iam.amazonaws.com",
-        "eventName": "CreatePolicyVersion",
-        "awsRegion": "us-east-1",
-        "requestParameters": {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true},
-        "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
-        "eventID": "ev-admin-version",
-        "recipientAccountId": "123456789012",
-    });
     // As EventBridge delivers it to automation.
-    let envelope = json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam", "account": "123456789012", "detail": record});
+    let envelope = moto::eventbridge(&record);
     std::fs::write(&event, envelope.to_string()).unwrap();
     let journal = dir.path().join("event.journal.jsonl");
     let out = dir.path().join("event-plan.json");

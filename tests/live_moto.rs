@@ -687,12 +687,7 @@ async fn cli_event_reads_only_what_the_events_touched() {
     assert!(err.contains("targeted read of 4 event(s)"), "{err}");
     assert!(!err.contains("GetAccountAuthorizationDetails"), "{err}");
     assert!(!err.contains("GetCredentialReport"), "{err}");
-    let calls: u64 = err
-        .split("API calls (")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
+    let calls = api_calls(&err);
     assert!(calls <= 40, "{calls} calls for 4 events: {err}");
     let (full, full_err) = run("full");
     assert!(
@@ -760,11 +755,17 @@ fn plan_through(relay: &keepalive::KeepAlive) -> u64 {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(o.status.code().is_some_and(|c| c == 0 || c == 2), "{err}");
-    err.split("API calls (")
+    api_calls(&err)
+}
+
+/// The API calls a `--stats` run counted, from its `API calls (N ...)` line.
+fn api_calls(stderr: &str) -> u64 {
+    stderr
+        .split("API calls (")
         .nth(1)
         .and_then(|s| s.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .unwrap()
+        .unwrap_or_else(|| panic!("no `API calls (N` in: {stderr}"))
 }
 
 /// Issue 13: a live read reuses its TCP connections. Through a relay that keeps connections
@@ -811,39 +812,10 @@ async fn live_reads_reuse_connections() {
 async fn event_apply_reads_and_applies_over_one_connection() {
     let server = moto::MotoServer::start();
     let c = client(&server.endpoint(), "AKIAIOSFODNN7EXAMPLE", "seed-secret");
-    let arn = c
-        .create_policy()
-        .policy_name("deployer")
-        .policy_document(S3_READ)
-        .send()
-        .await
-        .unwrap()
-        .policy()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
-    c.create_policy_version()
-        .policy_arn(&arn)
-        .policy_document(ADMIN)
-        .set_as_default(true)
-        .send()
-        .await
-        .unwrap();
+    let (_, record) =
+        moto::admin_policy_version(&c, "deployer", S3_READ, ADMIN, "ev-admin-version").await;
     let dir = tempfile::tempdir().unwrap();
     let event = dir.path().join("event.json");
-    let record = serde_json::json!({
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
-        "eventTime": "2026-11-20T10:15:30Z",
-        "eventSource": "iam.amazonaws.com",
-        "eventName": "CreatePolicyVersion",
-        "awsRegion": "us-east-1",
-        "requestParameters": {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true},
-        "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
-        "eventID": "ev-admin-version",
-        "recipientAccountId": "123456789012",
-    });
     std::fs::write(&event, record.to_string()).unwrap();
     let relay = keepalive::KeepAlive::start(server.port());
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_iamwarden"))

@@ -254,41 +254,17 @@ fn admin_version_event(
     rt: &tokio::runtime::Runtime,
     iam: &aws_sdk_iam::Client,
 ) -> (String, String) {
-    let arn = rt.block_on(async {
-        let arn = iam
-            .create_policy()
-            .policy_name("deployer")
-            .policy_document(S3_READ)
-            .send()
-            .await
-            .unwrap()
-            .policy
-            .unwrap()
-            .arn
-            .unwrap();
-        iam.create_policy_version()
-            .policy_arn(&arn)
-            .policy_document(ADMIN)
-            .set_as_default(true)
-            .send()
-            .await
-            .unwrap();
-        arn
-    });
-    let record = json!({
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
-        "eventTime": "2026-11-20T10:15:30Z",
-        "eventSource": "iam.amazonaws.com",
-        "eventName": "CreatePolicyVersion",
-        "awsRegion": "us-east-1",
-        "requestParameters": {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true},
-        "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
-        "eventID": "ev-admin-version",
-        "recipientAccountId": "123456789012",
-    });
-    let body = json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam", "account": "123456789012", "detail": record}).to_string();
-    (arn, body)
+    rt.block_on(seed_admin_version(iam, "deployer", "ev-admin-version"))
+}
+
+/// [`admin_version_event`] for a policy called `name`, its event's id `event_id`.
+async fn seed_admin_version(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    event_id: &str,
+) -> (String, String) {
+    let (arn, record) = moto::admin_policy_version(iam, name, S3_READ, ADMIN, event_id).await;
+    (arn, moto::eventbridge(&record).to_string())
 }
 
 /// The policy's default version id.
@@ -800,37 +776,12 @@ fn watch_reuses_its_connections_batch_after_batch() {
     let url = rt.block_on(async {
         let url = queue(&c).await;
         for i in 0..12 {
-            let arn = iam
-                .create_policy()
-                .policy_name(format!("deployer-{i:02}"))
-                .policy_document(S3_READ)
-                .send()
-                .await
-                .unwrap()
-                .policy
-                .unwrap()
-                .arn
-                .unwrap();
-            iam.create_policy_version()
-                .policy_arn(&arn)
-                .policy_document(ADMIN)
-                .set_as_default(true)
-                .send()
-                .await
-                .unwrap();
-            let record = json!({
-                "eventVersion": "1.09",
-                "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
-                "eventTime": "2026-11-20T10:15:30Z",
-                "eventSource": "iam.amazonaws.com",
-                "eventName": "CreatePolicyVersion",
-                "awsRegion": "us-east-1",
-                "requestParameters": {"policyArn": arn, "policyDocument": ADMIN, "setAsDefault": true},
-                "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
-                "eventID": format!("ev-admin-version-{i:02}"),
-                "recipientAccountId": "123456789012",
-            });
-            let body = json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam", "account": "123456789012", "detail": record}).to_string();
+            let (_, body) = seed_admin_version(
+                &iam,
+                &format!("deployer-{i:02}"),
+                &format!("ev-admin-version-{i:02}"),
+            )
+            .await;
             put(&c, &url, &body).await;
         }
         url

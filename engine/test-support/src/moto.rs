@@ -6,7 +6,8 @@
 //!
 //! Besides the server: SDK clients and configs that sign with a static key ([`iam_client`],
 //! [`sdk_config`]), [`iam_in`], an IAM client acting in another account of the server, and
-//! [`create_account`], a member account of its organization.
+//! [`create_account`], a member account of its organization, and [`admin_policy_version`], the
+//! CloudTrail record of a policy made admin (with [`eventbridge`], as automation receives it).
 //! The server script is the workspace's `tests/support/moto_clock_server.py`, the venv its
 //! `.venv-moto` (both found from [`crate::root`]).
 // Test code: a harness that cannot start or reach its server panics with the reason, as the
@@ -430,4 +431,52 @@ pub async fn create_account(org: &aws_sdk_organizations::Client, name: &str) -> 
         .and_then(|s| s.account_id())
         .unwrap_or_else(|| panic!("CreateAccount {name} returned no account id"))
         .to_string()
+}
+
+/// Someone makes customer policy `name` (document `first`), then a version `admin` its
+/// default, as in the console: returns the policy's ARN and the CloudTrail record of that
+/// CreatePolicyVersion call (event id `event_id`), what `iamwarden event` reacts to. Wrap it
+/// with [`eventbridge`] for the message automation receives.
+pub async fn admin_policy_version(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    first: &str,
+    admin: &str,
+    event_id: &str,
+) -> (String, serde_json::Value) {
+    let arn = iam
+        .create_policy()
+        .policy_name(name)
+        .policy_document(first)
+        .send()
+        .await
+        .expect("CreatePolicy")
+        .policy
+        .and_then(|p| p.arn)
+        .expect("the new policy's ARN");
+    iam.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(admin)
+        .set_as_default(true)
+        .send()
+        .await
+        .expect("CreatePolicyVersion");
+    let record = serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/someone", "accountId": "123456789012"},
+        "eventTime": "2026-11-20T10:15:30Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": "CreatePolicyVersion",
+        "awsRegion": "us-east-1",
+        "requestParameters": {"policyArn": arn, "policyDocument": admin, "setAsDefault": true},
+        "responseElements": {"policyVersion": {"versionId": "v2", "isDefaultVersion": true, "createDate": "Nov 20, 2026 10:15:30 AM"}},
+        "eventID": event_id,
+        "recipientAccountId": "123456789012",
+    });
+    (arn, record)
+}
+
+/// A CloudTrail `record` as EventBridge delivers it to automation (SQS, Lambda).
+pub fn eventbridge(record: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"version": "0", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam", "account": "123456789012", "detail": record})
 }
