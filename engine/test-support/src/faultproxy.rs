@@ -21,6 +21,7 @@
 // Test code: a proxy that cannot bind, or a poisoned lock (a panicked test), panics.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use crate::wire::{find, header};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -247,19 +248,10 @@ async fn read_request(conn: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> 
     Ok(Some(buf))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 fn content_length(head: &[u8]) -> Option<usize> {
-    let text = String::from_utf8_lossy(head);
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim()
-            .eq_ignore_ascii_case("content-length")
-            .then(|| v.trim().parse().ok())
-            .flatten()
-    })
+    header(&String::from_utf8_lossy(head), "content-length")?
+        .parse()
+        .ok()
 }
 
 /// Sends the request to the server on a fresh connection (`Connection: close`) and reads the

@@ -19,6 +19,7 @@
 //! body are not supported (the SDK sends `Content-Length` on the query protocols).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use crate::wire::{find, header};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -157,18 +158,6 @@ impl Drop for KeepAlive {
             rt.shutdown_background();
         }
     }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The value of header `name` in a head (case-insensitive), the first one.
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.split("\r\n").skip(1).find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
 }
 
 /// One request from the client: its head (up to and without the blank line) and its body.

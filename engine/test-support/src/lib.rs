@@ -24,6 +24,7 @@ pub mod lambda_api;
 pub mod moto;
 pub mod replay;
 pub mod synth;
+mod wire;
 
 use std::path::PathBuf;
 
