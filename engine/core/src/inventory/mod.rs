@@ -10,6 +10,7 @@
 
 mod normalize;
 pub mod snapshot;
+mod split;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;

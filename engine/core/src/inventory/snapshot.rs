@@ -37,13 +37,24 @@ pub enum SnapshotError {
 }
 
 /// Parses a snapshot from bytes and normalizes it. `path` is only used in error messages.
+///
+/// A large snapshot's collections are parsed side by side, one thread per core (see
+/// `split`); a document that path does not take whole is parsed serially, so an error names
+/// its line and column in the file either way.
 pub fn parse(bytes: &[u8], path: &str) -> Result<Inventory, SnapshotError> {
-    let mut inv: Inventory = serde_json::from_slice(bytes).map_err(|e| SnapshotError::Parse {
-        path: path.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: strip_location(&e.to_string()),
-    })?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let parsed = match super::split::parse(bytes, threads) {
+        Some(inv) => inv,
+        None => serde_json::from_slice(bytes).map_err(|e| SnapshotError::Parse {
+            path: path.to_string(),
+            line: e.line(),
+            column: e.column(),
+            message: strip_location(&e.to_string()),
+        })?,
+    };
+    let mut inv = parsed;
     if inv.format_version != INVENTORY_FORMAT_VERSION {
         return Err(SnapshotError::Version {
             path: path.to_string(),
