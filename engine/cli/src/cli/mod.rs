@@ -1129,6 +1129,10 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     if args.input.aws.stats {
         print_eval_stats(&plan, started);
     }
+    // Nothing below reads the inventory: it is freed on a thread of its own while the plan is
+    // written (at 100k users, hundreds of thousands of allocations), and the memory it gave
+    // back serves the writing instead of fresh pages.
+    let release = std::thread::spawn(move || drop(inv));
     if let Some(file) = &args.out {
         files::write_plan(file, &mut plan)?;
     } else if args.format == Format::Json {
@@ -1157,5 +1161,10 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
             notice!("Signed it with {key}: {}", sig.display());
         }
     }
-    Ok(plan_exit(&plan, args.fail_on, args.detailed_exitcode))
+    let exit = plan_exit(&plan, args.fail_on, args.detailed_exitcode);
+    let _ = release.join();
+    // The process ends next: the plan's findings are left to the exit rather than freed one
+    // by one (a tenth of a second at 100k users, after everything is written).
+    std::mem::forget(plan);
+    Ok(exit)
 }
