@@ -38,8 +38,10 @@ pub fn make_unsealed_plan(
     created_at: DateTime<Utc>,
 ) -> Plan {
     std::thread::scope(|s| {
-        let fingerprint = s.spawn(|| inv.fingerprint());
+        // Evaluation already keeps every core busy; planning runs on one thread, so the
+        // inventory is hashed beside it, not beside evaluation.
         let matches = evaluate(rules, inv, now);
+        let fingerprint = s.spawn(|| inv.fingerprint());
         build_unsealed(rules, inv, matches, now, created_at, || {
             // A panic while hashing is re-raised here, as if it had happened on this thread.
             fingerprint
