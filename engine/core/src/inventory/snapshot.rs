@@ -109,6 +109,36 @@ mod tests {
     }
 
     #[test]
+    fn a_large_snapshots_error_still_names_line_and_column() {
+        // Over a megabyte: the side-by-side path is tried first, and gives way to the serial
+        // parser for the error.
+        let mut text = String::from("{\"account\": {\"id\": \"1\"},\n\"access_keys\": [\n");
+        for i in 0..12_000 {
+            let status = if i == 9_000 { "Enabled" } else { "Active" };
+            if i > 0 {
+                text.push_str(",\n");
+            }
+            text.push_str(&format!(
+                "{{\"id\": \"AKIA{i:016}\", \"user\": \"u{i}\", \"status\": \"{status}\", \"created_at\": \"2021-01-01T00:00:00Z\"}}"
+            ));
+        }
+        text.push_str("\n]}\n");
+        assert!(text.len() > 1 << 20);
+        match parse(text.as_bytes(), "big.json") {
+            Err(e @ SnapshotError::Parse { .. }) => {
+                let s = e.to_string();
+                assert!(s.starts_with("big.json:9003:"), "{s}");
+                assert!(s.contains("Enabled"), "{s}");
+            }
+            other => unreachable!("expected a parse error, got {other:?}"),
+        }
+        let fixed = text.replace("Enabled", "Active");
+        let inv = parse(fixed.as_bytes(), "big.json").expect("valid");
+        assert_eq!(inv.access_keys.len(), 12_000);
+        assert_eq!(inv.format_version, INVENTORY_FORMAT_VERSION);
+    }
+
+    #[test]
     fn unsupported_version() {
         let r = parse(
             b"{\"format_version\": 9, \"account\": {\"id\": \"1\"}}",

@@ -22,10 +22,13 @@ const MAX_DEPTH: usize = 100;
 /// Below this many bytes, one thread parses it all: splitting would not pay.
 const PARALLEL_MIN_BYTES: usize = 1 << 20;
 
-/// The top-level members of a snapshot, by name: where each one's value lies in the bytes.
+/// A top-level member and where its value lies in the bytes.
+type Span = (Member, Range<usize>);
+
+/// The top-level members of a snapshot, in the file's order.
 #[derive(Debug, Default, PartialEq)]
 struct Members {
-    spans: Vec<(Member, Range<usize>)>,
+    spans: Vec<Span>,
 }
 
 /// The members an inventory document may have (the fields of [`Inventory`]).
@@ -75,15 +78,17 @@ pub(super) fn parse(bytes: &[u8], threads: usize) -> Option<Inventory> {
         return None;
     }
     // Largest first, each to the least loaded worker.
-    let mut order: Vec<&(Member, Range<usize>)> = members.spans.iter().collect();
+    let mut order: Vec<&Span> = members.spans.iter().collect();
     order.sort_by_key(|(_, r)| std::cmp::Reverse(r.len()));
-    let mut workers: Vec<(usize, Vec<&(Member, Range<usize>)>)> = vec![(0, Vec::new()); threads];
+    let mut workers: Vec<(usize, Vec<&Span>)> = vec![(0, Vec::new()); threads];
     for span in order {
         let least = workers.iter_mut().min_by_key(|(load, _)| *load)?;
         least.0 += span.1.len();
         least.1.push(span);
     }
-    let parts: Vec<Option<Vec<Part>>> = std::thread::scope(|s| {
+    // Every member must deserialize: one that does not sends the whole document to the serial
+    // parser, never a part of it missing.
+    let parts: Option<Vec<Vec<Part>>> = std::thread::scope(|s| {
         let handles: Vec<_> = workers
             .iter()
             .filter(|(_, spans)| !spans.is_empty())
@@ -105,7 +110,7 @@ pub(super) fn parse(bytes: &[u8], threads: usize) -> Option<Inventory> {
         format_version: super::default_format_version(),
         ..Inventory::default()
     };
-    for part in parts.into_iter().flatten().flatten() {
+    for part in parts?.into_iter().flatten() {
         part.put(&mut inv);
     }
     Some(inv)
