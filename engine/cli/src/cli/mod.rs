@@ -1132,7 +1132,11 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
     // Nothing below reads the inventory: it is freed on a thread of its own while the plan is
     // written (at 100k users, hundreds of thousands of allocations), and the memory it gave
     // back serves the writing instead of fresh pages.
-    let release = std::thread::spawn(move || drop(inv));
+    // Should the system refuse the thread, the inventory is freed here, as it was before.
+    let release = std::thread::Builder::new()
+        .name("release-inventory".into())
+        .spawn(move || drop(inv))
+        .ok();
     if let Some(file) = &args.out {
         files::write_plan(file, &mut plan)?;
     } else if args.format == Format::Json {
@@ -1162,7 +1166,9 @@ fn plan(args: PlanArgs, out: &mut dyn Write) -> Result<Exit> {
         }
     }
     let exit = plan_exit(&plan, args.fail_on, args.detailed_exitcode);
-    let _ = release.join();
+    if let Some(release) = release {
+        let _ = release.join();
+    }
     // The process ends next: the plan's findings are left to the exit rather than freed one
     // by one (a tenth of a second at 100k users, after everything is written).
     std::mem::forget(plan);

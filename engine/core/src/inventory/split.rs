@@ -93,7 +93,9 @@ pub(super) fn parse(bytes: &[u8], threads: usize) -> Option<Inventory> {
             .iter()
             .filter(|(_, spans)| !spans.is_empty())
             .map(|(_, spans)| {
-                s.spawn(move || {
+                // A thread the system refuses to start leaves the document to the serial
+                // parser, as a member that does not parse does.
+                std::thread::Builder::new().spawn_scoped(s, move || {
                     spans
                         .iter()
                         .map(|(m, r)| Part::parse(*m, bytes.get(r.clone())?))
@@ -103,7 +105,11 @@ pub(super) fn parse(bytes: &[u8], threads: usize) -> Option<Inventory> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .map(|h| {
+                h.ok()?
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            })
             .collect()
     });
     let mut inv = Inventory {
