@@ -45,7 +45,7 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Inventory, SnapshotError> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let parsed = match super::split::parse(bytes, threads) {
+    let mut inv = match super::split::parse(bytes, threads) {
         Some(inv) => inv,
         None => serde_json::from_slice(bytes).map_err(|e| SnapshotError::Parse {
             path: path.to_string(),
@@ -54,7 +54,6 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Inventory, SnapshotError> {
             message: strip_location(&e.to_string()),
         })?,
     };
-    let mut inv = parsed;
     if inv.format_version != INVENTORY_FORMAT_VERSION {
         return Err(SnapshotError::Version {
             path: path.to_string(),
@@ -91,17 +90,20 @@ fn strip_location(msg: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The message of the parse error `text` gives as the file `path`.
+    fn parse_error(text: &str, path: &str) -> String {
+        match parse(text.as_bytes(), path) {
+            Err(e @ SnapshotError::Parse { .. }) => e.to_string(),
+            other => unreachable!("expected a parse error, got {other:?}"),
+        }
+    }
+
     #[test]
     fn errors_name_line_and_column() {
         let text = "{\n  \"account\": {\"id\": \"1\"},\n  \"users\": [{\"id\": 5}]\n}";
-        match parse(text.as_bytes(), "snap.json") {
-            Err(e @ SnapshotError::Parse { .. }) => {
-                let s = e.to_string();
-                assert!(s.starts_with("snap.json:3:"), "{s}");
-                assert!(s.contains("invalid type"), "{s}");
-            }
-            other => unreachable!("expected a parse error, got {other:?}"),
-        }
+        let s = parse_error(text, "snap.json");
+        assert!(s.starts_with("snap.json:3:"), "{s}");
+        assert!(s.contains("invalid type"), "{s}");
         match parse(b"{\"account\": {\"id\": \"1\"}, \"userz\": []}", "s.json") {
             Err(e) => assert!(e.to_string().contains("unknown field `userz`"), "{e}"),
             Ok(_) => unreachable!("unknown field accepted"),
@@ -112,26 +114,22 @@ mod tests {
     fn a_large_snapshots_error_still_names_line_and_column() {
         // Over a megabyte: the side-by-side path is tried first, and gives way to the serial
         // parser for the error.
-        let mut text = String::from("{\"account\": {\"id\": \"1\"},\n\"access_keys\": [\n");
-        for i in 0..12_000 {
-            let status = if i == 9_000 { "Enabled" } else { "Active" };
-            if i > 0 {
-                text.push_str(",\n");
-            }
-            text.push_str(&format!(
-                "{{\"id\": \"AKIA{i:016}\", \"user\": \"u{i}\", \"status\": \"{status}\", \"created_at\": \"2021-01-01T00:00:00Z\"}}"
-            ));
-        }
-        text.push_str("\n]}\n");
+        let keys: Vec<String> = (0..12_000)
+            .map(|i| {
+                let status = if i == 9_000 { "Enabled" } else { "Active" };
+                format!(
+                    "{{\"id\": \"AKIA{i:016}\", \"user\": \"u{i}\", \"status\": \"{status}\", \"created_at\": \"2021-01-01T00:00:00Z\"}}"
+                )
+            })
+            .collect();
+        let text = format!(
+            "{{\"account\": {{\"id\": \"1\"}},\n\"access_keys\": [\n{}\n]}}\n",
+            keys.join(",\n")
+        );
         assert!(text.len() > 1 << 20);
-        match parse(text.as_bytes(), "big.json") {
-            Err(e @ SnapshotError::Parse { .. }) => {
-                let s = e.to_string();
-                assert!(s.starts_with("big.json:9003:"), "{s}");
-                assert!(s.contains("Enabled"), "{s}");
-            }
-            other => unreachable!("expected a parse error, got {other:?}"),
-        }
+        let s = parse_error(&text, "big.json");
+        assert!(s.starts_with("big.json:9003:"), "{s}");
+        assert!(s.contains("Enabled"), "{s}");
         let fixed = text.replace("Enabled", "Active");
         let inv = parse(fixed.as_bytes(), "big.json").expect("valid");
         assert_eq!(inv.access_keys.len(), 12_000);

@@ -347,31 +347,27 @@ mod tests {
     #[test]
     fn same_inventory_as_the_serial_parser() {
         // Large enough to take the parallel path, with every collection present.
-        let mut text = String::from(
-            r#"{"format_version": 1, "generated_at": "2026-11-01T00:00:00Z", "account": {"id": "123456789012"}, "users": ["#,
-        );
         let n = 6000;
-        for i in 0..n {
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(&format!(
-                r#"{{"id": "AIDA{i:017}", "arn": "arn:aws:iam::123456789012:user/u{i}", "name": "u{i}", "created_at": "2020-01-01T00:00:00Z", "groups": ["g"], "tags": {{"team": "t{}"}}}}"#,
-                i % 7
-            ));
-        }
-        text.push_str(r#"], "access_keys": ["#);
-        for i in 0..n {
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(&format!(
-                r#"{{"id": "AKIA{i:016}", "user": "u{i}", "status": "Active", "created_at": "2021-01-01T00:00:00Z"}}"#
-            ));
-        }
-        text.push_str(
-            r#"], "groups": [{"id": "AGPA1", "arn": "arn:aws:iam::123456789012:group/g", "name": "g", "created_at": "2020-01-01T00:00:00Z"}],
-            "roles": [], "managed_policies": [], "inline_policies": [], "mfa_devices": [], "login_profiles": []}"#,
+        let users: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"id": "AIDA{i:017}", "arn": "arn:aws:iam::123456789012:user/u{i}", "name": "u{i}", "created_at": "2020-01-01T00:00:00Z", "groups": ["g"], "tags": {{"team": "t{}"}}}}"#,
+                    i % 7
+                )
+            })
+            .collect();
+        let keys: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"id": "AKIA{i:016}", "user": "u{i}", "status": "Active", "created_at": "2021-01-01T00:00:00Z"}}"#
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"format_version": 1, "generated_at": "2026-11-01T00:00:00Z", "account": {{"id": "123456789012"}}, "users": [{}], "access_keys": [{}], "groups": [{{"id": "AGPA1", "arn": "arn:aws:iam::123456789012:group/g", "name": "g", "created_at": "2020-01-01T00:00:00Z"}}],
+            "roles": [], "managed_policies": [], "inline_policies": [], "mfa_devices": [], "login_profiles": []}}"#,
+            users.join(","),
+            keys.join(",")
         );
         assert!(text.len() > PARALLEL_MIN_BYTES);
         let fast = parse(text.as_bytes(), 2).expect("the plain shape takes the fast path");
