@@ -7,7 +7,9 @@
 //! - [`sha256_of_json`]: `sha256:<hex>` of a value's JSON, streamed into the hash (the plan's
 //!   content hash, the inventory fingerprint built by `Inventory::fingerprint`);
 //! - [`write_pretty_hashing`]: a value written as pretty JSON while its compact JSON is hashed,
-//!   one serialization for both (a plan sealed as it is written, `Plan::write_sealed`);
+//!   one serialization for both; [`write_pretty_hashing_spliced`] the same with the big
+//!   top-level arrays rendered in chunks on every core ([`render_elements`]) and written in
+//!   their place (a plan sealed as it is written, `Plan::write_sealed`);
 //! - [`document_sha256`]: a policy document as a precondition records it;
 //! - [`short_id`]: the first bytes of a digest as hex, for stable ids (plan action ids).
 //!
@@ -108,6 +110,84 @@ pub fn write_pretty_hashing<T: serde::Serialize + ?Sized, W: Write>(
     blank: &str,
     w: &mut W,
 ) -> std::io::Result<PrettyHashed> {
+    write_pretty_hashing_spliced(value, blank, w, &[], 1)
+}
+
+/// Some elements of a top-level array, rendered apart from the rest of the document: their
+/// pretty text as it stands inside the array (indented for that depth, joined by `,` and a
+/// new line) and their compact text (joined by `,`). See [`render_elements`].
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pretty: Vec<u8>,
+    compact: Vec<u8>,
+}
+
+/// Renders `items` as one [`Chunk`] of the elements of a top-level array: each element
+/// serialized once (pretty), its compact text the pretty text without the whitespace outside
+/// strings (which is exactly serde_json's compact text: pretty printing only adds new lines,
+/// indentation and the space after a colon, and a string never holds a raw new line).
+pub fn render_elements<T: serde::Serialize>(items: &[T]) -> std::io::Result<Chunk> {
+    let mut chunk = Chunk::default();
+    let mut one = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        one.clear();
+        serde_json::to_writer_pretty(&mut one, item).map_err(std::io::Error::from)?;
+        if i > 0 {
+            chunk.pretty.extend_from_slice(b",\n");
+            chunk.pretty.extend_from_slice(ELEMENT_INDENT);
+            chunk.compact.push(b',');
+        }
+        let mut in_string = false;
+        let mut escaped = false;
+        for &b in &one {
+            chunk.pretty.push(b);
+            if b == b'\n' {
+                chunk.pretty.extend_from_slice(ELEMENT_INDENT);
+            }
+            if in_string {
+                chunk.compact.push(b);
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+            } else if !matches!(b, b' ' | b'\n') {
+                chunk.compact.push(b);
+                in_string = b == b'"';
+            }
+        }
+    }
+    Ok(chunk)
+}
+
+/// The indentation of an element of a top-level array (depth 2, two spaces a level).
+const ELEMENT_INDENT: &[u8] = b"    ";
+
+/// A top-level array whose elements [`write_pretty_hashing_spliced`] renders apart: the value
+/// serialized holds it empty; `render(i)` renders the `i`-th of its `chunks` chunks.
+pub struct Spliced<'a> {
+    /// The top-level key.
+    pub key: &'a str,
+    /// How many chunks there are.
+    pub chunks: usize,
+    /// Renders one chunk (on any thread).
+    pub render: &'a (dyn Fn(usize) -> std::io::Result<Chunk> + Sync),
+}
+
+/// [`write_pretty_hashing`] of a value whose top-level arrays named in `spliced` are empty in
+/// `value` and are written, in their place, from chunks that up to `threads` threads render
+/// side by side (the calling thread writes and hashes them in order as they come). The bytes
+/// written and the hash are those of [`write_pretty_hashing`] of the value with the arrays
+/// filled in: a plan's findings and actions are most of its text, and rendering them is the
+/// part of writing a plan that several cores can share.
+pub fn write_pretty_hashing_spliced<T: serde::Serialize + ?Sized, W: Write>(
+    value: &T,
+    blank: &str,
+    w: &mut W,
+    spliced: &[Spliced<'_>],
+    threads: usize,
+) -> std::io::Result<PrettyHashed> {
     let mut tally = Tally {
         hash: HashBuf::default(),
         written: 0,
@@ -121,12 +201,70 @@ pub fn write_pretty_hashing<T: serde::Serialize + ?Sized, W: Write>(
         blank,
         pending_blank: false,
         blanking: false,
+        last_key: None,
+        spliced,
+        threads,
+        filled: false,
     };
     let mut ser = serde_json::Serializer::with_formatter(&mut *w, f);
     value.serialize(&mut ser).map_err(std::io::Error::from)?;
     Ok(PrettyHashed {
         sha256: format!("sha256:{}", hex(&tally.hash.finish())),
         value_offset: tally.value_offset,
+    })
+}
+
+/// Renders the chunks of `s` on up to `threads` threads and hands them to `emit` in order.
+fn render_in_order(
+    s: &Spliced<'_>,
+    threads: usize,
+    emit: &mut dyn FnMut(Chunk) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let threads = threads.clamp(1, s.chunks.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, std::io::Result<Chunk>)>();
+        let mut spawned = 0;
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let next = &next;
+            let work = move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= s.chunks || tx.send((i, (s.render)(i))).is_err() {
+                    break;
+                }
+            };
+            // A thread the system refuses leaves its share to the others (or to this one).
+            if std::thread::Builder::new()
+                .name("render-plan".into())
+                .spawn_scoped(scope, work)
+                .is_ok()
+            {
+                spawned += 1;
+            }
+        }
+        drop(tx);
+        if spawned == 0 {
+            for i in 0..s.chunks {
+                emit((s.render)(i)?)?;
+            }
+            return Ok(());
+        }
+        // Chunks finish out of order; each waits until those before it are written.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut due = 0;
+        for (i, chunk) in rx {
+            waiting.insert(i, chunk);
+            while let Some(chunk) = waiting.remove(&due) {
+                emit(chunk?)?;
+                due += 1;
+            }
+        }
+        if due < s.chunks {
+            // A renderer died without its chunk (it panicked): the scope re-raises it.
+            return Err(std::io::Error::other("a plan renderer stopped"));
+        }
+        Ok(())
     })
 }
 
@@ -229,6 +367,14 @@ struct DualFormatter<'b> {
     pending_blank: bool,
     /// Inside the string value of the top-level key `blank`.
     blanking: bool,
+    /// The last top-level key written.
+    last_key: Option<String>,
+    /// Top-level arrays written from chunks rendered apart.
+    spliced: &'b [Spliced<'b>],
+    /// Threads that render them.
+    threads: usize,
+    /// The array being written was filled from chunks.
+    filled: bool,
 }
 
 /// What the formatter leaves behind: the hash, the bytes written, where the blanked value is.
@@ -335,10 +481,50 @@ impl serde_json::ser::Formatter for DualFormatter<'_> {
 
     fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.depth += 1;
-        self.structure(w, |p, o| p.begin_array(o), |h| h.write_all(b"["))
+        self.structure(w, |p, o| p.begin_array(o), |h| h.write_all(b"["))?;
+        let spliced = self.spliced;
+        let Some(s) = (self.depth == 2)
+            .then(|| {
+                spliced
+                    .iter()
+                    .find(|s| self.last_key.as_deref() == Some(s.key))
+            })
+            .flatten()
+        else {
+            return Ok(());
+        };
+        // The array is empty in the value serialized: its elements are written here.
+        let threads = self.threads;
+        let tally = &mut *self.tally;
+        let mut first = true;
+        let mut filled = false;
+        render_in_order(s, threads, &mut |chunk| {
+            if chunk.compact.is_empty() {
+                return Ok(());
+            }
+            let lead: &[u8] = if first { b"\n" } else { b",\n" };
+            if !first {
+                tally.hash.update(b",");
+            }
+            first = false;
+            filled = true;
+            for bytes in [lead, ELEMENT_INDENT, &chunk.pretty] {
+                w.write_all(bytes)?;
+                tally.written += bytes.len() as u64;
+            }
+            tally.hash.update(&chunk.compact);
+            Ok(())
+        })?;
+        self.filled = filled;
+        Ok(())
     }
     fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.depth = self.depth.saturating_sub(1);
+        if std::mem::take(&mut self.filled) {
+            // What the pretty formatter writes before the `]` of a non-empty array.
+            w.write_all(b"\n  ")?;
+            self.tally.written += 3;
+        }
         self.structure(w, |p, o| p.end_array(o), |h| h.write_all(b"]"))
     }
     fn begin_array_value<W: ?Sized + Write>(
@@ -378,7 +564,10 @@ impl serde_json::ser::Formatter for DualFormatter<'_> {
         )
     }
     fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.pending_blank = self.key.take().is_some_and(|k| k == self.blank);
+        if let Some(k) = self.key.take() {
+            self.pending_blank = k == self.blank;
+            self.last_key = Some(k);
+        }
         self.structure(w, |p, o| p.end_object_key(o), |_| Ok(()))
     }
     fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
@@ -438,5 +627,95 @@ mod tests {
         let got = write_pretty_hashing(&v, "absent", &mut out).unwrap();
         assert_eq!(got.sha256, sha256_of_json(&v));
         assert_eq!(got.value_offset, None);
+    }
+    /// The arrays written from chunks rendered apart (any number of threads, any chunk size,
+    /// empty chunks and arrays, elements holding whitespace, escapes and nesting) give the
+    /// bytes and the hash of the document written whole.
+    #[test]
+    fn spliced_arrays_are_written_and_hashed_as_the_whole_document() {
+        let items: Vec<serde_json::Value> = (0..7)
+            .map(|i| {
+                json!({
+                    "i": i,
+                    "text": format!("a b\n\"{i}\" \\ \t: ,"),
+                    "nested": {"list": [i, [], {}, [{"k": "v v"}]], "empty": {}},
+                })
+            })
+            .collect();
+        let other = vec![json!("x: y"), json!([1, {"a": []}])];
+        for (chunk, threads) in [(1, 1), (2, 3), (3, 2), (7, 2), (100, 4)] {
+            for (first, second) in [(items.clone(), other.clone()), (vec![], other.clone())] {
+                let whole = json!({
+                    "seal": "abc",
+                    "before": [1, 2],
+                    "first": first,
+                    "middle": {"first": [3]},
+                    "second": second,
+                    "after": [],
+                });
+                let mut want = Vec::new();
+                let expected = write_pretty_hashing(&whole, "seal", &mut want).unwrap();
+                let mut hollow = whole.clone();
+                hollow["first"] = json!([]);
+                hollow["second"] = json!([]);
+                let render_first = |i: usize| {
+                    let start = (i * chunk).min(first.len());
+                    let end = (start + chunk).min(first.len());
+                    render_elements(&first[start..end])
+                };
+                let render_second = |i: usize| render_elements(&second[i..=i]);
+                // One chunk past the end of `first` renders nothing, and is skipped.
+                let spliced = [
+                    Spliced {
+                        key: "first",
+                        chunks: first.len().div_ceil(chunk) + 1,
+                        render: &render_first,
+                    },
+                    Spliced {
+                        key: "second",
+                        chunks: second.len(),
+                        render: &render_second,
+                    },
+                ];
+                let mut got = Vec::new();
+                let hashed =
+                    write_pretty_hashing_spliced(&hollow, "seal", &mut got, &spliced, threads)
+                        .unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(&want),
+                    "chunk {chunk}, threads {threads}"
+                );
+                assert_eq!(hashed, expected, "chunk {chunk}, threads {threads}");
+            }
+        }
+    }
+
+    /// A chunk that cannot be rendered fails the write; it is not left out.
+    #[test]
+    fn a_chunk_that_fails_fails_the_write() {
+        let render = |i: usize| {
+            if i == 2 {
+                Err(std::io::Error::other("cannot render"))
+            } else {
+                render_elements(&[i])
+            }
+        };
+        let spliced = [Spliced {
+            key: "list",
+            chunks: 5,
+            render: &render,
+        }];
+        for threads in [1, 2] {
+            let err = write_pretty_hashing_spliced(
+                &json!({"list": []}),
+                "seal",
+                &mut Vec::new(),
+                &spliced,
+                threads,
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("cannot render"), "{err}");
+        }
     }
 }

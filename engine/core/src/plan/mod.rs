@@ -28,6 +28,16 @@ use serde::{Deserialize, Serialize};
 /// types as a whole; the JSON, and so the content hash, did not change: still version 4.)
 pub const PLAN_FORMAT_VERSION: u32 = 4;
 
+/// How many findings or actions [`Plan::write_sealed`] renders at a time on one thread.
+const CHUNK: usize = 1024;
+
+/// The `i`-th chunk of `items` (empty past the end).
+fn chunk_of<T>(items: &[T], i: usize) -> &[T] {
+    let start = i.saturating_mul(CHUNK).min(items.len());
+    let end = start.saturating_add(CHUNK).min(items.len());
+    items.get(start..end).unwrap_or_default()
+}
+
 /// What [`Plan::write_sealed`] writes where the content hash goes until the hash is known:
 /// as long as a hash (`sha256:` and 64 hex digits), so the hash is written over it in place.
 const SEAL_PLACEHOLDER: &str =
@@ -153,7 +163,9 @@ impl Plan {
     /// seals it in the same pass: the content hash is computed from the very serialization
     /// that is written (its compact form, `content_sha256` blank), then written over a
     /// placeholder of its length. The bytes are those of [`Plan::seal`] followed by
-    /// `serde_json::to_writer_pretty` and a newline, with one serialization instead of two.
+    /// `serde_json::to_writer_pretty` and a newline, with one serialization instead of two;
+    /// the findings and actions, nearly all of it, are rendered a chunk at a time on every
+    /// core while this thread writes and hashes them in order.
     pub fn write_sealed<W: std::io::Write + std::io::Seek>(
         &mut self,
         w: &mut W,
@@ -161,7 +173,34 @@ impl Plan {
         use std::io::SeekFrom;
         self.content_sha256 = SEAL_PLACEHOLDER.to_string();
         let start = w.stream_position()?;
-        let written = crate::digest::write_pretty_hashing(&*self, "content_sha256", w);
+        // The findings and actions (nearly all of the text) are rendered in chunks on every
+        // core, and written in their place in order; the rest is serialized here.
+        let findings = std::mem::take(&mut self.findings);
+        let actions = std::mem::take(&mut self.actions);
+        let render_findings = |i: usize| crate::digest::render_elements(chunk_of(&findings, i));
+        let render_actions = |i: usize| crate::digest::render_elements(chunk_of(&actions, i));
+        let spliced = [
+            crate::digest::Spliced {
+                key: "findings",
+                chunks: findings.len().div_ceil(CHUNK),
+                render: &render_findings,
+            },
+            crate::digest::Spliced {
+                key: "actions",
+                chunks: actions.len().div_ceil(CHUNK),
+                render: &render_actions,
+            },
+        ];
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let written = crate::digest::write_pretty_hashing_spliced(
+            &*self,
+            "content_sha256",
+            w,
+            &spliced,
+            threads,
+        );
+        self.findings = findings;
+        self.actions = actions;
         self.content_sha256 = String::new();
         let written = written?;
         w.write_all(b"\n")?;
