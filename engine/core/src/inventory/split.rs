@@ -300,6 +300,24 @@ mod tests {
         })
     }
 
+    /// A field added to the inventory must be added here too, or every snapshot with it would
+    /// silently take the serial parser: each property of the inventory's schema is a member.
+    #[test]
+    fn every_field_of_the_inventory_is_a_member() {
+        let schema = schemars::schema_for!(Inventory);
+        let fields = schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object)
+            .expect("the inventory's schema lists its properties");
+        assert!(fields.len() >= 11, "{fields:?}");
+        for name in fields.keys() {
+            assert!(
+                Member::of(name.as_bytes()).is_some(),
+                "`{name}` is not a member"
+            );
+        }
+    }
+
     #[test]
     fn finds_each_members_value() {
         let text = r#" { "format_version" : 1, "account": {"id": "1", "x": [1, {"y": "}\"]"}]},
