@@ -867,19 +867,15 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
     let id = account.id.clone();
     let written =
         tokio::task::spawn_blocking(move || -> Result<(PlannedAccount, String), String> {
-            let plan = iamwarden_core::pipeline::make_plan(&rules, &inv, now, chrono::Utc::now());
+            // Sealed as it is written (one serialization, rendered on every core), through a
+            // temporary file renamed into place: a failed write leaves no truncated plan.
+            let mut plan =
+                iamwarden_core::pipeline::make_unsealed_plan(&rules, &inv, now, chrono::Utc::now());
             drop(inv);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let path = dir.join("plan.json");
-            let file = std::fs::File::create(&path)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            serde_json::to_writer_pretty(&mut w, &plan)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            w.write_all(b"\n")
-                .and_then(|()| w.flush())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            super::files::write_plan(&path, &mut plan).map_err(|e| format!("{e:#}"))?;
             Ok((
                 PlannedAccount::of(&plan, &name, &format!("{id}/plan.json")),
                 plan.content_sha256.clone(),
