@@ -21,6 +21,7 @@
 // Test code: a proxy that cannot bind, or a poisoned lock (a panicked test), panics.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use crate::synth::Rng;
 use crate::wire::{find, header};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -94,23 +95,6 @@ impl Stats {
     }
 }
 
-/// splitmix64: small, seeded, good enough to spread faults.
-#[derive(Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 struct Shared {
     upstream: u16,
     faults: Mutex<Faults>,
@@ -143,7 +127,7 @@ impl FaultProxy {
         let port = listener.local_addr().expect("the proxy's port").port();
         let shared = Arc::new(Shared {
             upstream,
-            rng: Mutex::new(Rng(faults.seed)),
+            rng: Mutex::new(Rng::from_state(faults.seed)),
             faults: Mutex::new(faults),
             stats: Mutex::new(Stats::default()),
             deny: Mutex::new(Vec::new()),
@@ -310,7 +294,7 @@ fn pick(shared: &Shared) -> (Option<Fault>, bool, Duration) {
     let faults = shared.faults.lock().unwrap().clone();
     let mut rng = shared.rng.lock().unwrap();
     let coin = rng.unit();
-    let second = rng.next();
+    let second = rng.next_u64();
     let extra = rng.unit() < 0.5;
     if coin >= faults.rate {
         return (None, extra, faults.stall_max);

@@ -51,15 +51,22 @@ fn before(secs: i64) -> DateTime<Utc> {
     base_time() - Duration::seconds(secs)
 }
 
-/// splitmix64: tiny, fast, statistically fine for synthetic data, and the same everywhere.
-struct Rng(u64);
+/// splitmix64: tiny, fast, statistically fine for synthetic data (and for spreading the fault
+/// proxy's faults), and the same everywhere.
+#[derive(Debug)]
+pub(crate) struct Rng(u64);
 
 impl Rng {
     fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x5851_F42D_4C95_7F2D)
     }
 
-    fn next_u64(&mut self) -> u64 {
+    /// A generator whose state is `state` as given (the fault proxy's seed).
+    pub(crate) fn from_state(state: u64) -> Rng {
+        Rng(state)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -81,7 +88,7 @@ impl Rng {
     }
 
     /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
