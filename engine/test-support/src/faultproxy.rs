@@ -277,6 +277,11 @@ async fn forward(upstream: u16, request: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(full)
 }
 
+/// What IAM answers a caller past its rate: `400 Throttling`.
+fn throttling_response() -> Vec<u8> {
+    error_response("400 Bad Request", "Sender", "Throttling", "Rate exceeded")
+}
+
 fn error_response(status: &str, kind: &str, code: &str, message: &str) -> Vec<u8> {
     let body = format!(
         "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>{kind}</Type>\
@@ -342,13 +347,7 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             }
             Some(true) => {
                 count(&shared, "throttle", false);
-                conn.write_all(&error_response(
-                    "400 Bad Request",
-                    "Sender",
-                    "Throttling",
-                    "Rate exceeded",
-                ))
-                .await?;
+                conn.write_all(&throttling_response()).await?;
                 continue;
             }
             None => {}
@@ -376,13 +375,7 @@ async fn serve(mut conn: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             }
             Some(Fault::Throttle) => {
                 count(&shared, "throttle", false);
-                conn.write_all(&error_response(
-                    "400 Bad Request",
-                    "Sender",
-                    "Throttling",
-                    "Rate exceeded",
-                ))
-                .await?;
+                conn.write_all(&throttling_response()).await?;
             }
             Some(Fault::ServerError) if extra => {
                 let _ = forward(shared.upstream, &request).await?;
