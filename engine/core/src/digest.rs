@@ -220,7 +220,10 @@ fn render_in_order(
     threads: usize,
     emit: &mut dyn FnMut(Chunk) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let threads = threads.clamp(1, s.chunks.max(1));
+    if s.chunks == 0 {
+        return Ok(());
+    }
+    let threads = threads.clamp(1, s.chunks);
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<(usize, std::io::Result<Chunk>)>();
@@ -497,7 +500,6 @@ impl serde_json::ser::Formatter for DualFormatter<'_> {
         let threads = self.threads;
         let tally = &mut *self.tally;
         let mut first = true;
-        let mut filled = false;
         render_in_order(s, threads, &mut |chunk| {
             if chunk.compact.is_empty() {
                 return Ok(());
@@ -507,7 +509,6 @@ impl serde_json::ser::Formatter for DualFormatter<'_> {
                 tally.hash.update(b",");
             }
             first = false;
-            filled = true;
             for bytes in [lead, ELEMENT_INDENT, &chunk.pretty] {
                 w.write_all(bytes)?;
                 tally.written += bytes.len() as u64;
@@ -515,7 +516,7 @@ impl serde_json::ser::Formatter for DualFormatter<'_> {
             tally.hash.update(&chunk.compact);
             Ok(())
         })?;
-        self.filled = filled;
+        self.filled = !first;
         Ok(())
     }
     fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
