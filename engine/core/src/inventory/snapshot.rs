@@ -42,36 +42,50 @@ pub enum SnapshotError {
 /// `split`); a document that path does not take whole is parsed serially, so an error names
 /// its line and column in the file either way.
 pub fn parse(bytes: &[u8], path: &str) -> Result<Inventory, SnapshotError> {
+    let mut inv = parse_records(bytes, path)?;
+    inv.normalize();
+    Ok(inv)
+}
+
+/// [`parse`] without the normalization, so a caller can free the bytes first.
+fn parse_records(bytes: &[u8], path: &str) -> Result<Inventory, SnapshotError> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let mut inv = match super::split::parse(bytes, threads) {
-        Some(inv) => inv,
+    let parsed = match super::split::parse(bytes, threads) {
+        Some(inv) => Ok(inv),
         None => serde_json::from_slice(bytes).map_err(|e| SnapshotError::Parse {
             path: path.to_string(),
             line: e.line(),
             column: e.column(),
             message: strip_location(&e.to_string()),
-        })?,
+        }),
     };
+    // The tag maps this thread shared stay where they are used; the interner lets go.
+    super::tags::forget_interned();
+    let mut inv = parsed?;
     if inv.format_version != INVENTORY_FORMAT_VERSION {
         return Err(SnapshotError::Version {
             path: path.to_string(),
             found: inv.format_version,
         });
     }
-    inv.normalize();
+    inv.shrink_to_fit();
     Ok(inv)
 }
 
-/// Reads, parses and normalizes a snapshot file.
+/// Reads, parses and normalizes a snapshot file. The file's bytes are freed before the
+/// derived fields are computed, so the two are never in memory together.
 pub fn load(path: &Path) -> Result<Inventory, SnapshotError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
         path: shown.clone(),
         source,
     })?;
-    parse(&bytes, &shown)
+    let mut inv = parse_records(&bytes, &shown)?;
+    drop(bytes);
+    inv.normalize();
+    Ok(inv)
 }
 
 /// Serializes an inventory as pretty JSON (what `snapshot --out` writes).

@@ -103,7 +103,7 @@ impl<'a> CredentialIndex<'a> {
                     .get(index)
                     .filter(|_| kind == ResourceKind::AccessKey)?;
                 // Phase one only adds a key: nothing stops working.
-                if crate::steps::rotate::recorded(&k.user_tags).map(|r| r.old)
+                if crate::steps::rotate::recorded(|t| k.user_tags.get(t)).map(|r| r.old)
                     != Some(k.id.as_str())
                     || k.status != KeyStatus::Active
                 {

@@ -33,7 +33,6 @@ use crate::inventory::{KeyStatus, ResourceKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// The user tag naming the key being rotated (the old key).
 pub const TAG_OLD: &str = "iamwarden:rotates";
@@ -203,11 +202,12 @@ pub struct Record<'a> {
     pub new: &'a str,
 }
 
-/// The rotation recorded in these (user) tags, if any.
-pub fn recorded(tags: &BTreeMap<String, String>) -> Option<Record<'_>> {
+/// The rotation recorded in a user's tags, if any; `tag` looks a tag up (the inventory's
+/// [`crate::inventory::Tags`] or the map IAM returned).
+pub fn recorded<'a>(tag: impl Fn(&str) -> Option<&'a String>) -> Option<Record<'a>> {
     Some(Record {
-        old: tags.get(TAG_OLD)?.as_str(),
-        new: tags.get(TAG_NEW)?.as_str(),
+        old: tag(TAG_OLD)?.as_str(),
+        new: tag(TAG_NEW)?.as_str(),
     })
 }
 
@@ -275,7 +275,7 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
         kms_key_id: p.kms_key_id.clone(),
         new_key: None,
     };
-    match recorded(&k.user_tags) {
+    match recorded(|t| k.user_tags.get(t)) {
         Some(rec) if rec.old == k.id => {
             let Some(nk) = keys.iter().find(|n| n.id == rec.new) else {
                 cx.skip(
@@ -525,7 +525,7 @@ pub(crate) mod live {
         match p.phase {
             Phase::CreateNewKey => {
                 let tags = x.iam().tags("user", user).await?.unwrap_or_default();
-                if let Some(rec) = recorded(&tags).filter(|r| r.old == old) {
+                if let Some(rec) = recorded(|t| tags.get(t)).filter(|r| r.old == old) {
                     if ids.contains(&rec.new) {
                         return Ok(Check::Already(observed(x, &p.secret_name, rec.new).await?));
                     }
