@@ -868,6 +868,26 @@ fn fail_on_gates_ci_on_the_severity_of_any_finding() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(&["--rules", &pack, "--fail-on", "low"]);
     assert_eq!(o.status.code(), Some(4));
+    // With --format json --out the findings wait in a file, not in memory: the gate counts
+    // them all the same, and the file is all that is left in its directory.
+    let out_dir = tempfile::tempdir().unwrap();
+    let plan_file = out_dir.path().join("plan.json");
+    let plan_path = plan_file.to_str().unwrap();
+    let json_out = ["--format", "json", "--out", plan_path];
+    let o = run(&[&json_out[..], &["--fail-on", "critical"]].concat());
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let on_stdout = stdout(&o);
+    assert_eq!(on_stdout, std::fs::read_to_string(&plan_file).unwrap());
+    assert!(on_stdout.contains("root-without-mfa"));
+    let o = run(&[&json_out[..], &["--rules", &pack, "--fail-on", "medium"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&[&json_out[..], &["--rules", &pack, "--fail-on", "low"]].concat());
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["plan.json"]);
     // event has the same gate.
     let ev = root().join("examples/events/create-policy.json");
     let o = iamwarden(&[

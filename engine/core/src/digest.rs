@@ -116,10 +116,12 @@ pub fn write_pretty_hashing<T: serde::Serialize + ?Sized, W: Write>(
 /// Some elements of a top-level array, rendered apart from the rest of the document: their
 /// pretty text as it stands inside the array (indented for that depth, joined by `,` and a
 /// new line) and their compact text (joined by `,`). See [`render_elements`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Chunk {
     pretty: Vec<u8>,
     compact: Vec<u8>,
+    /// Whether an element was pushed (the next one is preceded by a comma).
+    filled: bool,
 }
 
 /// Renders `items` as one [`Chunk`] of the elements of a top-level array: each element
@@ -129,23 +131,34 @@ pub struct Chunk {
 pub fn render_elements<T: serde::Serialize>(items: &[T]) -> std::io::Result<Chunk> {
     let mut chunk = Chunk::default();
     let mut one = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    for item in items {
         one.clear();
         serde_json::to_writer_pretty(&mut one, item).map_err(std::io::Error::from)?;
-        if i > 0 {
-            chunk.pretty.extend_from_slice(b",\n");
-            chunk.pretty.extend_from_slice(ELEMENT_INDENT);
-            chunk.compact.push(b',');
+        chunk.push_element(&one);
+    }
+    Ok(chunk)
+}
+
+impl Chunk {
+    /// Appends one element given as its standalone pretty JSON (what
+    /// `serde_json::to_writer_pretty` writes for it): indented for its depth in the array, and
+    /// its compact text derived from it.
+    pub fn push_element(&mut self, one: &[u8]) {
+        if self.filled {
+            self.pretty.extend_from_slice(b",\n");
+            self.pretty.extend_from_slice(ELEMENT_INDENT);
+            self.compact.push(b',');
         }
+        self.filled = true;
         let mut in_string = false;
         let mut escaped = false;
-        for &b in &one {
-            chunk.pretty.push(b);
+        for &b in one {
+            self.pretty.push(b);
             if b == b'\n' {
-                chunk.pretty.extend_from_slice(ELEMENT_INDENT);
+                self.pretty.extend_from_slice(ELEMENT_INDENT);
             }
             if in_string {
-                chunk.compact.push(b);
+                self.compact.push(b);
                 match (escaped, b) {
                     (true, _) => escaped = false,
                     (false, b'\\') => escaped = true,
@@ -153,12 +166,11 @@ pub fn render_elements<T: serde::Serialize>(items: &[T]) -> std::io::Result<Chun
                     _ => {}
                 }
             } else if !matches!(b, b' ' | b'\n') {
-                chunk.compact.push(b);
+                self.compact.push(b);
                 in_string = b == b'"';
             }
         }
     }
-    Ok(chunk)
 }
 
 /// The indentation of an element of a top-level array (depth 2, two spaces a level).

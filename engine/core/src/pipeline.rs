@@ -1,22 +1,23 @@
 //! The offline pipeline in one call: rules and an inventory in, a plan out.
 
 use crate::compile::RuleSet;
-use crate::eval::evaluate;
+use crate::eval::evaluate_streamed;
 use crate::inventory::Inventory;
 use crate::inventory::ResourceKind;
 use crate::plan::{
-    build::{build, build_unsealed},
+    build::{build, stage, FindingStore, PlanBuilder},
+    spill::{Spill, SpilledFindings},
     Plan,
 };
+use crate::steps::Index;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 /// Evaluates `rules` over `inv` at `now` and builds the plan. `created_at` is the wall clock
 /// recorded in the plan (kept apart from `now` so plans are reproducible).
 ///
-/// The inventory's fingerprint (its whole JSON, hashed) does not depend on the evaluation, so
-/// it is computed on a thread of its own meanwhile, while the rules are evaluated and the
-/// actions built; the plan is the one [`build`] makes of what [`evaluate`] finds.
+/// Evaluation and building run side by side (see [`make_spilled_plan`] for the findings kept
+/// out of memory); the plan is the one [`build`] makes of what [`crate::eval::evaluate`] finds.
 pub fn make_plan(
     rules: &RuleSet,
     inv: &Inventory,
@@ -37,12 +38,57 @@ pub fn make_unsealed_plan(
     now: DateTime<Utc>,
     created_at: DateTime<Utc>,
 ) -> Plan {
+    let (mut plan, findings) = stream_plan(rules, inv, now, created_at, Vec::new());
+    plan.findings = findings;
+    plan
+}
+
+/// [`make_unsealed_plan`] with the findings written to `spill` (an empty temporary file,
+/// open for reading and writing) as they are found, instead of kept: the plan's `findings`
+/// are empty, and [`Plan::write_sealed_spilled`] writes them from the file. The plan written
+/// is the one [`make_unsealed_plan`] gives, byte for byte; memory holds the inventory and the
+/// actions, not the findings (at 100k users, 180 MB less).
+pub fn make_spilled_plan(
+    rules: &RuleSet,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    spill: std::fs::File,
+) -> std::io::Result<(Plan, SpilledFindings)> {
+    let (plan, spill) = stream_plan(rules, inv, now, created_at, Spill::new(spill));
+    Ok((plan, spill.finish()?))
+}
+
+/// Evaluates and builds side by side: the evaluating threads stage each unit's matches (their
+/// findings made, and rendered for a store that keeps them rendered) and this thread adds them
+/// to the plan in order, so the matches are never all held at once. The inventory's
+/// fingerprint (its whole JSON, hashed) does not depend on the evaluation: it is computed on a
+/// thread of its own while the actions are deduplicated and ordered.
+fn stream_plan<S: FindingStore>(
+    rules: &RuleSet,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    store: S,
+) -> (Plan, S) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ix = Index::new(inv);
+    let mut b = PlanBuilder::new(rules, &ix, now, store);
+    evaluate_streamed(
+        rules,
+        inv,
+        now,
+        threads,
+        |matches| stage::<S>(rules, matches),
+        |staged| {
+            for st in staged {
+                b.add(st);
+            }
+        },
+    );
     std::thread::scope(|s| {
-        // Evaluation already keeps every core busy; planning runs on one thread, so the
-        // inventory is hashed beside it, not beside evaluation.
-        let matches = evaluate(rules, inv, now);
         let fingerprint = s.spawn(|| inv.fingerprint());
-        build_unsealed(rules, inv, matches, now, created_at, || {
+        b.finish(created_at, || {
             // A panic while hashing is re-raised here, as if it had happened on this thread.
             fingerprint
                 .join()
@@ -237,6 +283,7 @@ fn record_indices<'a>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::eval::evaluate;
     use crate::eval::{evaluate_records, Match};
 
     fn demo() -> (RuleSet, Inventory, DateTime<Utc>) {
@@ -425,6 +472,67 @@ mod tests {
         let mut again = std::io::Cursor::new(Vec::new());
         plan.write_sealed(&mut again).unwrap();
         assert_eq!(again.get_ref().as_slice(), want.as_bytes());
+    }
+
+    /// Issue 13: findings written to a file as they are found give the plan file that findings
+    /// kept in memory give, byte for byte, and every chunk of them renders as in memory.
+    #[test]
+    fn a_plan_with_spilled_findings_is_written_as_the_plan_in_memory() {
+        let (rules, inv, now) = demo();
+        let mut kept = make_unsealed_plan(&rules, &inv, now, now);
+        assert_eq!(
+            kept,
+            crate::plan::build::build_unsealed(
+                &rules,
+                &inv,
+                evaluate(&rules, &inv, now),
+                now,
+                now,
+                || inv.fingerprint()
+            ),
+            "evaluated and built side by side, the plan built from every match"
+        );
+        let (mut spilled, findings) =
+            make_spilled_plan(&rules, &inv, now, now, tempfile::tempfile().unwrap()).unwrap();
+        assert!(spilled.findings.is_empty());
+        assert_eq!(findings.len(), kept.findings.len());
+        assert_eq!(spilled.summary, kept.summary);
+        let linked = kept
+            .findings
+            .iter()
+            .filter(|f| !f.actions.is_empty())
+            .count();
+        assert!(linked > 3 && linked < kept.findings.len(), "{linked}");
+        for min in [crate::spec::Severity::Low, crate::spec::Severity::High] {
+            let n = kept.findings.iter().filter(|f| f.severity >= min).count();
+            assert_eq!(findings.at_or_above(min), n);
+        }
+        let mut want = std::io::Cursor::new(Vec::new());
+        kept.write_sealed(&mut want).unwrap();
+        let mut got = std::io::Cursor::new(Vec::new());
+        spilled.write_sealed_spilled(&mut got, &findings).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(got.get_ref()),
+            String::from_utf8_lossy(want.get_ref())
+        );
+        assert_eq!(spilled.content_sha256, kept.content_sha256);
+        // Any run of findings, wherever it starts and ends, renders as in memory.
+        let n = kept.findings.len();
+        for size in [1, 2, 3, 7, n] {
+            for start in (0..n).step_by(size) {
+                let range = start..(start + size).min(n);
+                assert_eq!(
+                    findings.render_chunk(range.clone(), &kept.actions).unwrap(),
+                    crate::digest::render_elements(&kept.findings[range.clone()]).unwrap(),
+                    "{range:?}"
+                );
+            }
+        }
+        assert!(findings.render_chunk(n..n + 1, &kept.actions).is_err());
+        // A plan that holds findings of its own takes no spilled ones.
+        assert!(kept
+            .write_sealed_spilled(&mut std::io::Cursor::new(Vec::new()), &findings)
+            .is_err());
     }
 
     /// `make_plan`, with the extra skipped entry the test above adds before sealing.

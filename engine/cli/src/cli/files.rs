@@ -27,6 +27,28 @@ pub fn write_plan(path: &Path, plan: &mut iamwarden_core::plan::Plan) -> Result<
     write_with(path, "the plan", |w| plan.write_sealed(w))
 }
 
+/// [`write_plan`] of a plan whose findings were kept in a file
+/// ([`iamwarden_core::pipeline::make_spilled_plan`]): the same bytes.
+pub fn write_spilled_plan(
+    path: &Path,
+    plan: &mut iamwarden_core::plan::Plan,
+    findings: &iamwarden_core::plan::spill::SpilledFindings,
+) -> Result<()> {
+    write_with(path, "the plan", |w| plan.write_sealed_spilled(w, findings))
+}
+
+/// An unnamed temporary file in the directory `path` will be written to (the file system the
+/// user chose for the plan, rather than a `/tmp` that may be memory): where the findings of a
+/// large plan wait until it is written. The system removes it when it is closed.
+pub fn spill_beside(path: &Path) -> Result<std::fs::File> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    tempfile::tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))
+}
+
 /// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
 /// `path`; on any failure the temporary file is removed and `path` left as it was.
 fn write_with(

@@ -84,6 +84,27 @@ pub fn evaluate_with_threads(
     now: DateTime<Utc>,
     threads: usize,
 ) -> Vec<Match> {
+    let mut all = Vec::new();
+    evaluate_streamed(set, inv, now, threads, |m| m, |m| all.extend(m));
+    all
+}
+
+/// [`evaluate`] as a stream: the matches come in [`evaluate`]'s order, a unit (up to
+/// [`CHUNK`] records of one collection) at a time, so a caller that consumes them as they come
+/// never holds every match at once. `work` runs on the evaluating threads, on each unit's
+/// matches (for what can be done on them beside evaluation); `sink` gets what it returns, in
+/// order, on the calling thread.
+///
+/// With `threads` above 1, that many threads evaluate while the calling thread consumes; with
+/// 1 (or when the system refuses a thread), everything runs on the calling thread.
+pub fn evaluate_streamed<T: Send>(
+    set: &RuleSet,
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    threads: usize,
+    work: impl Fn(Vec<Match>) -> T + Sync,
+    mut sink: impl FnMut(T),
+) {
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut units: Vec<Unit<'_>> = Vec::new();
     for kind in ResourceKind::ALL {
@@ -107,40 +128,54 @@ pub fn evaluate_with_threads(
     let run = |unit: &Unit<'_>| {
         let (kind, start, end, rules) = unit;
         let indices: Vec<usize> = (*start..*end).collect();
-        eval_chunk(set, inv, now, &now_text, *kind, &indices, rules)
+        work(eval_chunk(set, inv, now, &now_text, *kind, &indices, rules))
     };
     let threads = threads.clamp(1, units.len().max(1));
-    if threads == 1 {
-        return units.iter().flat_map(run).collect();
-    }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, Vec<Match>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(unit) = units.get(i) else { break };
-                        mine.push((i, run(unit)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        // A worker that panicked must not leave a silently partial result: re-raise it.
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let claim = || {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        units.get(i).map(|u| (i, u))
+    };
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, T)>();
+        let mut started = 0;
+        if threads > 1 {
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (run, claim) = (&run, &claim);
+                let spawned = std::thread::Builder::new()
+                    .name("evaluate".into())
+                    .spawn_scoped(s, move || {
+                        while let Some((i, unit)) = claim() {
+                            if tx.send((i, run(unit))).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                started += usize::from(spawned.is_ok());
+            }
+        }
+        drop(tx);
+        if started == 0 {
+            // No thread to evaluate on: this one does it all, in order.
+            while let Some((_, unit)) = claim() {
+                sink(run(unit));
+            }
+            return;
+        }
+        // Units finish out of order: each is held until those before it have been consumed.
+        // (A worker that panics drops its sender; the scope re-raises the panic once the
+        // others are done, so a partial result is never returned as whole.)
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut due = 0;
+        for (i, out) in rx {
+            waiting.insert(i, out);
+            while let Some(out) = waiting.remove(&due) {
+                sink(out);
+                due += 1;
+            }
+        }
     });
-    done.sort_by_key(|(i, _)| *i);
-    // One allocation of the final size (a flattening collect would grow it by doubling).
-    let mut all = Vec::with_capacity(done.iter().map(|(_, m)| m.len()).sum());
-    for (_, m) in done {
-        all.extend(m);
-    }
-    all
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -88,11 +88,13 @@ impl Builder<'_> {
             resource: &m.resource,
         };
         crate::steps::expand(step, &mut cx, &target, params);
-        for s in cx.skips {
+        let (skips, out) = (cx.skips, cx.out);
+        for s in skips {
             self.skip(rule, &s.resource, Some(s.step), s.reason);
         }
-        for p in cx.out {
-            self.proposals.push(self.proposal(p, rule, finding));
+        for p in out {
+            let p = self.proposal(p, rule, finding);
+            self.proposals.push(p);
         }
     }
 
@@ -181,38 +183,166 @@ pub fn build_unsealed(
     inventory_fingerprint: impl FnOnce() -> String,
 ) -> Plan {
     let ix = Index::new(inv);
-    let mut b = Builder {
-        ix: &ix,
-        now,
-        proposals: Vec::new(),
-        skipped: Vec::new(),
-    };
-    let creds = super::in_use::CredentialIndex::new(inv);
-    // Sized once: at 100k users these are hundreds of thousands of records, and each doubling
-    // of a vector that size copies it into freshly faulted memory.
-    let mut findings = Vec::with_capacity(matches.len());
-    for mut m in matches {
+    let mut b = PlanBuilder::new(set, &ix, now, Vec::with_capacity(matches.len()));
+    for staged in stage::<Vec<Finding>>(set, matches) {
+        b.add(staged);
+    }
+    let (mut plan, findings) = b.finish(created_at, inventory_fingerprint);
+    plan.findings = findings;
+    plan
+}
+
+/// Where a [`PlanBuilder`] keeps the findings: in memory (`Vec<Finding>`, what
+/// [`Plan::findings`] holds) or written out as they come ([`super::spill::Spill`]).
+pub trait FindingStore {
+    /// Whether findings reach [`FindingStore::keep`] rendered ([`super::spill::render_head`],
+    /// done by [`stage`] on the evaluating threads) rather than as structs.
+    const RENDERED: bool;
+    /// Keeps the next finding.
+    fn keep(&mut self, finding: Found);
+    /// Records that finding `finding` led to `action` (at `index` in the plan's actions).
+    fn link(&mut self, finding: usize, index: usize, action: &str);
+}
+
+impl FindingStore for Vec<Finding> {
+    const RENDERED: bool = false;
+
+    fn keep(&mut self, finding: Found) {
+        if let Found::Kept(f) = finding {
+            self.push(*f);
+        }
+    }
+
+    fn link(&mut self, finding: usize, _: usize, action: &str) {
+        if let Some(f) = self.get_mut(finding) {
+            if !f.actions.iter().any(|a| a == action) {
+                f.actions.push(action.to_string());
+            }
+        }
+    }
+}
+
+impl FindingStore for super::spill::Spill {
+    const RENDERED: bool = true;
+
+    fn keep(&mut self, finding: Found) {
+        match finding {
+            Found::Rendered(head, severity) => self.push(head, severity),
+            Found::Kept(f) => {
+                let severity = f.severity;
+                self.push(super::spill::render_head(&f), severity);
+            }
+            Found::Exempt => {}
+        }
+    }
+
+    fn link(&mut self, finding: usize, index: usize, _: &str) {
+        super::spill::Spill::link(self, finding, index);
+    }
+}
+
+/// A match made ready for [`PlanBuilder::add`]: its finding taken out of it (and rendered,
+/// for a store that keeps findings rendered).
+pub struct Staged {
+    m: Match,
+    found: Found,
+}
+
+/// What a staged match's finding is (for a [`FindingStore`]).
+pub enum Found {
+    /// The match is exempt (or names no rule): no finding.
+    Exempt,
+    /// The finding.
+    Kept(Box<Finding>),
+    /// The finding rendered by [`super::spill::render_head`], and its severity.
+    Rendered(std::io::Result<Vec<u8>>, crate::spec::Severity),
+}
+
+/// Stages `matches` for a [`PlanBuilder`] keeping findings in `S`: pure work that any thread
+/// can do (the evaluating threads do, in `pipeline`), leaving the builder only what needs
+/// every match.
+pub fn stage<S: FindingStore>(set: &RuleSet, matches: Vec<Match>) -> Vec<Staged> {
+    matches
+        .into_iter()
+        .map(|mut m| {
+            let found = match set.rules.get(m.rule) {
+                Some(rule) if m.exempt.is_none() => {
+                    let f = Finding {
+                        rule: rule.shared_id.clone(),
+                        severity: rule.severity,
+                        title: rule.title.clone(),
+                        resource: m.resource.clone(),
+                        evidence: std::mem::take(&mut m.evidence),
+                        actions: Vec::new(),
+                    };
+                    if S::RENDERED {
+                        Found::Rendered(super::spill::render_head(&f), f.severity)
+                    } else {
+                        Found::Kept(Box::new(f))
+                    }
+                }
+                _ => Found::Exempt,
+            };
+            Staged { m, found }
+        })
+        .collect()
+}
+
+/// Builds a plan from staged matches given one at a time, in evaluation order (so a caller
+/// can evaluate and build side by side, never holding every match): [`PlanBuilder::add`] keeps
+/// each finding in the store and expands its steps; [`PlanBuilder::finish`] deduplicates,
+/// supersedes and orders the actions, and links the findings to them.
+pub struct PlanBuilder<'a, S: FindingStore> {
+    set: &'a RuleSet,
+    inv: &'a Inventory,
+    b: Builder<'a>,
+    creds: super::in_use::CredentialIndex<'a>,
+    store: S,
+    findings: usize,
+}
+
+impl<'a, S: FindingStore> PlanBuilder<'a, S> {
+    /// A builder for a plan of `set` over the inventory `ix` indexes ([`Index::new`]) at
+    /// `now`, keeping findings in `store`.
+    pub fn new(set: &'a RuleSet, ix: &'a Index<'a>, now: DateTime<Utc>, store: S) -> Self {
+        let inv = ix.inv;
+        PlanBuilder {
+            set,
+            inv,
+            b: Builder {
+                ix,
+                now,
+                proposals: Vec::new(),
+                skipped: Vec::new(),
+            },
+            creds: super::in_use::CredentialIndex::new(inv),
+            store,
+            findings: 0,
+        }
+    }
+
+    /// Adds the next match (staged by [`stage`] for this store).
+    pub fn add(&mut self, staged: Staged) {
+        let Staged { mut m, found } = staged;
+        let (set, inv, now) = (self.set, self.inv, self.b.now);
         let Some(rule) = set.rules.get(m.rule) else {
-            continue;
+            return;
         };
         if let Some(reason) = &m.exempt {
-            b.skip(&rule.id, &m.resource, None, reason.clone());
-            continue;
+            self.b.skip(&rule.id, &m.resource, None, reason.clone());
+            return;
         }
-        let fi = findings.len();
-        findings.push(Finding {
-            rule: rule.shared_id.clone(),
-            severity: rule.severity,
-            title: rule.title.clone(),
-            resource: m.resource.clone(),
-            evidence: std::mem::take(&mut m.evidence),
-            actions: Vec::new(),
-        });
+        let fi = self.findings;
+        self.findings += 1;
+        self.store.keep(found);
+        let b = &mut self.b;
         for (step, params) in &m.steps {
             // The in-use guard: a step that stops a credential used within the window is
             // skipped, unless the rule allows it (then the action says what it ignores).
             let since = super::in_use::window_start(now, rule.in_use.window);
-            let used = creds.recent_use(inv, *step, m.resource.kind, m.index, since);
+            let used = self
+                .creds
+                .recent_use(inv, *step, m.resource.kind, m.index, since);
             if let (Some(u), false) = (&used, rule.in_use.allow) {
                 b.skip(
                     &rule.id,
@@ -247,27 +377,43 @@ pub fn build_unsealed(
         }
     }
 
-    // Deduplicate: one action per (step, resource, qualifier); rules and findings merge.
-    let mut merged: Vec<Proposal> = Vec::with_capacity(b.proposals.len());
-    let mut by_key: HashMap<String, usize> = HashMap::with_capacity(b.proposals.len());
-    for p in b.proposals {
-        let k = key(p.step(), &p.resource, &p.qualifier);
-        match by_key.get(&k).and_then(|&i| merged.get_mut(i)) {
-            Some(existing) => {
-                for r in p.rules {
-                    if !existing.rules.contains(&r) {
-                        existing.rules.push(r);
+    /// The plan (unsealed, its `findings` empty) and the store holding its findings, linked to
+    /// the plan's actions. `inventory_fingerprint` is called once, when the actions are built.
+    pub fn finish(
+        self,
+        created_at: DateTime<Utc>,
+        inventory_fingerprint: impl FnOnce() -> String,
+    ) -> (Plan, S) {
+        let PlanBuilder {
+            set,
+            inv,
+            mut b,
+            store: mut findings,
+            findings: finding_count,
+            ..
+        } = self;
+        let now = b.now;
+        // Deduplicate: one action per (step, resource, qualifier); rules and findings merge.
+        let mut merged: Vec<Proposal> = Vec::with_capacity(b.proposals.len());
+        let mut by_key: HashMap<String, usize> = HashMap::with_capacity(b.proposals.len());
+        for p in b.proposals {
+            let k = key(p.step(), &p.resource, &p.qualifier);
+            match by_key.get(&k).and_then(|&i| merged.get_mut(i)) {
+                Some(existing) => {
+                    for r in p.rules {
+                        if !existing.rules.contains(&r) {
+                            existing.rules.push(r);
+                        }
                     }
-                }
-                existing.findings.extend(p.findings);
-                if existing.part_of.is_none() {
-                    existing.part_of = p.part_of;
-                }
-                if existing.allowed_in_use.is_none() {
-                    existing.allowed_in_use = p.allowed_in_use;
-                }
-                if !existing.body.same_params(&p.body) {
-                    b.skipped.push(Skipped {
+                    existing.findings.extend(p.findings);
+                    if existing.part_of.is_none() {
+                        existing.part_of = p.part_of;
+                    }
+                    if existing.allowed_in_use.is_none() {
+                        existing.allowed_in_use = p.allowed_in_use;
+                    }
+                    if !existing.body.same_params(&p.body) {
+                        b.skipped.push(Skipped {
                         rule: existing.rules.last().cloned().unwrap_or_default(),
                         resource: existing.resource.clone(),
                         action: Some(existing.step()),
@@ -276,159 +422,159 @@ pub fn build_unsealed(
                             existing.rules.first().cloned().unwrap_or_default()
                         ),
                     });
+                    }
+                }
+                None => {
+                    by_key.insert(k, merged.len());
+                    merged.push(p);
                 }
             }
-            None => {
-                by_key.insert(k, merged.len());
-                merged.push(p);
-            }
         }
-    }
 
-    // Supersede weaker steps on the same target, and user-level steps on deleted users.
-    let targets: HashMap<(StepName, ResourceKind, &str), usize> = merged
-        .iter()
-        .enumerate()
-        .map(|(i, p)| ((p.step(), p.resource.kind, p.resource.id.as_str()), i))
-        .collect();
-    let mut dropped = vec![false; merged.len()];
-    let mut moves: Vec<(usize, usize)> = Vec::new();
-    for (i, p) in merged.iter().enumerate() {
-        for (weak, strong) in SUPERSEDED_BY {
-            if p.step() == weak {
-                if let Some(&j) = targets.get(&(strong, p.resource.kind, p.resource.id.as_str())) {
+        // Supersede weaker steps on the same target, and user-level steps on deleted users.
+        let targets: HashMap<(StepName, ResourceKind, &str), usize> = merged
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((p.step(), p.resource.kind, p.resource.id.as_str()), i))
+            .collect();
+        let mut dropped = vec![false; merged.len()];
+        let mut moves: Vec<(usize, usize)> = Vec::new();
+        for (i, p) in merged.iter().enumerate() {
+            for (weak, strong) in SUPERSEDED_BY {
+                if p.step() == weak {
+                    if let Some(&j) =
+                        targets.get(&(strong, p.resource.kind, p.resource.id.as_str()))
+                    {
+                        moves.push((i, j));
+                    }
+                }
+            }
+            if MOOT_WHEN_USER_DELETED.contains(&p.step()) && p.resource.kind == ResourceKind::User {
+                if let Some(&j) = targets.get(&(
+                    StepName::DeleteUser,
+                    ResourceKind::User,
+                    p.resource.id.as_str(),
+                )) {
                     moves.push((i, j));
                 }
             }
         }
-        if MOOT_WHEN_USER_DELETED.contains(&p.step()) && p.resource.kind == ResourceKind::User {
-            if let Some(&j) = targets.get(&(
-                StepName::DeleteUser,
-                ResourceKind::User,
-                p.resource.id.as_str(),
-            )) {
-                moves.push((i, j));
+        for (i, j) in moves {
+            if dropped.get(i).copied().unwrap_or(true) || i == j {
+                continue;
+            }
+            if let Some(d) = dropped.get_mut(i) {
+                *d = true;
+            }
+            let (step, rules, fis) = match merged.get(i) {
+                Some(w) => (w.step(), w.rules.clone(), w.findings.clone()),
+                None => continue,
+            };
+            if let Some(s) = merged.get_mut(j) {
+                s.supersedes.push(Superseded {
+                    action: step,
+                    rules,
+                });
+                s.findings.extend(fis);
             }
         }
-    }
-    for (i, j) in moves {
-        if dropped.get(i).copied().unwrap_or(true) || i == j {
-            continue;
-        }
-        if let Some(d) = dropped.get_mut(i) {
-            *d = true;
-        }
-        let (step, rules, fis) = match merged.get(i) {
-            Some(w) => (w.step(), w.rules.clone(), w.findings.clone()),
-            None => continue,
-        };
-        if let Some(s) = merged.get_mut(j) {
-            s.supersedes.push(Superseded {
-                action: step,
-                rules,
-            });
-            s.findings.extend(fis);
-        }
-    }
-    let mut kept: Vec<Proposal> = merged
-        .into_iter()
-        .zip(dropped)
-        .filter(|(_, d)| !d)
-        .map(|(p, _)| p)
-        .collect();
-    kept.sort_by(|a, b| {
-        (
-            &a.subject,
-            a.step().info().rank,
-            &a.resource.kind,
-            &a.resource.id,
-            &a.qualifier,
-        )
-            .cmp(&(
-                &b.subject,
-                b.step().info().rank,
-                &b.resource.kind,
-                &b.resource.id,
-                &b.qualifier,
-            ))
-    });
-
-    let mut actions = Vec::with_capacity(kept.len());
-    let ids: Vec<String> = kept
-        .iter()
-        .map(|p| action_id(p.step(), &p.resource, &p.qualifier))
-        .collect();
-    let mut children: HashMap<String, Vec<String>> = HashMap::new();
-    for (p, id) in kept.iter().zip(&ids) {
-        if let Some(parent) = &p.part_of {
-            children.entry(parent.clone()).or_default().push(id.clone());
-        }
-    }
-    for (p, id) in kept.into_iter().zip(ids) {
-        for fi in &p.findings {
-            if let Some(f) = findings.get_mut(*fi) {
-                if !f.actions.contains(&id) {
-                    f.actions.push(id.clone());
-                }
-            }
-        }
-        let info = p.step().info();
-        let change = p.change;
-        actions.push(Action {
-            depends_on: children.remove(&id).unwrap_or_default(),
-            id,
-            rules: p.rules,
-            resource: p.resource,
-            body: p.body,
-            safety: info.safety,
-            change,
-            part_of: p.part_of,
-            supersedes: p.supersedes,
-            triggered_by: Vec::new(),
-            allowed_in_use: p.allowed_in_use,
+        let mut kept: Vec<Proposal> = merged
+            .into_iter()
+            .zip(dropped)
+            .filter(|(_, d)| !d)
+            .map(|(p, _)| p)
+            .collect();
+        kept.sort_by(|a, b| {
+            (
+                &a.subject,
+                a.step().info().rank,
+                &a.resource.kind,
+                &a.resource.id,
+                &a.qualifier,
+            )
+                .cmp(&(
+                    &b.subject,
+                    b.step().info().rank,
+                    &b.resource.kind,
+                    &b.resource.id,
+                    &b.qualifier,
+                ))
         });
-    }
 
-    let summary = Summary {
-        findings: findings.len(),
-        actions: actions.len(),
-        to_add: actions
+        let mut actions = Vec::with_capacity(kept.len());
+        let ids: Vec<String> = kept
             .iter()
-            .filter(|a| a.change == ChangeKind::Add)
-            .count(),
-        to_change: actions
+            .map(|p| action_id(p.step(), &p.resource, &p.qualifier))
+            .collect();
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        for (p, id) in kept.iter().zip(&ids) {
+            if let Some(parent) = &p.part_of {
+                children.entry(parent.clone()).or_default().push(id.clone());
+            }
+        }
+        for (index, (p, id)) in kept.into_iter().zip(ids).enumerate() {
+            for fi in &p.findings {
+                findings.link(*fi, index, &id);
+            }
+            let info = p.step().info();
+            let change = p.change;
+            actions.push(Action {
+                depends_on: children.remove(&id).unwrap_or_default(),
+                id,
+                rules: p.rules,
+                resource: p.resource,
+                body: p.body,
+                safety: info.safety,
+                change,
+                part_of: p.part_of,
+                supersedes: p.supersedes,
+                triggered_by: Vec::new(),
+                allowed_in_use: p.allowed_in_use,
+            });
+        }
+
+        let summary = Summary {
+            findings: finding_count,
+            actions: actions.len(),
+            to_add: actions
+                .iter()
+                .filter(|a| a.change == ChangeKind::Add)
+                .count(),
+            to_change: actions
+                .iter()
+                .filter(|a| a.change == ChangeKind::Change)
+                .count(),
+            to_delete: actions
+                .iter()
+                .filter(|a| a.change == ChangeKind::Delete)
+                .count(),
+            destructive: actions
+                .iter()
+                .filter(|a| a.safety == super::Safety::Destructive)
+                .count(),
+            skipped: b.skipped.len(),
+        };
+        let rule_caps = set
+            .rules
             .iter()
-            .filter(|a| a.change == ChangeKind::Change)
-            .count(),
-        to_delete: actions
-            .iter()
-            .filter(|a| a.change == ChangeKind::Delete)
-            .count(),
-        destructive: actions
-            .iter()
-            .filter(|a| a.safety == super::Safety::Destructive)
-            .count(),
-        skipped: b.skipped.len(),
-    };
-    let rule_caps = set
-        .rules
-        .iter()
-        .filter_map(|r| r.max_actions.map(|c| (r.id.clone(), c)))
-        .collect();
-    Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        content_sha256: String::new(),
-        iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
-        created_at,
-        now,
-        account_id: inv.account.id.clone(),
-        packs: set.packs.clone(),
-        inventory_fingerprint: inventory_fingerprint(),
-        rule_caps,
-        findings,
-        actions,
-        skipped: b.skipped,
-        summary,
+            .filter_map(|r| r.max_actions.map(|c| (r.id.clone(), c)))
+            .collect();
+        let plan = Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            content_sha256: String::new(),
+            iamwarden_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at,
+            now,
+            account_id: inv.account.id.clone(),
+            packs: set.packs.clone(),
+            inventory_fingerprint: inventory_fingerprint(),
+            rule_caps,
+            findings: Vec::new(),
+            actions,
+            skipped: b.skipped,
+            summary,
+        };
+        (plan, findings)
     }
 }
 

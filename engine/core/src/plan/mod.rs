@@ -8,6 +8,7 @@
 pub mod build;
 pub mod in_use;
 pub mod outcome;
+pub mod spill;
 
 pub use crate::compile::PackRef;
 pub use crate::eval::Evidence;
@@ -170,19 +171,56 @@ impl Plan {
         &mut self,
         w: &mut W,
     ) -> std::io::Result<()> {
+        let findings = std::mem::take(&mut self.findings);
+        let render =
+            |i: usize, _: &[Action]| crate::digest::render_elements(chunk_of(&findings, i));
+        let written = self.write_sealed_with(w, findings.len(), &render);
+        self.findings = findings;
+        written
+    }
+
+    /// [`Plan::write_sealed`] of the plan whose findings are `findings` (its own `findings`
+    /// being empty: [`crate::pipeline::make_spilled_plan`]): the bytes written are those
+    /// [`Plan::write_sealed`] writes for the plan with the findings in it.
+    pub fn write_sealed_spilled<W: std::io::Write + std::io::Seek>(
+        &mut self,
+        w: &mut W,
+        findings: &spill::SpilledFindings,
+    ) -> std::io::Result<()> {
+        if !self.findings.is_empty() {
+            return Err(std::io::Error::other(
+                "a plan with findings of its own cannot take spilled ones",
+            ));
+        }
+        let n = findings.len();
+        let render = |i: usize, actions: &[Action]| {
+            let start = i.saturating_mul(CHUNK).min(n);
+            findings.render_chunk(start..start.saturating_add(CHUNK).min(n), actions)
+        };
+        self.write_sealed_with(w, n, &render)
+    }
+
+    /// [`Plan::write_sealed`] with `findings` findings rendered a chunk at a time by
+    /// `render_findings(i, actions)` (chunks of [`CHUNK`]; `actions` are the plan's).
+    fn write_sealed_with<W: std::io::Write + std::io::Seek>(
+        &mut self,
+        w: &mut W,
+        findings: usize,
+        render_findings: &(dyn Fn(usize, &[Action]) -> std::io::Result<crate::digest::Chunk>
+              + Sync),
+    ) -> std::io::Result<()> {
         use std::io::SeekFrom;
         self.content_sha256 = SEAL_PLACEHOLDER.to_string();
         let start = w.stream_position()?;
         // The findings and actions (nearly all of the text) are rendered in chunks on every
         // core, and written in their place in order; the rest is serialized here.
-        let findings = std::mem::take(&mut self.findings);
         let actions = std::mem::take(&mut self.actions);
-        let render_findings = |i: usize| crate::digest::render_elements(chunk_of(&findings, i));
+        let render_findings = |i: usize| render_findings(i, &actions);
         let render_actions = |i: usize| crate::digest::render_elements(chunk_of(&actions, i));
         let spliced = [
             crate::digest::Spliced {
                 key: "findings",
-                chunks: findings.len().div_ceil(CHUNK),
+                chunks: findings.div_ceil(CHUNK),
                 render: &render_findings,
             },
             crate::digest::Spliced {
@@ -199,7 +237,6 @@ impl Plan {
             &spliced,
             threads,
         );
-        self.findings = findings;
         self.actions = actions;
         self.content_sha256 = String::new();
         let written = written?;
