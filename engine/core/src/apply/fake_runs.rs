@@ -767,7 +767,7 @@ fn quarantine_role(name: &str, id: &str) -> Action {
         &QuarantineRoleActionParams {
             role_name: name.into(),
             policy_name: "iamwarden-quarantine".into(),
-            document: quarantine_document(),
+            document: quarantine_document().into(),
         },
         &QuarantineRolePrecondition {
             inline_policy_absent: "iamwarden-quarantine".into(),

@@ -49,8 +49,22 @@ fn key(step: StepName, r: &ResourceRef, q: &str) -> String {
 struct Builder<'a> {
     ix: &'a Index<'a>,
     now: DateTime<Utc>,
+    /// One per (step, resource, qualifier), in the order first proposed.
     proposals: Vec<Proposal>,
+    /// [`key`] -> index in `proposals`.
+    by_key: HashMap<String, usize>,
     skipped: Vec<Skipped>,
+    /// Proposals merged into an earlier one with other parameters (skips listed after all
+    /// others).
+    differing: Vec<Skipped>,
+}
+
+/// What the in-use guard says about one step of one finding.
+struct InUse {
+    /// The window's start the step's precondition carries, when the guard is in force for it.
+    since: Option<DateTime<Utc>>,
+    /// The credential use a rule with `allow_in_use: true` lets the step ignore.
+    allowed: Option<String>,
 }
 
 impl Builder<'_> {
@@ -77,10 +91,10 @@ impl Builder<'_> {
         m: &Match,
         rule: &str,
         finding: usize,
-        in_use_since: Option<DateTime<Utc>>,
+        guard: InUse,
     ) {
         let mut cx = Cx::new(self.ix);
-        cx.in_use_since = in_use_since;
+        cx.in_use_since = guard.since;
         cx.now = Some(self.now);
         let target = Target {
             kind: m.kind,
@@ -93,8 +107,45 @@ impl Builder<'_> {
             self.skip(rule, &s.resource, Some(s.step), s.reason);
         }
         for p in out {
-            let p = self.proposal(p, rule, finding);
+            let mut p = self.proposal(p, rule, finding);
+            if p.step() == step {
+                p.allowed_in_use.clone_from(&guard.allowed);
+            }
+            self.push(p);
+        }
+    }
+
+    /// Adds a proposal, or merges it into the one already made for the same step, resource
+    /// and qualifier: one action each, its rules and findings those of every proposal.
+    fn push(&mut self, p: Proposal) {
+        let k = key(p.step(), &p.resource, &p.qualifier);
+        let Some(existing) = self.by_key.get(&k).and_then(|&i| self.proposals.get_mut(i)) else {
+            self.by_key.insert(k, self.proposals.len());
             self.proposals.push(p);
+            return;
+        };
+        for r in p.rules {
+            if !existing.rules.contains(&r) {
+                existing.rules.push(r);
+            }
+        }
+        existing.findings.extend(p.findings);
+        if existing.part_of.is_none() {
+            existing.part_of = p.part_of;
+        }
+        if existing.allowed_in_use.is_none() {
+            existing.allowed_in_use = p.allowed_in_use;
+        }
+        if !existing.body.same_params(&p.body) {
+            self.differing.push(Skipped {
+                rule: existing.rules.last().cloned().unwrap_or_default(),
+                resource: existing.resource.clone(),
+                action: Some(existing.step()),
+                reason: format!(
+                    "parameters differ from rule {}'s for the same action; the first rule's are used",
+                    existing.rules.first().cloned().unwrap_or_default()
+                ),
+            });
         }
     }
 
@@ -313,7 +364,9 @@ impl<'a, S: FindingStore> PlanBuilder<'a, S> {
                 ix,
                 now,
                 proposals: Vec::new(),
+                by_key: HashMap::new(),
                 skipped: Vec::new(),
+                differing: Vec::new(),
             },
             creds: super::in_use::CredentialIndex::new(inv),
             store,
@@ -362,15 +415,11 @@ impl<'a, S: FindingStore> PlanBuilder<'a, S> {
                 && step.disables_credential() == Some(Disables::User)
                 && !rule.in_use.allow)
                 .then_some(since);
-            let start = b.proposals.len();
-            b.expand(*step, params, &m, &rule.id, fi, guard_since);
-            if let Some(u) = &used {
-                for p in b.proposals.iter_mut().skip(start) {
-                    if p.step() == *step {
-                        p.allowed_in_use = Some(u.describe(now));
-                    }
-                }
-            }
+            let guard = InUse {
+                since: guard_since,
+                allowed: used.as_ref().map(|u| u.describe(now)),
+            };
+            b.expand(*step, params, &m, &rule.id, fi, guard);
         }
         for (step, reason) in std::mem::take(&mut m.step_errors) {
             b.skip(&rule.id, &m.resource, Some(step), reason);
@@ -393,43 +442,11 @@ impl<'a, S: FindingStore> PlanBuilder<'a, S> {
             ..
         } = self;
         let now = b.now;
-        // Deduplicate: one action per (step, resource, qualifier); rules and findings merge.
-        let mut merged: Vec<Proposal> = Vec::with_capacity(b.proposals.len());
-        let mut by_key: HashMap<String, usize> = HashMap::with_capacity(b.proposals.len());
-        for p in b.proposals {
-            let k = key(p.step(), &p.resource, &p.qualifier);
-            match by_key.get(&k).and_then(|&i| merged.get_mut(i)) {
-                Some(existing) => {
-                    for r in p.rules {
-                        if !existing.rules.contains(&r) {
-                            existing.rules.push(r);
-                        }
-                    }
-                    existing.findings.extend(p.findings);
-                    if existing.part_of.is_none() {
-                        existing.part_of = p.part_of;
-                    }
-                    if existing.allowed_in_use.is_none() {
-                        existing.allowed_in_use = p.allowed_in_use;
-                    }
-                    if !existing.body.same_params(&p.body) {
-                        b.skipped.push(Skipped {
-                        rule: existing.rules.last().cloned().unwrap_or_default(),
-                        resource: existing.resource.clone(),
-                        action: Some(existing.step()),
-                        reason: format!(
-                            "parameters differ from rule {}'s for the same action; the first rule's are used",
-                            existing.rules.first().cloned().unwrap_or_default()
-                        ),
-                    });
-                    }
-                }
-                None => {
-                    by_key.insert(k, merged.len());
-                    merged.push(p);
-                }
-            }
-        }
+        // Proposals were deduplicated as they came (Builder::push); the skips for differing
+        // parameters follow those of evaluation, as they always have.
+        let mut merged = std::mem::take(&mut b.proposals);
+        b.by_key = HashMap::new();
+        b.skipped.append(&mut b.differing);
 
         // Supersede weaker steps on the same target, and user-level steps on deleted users.
         let targets: HashMap<(StepName, ResourceKind, &str), usize> = merged
@@ -478,12 +495,10 @@ impl<'a, S: FindingStore> PlanBuilder<'a, S> {
                 s.findings.extend(fis);
             }
         }
-        let mut kept: Vec<Proposal> = merged
-            .into_iter()
-            .zip(dropped)
-            .filter(|(_, d)| !d)
-            .map(|(p, _)| p)
-            .collect();
+        // In place: at 100k users the proposals are tens of megabytes.
+        let mut flags = dropped.into_iter();
+        merged.retain(|_| !flags.next().unwrap_or(false));
+        let mut kept = merged;
         kept.sort_by(|a, b| {
             (
                 &a.subject,

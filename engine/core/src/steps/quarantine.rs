@@ -98,6 +98,14 @@ pub fn quarantine_document() -> Value {
     })
 }
 
+/// [`quarantine_document`], built once: a plan quarantining 30,000 users holds one copy of
+/// it, not 30,000 (1.7 KB each as a JSON value).
+fn shared_quarantine_document() -> std::sync::Arc<Value> {
+    static DOCUMENT: std::sync::LazyLock<std::sync::Arc<Value>> =
+        std::sync::LazyLock::new(|| std::sync::Arc::new(quarantine_document()));
+    std::sync::Arc::clone(&DOCUMENT)
+}
+
 /// The params a pack writes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -115,8 +123,8 @@ pub struct QuarantineActionParams {
     pub user: String,
     /// The inline policy's name.
     pub policy_name: String,
-    /// The deny-all document ([`quarantine_document`]).
-    pub document: Value,
+    /// The deny-all document ([`quarantine_document`]), one shared by every action.
+    pub document: std::sync::Arc<Value>,
 }
 
 /// What apply re-reads.
@@ -171,7 +179,7 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
     let params = QuarantineActionParams {
         user: u.name.clone(),
         policy_name: name,
-        document: quarantine_document(),
+        document: shared_quarantine_document(),
     };
     cx.propose(
         t.resource.clone(),
@@ -193,8 +201,8 @@ pub struct QuarantineRoleActionParams {
     pub role_name: String,
     /// The inline policy's name.
     pub policy_name: String,
-    /// The deny-all document ([`quarantine_document`]).
-    pub document: Value,
+    /// The deny-all document ([`quarantine_document`]), one shared by every action.
+    pub document: std::sync::Arc<Value>,
 }
 
 /// What apply re-reads (`quarantine_role`).
@@ -246,7 +254,7 @@ fn expand_role(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value
     let params = QuarantineRoleActionParams {
         role_name: r.name.clone(),
         policy_name: name,
-        document: quarantine_document(),
+        document: shared_quarantine_document(),
     };
     cx.propose(
         t.resource.clone(),
@@ -337,7 +345,7 @@ pub(crate) mod live {
             return Ok(Check::Stale(format!("user {user} no longer exists")));
         }
         Ok(match x.iam().inline("user", &user, &name).await? {
-            Some(doc) if doc == want => Check::Already(json!({"inline_policy": name})),
+            Some(doc) if doc == *want => Check::Already(json!({"inline_policy": name})),
             Some(_) => Check::Stale(format!(
                 "user {user} has an inline policy named {name} with another document"
             )),
@@ -357,7 +365,7 @@ pub(crate) mod live {
             )));
         }
         Ok(match x.iam().inline("role", role, name).await? {
-            Some(doc) if doc == p.document => Check::Already(json!({"inline_policy": name})),
+            Some(doc) if doc == *p.document => Check::Already(json!({"inline_policy": name})),
             Some(_) => Check::Stale(format!(
                 "role {role} has an inline policy named {name} with another document"
             )),
