@@ -19,7 +19,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 /// How many records are turned into JSON at a time.
-const CHUNK: usize = 2048;
+const CHUNK: usize = 512;
 
 /// What one condition leaf saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -137,7 +137,9 @@ pub fn evaluate_streamed<T: Send>(
         units.get(i).map(|u| (i, u))
     };
     std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, T)>();
+        // Bounded: when the consumer lags (one thread building what several evaluate), the
+        // evaluating threads wait instead of piling up units of matches in memory.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, T)>(threads * 2);
         let mut started = 0;
         if threads > 1 {
             for _ in 0..threads {
