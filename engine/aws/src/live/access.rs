@@ -69,19 +69,25 @@ pub(super) async fn read(
             inv.roles.get_mut(i).map(|r| &mut r.service_access)
         };
         if let Some(s) = slot {
-            *s = Some(data);
+            *s = Some(Box::new(data));
         }
     }
     // A task that panicked leaves its entity unread: say so rather than leave it absent.
     for u in inv.users.iter_mut().filter(|u| u.service_access.is_none()) {
-        u.service_access = Some(gap(AccessDataStatus::Failed, "the read did not finish"));
+        u.service_access = Some(Box::new(gap(
+            AccessDataStatus::Failed,
+            "the read did not finish",
+        )));
     }
     for r in inv
         .roles
         .iter_mut()
         .filter(|r| r.service_access.is_none() && !r.path.starts_with("/aws-service-role/"))
     {
-        r.service_access = Some(gap(AccessDataStatus::Failed, "the read did not finish"));
+        r.service_access = Some(Box::new(gap(
+            AccessDataStatus::Failed,
+            "the read did not finish",
+        )));
     }
 }
 

@@ -65,7 +65,7 @@ fn inventory() -> Inventory {
         created_at: at(500),
         attached_policies: vec![P.into()],
         inline_policies: vec!["own".into()],
-        service_access: Some(ServiceAccess {
+        service_access: Some(Box::new(ServiceAccess {
             status: AccessDataStatus::Complete,
             generated_at: Some(at(0)),
             error: None,
@@ -78,7 +78,7 @@ fn inventory() -> Inventory {
                 service("ec2", Some(10), &[]),
                 service("sqs", None, &[]),
             ],
-        }),
+        })),
         ..User::default()
     });
     inv.managed_policies.push(ManagedPolicy {

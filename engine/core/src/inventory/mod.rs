@@ -224,7 +224,7 @@ pub struct User {
     /// IAM's service last-accessed data for the user (`GenerateServiceLastAccessedDetails`,
     /// action level), when the reader was asked for it; absent: not read (rules see unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_access: Option<ServiceAccess>,
+    pub service_access: Option<Box<ServiceAccess>>,
     /// Derived: namespaces of the services the user's policies grant that IAM saw no
     /// authentication for within its tracking period; empty when the data is absent or
     /// incomplete (unknown is never unused). For "not used within N days" a rule reads
@@ -237,7 +237,7 @@ pub struct User {
     /// of the user and its groups. Policy operators on it judge the user's effective
     /// permissions (a Deny in one policy cancels an Allow in another).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub effective_policy: Option<Value>,
+    pub effective_policy: Option<Box<Value>>,
 }
 
 fn default_path() -> String {
@@ -516,7 +516,7 @@ pub struct Role {
     /// IAM's service last-accessed data for the role (`GenerateServiceLastAccessedDetails`,
     /// action level), when the reader was asked for it; absent: not read (rules see unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_access: Option<ServiceAccess>,
+    pub service_access: Option<Box<ServiceAccess>>,
     /// Derived: namespaces of the services the role's policies grant that IAM saw no
     /// authentication for within its tracking period; empty when the data is absent or
     /// incomplete (unknown is never unused). For "not used within N days" a rule reads

@@ -347,7 +347,8 @@ impl Inventory {
                 .filter(|g| admin_groups.contains(g.as_str()))
                 .cloned()
                 .collect();
-            u.unused_services = derive_service_access(u.service_access.as_mut(), u.created_at);
+            u.unused_services =
+                derive_service_access(u.service_access.as_deref_mut(), u.created_at);
         }
         for r in &mut self.roles {
             r.service_linked = r.path.starts_with("/aws-service-role/");
@@ -356,7 +357,8 @@ impl Inventory {
                 .get(&(OwnerKind::Role, r.name.clone()))
                 .cloned()
                 .unwrap_or_default();
-            r.unused_services = derive_service_access(r.service_access.as_mut(), r.created_at);
+            r.unused_services =
+                derive_service_access(r.service_access.as_deref_mut(), r.created_at);
         }
     }
 }

@@ -203,7 +203,7 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 OwnerKind::User,
                 &u.name,
                 u.created_at,
-                u.service_access.as_ref(),
+                u.service_access.as_deref(),
                 &u.attached_policies,
                 &u.inline_policies,
                 false,
@@ -215,7 +215,7 @@ fn expand(step: StepName, cx: &mut Cx<'_>, t: &Target<'_>, rendered: &Value) {
                 OwnerKind::Role,
                 &x.name,
                 x.created_at,
-                x.service_access.as_ref(),
+                x.service_access.as_deref(),
                 &x.attached_policies,
                 &x.inline_policies,
                 x.service_linked,
@@ -617,7 +617,7 @@ mod tests {
                 name: format!("r{i}"),
                 created_at: t("2024-01-01T00:00:00Z"),
                 attached_policies: vec![P.into(), "arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-                service_access: Some(ServiceAccess {
+                service_access: Some(Box::new(ServiceAccess {
                     status,
                     generated_at: Some(t("2026-11-01T00:00:00Z")),
                     error: Some("boom".into()).filter(|_| status != AccessDataStatus::Complete),
@@ -632,7 +632,7 @@ mod tests {
                             ..ServiceLastAccessed::default()
                         },
                     ],
-                }),
+                })),
                 ..Role::default()
             });
         }
