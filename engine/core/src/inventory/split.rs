@@ -449,11 +449,18 @@ mod tests {
         assert_eq!(skip_value(text, 0), Some((text.len(), 3)));
         assert_eq!(skip_value(b"[]", 0), Some((2, 0)));
         let v: Vec<u64> = records(b"[100000, 200000, 300000]", 3).unwrap();
-        assert_eq!((v.as_slice(), v.capacity()), (&[100000, 200000, 300000][..], 3));
+        assert_eq!(
+            (v.as_slice(), v.capacity()),
+            (&[100000, 200000, 300000][..], 3)
+        );
         // A hint from a malformed count reserves no more than the text's own size.
         let v: Vec<u64> = records(b"[7]", usize::MAX).unwrap();
         assert_eq!(v, [7]);
-        assert!(v.capacity() <= 4, "no reservation, a vector's first growth: {}", v.capacity());
+        assert!(
+            v.capacity() <= 4,
+            "no reservation, a vector's first growth: {}",
+            v.capacity()
+        );
         assert!(records::<u64>(b"[1] x", 1).is_none(), "trailing text");
         assert!(records::<u64>(b"[1,]", 2).is_none());
     }

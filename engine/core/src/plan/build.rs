@@ -501,7 +501,7 @@ impl<'a, S: FindingStore> PlanBuilder<'a, S> {
         let mut flags = dropped.into_iter();
         merged.retain(|_| !flags.next().unwrap_or(false));
         let mut kept = merged;
-        kept.sort_by(|a, b| {
+        sort_in_place(&mut kept, |a, b| {
             (
                 &a.subject,
                 a.step().info().rank,
@@ -602,6 +602,33 @@ impl<'a, S: FindingStore> PlanBuilder<'a, S> {
     }
 }
 
+/// Sorts `items` stably by `cmp`, as `slice::sort_by` does, without its scratch copy of half
+/// the items (at 100k users, 15 MB of proposals): the positions are sorted, then the items
+/// moved along the permutation's cycles.
+fn sort_in_place<T>(items: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| match (items.get(a), items.get(b)) {
+        (Some(x), Some(y)) => cmp(x, y),
+        _ => std::cmp::Ordering::Equal,
+    });
+    // Position k is to hold the item now at order[k].
+    let mut placed = vec![false; items.len()];
+    for start in 0..items.len() {
+        let mut k = start;
+        while !placed.get(k).copied().unwrap_or(true) {
+            if let Some(p) = placed.get_mut(k) {
+                *p = true;
+            }
+            let from = order.get(k).copied().unwrap_or(start);
+            if from == start {
+                break;
+            }
+            items.swap(k, from);
+            k = from;
+        }
+    }
+}
+
 pub use crate::digest::sha256_of_json;
 
 /// `sha256:<hex>` of the normalized inventory (without `generated_at`, so two reads of an
@@ -618,6 +645,26 @@ mod tests {
     /// no larger than a proposal (and aligned alike): a field added to `Action` that breaks
     /// this costs a plan of 100k users tens of megabytes more at its peak.
     #[test]
+    fn sorting_in_place_is_the_stable_sort() {
+        let mut state = 7u64;
+        for n in [0usize, 1, 2, 3, 10, 100, 1000] {
+            let items: Vec<(u8, usize)> = (0..n)
+                .map(|i| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 60) as u8, i)
+                })
+                .collect();
+            let mut want = items.clone();
+            want.sort_by_key(|a| a.0);
+            let mut got = items;
+            sort_in_place(&mut got, |a, b| a.0.cmp(&b.0));
+            assert_eq!(got, want, "{n}");
+        }
+    }
+
+    #[test]
     fn an_action_fits_where_its_proposal_was() {
         assert!(
             std::mem::size_of::<Action>() <= std::mem::size_of::<Proposal>(),
@@ -625,6 +672,9 @@ mod tests {
             std::mem::size_of::<Action>(),
             std::mem::size_of::<Proposal>()
         );
-        assert_eq!(std::mem::align_of::<Action>(), std::mem::align_of::<Proposal>());
+        assert_eq!(
+            std::mem::align_of::<Action>(),
+            std::mem::align_of::<Proposal>()
+        );
     }
 }
