@@ -89,8 +89,8 @@ pub fn evaluate_with_threads(
     all
 }
 
-/// [`evaluate`] as a stream: the matches come in [`evaluate`]'s order, a unit (up to
-/// [`CHUNK`] records of one collection) at a time, so a caller that consumes them as they come
+/// [`evaluate`] as a stream: the matches come in [`evaluate`]'s order, a unit (a chunk of
+/// one collection's records) at a time, so a caller that consumes them as they come
 /// never holds every match at once. `work` runs on the evaluating threads, on each unit's
 /// matches (for what can be done on them beside evaluation); `sink` gets what it returns, in
 /// order, on the calling thread.
