@@ -883,6 +883,18 @@ fn fail_on_gates_ci_on_the_severity_of_any_finding() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(&[&json_out[..], &["--rules", &pack, "--fail-on", "low"]].concat());
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    // A plan that cannot be written is an error naming it, whichever way it would be written.
+    let nowhere = out_dir.path().join("no-such-dir/plan.json");
+    let nowhere = nowhere.to_str().unwrap();
+    for format in ["json", "human"] {
+        let o = run(&["--format", format, "--out", nowhere]);
+        assert_eq!(o.status.code(), Some(1), "{format}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("cannot write the plan to {nowhere}")),
+            "{format}: {}",
+            stderr(&o)
+        );
+    }
     let left: Vec<_> = std::fs::read_dir(out_dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

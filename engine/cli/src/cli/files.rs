@@ -39,14 +39,20 @@ pub fn write_spilled_plan(
 
 /// An unnamed temporary file in the directory `path` will be written to (the file system the
 /// user chose for the plan, rather than a `/tmp` that may be memory): where the findings of a
-/// large plan wait until it is written. The system removes it when it is closed.
+/// large plan wait until it is written. The system removes it when it is closed. Made before
+/// the rules run, so a plan that cannot be written fails at once, naming the plan's path.
 pub fn spill_beside(path: &Path) -> Result<std::fs::File> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    tempfile::tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))
+    tempfile::tempfile_in(dir).with_context(|| {
+        format!(
+            "cannot write the plan to {}: no temporary file can be made in {}",
+            path.display(),
+            dir.display()
+        )
+    })
 }
 
 /// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
