@@ -868,16 +868,25 @@ async fn one_account(account: &Account, ctx: &RunContext) -> Outcome {
     let written =
         tokio::task::spawn_blocking(move || -> Result<(PlannedAccount, String), String> {
             // Sealed as it is written (one serialization, rendered on every core), through a
-            // temporary file renamed into place: a failed write leaves no truncated plan.
-            let mut plan =
-                iamwarden_core::pipeline::make_unsealed_plan(&rules, &inv, now, chrono::Utc::now());
-            drop(inv);
+            // temporary file renamed into place: a failed write leaves no truncated plan. The
+            // findings wait in a file beside it rather than in memory, as `plan --out` does.
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let path = dir.join("plan.json");
-            super::files::write_plan(&path, &mut plan).map_err(|e| format!("{e:#}"))?;
+            let spill = super::files::spill_beside(&path).map_err(|e| format!("{e:#}"))?;
+            let (mut plan, findings) = iamwarden_core::pipeline::make_spilled_plan(
+                &rules,
+                &inv,
+                now,
+                chrono::Utc::now(),
+                spill,
+            )
+            .map_err(|e| format!("cannot keep the plan's findings in a temporary file: {e}"))?;
+            drop(inv);
+            super::files::write_spilled_plan(&path, &mut plan, &findings)
+                .map_err(|e| format!("{e:#}"))?;
             Ok((
-                PlannedAccount::of(&plan, &name, &format!("{id}/plan.json")),
+                PlannedAccount::of_spilled(&plan, &findings, &name, &format!("{id}/plan.json")),
                 plan.content_sha256.clone(),
             ))
         })

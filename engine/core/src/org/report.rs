@@ -122,14 +122,38 @@ pub struct PlannedAccount {
 impl PlannedAccount {
     /// The counts of one account's plan.
     pub fn of(plan: &Plan, name: &str, path: &str) -> PlannedAccount {
+        let findings = plan.findings.iter().map(|f| (&*f.rule, f.severity));
+        PlannedAccount::counted(plan, findings, name, path)
+    }
+
+    /// [`PlannedAccount::of`] of a plan whose findings are in a file
+    /// ([`crate::pipeline::make_spilled_plan`]).
+    pub fn of_spilled(
+        plan: &Plan,
+        findings: &crate::plan::spill::SpilledFindings,
+        name: &str,
+        path: &str,
+    ) -> PlannedAccount {
+        PlannedAccount::counted(plan, findings.rules_and_severities(), name, path)
+    }
+
+    /// The counts of `plan`, whose findings are `findings` (rule id and severity of each).
+    fn counted<'a>(
+        plan: &Plan,
+        findings: impl Iterator<Item = (&'a str, crate::spec::Severity)>,
+        name: &str,
+        path: &str,
+    ) -> PlannedAccount {
         let mut by_severity: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_rule: BTreeMap<String, RuleCount> = BTreeMap::new();
-        for f in &plan.findings {
+        let mut count = 0;
+        for (rule, severity) in findings {
+            count += 1;
             *by_severity
-                .entry(f.severity.as_str().to_string())
+                .entry(severity.as_str().to_string())
                 .or_default() += 1;
-            let r = by_rule.entry(f.rule.to_string()).or_default();
-            r.severity = f.severity.as_str().to_string();
+            let r = by_rule.entry(rule.to_string()).or_default();
+            r.severity = severity.as_str().to_string();
             r.findings += 1;
         }
         for a in &plan.actions {
@@ -143,7 +167,7 @@ impl PlannedAccount {
             id: plan.account_id.clone(),
             name: name.to_string(),
             plan: path.to_string(),
-            findings: plan.findings.len(),
+            findings: count,
             actions: plan.actions.len(),
             destructive: plan.summary.destructive,
             by_severity,

@@ -278,10 +278,9 @@ impl FindingStore for super::spill::Spill {
 
     fn keep(&mut self, finding: Found) {
         match finding {
-            Found::Rendered(head, severity) => self.push(head, severity),
+            Found::Rendered(head, rule, severity) => self.push(head, rule, severity),
             Found::Kept(f) => {
-                let severity = f.severity;
-                self.push(super::spill::render_head(&f), severity);
+                self.push(super::spill::render_head(&f), f.rule.clone(), f.severity);
             }
             Found::Exempt => {}
         }
@@ -305,8 +304,12 @@ pub enum Found {
     Exempt,
     /// The finding.
     Kept(Box<Finding>),
-    /// The finding rendered by [`super::spill::render_head`], and its severity.
-    Rendered(std::io::Result<Vec<u8>>, crate::spec::Severity),
+    /// The finding rendered by [`super::spill::render_head`], its rule and its severity.
+    Rendered(
+        std::io::Result<Vec<u8>>,
+        std::sync::Arc<str>,
+        crate::spec::Severity,
+    ),
 }
 
 /// Stages `matches` for a [`PlanBuilder`] keeping findings in `S`: pure work that any thread
@@ -327,7 +330,7 @@ pub fn stage<S: FindingStore>(set: &RuleSet, matches: Vec<Match>) -> Vec<Staged>
                         actions: Vec::new(),
                     };
                     if S::RENDERED {
-                        Found::Rendered(super::spill::render_head(&f), f.severity)
+                        Found::Rendered(super::spill::render_head(&f), f.rule, f.severity)
                     } else {
                         Found::Kept(Box::new(f))
                     }

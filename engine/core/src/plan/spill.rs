@@ -4,7 +4,8 @@
 //! At 100,000 users a plan has about 250,000 findings, 180 MB as structs; written, they are
 //! most of the plan file. A [`Spill`] takes each finding already rendered (pretty JSON, on the
 //! evaluating threads, with its `actions` still empty) and appends it to a file the caller
-//! provides, keeping 9 bytes a finding: where its text ends and its severity. Which actions a
+//! provides, keeping 25 bytes a finding: where its text ends, its severity and its rule (a
+//! pointer to the rule set's id). Which actions a
 //! finding led to is known only once every finding is in (deduplication and superseding move
 //! findings between actions), so the builder links them at the end ([`Spill::link`]) and
 //! [`SpilledFindings::render_chunk`] writes each finding's `actions` into its text as the plan
@@ -45,6 +46,7 @@ pub struct Spill {
     written: u64,
     ends: Vec<u64>,
     severities: Vec<Severity>,
+    rules: Vec<std::sync::Arc<str>>,
     links: Vec<(u32, u32)>,
     /// The first write that failed: the spill is then useless, and [`Spill::finish`] says why.
     failed: Option<std::io::Error>,
@@ -59,6 +61,7 @@ impl Spill {
             written: 0,
             ends: Vec::new(),
             severities: Vec::new(),
+            rules: Vec::new(),
             links: Vec::new(),
             failed: None,
         }
@@ -74,8 +77,14 @@ impl Spill {
         self.ends.is_empty()
     }
 
-    /// Appends a finding rendered by [`render_head`] (or the error rendering it gave).
-    pub fn push(&mut self, head: std::io::Result<Vec<u8>>, severity: Severity) {
+    /// Appends a finding of rule `rule` rendered by [`render_head`] (or the error rendering it
+    /// gave).
+    pub fn push(
+        &mut self,
+        head: std::io::Result<Vec<u8>>,
+        rule: std::sync::Arc<str>,
+        severity: Severity,
+    ) {
         let written = head.and_then(|h| self.out.write_all(&h).map(|()| h.len() as u64));
         match written {
             Ok(n) => self.written += n,
@@ -85,6 +94,7 @@ impl Spill {
         }
         self.ends.push(self.written);
         self.severities.push(severity);
+        self.rules.push(rule);
     }
 
     /// Records that finding `finding` led to the action at `action` in the plan's actions.
@@ -112,6 +122,7 @@ impl Spill {
             file: Mutex::new(file),
             ends: self.ends,
             severities: self.severities,
+            rules: self.rules,
             links,
         })
     }
@@ -123,6 +134,8 @@ pub struct SpilledFindings {
     file: Mutex<File>,
     ends: Vec<u64>,
     severities: Vec<Severity>,
+    /// Each finding's rule (shared with the rule set: a pointer each).
+    rules: Vec<std::sync::Arc<str>>,
     /// (finding, action index), sorted.
     links: Vec<(u32, u32)>,
 }
@@ -136,6 +149,14 @@ impl SpilledFindings {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Each finding's rule id and severity, in order (what an organization's report counts).
+    pub fn rules_and_severities(&self) -> impl Iterator<Item = (&str, Severity)> + '_ {
+        self.rules
+            .iter()
+            .map(|r| &**r)
+            .zip(self.severities.iter().copied())
     }
 
     /// How many findings are at or above `min` (what `--fail-on` counts).
@@ -253,7 +274,7 @@ mod tests {
         let mut held = Vec::new();
         for (n, of) in links.iter().enumerate() {
             let f = finding(n);
-            spill.push(render_head(&f), f.severity);
+            spill.push(render_head(&f), f.rule.clone(), f.severity);
             for &a in *of {
                 spill.link(n, a);
             }
@@ -290,7 +311,7 @@ mod tests {
         f.actions.push("act-1".into());
         assert!(render_head(&f).is_err());
         let mut spill = Spill::new(tempfile::tempfile().unwrap());
-        spill.push(render_head(&f), f.severity);
+        spill.push(render_head(&f), f.rule.clone(), f.severity);
         assert!(spill.finish().is_err(), "a failed push fails the spill");
     }
 }
