@@ -644,9 +644,6 @@ pub fn fingerprint(inv: &Inventory) -> String {
 mod tests {
     use super::*;
 
-    /// `finish` turns proposals into actions in their own memory, which needs an action to be
-    /// no larger than a proposal (and aligned alike): a field added to `Action` that breaks
-    /// this costs a plan of 100k users tens of megabytes more at its peak.
     #[test]
     fn sorting_in_place_is_the_stable_sort() {
         let mut state = 7u64;
@@ -667,6 +664,9 @@ mod tests {
         }
     }
 
+    /// `finish` turns proposals into actions in their own memory, which needs an action to be
+    /// no larger than a proposal (and aligned alike): a field added to `Action` that breaks
+    /// this costs a plan of 100k users tens of megabytes more at its peak.
     #[test]
     fn an_action_fits_where_its_proposal_was() {
         assert!(
