@@ -84,8 +84,13 @@ pub fn evaluate_with_threads(
     now: DateTime<Utc>,
     threads: usize,
 ) -> Vec<Match> {
-    let mut all = Vec::new();
-    evaluate_streamed(set, inv, now, threads, |m| m, |m| all.extend(m));
+    let mut units = Vec::new();
+    evaluate_streamed(set, inv, now, threads, |m| m, |m| units.push(m));
+    // One allocation of the final size (extending as units come would grow it by doubling).
+    let mut all = Vec::with_capacity(units.iter().map(Vec::len).sum());
+    for m in units {
+        all.extend(m);
+    }
     all
 }
 
