@@ -32,11 +32,15 @@ pub const PLAN_FORMAT_VERSION: u32 = 4;
 /// How many findings or actions [`Plan::write_sealed`] renders at a time on one thread.
 const CHUNK: usize = 1024;
 
+/// The positions of the `i`-th chunk of `len` items (empty past the end).
+fn chunk_range(len: usize, i: usize) -> std::ops::Range<usize> {
+    let start = i.saturating_mul(CHUNK).min(len);
+    start..start.saturating_add(CHUNK).min(len)
+}
+
 /// The `i`-th chunk of `items` (empty past the end).
 fn chunk_of<T>(items: &[T], i: usize) -> &[T] {
-    let start = i.saturating_mul(CHUNK).min(items.len());
-    let end = start.saturating_add(CHUNK).min(items.len());
-    items.get(start..end).unwrap_or_default()
+    items.get(chunk_range(items.len(), i)).unwrap_or_default()
 }
 
 /// What [`Plan::write_sealed`] writes where the content hash goes until the hash is known:
@@ -193,10 +197,8 @@ impl Plan {
             ));
         }
         let n = findings.len();
-        let render = |i: usize, actions: &[Action]| {
-            let start = i.saturating_mul(CHUNK).min(n);
-            findings.render_chunk(start..start.saturating_add(CHUNK).min(n), actions)
-        };
+        let render =
+            |i: usize, actions: &[Action]| findings.render_chunk(chunk_range(n, i), actions);
         self.write_sealed_with(w, n, &render)
     }
 
