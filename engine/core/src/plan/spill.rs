@@ -40,13 +40,21 @@ pub fn render_head(f: &Finding) -> std::io::Result<Vec<u8>> {
     Ok(text)
 }
 
+/// What is kept in memory of each spilled finding, in the plan's order.
+#[derive(Default)]
+struct Kept {
+    /// Where its text ends in the file (it starts where the one before ends).
+    ends: Vec<u64>,
+    severities: Vec<Severity>,
+    /// Its rule (shared with the rule set: a pointer each).
+    rules: Vec<std::sync::Arc<str>>,
+}
+
 /// Findings being written to a file, in the plan's order.
 pub struct Spill {
     out: BufWriter<File>,
     written: u64,
-    ends: Vec<u64>,
-    severities: Vec<Severity>,
-    rules: Vec<std::sync::Arc<str>>,
+    kept: Kept,
     links: Vec<(u32, u32)>,
     /// The first write that failed: the spill is then useless, and [`Spill::finish`] says why.
     failed: Option<std::io::Error>,
@@ -59,9 +67,7 @@ impl Spill {
         Spill {
             out: BufWriter::with_capacity(1 << 20, file),
             written: 0,
-            ends: Vec::new(),
-            severities: Vec::new(),
-            rules: Vec::new(),
+            kept: Kept::default(),
             links: Vec::new(),
             failed: None,
         }
@@ -69,12 +75,12 @@ impl Spill {
 
     /// How many findings were pushed.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.kept.ends.len()
     }
 
     /// Whether none were.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.kept.ends.is_empty()
     }
 
     /// Appends a finding of rule `rule` rendered by [`render_head`] (or the error rendering it
@@ -92,9 +98,9 @@ impl Spill {
                 self.failed.get_or_insert(e);
             }
         }
-        self.ends.push(self.written);
-        self.severities.push(severity);
-        self.rules.push(rule);
+        self.kept.ends.push(self.written);
+        self.kept.severities.push(severity);
+        self.kept.rules.push(rule);
     }
 
     /// Records that finding `finding` led to the action at `action` in the plan's actions.
@@ -120,9 +126,7 @@ impl Spill {
         links.dedup();
         Ok(SpilledFindings {
             file: Mutex::new(file),
-            ends: self.ends,
-            severities: self.severities,
-            rules: self.rules,
+            kept: self.kept,
             links,
         })
     }
@@ -132,10 +136,7 @@ impl Spill {
 /// time as the plan is written.
 pub struct SpilledFindings {
     file: Mutex<File>,
-    ends: Vec<u64>,
-    severities: Vec<Severity>,
-    /// Each finding's rule (shared with the rule set: a pointer each).
-    rules: Vec<std::sync::Arc<str>>,
+    kept: Kept,
     /// (finding, action index), sorted.
     links: Vec<(u32, u32)>,
 }
@@ -143,25 +144,26 @@ pub struct SpilledFindings {
 impl SpilledFindings {
     /// How many findings.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.kept.ends.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.kept.ends.is_empty()
     }
 
     /// Each finding's rule id and severity, in order (what an organization's report counts).
     pub fn rules_and_severities(&self) -> impl Iterator<Item = (&str, Severity)> + '_ {
-        self.rules
+        self.kept
+            .rules
             .iter()
             .map(|r| &**r)
-            .zip(self.severities.iter().copied())
+            .zip(self.kept.severities.iter().copied())
     }
 
     /// How many findings are at or above `min` (what `--fail-on` counts).
     pub fn at_or_above(&self, min: Severity) -> usize {
-        self.severities.iter().filter(|s| **s >= min).count()
+        self.kept.severities.iter().filter(|s| **s >= min).count()
     }
 
     /// Renders the findings `range` (of [`SpilledFindings::len`]) as one chunk of the plan's
@@ -184,7 +186,7 @@ impl SpilledFindings {
         if range.is_empty() {
             return Ok(chunk);
         }
-        let end_of = |i: usize| self.ends.get(i).copied();
+        let end_of = |i: usize| self.kept.ends.get(i).copied();
         let base = match range.start.checked_sub(1) {
             Some(prev) => end_of(prev),
             None => Some(0),
