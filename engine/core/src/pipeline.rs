@@ -535,6 +535,23 @@ mod tests {
             .is_err());
     }
 
+    /// An organization account's counts are the same whether its plan's findings were held or
+    /// spilled to a file (`org plan` spills them).
+    #[test]
+    fn an_accounts_counts_from_spilled_findings_are_those_of_held_ones() {
+        use crate::org::report::PlannedAccount;
+        let (rules, inv, now) = demo();
+        let held = make_unsealed_plan(&rules, &inv, now, now);
+        let (spilled, findings) =
+            make_spilled_plan(&rules, &inv, now, now, tempfile::tempfile().unwrap()).unwrap();
+        let want = PlannedAccount::of(&held, "demo", "demo/plan.json");
+        assert!(want.findings > 5 && want.by_rule.len() > 3, "{want:?}");
+        assert_eq!(
+            PlannedAccount::of_spilled(&spilled, &findings, "demo", "demo/plan.json"),
+            want
+        );
+    }
+
     /// `make_plan`, with the extra skipped entry the test above adds before sealing.
     fn make_plan_with_skip(
         rules: &RuleSet,

@@ -513,28 +513,3 @@ fn the_accounts_schema_names_exactly_the_keys_the_parser_reads() {
     let top: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
     assert_eq!(top, ["accounts"]);
 }
-
-/// An account's counts are the same whether its plan's findings were held or spilled to a file
-/// (`org plan` spills them).
-#[test]
-fn an_accounts_counts_from_spilled_findings_are_those_of_held_ones() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/demo-account.json"
-    );
-    let inv = crate::inventory::snapshot::load(std::path::Path::new(path)).unwrap();
-    let rules = crate::packs::load_rule_set(&[]).unwrap();
-    let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&chrono::Utc);
-    let held = crate::pipeline::make_unsealed_plan(&rules, &inv, now, now);
-    let (spilled, findings) =
-        crate::pipeline::make_spilled_plan(&rules, &inv, now, now, tempfile::tempfile().unwrap())
-            .unwrap();
-    let want = PlannedAccount::of(&held, "demo", "demo/plan.json");
-    assert!(want.findings > 5 && want.by_rule.len() > 3, "{want:?}");
-    assert_eq!(
-        PlannedAccount::of_spilled(&spilled, &findings, "demo", "demo/plan.json"),
-        want
-    );
-}
